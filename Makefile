@@ -1,0 +1,76 @@
+# 善联 CharityLink — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: migration-regen run test test-sqlite test-postgres lint format serve worker bench clean help
+
+help:
+	@echo "make run    — install, create/upgrade the SQLite database, load demo data, serve http://$(HOST):$(PORT)"
+	@echo "make test   — install test extras, lint, run the whole suite (SQLite, then PostgreSQL if available)"
+	@echo "make serve  — run under gunicorn (production-style) against DATABASE_URL"
+	@echo "make lint   — ruff check and format check"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.app-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $(VENV)/.app-installed $@
+
+run: $(VENV)/.app-installed
+	$(FLASK) init-db
+	$(FLASK) seed --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+serve: $(VENV)/.app-installed
+	$(FLASK) init-db
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+worker: $(VENV)/.app-installed
+	$(FLASK) search worker
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check platform tests bench wsgi.py
+	$(BIN)/ruff format --check platform tests bench wsgi.py
+
+format: $(VENV)/.test-installed
+	$(BIN)/ruff check --fix platform tests bench wsgi.py
+	$(BIN)/ruff format platform tests bench wsgi.py
+
+# The whole suite on SQLite, then on PostgreSQL (started on a loopback port by
+# .ci/pg.sh when its binaries are present; CI installs them).
+test: lint
+	bash .ci/browser.sh
+	$(BIN)/pytest
+	bash .ci/pg.sh run $(BIN)/pytest
+
+test-sqlite: $(VENV)/.test-installed
+	$(BIN)/pytest
+
+test-postgres: $(VENV)/.test-installed
+	bash .ci/pg.sh run $(BIN)/pytest
+
+bench: $(VENV)/.test-installed
+	@ls bench/*.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
+
+# Before the first release only: regenerate the initial migration (revision 0001)
+# from the models. After a release, add new revisions with `flask db migrate`.
+migration-regen: $(VENV)/.test-installed
+	rm -f platform/charitylink/migrations/versions/*_0001_initial.py
+	d=$$(mktemp -d) && mv platform/charitylink/migrations/versions/*_0002_*.py $$d/ && \
+	  CHARITYLINK_INSTANCE=$$d DATABASE_URL=sqlite:///$$d/empty.db \
+	  $(FLASK) db revision --autogenerate --rev-id 0001 -m initial; \
+	  mv $$d/*_0002_*.py platform/charitylink/migrations/versions/ && rm -rf $$d

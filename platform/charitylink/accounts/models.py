@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from charitylink.core.timeutil import utcnow
+from charitylink.extensions import db
+
+
+class Role(enum.StrEnum):
+    ORG_MEMBER = "org_member"
+    ORG_ADMIN = "org_admin"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {
+    Role.ORG_MEMBER: "机构成员",
+    Role.ORG_ADMIN: "机构管理员",
+    Role.MODERATOR: "民政审核员",
+    Role.ADMIN: "平台管理员",
+}
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(String(16))
+    org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id"), index=True
+    )
+    # Moderators act on regions whose code starts with this prefix ("22" = all Jilin).
+    region_prefix: Mapped[str | None] = mapped_column(String(12))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on logout and password change: sessions and tokens carrying an older
+    # value are refused, so a copied cookie stops working.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    org = relationship("Organization", foreign_keys=[org_id], lazy="joined")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role == Role.MODERATOR
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_org_staff(self) -> bool:
+        return (
+            self.role in (Role.ORG_MEMBER, Role.ORG_ADMIN) and self.org_id is not None
+        )
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.role == Role.ORG_ADMIN and self.org_id is not None
+
+    def covers_region(self, code: str | None) -> bool:
+        """Moderator scope: a region code is in scope when it starts with the prefix."""
+        if self.role == Role.ADMIN:
+            return True
+        if self.role != Role.MODERATOR or not code or self.region_prefix is None:
+            return False
+        return code.startswith(self.region_prefix)
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(Role(self.role), self.role)
+
+
+class ApiToken(db.Model):
+    """A bearer token for the API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    user = relationship(User, lazy="joined")

@@ -1,0 +1,197 @@
+"""Accounts: users, login, API tokens. Flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from charitylink.accounts.models import ApiToken, Role, User
+from charitylink.accounts.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
+from charitylink.core import audit
+from charitylink.core.i18n import _
+from charitylink.core.timeutil import as_utc, utcnow
+from charitylink.errors import Conflict, NotAllowed, ValidationFailed
+from charitylink.extensions import db
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# Verified once at import so a login for an unknown account costs the same time as
+# a wrong password (no user enumeration by timing).
+_DUMMY_HASH = hash_password("timing-equaliser-not-a-password")
+
+
+def normalize_email(email: str | None) -> str:
+    return (email or "").strip().lower()
+
+
+def validate_email(email: str) -> str:
+    email = normalize_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise ValidationFailed(_("邮箱格式不正确。"), {"email": _("邮箱格式不正确。")})
+    return email
+
+
+def validate_new_password(password: str | None, field: str = "password") -> str:
+    if not isinstance(password, str):
+        raise ValidationFailed(_("请填写密码。"), {field: _("请填写密码。")})
+    problem = password_problem(password)
+    if problem:
+        raise ValidationFailed(problem, {field: problem})
+    return password
+
+
+def get_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def create_user(
+    email: str,
+    password: str,
+    role: Role | str,
+    *,
+    name: str = "",
+    org_id: int | None = None,
+    region_prefix: str | None = None,
+    actor: User | None = None,
+) -> User:
+    """Create an account; refuses a taken e-mail, a weak password, a bad scope."""
+    email = validate_email(email)
+    validate_new_password(password)
+    role = Role(role)
+    if get_by_email(email) is not None:
+        raise Conflict(_("该邮箱已注册。"), {"email": _("该邮箱已注册。")})
+    if role in (Role.ORG_ADMIN, Role.ORG_MEMBER) and org_id is None:
+        raise ValidationFailed(_("机构用户必须属于一个机构。"))
+    if role == Role.MODERATOR and (
+        not region_prefix or not region_prefix.isdigit() or len(region_prefix) > 12
+    ):
+        raise ValidationFailed(
+            _("审核员必须指定负责的行政区划代码前缀，例如 22 或 2201。"),
+            {"region": _("请填写行政区划代码前缀。")},
+        )
+    user = User(
+        email=email,
+        name=(name or "").strip()[:64],
+        password_hash=hash_password(password),
+        role=role,
+        org_id=org_id if role in (Role.ORG_ADMIN, Role.ORG_MEMBER) else None,
+        region_prefix=region_prefix if role == Role.MODERATOR else None,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.create", user, None, role, org_id=user.org_id)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user if the credentials match an active account, else None.
+
+    Same work and same answer for an unknown account and a wrong password."""
+    user = get_by_email(email) if isinstance(email, str) else None
+    if user is None or not isinstance(password, str):
+        verify_password(_DUMMY_HASH, "x" if not isinstance(password, str) else password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Flask-Login's loader: ``"<id>:<session_version>"``; an old version is refused."""
+    try:
+        user_id, version = (int(part) for part in session_id.split(":", 1))
+    except (ValueError, AttributeError):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != version or not user.active:
+        return None
+    return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Invalidate every session cookie and API token of the user."""
+    user.session_version += 1
+    db.session.flush()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current or ""):
+        raise ValidationFailed(
+            _("当前密码不正确。"), {"current_password": _("当前密码不正确。")}
+        )
+    validate_new_password(new, "new_password")
+    user.password_hash = hash_password(new)
+    end_all_sessions(user)
+    audit.record(user, "user.password_change", user)
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(user: User, name: str = "") -> tuple[str, ApiToken]:
+    """A new bearer token; the raw value is returned once and never stored."""
+    raw = "cl_" + secrets.token_urlsafe(32)
+    ttl = timedelta(hours=current_app.config["TOKEN_TTL_HOURS"])
+    token = ApiToken(
+        user_id=user.id,
+        token_hash=_token_hash(raw),
+        name=(name or "")[:64],
+        session_version=user.session_version,
+        expires_at=utcnow() + ttl,
+    )
+    db.session.add(token)
+    db.session.flush()
+    audit.record(user, "token.issue", token)
+    return raw, token
+
+
+def user_for_token(raw: str) -> User | None:
+    if not raw or len(raw) > 200:
+        return None
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _token_hash(raw))
+    )
+    if token is None or token.revoked_at is not None:
+        return None
+    if as_utc(token.expires_at) <= utcnow():
+        return None
+    user = token.user
+    if not user.active or user.session_version != token.session_version:
+        return None
+    return user
+
+
+def revoke_token(user: User, token: ApiToken) -> None:
+    if token.user_id != user.id:
+        raise NotAllowed(_("只能撤销自己的令牌。"))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(user, "token.revoke", token)
+        db.session.flush()
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def count_users() -> int:
+    return db.session.scalar(select(func.count()).select_from(User)) or 0

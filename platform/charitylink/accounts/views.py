@@ -1,0 +1,122 @@
+"""Login, logout, password change, API tokens page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, login_user, logout_user
+
+from charitylink.accounts import services
+from charitylink.accounts.forms import LoginForm, PasswordChangeForm, TokenForm
+from charitylink.accounts.models import ApiToken
+from charitylink.core import audit
+from charitylink.core.i18n import _
+from charitylink.core.urls import safe_next
+from charitylink.errors import DomainError
+from charitylink.extensions import db, limiter
+
+bp = Blueprint("accounts", __name__)
+
+
+def _login_account_key() -> str:
+    # Per-account limit: the e-mail typed, so guessing one account from many
+    # addresses is throttled too, and other accounts are unaffected.
+    return "login:" + services.normalize_email(request.form.get("email"))[:254]
+
+
+def home_for(user: object) -> str:
+    role = getattr(user, "role", None)
+    if role in ("org_admin", "org_member"):
+        return url_for("workspace.org_home")
+    if role in ("moderator", "admin"):
+        return url_for("workspace.mod_home")
+    return url_for("public.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20/minute;100/hour", methods=["POST"])
+@limiter.limit("10/minute;50/hour", methods=["POST"], key_func=_login_account_key)
+def login() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash(_("邮箱或密码不正确。"), "error")
+        else:
+            session.clear()  # a fresh session at login (no fixation)
+            login_user(user)
+            audit.record(user, "user.login", user)
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next"), home_for(user)))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> ResponseReturnValue:
+    user = current_user._get_current_object()
+    services.end_all_sessions(user)
+    audit.record(user, "user.logout", user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("您已退出登录。"), "success")
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password() -> ResponseReturnValue:
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            services.change_password(
+                user, form.current_password.data, form.new_password.data
+            )
+        except DomainError as exc:
+            for name, message in exc.fields.items():
+                if name in form:
+                    form[name].errors.append(message)
+            if not exc.fields:
+                flash(exc.message, "error")
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(_("密码已修改，请用新密码重新登录。"), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/password.html", form=form)
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens() -> ResponseReturnValue:
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        new_token, _token = services.issue_token(current_user, form.name.data or "")
+        db.session.commit()
+        flash(_("新令牌已生成。它只显示这一次，请立即复制保存。"), "success")
+    return render_template(
+        "accounts/tokens.html",
+        form=form,
+        tokens=services.list_tokens(current_user),
+        new_token=new_token,
+    )
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        return render_template(
+            "errors/error.html", status=404, message=_("令牌不存在。")
+        ), 404
+    services.revoke_token(current_user, token)
+    db.session.commit()
+    flash(_("令牌已撤销。"), "success")
+    return redirect(url_for("accounts.tokens"))

@@ -1,0 +1,119 @@
+"""The integration API (SPEC §5): one blueprint, a thin JSON adapter over the same
+services the pages use. Errors are mapped onto the envelope here, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from charitylink.core.i18n import _
+from charitylink.errors import DomainError
+from charitylink.extensions import csrf, db
+
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens, not cookies: no ambient credentials to forge
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, fields: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = (
+            status,
+            code,
+            message,
+            fields or {},
+        )
+
+
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> tuple[Response, int]:
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return jsonify(body), status
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    resp, status = error_response(exc.status, exc.code, exc.message, exc.fields)
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="charitylink"'
+    return resp, status
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.before_request
+def _authenticate() -> None:
+    """Resolve ``Authorization: Bearer <token>``; a bad token is a 401 at once."""
+    from charitylink.accounts.services import user_for_token
+
+    g.api_user = None
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return
+    scheme, _sep, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise ApiError(
+            401, "unauthorized", _("Authorization 头格式应为 Bearer <token>。")
+        )
+    user = user_for_token(raw.strip())
+    if user is None:
+        raise ApiError(401, "unauthorized", _("令牌无效、已过期或已被撤销。"))
+    g.api_user = user
+
+
+def current_user_or_none() -> Any:
+    return g.get("api_user")
+
+
+def require_user() -> Any:
+    user = g.get("api_user")
+    if user is None:
+        raise ApiError(
+            401, "unauthorized", _("请先通过 POST /api/v1/tokens 获取令牌。")
+        )
+    return user
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 with a clear message."""
+    if not request.is_json:
+        raise ApiError(
+            400,
+            "bad_request",
+            _("请求体必须是 JSON（Content-Type: application/json）。"),
+        )
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", _("请求体必须是一个 JSON 对象。"))
+    return data
+
+
+def created(payload: dict[str, Any]) -> tuple[Response, int]:
+    return jsonify(payload), 201
+
+
+def handle_http(exc: HTTPException) -> None:  # pragma: no cover - documented hook
+    raise exc
+
+
+# Endpoint modules register their routes on ``bp`` when imported.
+from charitylink.api import (  # noqa: E402,F401
+    claims,
+    funds,
+    needs,
+    openapi,
+    orgs,
+    projects,
+    stats,
+    tokens,
+)

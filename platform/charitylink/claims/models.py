@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from charitylink.core.timeutil import utcnow
+from charitylink.extensions import db
+
+
+class ClaimStatus(enum.StrEnum):
+    RESERVED = "reserved"
+    DELIVERED = "delivered"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+CLAIM_STATUS_LABELS = {
+    ClaimStatus.RESERVED: "已认领待交付",
+    ClaimStatus.DELIVERED: "已交付待回访",
+    ClaimStatus.CONFIRMED: "已确认",
+    ClaimStatus.CANCELLED: "已取消",
+    ClaimStatus.EXPIRED: "已过期",
+}
+
+ACTIVE_CLAIM_STATUSES = (
+    ClaimStatus.RESERVED,
+    ClaimStatus.DELIVERED,
+    ClaimStatus.CONFIRMED,
+)
+
+
+class DeliveryMethod(enum.StrEnum):
+    CASH = "cash"
+    GOODS = "goods"
+    SERVICE = "service"
+
+
+DELIVERY_METHOD_LABELS = {
+    DeliveryMethod.CASH: "资金转账",
+    DeliveryMethod.GOODS: "物资",
+    DeliveryMethod.SERVICE: "服务",
+}
+
+
+class Claim(db.Model):
+    """An org's claim (认领, the whole remaining amount) or pledge (认捐, part).
+
+    ``amount_fen`` is what was reserved; once delivered, ``delivered_fen`` is what
+    counts against the need and the rest went back to the fund."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint(
+            "delivered_fen IS NULL OR (delivered_fen >= 0 AND delivered_fen <= amount_fen)",
+            name="delivered_within_amount",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id"), index=True
+    )
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[ClaimStatus] = mapped_column(
+        String(16), default=ClaimStatus.RESERVED, index=True
+    )
+    due_on: Mapped[date] = mapped_column(index=True)
+    delivered_fen: Mapped[int | None] = mapped_column(BigInteger)
+    delivered_on: Mapped[date | None]
+    method: Mapped[DeliveryMethod | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence_path: Mapped[str | None] = mapped_column(String(128))
+    evidence_name: Mapped[str | None] = mapped_column(String(128))
+    evidence_mime: Mapped[str | None] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    need = relationship("Need", lazy="joined")
+    org = relationship("Organization", lazy="joined")
+    fund = relationship("Fund", lazy="joined")
+
+    @property
+    def status_label(self) -> str:
+        return CLAIM_STATUS_LABELS.get(ClaimStatus(self.status), self.status)
+
+    @property
+    def effective_fen(self) -> int:
+        """What this claim counts against its need (rule 1)."""
+        if self.status == ClaimStatus.RESERVED:
+            return self.amount_fen
+        if self.status in (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED):
+            return self.delivered_fen or 0
+        return 0

@@ -1,0 +1,84 @@
+"""Operators' CLI (SPEC §7): ``flask --app wsgi <command>``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from charitylink.extensions import db
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the schema to the newest migration and load the regions."""
+    from flask_migrate import upgrade
+
+    from charitylink.regions.services import load_regions
+
+    upgrade()
+    added = load_regions()
+    db.session.commit()
+    click.echo(f"数据库已是最新版本；新增行政区划 {added} 条。")
+
+
+@click.command("seed")
+@click.option(
+    "--needs",
+    "extra_needs",
+    type=click.IntRange(0, 1_000_000),
+    default=0,
+    help="另外生成 N 条虚构需求（用于性能测试）。",
+)
+@click.option(
+    "--if-empty", is_flag=True, help="数据库已有数据时什么也不做（make run 使用）。"
+)
+def seed(extra_needs: int, if_empty: bool) -> None:
+    """Load the demo data in seeds/ into an empty database."""
+    from charitylink import seeding
+
+    if seeding.has_data():
+        if if_empty:
+            click.echo("数据库已有数据，跳过演示数据。")
+            if extra_needs:
+                seeding.generate_needs(extra_needs)
+            return
+        raise click.ClickException("数据库不是空的：演示数据只能载入空数据库。")
+    seeding.load_demo()
+    if extra_needs:
+        seeding.generate_needs(extra_needs)
+    click.echo("演示数据已载入。")
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice(["moderator", "admin"]), required=True)
+@click.option(
+    "--region", default=None, help="审核员负责的行政区划代码前缀，例如 22 或 2201。"
+)
+@click.option("--name", default="")
+def create_user(
+    email: str, password: str, role: str, region: str | None, name: str
+) -> None:
+    """Create a moderator or an admin."""
+    from charitylink.accounts import services
+    from charitylink.errors import DomainError
+
+    try:
+        user = services.create_user(
+            email, password, role, name=name, region_prefix=region
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"已创建用户 {user.email}（{user.role_label}）。")
+
+
+def register(app: Flask) -> None:
+    from charitylink.claims.cli import expire
+    from charitylink.needs.cli import import_needs
+    from charitylink.search.cli import search
+
+    for command in (init_db, seed, create_user, expire, import_needs, search):
+        app.cli.add_command(command)

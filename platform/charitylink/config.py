@@ -1,0 +1,121 @@
+"""Configuration: safe development defaults, overridden from the environment.
+
+Production (``CHARITYLINK_ENV=production``) refuses to start with a default secret:
+a leaked development key would let anyone forge sessions or read households' data.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV_SECRET_KEY = "dev-secret-key-change-me"
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the app must not start."""
+
+
+def _instance_path() -> Path:
+    return Path(os.environ.get("CHARITYLINK_INSTANCE", ROOT / "instance"))
+
+
+def _data_key(instance: Path, production: bool) -> str:
+    """DATA_KEY from the environment, else a key generated once into instance/."""
+    key = os.environ.get("DATA_KEY")
+    if key:
+        return key
+    if production:
+        raise ConfigError("生产环境必须通过环境变量 DATA_KEY 提供数据加密密钥。")
+    key_file = instance / "data_key"
+    if not key_file.exists():
+        from charitylink.core.crypto import generate_data_key
+
+        instance.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(generate_data_key())
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _secret_key(instance: Path, production: bool) -> str:
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        if production and (key == DEV_SECRET_KEY or len(key) < 32):
+            raise ConfigError("生产环境的 SECRET_KEY 不能是默认值，且至少 32 个字符。")
+        return key
+    if production:
+        raise ConfigError("生产环境必须通过环境变量 SECRET_KEY 提供会话密钥。")
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the configuration: defaults < environment < ``overrides`` (tests)."""
+    overrides = dict(overrides or {})
+    production = overrides.get(
+        "PRODUCTION", os.environ.get("CHARITYLINK_ENV", "development") == "production"
+    )
+    instance = Path(overrides.get("INSTANCE_PATH", _instance_path()))
+    instance.mkdir(parents=True, exist_ok=True)
+    cfg: dict[str, Any] = {
+        "PRODUCTION": production,
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{instance / 'charitylink.db'}"
+        ),
+        "SEARCH_INDEX_DIR": os.environ.get(
+            "SEARCH_INDEX_DIR", str(instance / "search")
+        ),
+        "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND", "auto"),
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR", str(instance / "uploads")),
+        "MAX_CONTENT_LENGTH": int(
+            os.environ.get("MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
+        ),
+        "EVIDENCE_MAX_BYTES": 5 * 1024 * 1024,
+        "CLAIM_DUE_DAYS": int(os.environ.get("CLAIM_DUE_DAYS", 30)),
+        "TOKEN_TTL_HOURS": int(os.environ.get("TOKEN_TTL_HOURS", 24 * 30)),
+        "PROXY_FIX_HOPS": int(os.environ.get("PROXY_FIX_HOPS", 0)),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": True,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "DISPLAY_TIMEZONE": "Asia/Shanghai",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "SEARCH_DRAIN_AFTER_REQUEST": not production,
+        "TESTING": False,
+    }
+    cfg.update(
+        {k: v for k, v in overrides.items() if k not in ("SECRET_KEY", "DATA_KEY")}
+    )
+    cfg["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(instance, production)
+    cfg["DATA_KEY"] = overrides.get("DATA_KEY") or _data_key(instance, production)
+    if production and cfg["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise ConfigError("生产环境的 SECRET_KEY 不能是默认值。")
+    uri = cfg["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):
+        uri = "postgresql+psycopg://" + uri.removeprefix("postgres://")
+    elif uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    cfg["SQLALCHEMY_DATABASE_URI"] = uri
+    engine_opts = dict(cfg["SQLALCHEMY_ENGINE_OPTIONS"])
+    if uri.startswith("sqlite"):
+        # busy_timeout: writers wait for the lock instead of failing at once.
+        engine_opts.setdefault("connect_args", {"timeout": 15})
+    else:
+        engine_opts.setdefault("pool_pre_ping", True)
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_opts
+    return cfg

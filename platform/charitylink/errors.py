@@ -1,0 +1,148 @@
+"""Domain errors and the HTML/JSON error handlers.
+
+Services raise ``DomainError`` subclasses; views map them to flash messages or form
+errors, the API maps them onto SPEC §5's envelope in one place (``api/__init__.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A business rule refused the change. ``code`` is the API error code."""
+
+    code = "domain_error"
+    status = 409
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class ValidationFailed(DomainError):
+    """Field validation failed (API 422); ``fields`` names each bad field."""
+
+    code = "validation_failed"
+    status = 422
+
+
+class NotAllowed(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+
+
+class FourEyes(DomainError):
+    code = "four_eyes"
+
+
+class OverClaim(DomainError):
+    code = "over_claim"
+
+
+class InsufficientFunds(DomainError):
+    code = "insufficient_funds"
+
+
+class FundPurpose(DomainError):
+    code = "fund_purpose"
+
+
+class NotClaimable(DomainError):
+    code = "not_claimable"
+
+
+class Conflict(DomainError):
+    """A uniqueness or state conflict that is not one of the named rules."""
+
+    code = "conflict"
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _json_error(status: int, code: str, message: str) -> tuple[Response, int]:
+    return jsonify({"error": {"code": code, "message": message, "fields": {}}}), status
+
+
+_HTTP_MESSAGES = {
+    400: ("bad_request", "请求格式不正确。"),
+    401: ("unauthorized", "请先登录。"),
+    403: ("forbidden", "您没有权限执行此操作。"),
+    404: ("not_found", "您访问的页面或对象不存在。"),
+    405: ("method_not_allowed", "不支持此请求方法。"),
+    409: ("conflict", "请求与当前状态冲突。"),
+    413: ("too_large", "上传的内容过大。"),
+    415: ("unsupported_media_type", "不支持的内容类型。"),
+    422: ("validation_failed", "提交的数据有误。"),
+    429: ("rate_limited", "请求过于频繁，请稍后再试。"),
+    500: ("server_error", "服务器内部错误，我们已记录此问题。"),
+    503: ("unavailable", "服务暂时不可用，请稍后再试。"),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        status = exc.code or 500
+        code, message = _HTTP_MESSAGES.get(status, ("error", exc.description or ""))
+        if status == 400 and exc.description and "CSRF" in exc.description:
+            message = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。"
+        if wants_json():
+            resp, status = _json_error(status, code, message)
+        else:
+            resp = app.make_response(
+                (
+                    render_template(
+                        "errors/error.html", status=status, message=message
+                    ),
+                    status,
+                )
+            )
+        if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+            resp.headers["Allow"] = ", ".join(exc.valid_methods)
+        if status == 429 and getattr(exc, "retry_after", None):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp, status
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError):  # type: ignore[no-untyped-def]
+        # The database is down or locked for too long: a clear 503, never a traceback.
+        log.error(
+            "database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc
+        )
+        from charitylink.extensions import db
+
+        db.session.rollback()
+        code, message = _HTTP_MESSAGES[503]
+        if wants_json():
+            return _json_error(503, code, message)
+        return render_template("errors/error.html", status=503, message=message), 503
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        from charitylink.extensions import db
+
+        db.session.rollback()
+        code, message = _HTTP_MESSAGES[500]
+        if wants_json():
+            return _json_error(500, code, message)
+        return render_template("errors/error.html", status=500, message=message), 500

@@ -1,0 +1,140 @@
+"""The ledger (rule 2): every movement of money is one append-only entry plus a
+guarded update of the fund's cached figures, in the same transaction.
+
+The guarded ``UPDATE ... WHERE available >= :amount`` is what keeps the available
+balance from going below zero under concurrency on SQLite and PostgreSQL alike
+(``SELECT ... FOR UPDATE`` is silently dropped on SQLite)."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, func, select, update
+
+from charitylink.core.i18n import _
+from charitylink.core.money import format_fen
+from charitylink.errors import InsufficientFunds
+from charitylink.extensions import db
+from charitylink.funds.models import Fund, LedgerEntry, LedgerKind
+
+
+def _entry(
+    fund_id: int, kind: LedgerKind, amount_fen: int, **fields: object
+) -> LedgerEntry:
+    entry = LedgerEntry(fund_id=fund_id, kind=kind, amount_fen=amount_fen, **fields)
+    db.session.add(entry)
+    return entry
+
+
+def _refresh(fund: Fund) -> None:
+    db.session.refresh(fund, ["donations_fen", "reserved_fen", "disbursed_fen"])
+
+
+def add_donation(fund: Fund, amount_fen: int, **fields: object) -> LedgerEntry:
+    db.session.execute(
+        update(Fund)
+        .where(Fund.id == fund.id)
+        .values(donations_fen=Fund.donations_fen + amount_fen)
+    )
+    entry = _entry(fund.id, LedgerKind.DONATION, amount_fen, **fields)
+    db.session.flush()
+    _refresh(fund)
+    return entry
+
+
+def reserve(
+    fund: Fund, amount_fen: int, claim_id: int, actor_id: int | None
+) -> LedgerEntry:
+    """Reserve money for a claim, or raise InsufficientFunds and change nothing."""
+    result = db.session.execute(
+        update(Fund)
+        .where(
+            Fund.id == fund.id,
+            Fund.donations_fen - Fund.disbursed_fen - Fund.reserved_fen >= amount_fen,
+        )
+        .values(reserved_fen=Fund.reserved_fen + amount_fen)
+    )
+    if result.rowcount != 1:
+        _refresh(fund)
+        raise InsufficientFunds(
+            _(
+                "基金「%(name)s」可用余额不足：可用 %(available)s，需要 %(amount)s。",
+                name=fund.name,
+                available=format_fen(fund.available_fen),
+                amount=format_fen(amount_fen),
+            )
+        )
+    entry = _entry(
+        fund.id, LedgerKind.RESERVE, amount_fen, claim_id=claim_id, actor_id=actor_id
+    )
+    db.session.flush()
+    _refresh(fund)
+    return entry
+
+
+def release(
+    fund_id: int, amount_fen: int, claim_id: int, actor_id: int | None, note: str = ""
+) -> None:
+    """Give a reservation (or its undelivered rest) back to the fund."""
+    if amount_fen <= 0:
+        return
+    db.session.execute(
+        update(Fund)
+        .where(Fund.id == fund_id)
+        .values(reserved_fen=Fund.reserved_fen - amount_fen)
+    )
+    _entry(
+        fund_id,
+        LedgerKind.RELEASE,
+        amount_fen,
+        claim_id=claim_id,
+        actor_id=actor_id,
+        note=note or None,
+    )
+    db.session.flush()
+
+
+def disburse(
+    fund_id: int, amount_fen: int, claim_id: int, actor_id: int | None
+) -> None:
+    """Turn a reservation into money paid out (delivered)."""
+    if amount_fen <= 0:
+        return
+    db.session.execute(
+        update(Fund)
+        .where(Fund.id == fund_id)
+        .values(
+            reserved_fen=Fund.reserved_fen - amount_fen,
+            disbursed_fen=Fund.disbursed_fen + amount_fen,
+        )
+    )
+    _entry(
+        fund_id, LedgerKind.DISBURSE, amount_fen, claim_id=claim_id, actor_id=actor_id
+    )
+    db.session.flush()
+
+
+def sums(fund_id: int) -> dict[str, int]:
+    """The fund's figures computed from the ledger alone (for reconciliation)."""
+
+    def total(kind: LedgerKind):  # type: ignore[no-untyped-def]
+        return func.coalesce(
+            func.sum(case((LedgerEntry.kind == kind, LedgerEntry.amount_fen), else_=0)),
+            0,
+        )
+
+    row = db.session.execute(
+        select(
+            total(LedgerKind.DONATION),
+            total(LedgerKind.RESERVE),
+            total(LedgerKind.RELEASE),
+            total(LedgerKind.DISBURSE),
+        ).where(LedgerEntry.fund_id == fund_id)
+    ).one()
+    donations, reserved, released, disbursed = (int(v) for v in row)
+    open_reserved = reserved - released - disbursed
+    return {
+        "donations_fen": donations,
+        "disbursed_fen": disbursed,
+        "reserved_fen": open_reserved,
+        "balance_fen": donations - disbursed,
+        "available_fen": donations - disbursed - open_reserved,
+    }

@@ -1,0 +1,166 @@
+"""Funds: creation, donations, purpose checks. Flush, never commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from charitylink.core import audit
+from charitylink.core.i18n import _
+from charitylink.core.money import InvalidAmount, validate_fen
+from charitylink.core.permissions import require_org_admin
+from charitylink.errors import FundPurpose, NotAllowed, ValidationFailed
+from charitylink.extensions import db
+from charitylink.funds import ledger
+from charitylink.funds.models import Fund, FundKind, LedgerEntry, LedgerKind
+from charitylink.needs.models import NEED_TYPE_LABELS, NeedType
+from charitylink.orgs.models import Organization
+
+
+def _require_verified(org: Organization) -> None:
+    if not org.is_verified:
+        raise NotAllowed(_("机构尚未通过认证（或已被暂停），暂不能进行此操作。"))
+
+
+def create_fund(
+    org: Organization,
+    actor: Any,
+    *,
+    name: str,
+    kind: str,
+    donor_name: str | None = None,
+    need_types: list[str] | None = None,
+    region_prefix: str | None = None,
+    description: str = "",
+) -> Fund:
+    """A named fund needs its naming donor; a special fund needs a purpose."""
+    require_org_admin(actor, org.id)
+    _require_verified(org)
+    fields: dict[str, str] = {}
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name or len(name) > 100:
+        fields["name"] = _("请填写基金名称（不超过100字）。")
+    try:
+        kind = FundKind(kind)
+    except ValueError:
+        fields["kind"] = _("基金类型必须是冠名基金（named）或专项基金（special）。")
+        kind = None  # type: ignore[assignment]
+    donor = (donor_name or "").strip() if isinstance(donor_name, str) else ""
+    types: list[str] = []
+    prefix = (region_prefix or "").strip() if isinstance(region_prefix, str) else ""
+    if kind == FundKind.NAMED:
+        if not donor or len(donor) > 100:
+            fields["donor_name"] = _("冠名基金必须填写冠名方（不超过100字）。")
+    elif kind == FundKind.SPECIAL:
+        if not isinstance(need_types, list) or not need_types:
+            fields["need_types"] = _("专项基金必须选择至少一种可资助的需求类型。")
+        else:
+            for t in need_types:
+                if t not in NEED_TYPE_LABELS:
+                    fields["need_types"] = _("未知的需求类型：%(t)s", t=str(t)[:20])
+                    break
+                if t not in types:
+                    types.append(t)
+        if prefix and (not prefix.isdigit() or len(prefix) > 6 or len(prefix) % 2):
+            fields["region_prefix"] = _(
+                "地区范围应为行政区划代码前缀，例如 22 或 2201。"
+            )
+    if fields:
+        raise ValidationFailed(_("基金信息有误，请检查标出的字段。"), fields)
+    fund = Fund(
+        org_id=org.id,
+        name=name,
+        kind=kind,
+        donor_name=donor if kind == FundKind.NAMED else None,
+        purpose_need_types=types if kind == FundKind.SPECIAL else None,
+        purpose_region_prefix=(prefix or None) if kind == FundKind.SPECIAL else None,
+        description=(description or "")[:2000] if isinstance(description, str) else "",
+    )
+    db.session.add(fund)
+    db.session.flush()
+    audit.record(actor, "fund.create", fund, None, "active", org_id=org.id)
+    return fund
+
+
+def record_donation(
+    fund: Fund,
+    actor: Any,
+    *,
+    amount_fen: Any,
+    donor_name: str | None = None,
+    reference: str | None = None,
+) -> LedgerEntry:
+    """A donation into the fund's ledger. ``donor_name`` None or empty = anonymous."""
+    require_org_admin(actor, fund.org_id)
+    _require_verified(fund.org)
+    try:
+        amount = validate_fen(amount_fen)
+    except InvalidAmount as exc:
+        raise ValidationFailed(str(exc), {"amount": str(exc)}) from exc
+    donor = donor_name.strip() if isinstance(donor_name, str) else ""
+    ref = reference.strip() if isinstance(reference, str) else ""
+    if len(donor) > 100:
+        raise ValidationFailed(
+            _("捐赠人名称不超过100字。"), {"donor_name": _("捐赠人名称不超过100字。")}
+        )
+    if len(ref) > 100:
+        raise ValidationFailed(
+            _("凭证号不超过100字。"), {"reference": _("凭证号不超过100字。")}
+        )
+    entry = ledger.add_donation(
+        fund, amount, donor_name=donor or None, reference=ref or None, actor_id=actor.id
+    )
+    audit.record(actor, "fund.donation", fund, reason=f"+{amount}", org_id=fund.org_id)
+    return entry
+
+
+def check_purpose(fund: Fund, need_type: str, region_code: str) -> None:
+    """Rule 3: a special fund pays only for needs that fit its purpose."""
+    if fund.kind != FundKind.SPECIAL:
+        return
+    if fund.purpose_need_types and need_type not in fund.purpose_need_types:
+        allowed = "、".join(
+            NEED_TYPE_LABELS.get(NeedType(t), t) for t in fund.purpose_need_types
+        )
+        raise FundPurpose(
+            _(
+                "专项基金「%(name)s」只能资助以下类型的需求：%(allowed)s。",
+                name=fund.name,
+                allowed=allowed,
+            )
+        )
+    if fund.purpose_region_prefix and not region_code.startswith(
+        fund.purpose_region_prefix
+    ):
+        raise FundPurpose(
+            _(
+                "专项基金「%(name)s」只能资助指定地区（区划代码以 %(p)s 开头）的需求。",
+                name=fund.name,
+                p=fund.purpose_region_prefix,
+            )
+        )
+
+
+def figures(fund: Fund) -> dict[str, int]:
+    """SPEC §5 fund figures, from the cached columns (reconciled with the ledger)."""
+    return {
+        "donations_total": fund.donations_fen,
+        "disbursed": fund.disbursed_fen,
+        "reserved": fund.reserved_fen,
+        "balance": fund.balance_fen,
+        "available": fund.available_fen,
+    }
+
+
+def donations(fund: Fund, limit: int = 50) -> list[LedgerEntry]:
+    return list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.fund_id == fund.id, LedgerEntry.kind == LedgerKind.DONATION
+            )
+            .order_by(LedgerEntry.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,36 @@
+"""Every model, imported once so the metadata (Alembic, tests) is complete."""
+
+from charitylink.accounts.models import ApiToken, Role, User
+from charitylink.api.models import IdempotencyRecord
+from charitylink.claims.models import Claim, ClaimStatus
+from charitylink.core.audit import AuditEvent
+from charitylink.funds.models import Fund, FundKind, LedgerEntry, LedgerKind
+from charitylink.needs.models import Need, NeedStatus
+from charitylink.orgs.models import Organization, OrgStatus, OrgType
+from charitylink.projects.models import Project, ProjectStatus, ProjectUpdate
+from charitylink.regions.models import Region
+from charitylink.search.models import SearchOutbox
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Claim",
+    "ClaimStatus",
+    "Fund",
+    "FundKind",
+    "IdempotencyRecord",
+    "LedgerEntry",
+    "LedgerKind",
+    "Need",
+    "NeedStatus",
+    "OrgStatus",
+    "OrgType",
+    "Organization",
+    "Project",
+    "ProjectStatus",
+    "ProjectUpdate",
+    "Region",
+    "Role",
+    "SearchOutbox",
+    "User",
+]

@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from charitylink.core.timeutil import utcnow
+from charitylink.extensions import db
+
+
+class NeedStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+    FULLY_CLAIMED = "fully_claimed"
+    DELIVERED = "delivered"
+    CONFIRMED = "confirmed"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+NEED_STATUS_LABELS = {
+    NeedStatus.DRAFT: "草稿",
+    NeedStatus.SUBMITTED: "待审核",
+    NeedStatus.REJECTED: "已驳回",
+    NeedStatus.PUBLISHED: "待认领",
+    NeedStatus.FULLY_CLAIMED: "已全额认领",
+    NeedStatus.DELIVERED: "已交付",
+    NeedStatus.CONFIRMED: "已回访确认",
+    NeedStatus.WITHDRAWN: "已撤回",
+    NeedStatus.EXPIRED: "已过期",
+}
+
+# Statuses the public sees (the needs library, the API, search).
+PUBLIC_STATUSES = (
+    NeedStatus.PUBLISHED,
+    NeedStatus.FULLY_CLAIMED,
+    NeedStatus.DELIVERED,
+    NeedStatus.CONFIRMED,
+)
+
+
+class Category(enum.StrEnum):
+    DIBAO = "dibao"
+    TEKUN = "tekun"
+    DIBAO_EDGE = "dibao_edge"
+    RELAPSE_WATCH = "relapse_watch"
+    RIGID_EXPENSE = "rigid_expense"
+    OTHER = "other"
+
+
+CATEGORY_LABELS = {
+    Category.DIBAO: "最低生活保障对象",
+    Category.TEKUN: "特困人员",
+    Category.DIBAO_EDGE: "低保边缘家庭成员",
+    Category.RELAPSE_WATCH: "防止返贫监测对象",
+    Category.RIGID_EXPENSE: "刚性支出困难家庭成员",
+    Category.OTHER: "其他困难人员",
+}
+
+
+class NeedType(enum.StrEnum):
+    MEDICAL = "medical"
+    EDUCATION = "education"
+    HOUSING = "housing"
+    LIVING = "living"
+    EMPLOYMENT = "employment"
+    ELDERLY_CARE = "elderly_care"
+    DISABILITY = "disability"
+    CHILD = "child"
+    EMERGENCY = "emergency"
+    OTHER = "other"
+
+
+NEED_TYPE_LABELS = {
+    NeedType.MEDICAL: "医疗",
+    NeedType.EDUCATION: "教育",
+    NeedType.HOUSING: "住房",
+    NeedType.LIVING: "基本生活",
+    NeedType.EMPLOYMENT: "就业",
+    NeedType.ELDERLY_CARE: "养老服务",
+    NeedType.DISABILITY: "残疾康复",
+    NeedType.CHILD: "困境儿童",
+    NeedType.EMERGENCY: "临时急难",
+    NeedType.OTHER: "其他",
+}
+
+
+class AssistanceType(enum.StrEnum):
+    DIBAO = "dibao"
+    TEKUN = "tekun"
+    TEMPORARY = "temporary"
+    MEDICAL = "medical"
+    EDUCATION = "education"
+    HOUSING = "housing"
+    EMPLOYMENT = "employment"
+    DISABILITY_SUBSIDY = "disability_subsidy"
+    OTHER = "other"
+
+
+ASSISTANCE_LABELS = {
+    AssistanceType.DIBAO: "最低生活保障金",
+    AssistanceType.TEKUN: "特困供养金",
+    AssistanceType.TEMPORARY: "临时救助",
+    AssistanceType.MEDICAL: "医疗救助",
+    AssistanceType.EDUCATION: "教育救助",
+    AssistanceType.HOUSING: "住房救助",
+    AssistanceType.EMPLOYMENT: "就业救助",
+    AssistanceType.DISABILITY_SUBSIDY: "残疾人两项补贴",
+    AssistanceType.OTHER: "其他",
+}
+
+
+class Urgency(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+URGENCY_LABELS = {
+    Urgency.LOW: "一般",
+    Urgency.NORMAL: "较急",
+    Urgency.HIGH: "紧急",
+    Urgency.CRITICAL: "特急",
+}
+
+
+class Need(db.Model):
+    """One household's request. Public columns are the anonymised half; the private
+    half lives only in ``private_ciphertext`` (encrypted JSON, see core.crypto) and
+    ``household_key`` (HMAC of the ID number, never the number itself)."""
+
+    __tablename__ = "needs"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint(
+            "claimed_fen >= 0 AND claimed_fen <= amount_fen",
+            name="claimed_within_amount",
+        ),
+        CheckConstraint(
+            "delivered_fen >= 0 AND delivered_fen <= amount_fen",
+            name="delivered_within_amount",
+        ),
+        Index("ix_needs_public_list", "status", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(24), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[Category] = mapped_column(String(16), index=True)
+    need_type: Mapped[NeedType] = mapped_column(String(16), index=True)
+    # The true county (moderator scoping); never shown publicly if coarsened.
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    # What the public sees: the county, or its city where fewer than 5 published
+    # needs share the county (SPEC §2).
+    public_region_code: Mapped[str] = mapped_column(String(12), index=True)
+    age_band: Mapped[str] = mapped_column(String(16))
+    household_size: Mapped[int]
+    gov_assistance: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    claimed_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivered_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    in_kind: Mapped[bool] = mapped_column(default=False)
+    items: Mapped[list[dict] | None] = mapped_column(JSON)
+    urgency: Mapped[Urgency] = mapped_column(String(16), default=Urgency.NORMAL)
+    deadline_on: Mapped[date | None] = mapped_column(index=True)
+    status: Mapped[NeedStatus] = mapped_column(
+        String(16), default=NeedStatus.DRAFT, index=True
+    )
+    status_reason: Mapped[str | None] = mapped_column(Text)
+
+    private_ciphertext: Mapped[str] = mapped_column(Text)
+    household_key: Mapped[str] = mapped_column(String(64), index=True)
+    consent_share_contact: Mapped[bool] = mapped_column(default=False)
+
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    fully_claimed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    @property
+    def status_label(self) -> str:
+        return NEED_STATUS_LABELS.get(NeedStatus(self.status), self.status)
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORY_LABELS.get(Category(self.category), self.category)
+
+    @property
+    def need_type_label(self) -> str:
+        return NEED_TYPE_LABELS.get(NeedType(self.need_type), self.need_type)
+
+    @property
+    def urgency_label(self) -> str:
+        return URGENCY_LABELS.get(Urgency(self.urgency), self.urgency)
+
+    @property
+    def remaining_fen(self) -> int:
+        return self.amount_fen - self.claimed_fen
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in PUBLIC_STATUSES

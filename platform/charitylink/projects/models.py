@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from charitylink.core.timeutil import utcnow
+from charitylink.extensions import db
+
+
+class ProjectStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+
+
+PROJECT_STATUS_LABELS = {
+    ProjectStatus.DRAFT: "草稿",
+    ProjectStatus.SUBMITTED: "待审核",
+    ProjectStatus.PUBLISHED: "进行中",
+    ProjectStatus.REJECTED: "已驳回",
+    ProjectStatus.CLOSED: "已结束",
+}
+
+
+class Project(db.Model):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
+    filing_number: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    need_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    region_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    target_fen: Mapped[int] = mapped_column(BigInteger)
+    start_on: Mapped[date | None]
+    end_on: Mapped[date | None]
+    status: Mapped[ProjectStatus] = mapped_column(
+        String(16), default=ProjectStatus.DRAFT, index=True
+    )
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None]
+    last_progress_at: Mapped[datetime | None]
+
+    org = relationship("Organization", lazy="joined")
+    fund = relationship("Fund", lazy="joined")
+
+    @property
+    def status_label(self) -> str:
+        return PROJECT_STATUS_LABELS.get(ProjectStatus(self.status), self.status)
+
+
+class ProjectUpdate(db.Model):
+    """A dated progress update (the Charity Law asks for one every 3 months)."""
+
+    __tablename__ = "project_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,111 @@
+"""The ``register_*`` steps of ``create_app``."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from charitylink.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets readers run beside one writer; foreign keys are off by default in
+    # SQLite. (Measured: see shared/notes/search-claims-throughput.md §3.)
+    if isinstance(dbapi_conn, sqlite3.Connection):
+        cur = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+
+def register_extensions(app: Flask) -> None:
+    from charitylink import models  # noqa: F401  (complete metadata)
+    from charitylink.config import ROOT
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "platform" / "charitylink" / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "zh_CN")
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> Any:
+        from charitylink.accounts.services import load_session_user
+
+        return load_session_user(user_id)
+
+
+def register_security(app: Flask) -> None:
+    from charitylink.core import security
+
+    security.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from charitylink.accounts.views import bp as accounts_bp
+    from charitylink.api import bp as api_bp
+    from charitylink.claims.views import bp as claims_bp
+    from charitylink.funds.views import bp as funds_bp
+    from charitylink.needs.views import bp as needs_bp
+    from charitylink.orgs.views import bp as orgs_bp
+    from charitylink.projects.views import bp as projects_bp
+    from charitylink.public.views import bp as public_bp
+    from charitylink.reports.views import bp as reports_bp
+    from charitylink.workspace.views import bp as workspace_bp
+
+    for bp in (
+        public_bp,
+        accounts_bp,
+        orgs_bp,
+        funds_bp,
+        projects_bp,
+        needs_bp,
+        claims_bp,
+        reports_bp,
+        workspace_bp,
+        api_bp,
+    ):
+        app.register_blueprint(bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from charitylink.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from charitylink.core import formatting
+
+    formatting.register(app)
+
+    @app.context_processor
+    def labels() -> dict[str, Any]:
+        from charitylink import labels as label_sets
+
+        return {"L": label_sets}
+
+
+def register_cli(app: Flask) -> None:
+    from charitylink.cli import register
+
+    register(app)
