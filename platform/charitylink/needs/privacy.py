@@ -1,0 +1,107 @@
+"""The private half of a need: encryption, the household key, public coarsening.
+
+Private household data (name, ID number, phone, address, township, notes) lives
+only in ``Need.private_ciphertext``; nothing here logs or audits its content.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from charitylink.core.crypto import DataCipher, mask_id_number, mask_phone
+from charitylink.extensions import db
+from charitylink.needs.models import PUBLIC_STATUSES, Need
+from charitylink.regions import services as regions
+
+# SPEC §2: the county is shown only where at least this many public needs share it.
+K_THRESHOLD = 5
+
+
+def cipher() -> DataCipher:
+    return DataCipher(current_app.config["DATA_KEY"])
+
+
+def encrypt_household(household: dict[str, Any]) -> str:
+    return cipher().encrypt_json(household)
+
+
+def decrypt_household(need: Need) -> dict[str, Any]:
+    """The household dict of a need (no permission check: callers do that)."""
+    return cipher().decrypt_json(need.private_ciphertext)
+
+
+def household_key(id_number: str) -> str:
+    return cipher().household_key(id_number)
+
+
+def mask_name(name: str) -> str:
+    """``张三丰`` → ``张**``: the surname alone, for staff screens."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return "*" * len(name)
+    return name[0] + "*" * (len(name) - 1)
+
+
+def mask_address(address: str) -> str:
+    """Keep the first 6 characters (roughly the street), hide the rest."""
+    address = (address or "").strip()
+    if len(address) <= 6:
+        return "*" * len(address)
+    return address[:6] + "*" * min(len(address) - 6, 8)
+
+
+def masked_household(household: dict[str, Any]) -> dict[str, Any]:
+    """The household with every identifying value masked (for default views)."""
+    return {
+        "name": mask_name(household.get("name", "")),
+        "id_number": mask_id_number(household.get("id_number", "")),
+        "phone": mask_phone(household.get("phone", ""))
+        if household.get("phone")
+        else "",
+        "address": mask_address(household.get("address", "")),
+        "region_code": household.get("region_code") or "",
+        "notes": "******" if household.get("notes") else "",
+        "consent_share_contact": bool(household.get("consent_share_contact")),
+    }
+
+
+def coarse_region_for(county_code: str) -> str:
+    """The region shown when a county is too sparse: its prefecture.
+
+    A prefecture without counties (嘉峪关市) already is a city: it stays itself.
+    """
+    if regions.level_of(county_code) == "prefecture":
+        return county_code
+    return regions.parent_code(county_code) or county_code
+
+
+def recompute_public_region(county_code: str) -> str:
+    """Set ``public_region_code`` of every need of ``county_code`` (SPEC §2).
+
+    The county is shown where at least :data:`K_THRESHOLD` public needs share it,
+    otherwise its prefecture. Call after any status change that moves a need in
+    or out of :data:`PUBLIC_STATUSES` (publish, withdraw, expire). One COUNT and
+    one UPDATE; flushes pending changes first so they are counted. Returns the
+    code now shown.
+    """
+    db.session.flush()
+    public_count = db.session.scalar(
+        select(func.count())
+        .select_from(Need)
+        .where(Need.region_code == county_code, Need.status.in_(PUBLIC_STATUSES))
+    )
+    shown = (
+        county_code
+        if (public_count or 0) >= K_THRESHOLD
+        else coarse_region_for(county_code)
+    )
+    db.session.execute(
+        update(Need)
+        .where(Need.region_code == county_code, Need.public_region_code != shown)
+        .values(public_region_code=shown),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    return shown

@@ -1,0 +1,321 @@
+"""The rules of needs: entry, review, withdrawal, private access (SPEC §2, §3).
+
+Plain functions: take objects and the acting user, check, change, audit, flush.
+They never commit and never touch ``request``. Audit reasons carry moderator
+reasons (themselves scanned for personal data) and fixed texts only, never
+household data.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from charitylink.core import audit, text_guard
+from charitylink.core.i18n import _
+from charitylink.core.permissions import require_moderator
+from charitylink.core.timeutil import today, utcnow
+from charitylink.errors import (
+    Conflict,
+    FourEyes,
+    InvalidTransition,
+    NotAllowed,
+    ValidationFailed,
+)
+from charitylink.extensions import db
+from charitylink.needs import privacy
+from charitylink.needs.models import Need, NeedStatus
+from charitylink.needs.validation import clean_need_input, guard_public_text
+
+MAX_REASON = 500
+# Statuses of a household's needs counted as "open" for duplicate warnings.
+CLOSED_FOR_DUPLICATES = (
+    NeedStatus.WITHDRAWN,
+    NeedStatus.EXPIRED,
+    NeedStatus.CONFIRMED,
+)
+_CODE_SEQ = re.compile(r"XQ-\d+-(\d+)$")
+
+
+def _require_status(need: Need, *allowed: NeedStatus, action: str) -> NeedStatus:
+    current = NeedStatus(need.status)
+    if current not in allowed:
+        raise InvalidTransition(
+            _(
+                "需求当前状态为「%(s)s」，不能%(a)s。",
+                s=need.status_label,
+                a=action,
+            )
+        )
+    return current
+
+
+def _next_code(county: str) -> str:
+    prefix = f"XQ-{county}-"
+    last = db.session.scalar(
+        select(func.max(Need.code)).where(Need.code.like(prefix + "%"))
+    )
+    m = _CODE_SEQ.search(last or "")
+    seq = int(m.group(1)) + 1 if m else 1
+    return f"{prefix}{seq:06d}"
+
+
+def _check_external_id(external_id: str | None, need_id: int | None) -> None:
+    if not external_id:
+        return
+    other = db.session.scalar(select(Need.id).where(Need.external_id == external_id))
+    if other is not None and other != need_id:
+        raise ValidationFailed(
+            _("外部编号已被另一条需求使用。"),
+            {"external_id": _("外部编号「%(e)s」已存在。", e=external_id)},
+        )
+
+
+def _apply(need: Need, clean: Any) -> None:
+    for key, value in clean.public.items():
+        setattr(need, key, value)
+    need.private_ciphertext = privacy.encrypt_household(clean.household)
+    need.household_key = privacy.household_key(clean.household["id_number"])
+    need.consent_share_contact = bool(clean.household.get("consent_share_contact"))
+
+
+def create_need(data: dict[str, Any], moderator: Any) -> Need:
+    """Enter a need (both halves) as a draft; the moderator must cover its county.
+
+    ``data`` uses SPEC §5 names with ``amount`` in fen and a ``household`` dict.
+    Raises ``ValidationFailed`` (fields named), ``NotAllowed``.
+    """
+    require_moderator(moderator)
+    clean = clean_need_input(data)
+    county = clean.public["region_code"]
+    require_moderator(moderator, county)
+    _check_external_id(clean.public["external_id"], None)
+    need = Need(
+        status=NeedStatus.DRAFT,
+        entered_by_id=moderator.id,
+        public_region_code=privacy.coarse_region_for(county),
+        claimed_fen=0,
+        delivered_fen=0,
+    )
+    _apply(need, clean)
+    # The code is "XQ-<county>-<sequence>"; two moderators entering in the same
+    # county at once may pick the same number: retry inside a savepoint.
+    for attempt in range(5):
+        need.code = _next_code(county)
+        try:
+            with db.session.begin_nested():
+                db.session.add(need)
+                db.session.flush()
+            break
+        except IntegrityError:
+            if attempt == 4:
+                raise Conflict(_("需求编号生成冲突，请重试。")) from None
+    audit.record(moderator, "need.create", need, None, NeedStatus.DRAFT)
+    db.session.flush()
+    return need
+
+
+def update_need(need: Need, data: dict[str, Any], moderator: Any) -> Need:
+    """Edit a draft or rejected need (a rejected one goes back to draft)."""
+    require_moderator(moderator, need.region_code)
+    current = _require_status(
+        need, NeedStatus.DRAFT, NeedStatus.REJECTED, action=_("修改")
+    )
+    clean = clean_need_input(data)
+    require_moderator(moderator, clean.public["region_code"])
+    _check_external_id(clean.public["external_id"], need.id)
+    old_county = need.region_code
+    _apply(need, clean)
+    if need.region_code != old_county:
+        need.public_region_code = privacy.coarse_region_for(need.region_code)
+    need.status = NeedStatus.DRAFT
+    audit.record(moderator, "need.update", need, current, NeedStatus.DRAFT)
+    db.session.flush()
+    return need
+
+
+def _household_name(need: Need) -> str:
+    return str(privacy.decrypt_household(need).get("name", ""))
+
+
+def _recheck_text(need: Need) -> None:
+    guard_public_text(need.title, need.description, need.items, _household_name(need))
+
+
+def _clean_reason(need: Need, reason: Any, *, required: bool) -> str:
+    if reason is None:
+        reason = ""
+    if not isinstance(reason, str):
+        raise ValidationFailed(_("原因必须是文本。"), {"reason": _("原因必须是文本。")})
+    reason = reason.strip()
+    if required and not reason:
+        raise ValidationFailed(_("请填写原因。"), {"reason": _("请填写原因。")})
+    if len(reason) > MAX_REASON:
+        msg = _("原因最多 %(n)s 个字符。", n=MAX_REASON)
+        raise ValidationFailed(msg, {"reason": msg})
+    # Reasons go into the audit trail: keep household data out of it.
+    findings = text_guard.scan(reason, household_names=[_household_name(need)])
+    if findings:
+        msg = _("原因：%(m)s", m=text_guard.findings_message(findings))
+        raise ValidationFailed(msg, {"reason": msg})
+    return reason
+
+
+def submit_need(need: Need, moderator: Any) -> None:
+    """draft → submitted (the public text is scanned again)."""
+    require_moderator(moderator, need.region_code)
+    _require_status(need, NeedStatus.DRAFT, action=_("提交审核"))
+    _recheck_text(need)
+    need.status = NeedStatus.SUBMITTED
+    need.submitted_at = utcnow()
+    need.status_reason = None
+    audit.record(moderator, "need.submit", need, NeedStatus.DRAFT, NeedStatus.SUBMITTED)
+    db.session.flush()
+
+
+def approve_need(need: Need, moderator: Any) -> None:
+    """submitted → published. Rule 6: whoever entered it may not approve it."""
+    require_moderator(moderator, need.region_code)
+    _require_status(need, NeedStatus.SUBMITTED, action=_("审核通过"))
+    if need.entered_by_id == moderator.id:
+        raise FourEyes(_("录入人不能审核自己录入的需求，请由另一位审核员审核。"))
+    if need.deadline_on is not None and need.deadline_on < today():
+        raise InvalidTransition(_("截止日期已过，请驳回后修改截止日期。"))
+    _recheck_text(need)
+    need.status = NeedStatus.PUBLISHED
+    need.published_at = utcnow()
+    need.reviewed_by_id = moderator.id
+    audit.record(
+        moderator, "need.approve", need, NeedStatus.SUBMITTED, NeedStatus.PUBLISHED
+    )
+    privacy.recompute_public_region(need.region_code)
+    db.session.flush()
+
+
+def reject_need(need: Need, moderator: Any, reason: Any) -> None:
+    """submitted → rejected, with a reason the entering moderator reads."""
+    require_moderator(moderator, need.region_code)
+    _require_status(need, NeedStatus.SUBMITTED, action=_("驳回"))
+    reason = _clean_reason(need, reason, required=True)
+    need.status = NeedStatus.REJECTED
+    need.status_reason = reason
+    need.reviewed_by_id = moderator.id
+    audit.record(
+        moderator,
+        "need.reject",
+        need,
+        NeedStatus.SUBMITTED,
+        NeedStatus.REJECTED,
+        reason,
+    )
+    db.session.flush()
+
+
+def return_to_draft(need: Need, moderator: Any) -> None:
+    """rejected → draft, to edit and resubmit."""
+    require_moderator(moderator, need.region_code)
+    _require_status(need, NeedStatus.REJECTED, action=_("退回草稿"))
+    need.status = NeedStatus.DRAFT
+    audit.record(
+        moderator, "need.to_draft", need, NeedStatus.REJECTED, NeedStatus.DRAFT
+    )
+    db.session.flush()
+
+
+def withdraw_need(need: Need, moderator: Any, reason: Any) -> None:
+    """published → withdrawn, with a reason; refused while claims hold money."""
+    require_moderator(moderator, need.region_code)
+    _require_status(need, NeedStatus.PUBLISHED, action=_("撤回"))
+    reason = _clean_reason(need, reason, required=True)
+    if need.claimed_fen > 0:
+        raise InvalidTransition(
+            _("该需求已有机构认领，不能撤回；请先与认领机构协商取消认领。")
+        )
+    need.status = NeedStatus.WITHDRAWN
+    need.status_reason = reason
+    need.closed_at = utcnow()
+    audit.record(
+        moderator,
+        "need.withdraw",
+        need,
+        NeedStatus.PUBLISHED,
+        NeedStatus.WITHDRAWN,
+        reason,
+    )
+    privacy.recompute_public_region(need.region_code)
+    db.session.flush()
+
+
+def get_private(need: Need, moderator: Any) -> dict[str, Any]:
+    """The household of a need, for a moderator of its region; audited."""
+    require_moderator(moderator, need.region_code)
+    household = privacy.decrypt_household(need)
+    audit.record(moderator, "need.private_view", need)
+    db.session.flush()
+    return household
+
+
+def editable_input(need: Need, household: dict[str, Any]) -> dict[str, Any]:
+    """A need as SPEC §5 input (for prefilling the edit form)."""
+    return {
+        "external_id": need.external_id or "",
+        "title": need.title,
+        "description": need.description,
+        "category": need.category,
+        "need_type": need.need_type,
+        "region_code": need.region_code,
+        "household_size": need.household_size,
+        "gov_assistance": list(need.gov_assistance or []),
+        "amount": need.amount_fen,
+        "in_kind": need.in_kind,
+        "items": list(need.items or []),
+        "urgency": need.urgency,
+        "deadline": need.deadline_on.isoformat() if need.deadline_on else "",
+        "household": household,
+    }
+
+
+def duplicate_summary(household_key: str, exclude_id: int | None = None) -> dict:
+    """The household's other open needs and the help it got in the last 12 months.
+
+    ``{"open_needs": [Need...], "received_fen": int, "org_count": int}``; help
+    is the delivered amount of delivered/confirmed claims on any of the
+    household's needs, delivered within 365 days.
+    """
+    from charitylink.claims.models import Claim, ClaimStatus
+
+    query = select(Need).where(
+        Need.household_key == household_key,
+        Need.status.not_in(CLOSED_FOR_DUPLICATES),
+    )
+    if exclude_id is not None:
+        query = query.where(Need.id != exclude_id)
+    open_needs = list(db.session.scalars(query.order_by(Need.created_at)))
+    since = today() - timedelta(days=365)
+    row = db.session.execute(
+        select(
+            func.coalesce(func.sum(Claim.delivered_fen), 0),
+            func.count(func.distinct(Claim.org_id)),
+        )
+        .join(Need, Need.id == Claim.need_id)
+        .where(
+            Need.household_key == household_key,
+            Claim.status.in_((ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)),
+            Claim.delivered_on >= since,
+        )
+    ).one()
+    return {
+        "open_needs": open_needs,
+        "received_fen": int(row[0] or 0),
+        "org_count": int(row[1] or 0),
+    }
+
+
+def ensure_not_public_viewer(user: Any) -> None:
+    """For private pages: anyone but a moderator is refused."""
+    if getattr(user, "role", None) not in ("moderator", "admin"):
+        raise NotAllowed(_("只有民政审核员可以查看。"))
