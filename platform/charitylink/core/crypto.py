@@ -134,7 +134,9 @@ class DataCipher:
             raw = _b64decode(body)
         except (binascii.Error, ValueError) as exc:
             raise ValueError("密文格式无效") from exc
-        if len(raw) < _NONCE_BYTES + _TAG_BYTES:
+        # Only the canonical encoding is accepted: base64 ignores the spare
+        # bits of the last character, so two tokens could otherwise decode alike.
+        if len(raw) < _NONCE_BYTES + _TAG_BYTES or _b64encode(raw) != body:
             raise ValueError("密文格式无效")
         try:
             plain = self._aead.decrypt(

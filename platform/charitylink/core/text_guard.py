@@ -16,6 +16,7 @@ Positions in :class:`Finding` refer to the caller's original text.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -213,12 +214,15 @@ def _number_candidates(norm: str) -> list[_Candidate]:
         ]
         has_x = chain.group()[-1] in "Xx"
         for i in range(len(groups)):
+            digits, min_gap = "", 99
             for j in range(i, len(groups)):
-                digits = "".join(norm[s:e] for s, e in groups[i : j + 1])
-                if len(digits) > 22:
-                    break
-                interior = [e - s for s, e in groups[i + 1 : j]]
-                min_gap = min(interior, default=99)
+                if j >= i + 2:  # groups strictly between i and j are interior
+                    min_gap = min(min_gap, groups[j - 1][1] - groups[j - 1][0])
+                if min_gap < 2 or len(digits) > 22:
+                    break  # no kind accepts this sub-chain or any longer one
+                digits += norm[groups[j][0] : groups[j][1]]
+                if len(digits) < 10:
+                    continue  # shortest kind: a 10-digit landline
                 start, end = groups[i][0], groups[j][1]
                 spans = [(digits, end)]
                 if has_x and j == len(groups) - 1:
@@ -235,6 +239,8 @@ def _number_candidates(norm: str) -> list[_Candidate]:
                         and norm[start - 1 : start] == "+"
                     ):
                         begin = start - 1  # report "+86 138…" whole
+                    if norm[begin - 1 : begin] == "(" and ")" in norm[begin:end]:
+                        begin -= 1  # "(010)12345678", not "010)12345678"
                     if any(s < candidate_end and begin < e for s, e in public):
                         continue
                     found.append(
@@ -246,8 +252,10 @@ def _number_candidates(norm: str) -> list[_Candidate]:
     return found
 
 
+# The lookbehind makes a match start only where a run of address characters
+# starts; without it a long run with no "@" costs quadratic time.
 _EMAIL = re.compile(
-    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
 
 
@@ -328,7 +336,7 @@ def _address_spans(norm: str) -> list[tuple[int, int]]:
             continue  # "2门功课"
         start = m.start()
         if (
-            unit in ("号", "弄")
+            (unit.startswith("号") or unit == "弄")
             and before in _ROAD_SUFFIX
             and norm[m.start() - 1] == before
         ):
@@ -414,12 +422,20 @@ def scan(text: str, household_names: Iterable[str] = ()) -> list[Finding]:
         + _address_candidates(norm)
         + _name_candidates(norm, household_names)
     )
+    # Greedy by preference; `chosen` stays sorted by start and free of
+    # overlaps, so one bisect finds the only two neighbours that could clash.
     chosen: list[_Candidate] = []
+    starts: list[int] = []
     for cand in sorted(candidates, key=lambda c: (c.rank, c.start - c.end, c.start)):
-        if all(cand.end <= c.start or c.end <= cand.start for c in chosen):
-            chosen.append(cand)
+        at = bisect.bisect_right(starts, cand.start)
+        if at > 0 and chosen[at - 1].end > cand.start:
+            continue
+        if at < len(chosen) and chosen[at].start < cand.end:
+            continue
+        chosen.insert(at, cand)
+        starts.insert(at, cand.start)
     findings = []
-    for cand in sorted(chosen, key=lambda c: c.start):
+    for cand in chosen:
         start, end = origin[cand.start], origin[cand.end - 1] + 1
         findings.append(Finding(cand.kind, text[start:end], start, end, cand.message))
     return findings
