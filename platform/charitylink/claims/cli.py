@@ -1,9 +1,32 @@
-"""``flask --app wsgi expire`` (issue 3 fills this in)."""
+"""``flask --app wsgi expire``: run daily from cron (see docs/claims.md)."""
+
+from __future__ import annotations
+
+from datetime import date
 
 import click
 
 
 @click.command("expire")
-def expire() -> None:
+@click.option(
+    "--today",
+    "on",
+    default=None,
+    help="按指定日期（YYYY-MM-DD）执行，默认今天（北京时间）。",
+)
+def expire(on: str | None) -> None:
     """Expire reserved claims past their due date and needs past their deadline."""
-    raise click.ClickException("尚未实现。")
+    from charitylink.claims.services import expire_overdue
+    from charitylink.extensions import db
+
+    day = None
+    if on:
+        try:
+            day = date.fromisoformat(on)
+        except ValueError as exc:
+            raise click.BadParameter(
+                "日期格式应为 YYYY-MM-DD。", param_hint="--today"
+            ) from exc
+    counts = expire_overdue(day)
+    db.session.commit()
+    click.echo(f"已过期认领 {counts['claims']} 条；已过期需求 {counts['needs']} 条。")

@@ -1,0 +1,557 @@
+"""Claims and pledges (认领 / 认捐): the claim loop of SPEC §2, rules 1–5.
+
+Every function here runs inside the caller's transaction: it checks the rules,
+changes state with guarded UPDATEs, writes ledger entries and audit rows, and
+flushes. It never commits; on a ``DomainError`` the caller rolls back, which
+undoes every UPDATE made so far (the need's claimed amount, the fund's
+reservation, the claim row).
+
+Concurrency (shared/notes/search-claims-throughput.md §3): ``SELECT ... FOR
+UPDATE`` is silently dropped on SQLite, so nothing here reads a figure, computes
+in Python and writes it back. Amounts move through conditional UPDATEs whose
+WHERE clause carries the rule (``claimed_fen + :amt <= amount_fen``, ``status =
+'reserved'``); the database re-checks it under its own row or file lock. The
+first write of a transaction takes the lock, and every read that decides
+anything afterwards happens while it is held.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from charitylink.claims.models import (
+    ACTIVE_CLAIM_STATUSES,
+    Claim,
+    ClaimStatus,
+    DeliveryMethod,
+)
+from charitylink.core import audit
+from charitylink.core.i18n import _
+from charitylink.core.money import format_fen
+from charitylink.core.permissions import (
+    covers_region,
+    is_moderator,
+    require_moderator,
+    require_org_staff,
+)
+from charitylink.core.timeutil import today as china_today
+from charitylink.core.timeutil import utcnow
+from charitylink.errors import (
+    InvalidTransition,
+    NotAllowed,
+    NotClaimable,
+    OverClaim,
+    ValidationFailed,
+)
+from charitylink.extensions import db
+from charitylink.funds import ledger
+from charitylink.funds.models import Fund
+from charitylink.funds.services import check_purpose
+from charitylink.needs.models import Need, NeedStatus
+from charitylink.projects.models import Project, ProjectStatus
+
+# Which claim transitions exist (SPEC §2); anything else is InvalidTransition.
+TRANSITIONS = {
+    ClaimStatus.RESERVED: (
+        ClaimStatus.DELIVERED,
+        ClaimStatus.CANCELLED,
+        ClaimStatus.EXPIRED,
+    ),
+    ClaimStatus.DELIVERED: (ClaimStatus.CONFIRMED,),
+}
+
+
+def _audit_claim(
+    actor: Any, action: str, claim: Claim, old: Any, new: Any, reason: str = ""
+) -> None:
+    audit.record(
+        actor,
+        action,
+        claim,
+        old,
+        new,
+        reason or None,
+        region_code=claim.need.region_code,
+        org_id=claim.org_id,
+    )
+
+
+def _after_need_status_change(need: Need) -> None:
+    """Let the needs feature re-coarsen public regions (fewer than 5 per county)."""
+    try:
+        from charitylink.needs import privacy
+    except ImportError:  # the needs feature does not coarsen (yet)
+        return
+    recompute = getattr(privacy, "recompute_public_region", None)
+    if recompute is not None:
+        recompute(need.region_code)
+
+
+def _set_need_status(
+    need: Need, actor: Any, new: NeedStatus, action: str, reason: str = ""
+) -> None:
+    old = need.status
+    if old == new:
+        return
+    need.status = new
+    now = utcnow()
+    if new == NeedStatus.FULLY_CLAIMED:
+        need.fully_claimed_at = now
+    if new in (NeedStatus.CONFIRMED, NeedStatus.EXPIRED):
+        need.closed_at = now
+    audit.record(actor, action, need, old, new, reason or None)
+    db.session.flush()
+    _after_need_status_change(need)
+
+
+def _move_claim(claim: Claim, old: ClaimStatus, new: ClaimStatus) -> None:
+    """Change the claim's status only if it is still ``old`` (a guarded UPDATE).
+
+    Two clicks on "cancel", or a cancel racing the nightly expiry, cannot both
+    release the same reservation: the second finds no row to update."""
+    if new not in TRANSITIONS.get(ClaimStatus(claim.status), ()):
+        raise InvalidTransition(_invalid_message(claim, new))
+    result = db.session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == old)
+        .values(status=new)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.refresh(claim)
+        raise InvalidTransition(_invalid_message(claim, new))
+    db.session.refresh(claim)
+
+
+def _invalid_message(claim: Claim, new: ClaimStatus) -> str:
+    from charitylink.claims.models import CLAIM_STATUS_LABELS
+
+    return _(
+        "认领状态为「%(old)s」，不能变为「%(new)s」。",
+        old=claim.status_label,
+        new=CLAIM_STATUS_LABELS.get(new, str(new)),
+    )
+
+
+def _add_to_need(need: Need, claimed_delta: int, delivered_delta: int = 0) -> None:
+    """Adjust the need's figures atomically (another claim may be running)."""
+    db.session.execute(
+        update(Need)
+        .where(Need.id == need.id)
+        .values(
+            claimed_fen=Need.claimed_fen + claimed_delta,
+            delivered_fen=Need.delivered_fen + delivered_delta,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(need)
+
+
+def _has_reserved(need: Need) -> bool:
+    return (
+        db.session.scalar(
+            select(func.count(Claim.id)).where(
+                Claim.need_id == need.id, Claim.status == ClaimStatus.RESERVED
+            )
+        )
+        > 0
+    )
+
+
+def _reopen_if_not_full(need: Need, actor: Any, action: str) -> None:
+    """SPEC §2: ``fully_claimed → published`` when a claim is cancelled or expires."""
+    if need.status == NeedStatus.FULLY_CLAIMED and need.claimed_fen < need.amount_fen:
+        _set_need_status(need, actor, NeedStatus.PUBLISHED, action)
+
+
+def _due_days() -> int:
+    return int(current_app.config.get("CLAIM_DUE_DAYS", 30))
+
+
+# --------------------------------------------------------------------------
+# Claim / pledge
+# --------------------------------------------------------------------------
+
+
+def claim_need(
+    need: Need,
+    org_user: Any,
+    fund: Fund,
+    amount_fen: int,
+    project: Project | None = None,
+) -> Claim:
+    """Claim (the whole remaining amount) or pledge (part of it) from a fund.
+
+    Rules, all in the caller's transaction: the user is staff of the fund's org
+    and the org is verified (rule 4); the project, if any, is the org's and
+    published; the need is published and not past its deadline (rule 4); a
+    special fund fits the need (rule 3); the need's claimed amount stays within
+    its amount (rule 1, guarded UPDATE → OverClaim); the fund's available
+    balance covers the amount (rule 2, guarded UPDATE → InsufficientFunds).
+    """
+    require_org_staff(org_user, fund.org_id)
+    org = fund.org
+    if not org.is_verified:
+        raise NotAllowed(_("机构尚未通过认证（或已被暂停），不能认领或认捐需求。"))
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
+        raise ValidationFailed(
+            _("金额必须是以分为单位的整数。"), {"amount": _("金额格式不正确。")}
+        )
+    if amount_fen <= 0:
+        raise ValidationFailed(_("金额必须大于零。"), {"amount": _("金额必须大于零。")})
+    if project is not None and (
+        project.org_id != org.id or project.status != ProjectStatus.PUBLISHED
+    ):
+        message = _("只能选择本机构进行中的帮扶项目。")
+        raise ValidationFailed(message, {"project_id": message})
+    if need.status != NeedStatus.PUBLISHED:
+        raise NotClaimable(
+            _("需求当前状态为「%(s)s」，不能认领。", s=need.status_label)
+        )
+    today = china_today()
+    if need.deadline_on is not None and need.deadline_on < today:
+        raise NotClaimable(_("需求已过截止日期，不能认领。"))
+    check_purpose(fund, need.need_type, need.region_code)
+
+    # Rule 1: the need's claimed amount, checked and changed in one statement.
+    new_claimed = db.session.execute(
+        update(Need)
+        .where(
+            Need.id == need.id,
+            Need.status == NeedStatus.PUBLISHED,
+            Need.claimed_fen + amount_fen <= Need.amount_fen,
+        )
+        .values(claimed_fen=Need.claimed_fen + amount_fen)
+        .returning(Need.claimed_fen)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    db.session.refresh(need)
+    if new_claimed is None:
+        if need.status != NeedStatus.PUBLISHED:
+            raise NotClaimable(
+                _("需求当前状态为「%(s)s」，不能认领。", s=need.status_label)
+            )
+        left = need.amount_fen - need.claimed_fen
+        raise OverClaim(
+            _(
+                "认领金额超出剩余需求：仅剩 %(left)s 可认捐，您提交了 %(amount)s。",
+                left=format_fen(left),
+                amount=format_fen(amount_fen),
+            )
+        )
+
+    claim = Claim(
+        need_id=need.id,
+        org_id=org.id,
+        fund_id=fund.id,
+        project_id=project.id if project is not None else None,
+        amount_fen=amount_fen,
+        status=ClaimStatus.RESERVED,
+        due_on=today + timedelta(days=_due_days()),
+        created_by_id=org_user.id,
+    )
+    db.session.add(claim)
+    db.session.flush()
+    # Rule 2: raises InsufficientFunds; the caller's rollback undoes the above.
+    ledger.reserve(fund, amount_fen, claim.id, org_user.id)
+    # 认领 takes the whole remaining amount; 认捐 pledges part of it.
+    kind = "认领" if new_claimed == need.amount_fen else "认捐"
+    _audit_claim(org_user, "claim.create", claim, None, ClaimStatus.RESERVED, kind)
+    if new_claimed == need.amount_fen:
+        _set_need_status(need, org_user, NeedStatus.FULLY_CLAIMED, "need.fully_claimed")
+    db.session.flush()
+    return claim
+
+
+# --------------------------------------------------------------------------
+# Delivery, confirmation, cancellation
+# --------------------------------------------------------------------------
+
+
+def deliver_claim(
+    claim: Claim,
+    user: Any,
+    delivered_fen: int,
+    delivered_on: date,
+    method: str,
+    note: str = "",
+    evidence: Any = None,
+) -> Claim:
+    """The org reports a delivery: ``delivered_fen`` (≤ the claimed amount) is
+    paid out of the fund, the undelivered rest goes back to it (and off the
+    need's claimed amount). ``evidence`` is an optional uploaded file
+    (``werkzeug.datastructures.FileStorage`` or ``(filename, bytes)``)."""
+    require_org_staff(user, claim.org_id)
+    fields: dict[str, str] = {}
+    if isinstance(delivered_fen, bool) or not isinstance(delivered_fen, int):
+        fields["delivered_amount"] = _("交付金额必须是以分为单位的整数。")
+    elif delivered_fen <= 0:
+        fields["delivered_amount"] = _("交付金额必须大于零；未能交付请取消认领。")
+    elif delivered_fen > claim.amount_fen:
+        fields["delivered_amount"] = _(
+            "交付金额不能超过认领金额 %(a)s。", a=format_fen(claim.amount_fen)
+        )
+    if not isinstance(delivered_on, date):
+        fields["delivered_on"] = _("请填写交付日期（YYYY-MM-DD）。")
+    elif delivered_on > china_today():
+        fields["delivered_on"] = _("交付日期不能晚于今天。")
+    elif delivered_on < claim.created_at.date() - timedelta(days=1):
+        fields["delivered_on"] = _("交付日期不能早于认领日期。")
+    try:
+        method = DeliveryMethod(method)
+    except ValueError:
+        fields["method"] = _("交付方式必须是资金转账、物资或服务之一。")
+    note = note.strip() if isinstance(note, str) else ""
+    if len(note) > 2000:
+        fields["note"] = _("说明不超过2000字。")
+    if fields:
+        raise ValidationFailed(_("交付信息有误，请检查标出的字段。"), fields)
+
+    stored = None
+    if evidence is not None:
+        from charitylink.claims import evidence as evidence_files
+
+        stored = evidence_files.store(evidence)  # raises ValidationFailed
+    try:
+        _move_claim(claim, ClaimStatus.RESERVED, ClaimStatus.DELIVERED)
+        rest = claim.amount_fen - delivered_fen
+        ledger.disburse(claim.fund_id, delivered_fen, claim.id, user.id)
+        ledger.release(claim.fund_id, rest, claim.id, user.id, note="交付余额释放")
+        claim.delivered_fen = delivered_fen
+        claim.delivered_on = delivered_on
+        claim.method = method
+        claim.note = note or None
+        claim.delivered_at = utcnow()
+        if stored is not None:
+            claim.evidence_path, claim.evidence_name, claim.evidence_mime = stored
+        need = claim.need
+        _add_to_need(need, -rest, delivered_fen)
+        _audit_claim(
+            user,
+            "claim.deliver",
+            claim,
+            ClaimStatus.RESERVED,
+            ClaimStatus.DELIVERED,
+            f"交付 {format_fen(delivered_fen)}，释放 {format_fen(rest)}",
+        )
+        db.session.flush()
+        _reopen_if_not_full(need, user, "need.reopen")
+        if (
+            need.status == NeedStatus.FULLY_CLAIMED
+            and need.claimed_fen == need.amount_fen
+            and not _has_reserved(need)
+        ):
+            _set_need_status(need, user, NeedStatus.DELIVERED, "need.delivered")
+    except Exception:
+        if stored is not None:
+            from charitylink.claims import evidence as evidence_files
+
+            evidence_files.discard(stored[0])
+        raise
+    db.session.flush()
+    return claim
+
+
+def confirm_claim(claim: Claim, moderator: Any) -> Claim:
+    """A moderator of the need's region confirms the delivery after the household
+    confirmed receipt (回访). The need is ``confirmed`` once it was delivered and
+    all its active claims are confirmed."""
+    require_moderator(moderator, claim.need.region_code)
+    _move_claim(claim, ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
+    claim.confirmed_by_id = moderator.id
+    claim.confirmed_at = utcnow()
+    _audit_claim(
+        moderator, "claim.confirm", claim, ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED
+    )
+    db.session.flush()
+    _maybe_confirm_need(claim.need, moderator)
+    return claim
+
+
+def _maybe_confirm_need(need: Need, actor: Any) -> None:
+    if need.status != NeedStatus.DELIVERED:
+        return
+    unconfirmed = db.session.scalar(
+        select(func.count(Claim.id)).where(
+            Claim.need_id == need.id,
+            Claim.status.in_([ClaimStatus.RESERVED, ClaimStatus.DELIVERED]),
+        )
+    )
+    if unconfirmed == 0:
+        _set_need_status(need, actor, NeedStatus.CONFIRMED, "need.confirm")
+
+
+def cancel_claim(claim: Claim, user: Any, reason: str = "") -> Claim:
+    """Org staff withdraw a reserved claim: the reservation goes back to the fund
+    and the amount back to the need."""
+    require_org_staff(user, claim.org_id)
+    _close_reserved(claim, user, ClaimStatus.CANCELLED, "claim.cancel", reason)
+    return claim
+
+
+def _close_reserved(
+    claim: Claim, actor: Any, new: ClaimStatus, action: str, reason: str = ""
+) -> None:
+    _move_claim(claim, ClaimStatus.RESERVED, new)
+    claim.closed_at = utcnow()
+    ledger.release(
+        claim.fund_id,
+        claim.amount_fen,
+        claim.id,
+        getattr(actor, "id", None),
+        note="认领取消" if new == ClaimStatus.CANCELLED else "认领过期",
+    )
+    need = claim.need
+    _add_to_need(need, -claim.amount_fen)
+    _audit_claim(actor, action, claim, ClaimStatus.RESERVED, new, reason[:500])
+    db.session.flush()
+    _reopen_if_not_full(need, actor, "need.reopen")
+
+
+def release_claims_of_need(need: Need, actor: Any, reason: str = "") -> int:
+    """Expire every reserved claim of a need that leaves the library (withdrawn
+    or expired): the money goes back to the funds. Returns how many."""
+    claims = db.session.scalars(
+        select(Claim).where(
+            Claim.need_id == need.id, Claim.status == ClaimStatus.RESERVED
+        )
+    ).all()
+    for claim in claims:
+        _close_reserved(claim, actor, ClaimStatus.EXPIRED, "claim.expire", reason)
+    return len(claims)
+
+
+# --------------------------------------------------------------------------
+# Expiry (flask --app wsgi expire, from cron)
+# --------------------------------------------------------------------------
+
+
+def expire_overdue(today: date | None = None, actor: Any = None) -> dict[str, int]:
+    """Expire reserved claims past their due date, then published needs past
+    their deadline (releasing whatever they still had reserved). Running it
+    twice changes nothing the second time. Flushes; the caller commits."""
+    today = today or china_today()
+    claims = db.session.scalars(
+        select(Claim)
+        .where(Claim.status == ClaimStatus.RESERVED, Claim.due_on < today)
+        .order_by(Claim.id)
+    ).all()
+    expired_claims = 0
+    for claim in claims:
+        _close_reserved(
+            claim, actor, ClaimStatus.EXPIRED, "claim.expire", "超过交付期限"
+        )
+        expired_claims += 1
+    needs = db.session.scalars(
+        select(Need)
+        .where(
+            Need.status == NeedStatus.PUBLISHED,
+            Need.deadline_on.is_not(None),
+            Need.deadline_on < today,
+        )
+        .order_by(Need.id)
+    ).all()
+    expired_needs = 0
+    for need in needs:
+        expired_claims += release_claims_of_need(need, actor, "需求已过截止日期")
+        _set_need_status(need, actor, NeedStatus.EXPIRED, "need.expire", "超过截止日期")
+        expired_needs += 1
+    return {"claims": expired_claims, "needs": expired_needs}
+
+
+# --------------------------------------------------------------------------
+# Who may see a claim; contacts (rule 5)
+# --------------------------------------------------------------------------
+
+
+def can_view(claim: Claim, user: Any) -> bool:
+    """The org's staff, and moderators of the need's region."""
+    if getattr(user, "role", None) in ("org_admin", "org_member"):
+        return getattr(user, "org_id", None) == claim.org_id
+    return is_moderator(user) and covers_region(user, claim.need.region_code)
+
+
+def civil_affairs_contact(need: Need) -> dict[str, str] | None:
+    """Whom the org talks to at the civil-affairs office: the moderator who
+    approved the need, else the one who entered it (name and e-mail only)."""
+    from charitylink.accounts.models import User
+
+    for user_id in (need.reviewed_by_id, need.entered_by_id):
+        if user_id is None:
+            continue
+        user = db.session.get(User, user_id)
+        if user is not None:
+            return {"name": user.name or "", "email": user.email}
+    return None
+
+
+def household_contact_available(claim: Claim) -> bool:
+    return bool(
+        claim.status == ClaimStatus.RESERVED and claim.need.consent_share_contact
+    )
+
+
+def reveal_household_contact(claim: Claim, user: Any) -> dict[str, str]:
+    """Rule 5's one exception: the household consented in writing and the org
+    holds a reserved claim → its staff see the contact name and phone (never the
+    ID number, address or notes). Each showing is audited."""
+    require_org_staff(user, claim.org_id)
+    if claim.status != ClaimStatus.RESERVED:
+        raise NotAllowed(_("只有待交付（已认领）的认领可以查看受助家庭联系方式。"))
+    if not claim.need.consent_share_contact:
+        raise NotAllowed(
+            _("受助家庭未书面同意向认领机构提供联系方式，请联系民政工作人员。")
+        )
+    private = _private_half(claim.need)
+    contact = {
+        "name": str(private.get("name") or ""),
+        "phone": str(private.get("phone") or ""),
+    }
+    _audit_claim(
+        user, "claim.contact_view", claim, None, None, "查看受助家庭联系人及电话"
+    )
+    db.session.flush()
+    return contact
+
+
+def _private_half(need: Need) -> dict[str, Any]:
+    from charitylink.needs import privacy
+
+    household = privacy.decrypt_household(need)
+    return household if isinstance(household, dict) else {}
+
+
+def summary(claims: list[Claim]) -> dict[str, int]:
+    """Counts and sums for a list page."""
+    return {
+        "count": len(claims),
+        "reserved_fen": sum(
+            c.amount_fen for c in claims if c.status == ClaimStatus.RESERVED
+        ),
+        "delivered_fen": sum(
+            c.delivered_fen or 0
+            for c in claims
+            if c.status in (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
+        ),
+    }
+
+
+__all__ = [
+    "ACTIVE_CLAIM_STATUSES",
+    "TRANSITIONS",
+    "can_view",
+    "cancel_claim",
+    "civil_affairs_contact",
+    "claim_need",
+    "confirm_claim",
+    "deliver_claim",
+    "expire_overdue",
+    "household_contact_available",
+    "release_claims_of_need",
+    "reveal_household_contact",
+    "summary",
+]
