@@ -110,6 +110,8 @@ def handle_http(exc: HTTPException) -> None:  # pragma: no cover - documented ho
 from charitylink.api import (  # noqa: E402,F401
     claims,
     funds,
+    idempotency,
+    imports,
     needs,
     openapi,
     orgs,
@@ -117,3 +119,5 @@ from charitylink.api import (  # noqa: E402,F401
     stats,
     tokens,
 )
+
+idempotency.register(bp)  # after _authenticate: keys are scoped per caller

@@ -1,0 +1,183 @@
+"""``Idempotency-Key`` on every POST of the API (SPEC §5).
+
+Semantics (draft-ietf-httpapi-idempotency-key-header, as Stripe does it):
+
+- same key, same body, same caller → the first response (status and body) is
+  replayed with ``Idempotent-Replayed: true`` and nothing changes;
+- same key, another body → 422 ``idempotency_key_reused``;
+- same key while the first request is still running → 409
+  ``idempotency_in_progress``;
+- a malformed key (empty, over 255 characters, not printable ASCII) → 400.
+
+The key is claimed by inserting a *pending* record in its own committed
+transaction before the endpoint runs (so two concurrent requests cannot both
+run: the second hits the unique constraint), and the response is stored when
+the endpoint returns. A 5xx answer deletes the record, so the client may retry
+with the same key. Keys are scoped per caller (``user:<id>``, or the address
+for anonymous calls). ``POST /tokens`` is exempt: its response carries a raw
+token, which must never be stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from charitylink.api.models import IdempotencyRecord
+from charitylink.core.i18n import _
+from charitylink.extensions import db
+
+HEADER = "Idempotency-Key"
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+EXEMPT_ENDPOINTS = {"api_v1.create_token"}
+
+
+def _request_hash() -> str:
+    raw = request.get_data(cache=True)
+    try:
+        # Same JSON with other whitespace or key order is the same request.
+        canonical = json.dumps(
+            json.loads(raw), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        ).encode()
+    except (ValueError, UnicodeDecodeError):
+        canonical = raw
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.path}?{request.query_string!r}".encode())
+    digest.update(b"\0")
+    digest.update(canonical)
+    return digest.hexdigest()
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    from charitylink.api import error_response
+
+    resp, _status = error_response(status, code, message, {HEADER: message})
+    resp.status_code = status
+    return resp
+
+
+def _caller_key() -> tuple[str, int | None]:
+    user = g.get("api_user")
+    if user is not None:
+        return f"user:{user.id}", user.id
+    return f"anon:{(request.remote_addr or '-')[:58]}", None
+
+
+def before_request() -> Response | None:
+    if request.method != "POST" or request.endpoint in EXEMPT_ENDPOINTS:
+        return None
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not _KEY.fullmatch(key):
+        return _error(
+            400,
+            "bad_request",
+            _("Idempotency-Key 应为 1 到 255 个可打印 ASCII 字符（建议使用 UUID）。"),
+        )
+    user_key, user_id = _caller_key()
+    digest = _request_hash()
+    record = IdempotencyRecord(
+        user_key=user_key, key=key, request_hash=digest, user_id=user_id
+    )
+    db.session.add(record)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return _existing(user_key, key, digest)
+    g.idempotency_record_id = record.id
+    return None
+
+
+def _existing(user_key: str, key: str, digest: str) -> Response:
+    record = db.session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_key == user_key, IdempotencyRecord.key == key
+        )
+    )
+    if record is None:  # deleted meanwhile (a 5xx): ask for a retry
+        return _error(
+            409, "idempotency_in_progress", _("相同 Idempotency-Key 的请求正在处理。")
+        )
+    if record.request_hash != digest:
+        return _error(
+            422,
+            "idempotency_key_reused",
+            _("该 Idempotency-Key 已用于另一个请求体；新的请求请使用新的键。"),
+        )
+    if record.status_code is None:
+        return _error(
+            409,
+            "idempotency_in_progress",
+            _("相同 Idempotency-Key 的请求仍在处理中，请稍后重试。"),
+        )
+    resp = Response(
+        record.response_body or "",
+        status=record.status_code,
+        mimetype="application/json",
+    )
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+def after_request(response: Response) -> Response:
+    record_id = g.pop("idempotency_record_id", None)
+    if record_id is None:
+        return response
+    # Whatever the endpoint left in the session is settled; this is a new txn.
+    db.session.rollback()
+    if response.status_code >= 500:
+        db.session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
+        )
+    else:
+        db.session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == record_id)
+            .values(
+                status_code=response.status_code,
+                response_body=response.get_data(as_text=True),
+            )
+        )
+    db.session.commit()
+    return response
+
+
+def teardown(exc: BaseException | None) -> None:
+    # An exception escaped every handler: free the key so a retry can run.
+    record_id = g.pop("idempotency_record_id", None)
+    if record_id is None or exc is None:
+        return
+    db.session.rollback()
+    db.session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
+    )
+    db.session.commit()
+
+
+def register(bp: Blueprint) -> None:
+    """Hook the checks onto the API blueprint (after authentication)."""
+    bp.before_request(before_request)
+    bp.after_request(after_request)
+    bp.teardown_request(teardown)
+
+
+def prune(older_than_days: int = 30) -> int:
+    """Delete stored responses older than ``older_than_days`` (for a cron job)."""
+    from datetime import timedelta
+
+    from charitylink.core.timeutil import utcnow
+
+    result: Any = db.session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.created_at < utcnow() - timedelta(days=older_than_days)
+        )
+    )
+    return int(result.rowcount or 0)

@@ -1,0 +1,36 @@
+"""POST /api/v1/needs/import: bulk create/update of needs by ``external_id``."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from charitylink.api import ApiError, bp, require_user
+from charitylink.core.i18n import _
+from charitylink.extensions import db
+from charitylink.needs import importing
+
+
+@bp.post("/needs/import")
+def import_needs() -> ResponseReturnValue:
+    """Each row's outcome; good rows are kept, bad rows change nothing.
+
+    ``?dry_run=true`` classifies the rows (the preview) without writing."""
+    user = require_user()
+    if not request.is_json:
+        raise ApiError(
+            400,
+            "bad_request",
+            _("请求体必须是 JSON（Content-Type: application/json）。"),
+        )
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "bad_request", _("请求体不是合法的 JSON。"))
+    dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
+    rows = importing.rows_from_json(body)
+    result = importing.run_import(user, rows, dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return jsonify(result.as_dict()), 200

@@ -1,0 +1,322 @@
+"""Reading import files (CSV or XLSX) into API-shaped rows (SPEC §5 field names).
+
+A civil-affairs clerk's spreadsheet has Chinese headers (外部编号, 标题 ...), Chinese
+labels for the enums (最低生活保障对象), amounts in yuan and dates the way Excel
+writes them. ``parse_file`` turns each line into the dict the JSON import takes
+(amounts in fen, API codes), plus the conversion errors of that line, so the file,
+the API and the CLI all go through the same import engine (``needs.importing``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from charitylink.core.i18n import _
+from charitylink.core.money import InvalidAmount, fen_to_yuan_str, parse_yuan
+from charitylink.needs.models import (
+    ASSISTANCE_LABELS,
+    CATEGORY_LABELS,
+    NEED_TYPE_LABELS,
+    URGENCY_LABELS,
+)
+
+# (API field path, Chinese header, example value) in template order.
+COLUMNS: list[tuple[str, str, str]] = [
+    ("external_id", "外部编号", "JL-2026-000001"),
+    ("title", "标题", "患儿白血病化疗费用缺口"),
+    ("description", "描述", "孩子确诊急性淋巴细胞白血病，医保报销后仍有费用缺口。"),
+    ("category", "家庭类别", "最低生活保障对象"),
+    ("need_type", "需求类型", "医疗"),
+    ("region_code", "区县代码", "220102"),
+    ("household_size", "家庭人口", "3"),
+    ("gov_assistance", "已享受救助", "最低生活保障金:650；医疗救助:200"),
+    ("amount", "需求金额(元)", "12000.00"),
+    ("urgency", "紧急程度", "紧急"),
+    ("deadline", "截止日期", "2027-06-30"),
+    ("household.name", "姓名", "（户主姓名）"),
+    ("household.id_number", "身份证号", "（18位身份证号码）"),
+    ("household.phone", "电话", "（手机或座机）"),
+    ("household.address", "地址", "（详细住址）"),
+    ("household.region_code", "乡镇街道代码", "220102001"),
+    ("household.notes", "备注", "（经办人备注，不公开）"),
+    ("household.consent_share_contact", "同意向认领机构提供联系方式", "否"),
+]
+HEADERS = {path: header for path, header, _ex in COLUMNS}
+REQUIRED_COLUMNS = ("external_id", "title", "category", "need_type", "region_code")
+
+_ENUMS: dict[str, dict[Any, str]] = {
+    "category": CATEGORY_LABELS,
+    "need_type": NEED_TYPE_LABELS,
+    "urgency": URGENCY_LABELS,
+}
+_TRUE = {"是", "同意", "y", "yes", "true", "1", "有"}
+_FALSE = {"否", "不同意", "n", "no", "false", "0", "无", ""}
+_SPLIT_ITEMS = re.compile(r"[；;，,、\n]+")
+_SPLIT_PAIR = re.compile(r"[:：\s]+")
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read; ``str(exc)`` is a Chinese message."""
+
+
+@dataclass
+class FileRow:
+    row: int  # the line number in the sheet (the header is line 1)
+    data: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedFile:
+    rows: list[FileRow]
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+def _norm_header(text: Any) -> str:
+    text = unicodedata.normalize("NFKC", str(text or "")).strip().lstrip("\ufeff")
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _header_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for path, header, _ex in COLUMNS:
+        index[_norm_header(header)] = path
+        index[_norm_header(path)] = path
+        index[_norm_header(re.sub(r"\(.*\)", "", header))] = path
+    index["amount_yuan"] = "amount"
+    index["需求金额(元)"] = "amount"
+    return index
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def _label_to_code(value: str, labels: dict[Any, str]) -> str | None:
+    codes = {str(code): str(code) for code in labels}
+    by_label = {label: str(code) for code, label in labels.items()}
+    return codes.get(value.lower()) or by_label.get(value)
+
+
+def _yuan(value: Any, errors: dict[str, str], key: str) -> int | None:
+    try:
+        if isinstance(value, float):
+            value = f"{value:.2f}" if round(value, 2) == value else str(value)
+        return parse_yuan(value if isinstance(value, int) else _cell_text(value))
+    except InvalidAmount as exc:
+        errors[key] = str(exc)
+        return None
+
+
+def _assistance(text: str, errors: dict[str, str]) -> list[dict[str, Any]]:
+    if text in ("", "无", "none", "-"):
+        return []
+    out: list[dict[str, Any]] = []
+    for part in filter(None, (p.strip() for p in _SPLIT_ITEMS.split(text))):
+        pieces = _SPLIT_PAIR.split(part, maxsplit=1)
+        code = _label_to_code(pieces[0], ASSISTANCE_LABELS)
+        if code is None:
+            errors["gov_assistance"] = _(
+                "救助类型「%(v)s」无法识别，应为：%(a)s。",
+                v=pieces[0][:20],
+                a="、".join(ASSISTANCE_LABELS.values()),
+            )
+            return []
+        monthly = 0
+        if len(pieces) > 1 and pieces[1].strip():
+            amount = pieces[1].strip().removesuffix("元/月").removesuffix("元")
+            try:
+                monthly = parse_yuan(amount, allow_zero=True)
+            except InvalidAmount as exc:
+                errors["gov_assistance"] = _("%(t)s的月金额：%(m)s", t=pieces[0], m=exc)
+                return []
+        out.append({"type": code, "monthly_amount": monthly})
+    return out
+
+
+def _date_text(value: Any, errors: dict[str, str]) -> str | None:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = _cell_text(value)
+    if not text:
+        return None
+    match = _DATE.fullmatch(text)
+    if not match:
+        errors["deadline"] = _("截止日期格式应为 2027-06-30。")
+        return None
+    try:
+        return date(*(int(g) for g in match.groups())).isoformat()
+    except ValueError:
+        errors["deadline"] = _("截止日期不是有效日期。")
+        return None
+
+
+def convert_row(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """One sheet line (API paths → cell values) → (API-shaped need, errors)."""
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    household: dict[str, Any] = {}
+    for path, value in raw.items():
+        if path == "amount":
+            data["amount"] = _yuan(value, errors, "amount")
+        elif path == "gov_assistance":
+            data[path] = _assistance(_cell_text(value), errors)
+        elif path == "deadline":
+            data[path] = _date_text(value, errors)
+        elif path in _ENUMS:
+            text = _cell_text(value)
+            code = _label_to_code(text, _ENUMS[path]) if text else None
+            if code is None and (text or path != "urgency"):
+                errors[path] = _(
+                    "%(h)s「%(v)s」无法识别，应为：%(a)s。",
+                    h=HEADERS[path],
+                    v=text[:20],
+                    a="、".join(_ENUMS[path].values()),
+                )
+            data[path] = code
+        elif path == "household_size":
+            text = _cell_text(value).removesuffix("人")
+            data[path] = int(text) if text.isdigit() else (text or None)
+        elif path == "household.consent_share_contact":
+            text = _cell_text(value).lower()
+            if text in _TRUE:
+                household["consent_share_contact"] = True
+            elif text in _FALSE:
+                household["consent_share_contact"] = False
+            else:
+                errors[path] = _("「同意向认领机构提供联系方式」应填 是 或 否。")
+        elif path.startswith("household."):
+            household[path.removeprefix("household.")] = _cell_text(value)
+        else:
+            data[path] = _cell_text(value)
+    if household:
+        data["household"] = household
+    return data, errors
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8) :].decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Excel in China saves "CSV" as GB18030 (a superset of GBK and GB2312).
+        return raw.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            _("无法识别文件编码：请保存为 UTF-8 或 GB18030（GBK）编码的 CSV。")
+        ) from exc
+
+
+def _csv_lines(raw: bytes) -> list[list[Any]]:
+    text = _decode(raw)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    return list(csv.reader(io.StringIO(text), dialect))
+
+
+def _xlsx_lines(raw: bytes) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise ImportFileError(_("无法读取 XLSX 文件，文件可能已损坏。")) from exc
+    try:
+        sheet = wb.worksheets[0]
+        return [list(line) for line in sheet.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+
+def parse_file(raw: bytes, filename: str, max_rows: int) -> ParsedFile:
+    """Read a CSV or XLSX upload; raise ``ImportFileError`` for an unreadable file."""
+    is_xlsx = raw[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
+    lines = _xlsx_lines(raw) if is_xlsx else _csv_lines(raw)
+    while lines and not any(_cell_text(c) for c in lines[0]):
+        lines.pop(0)
+    if not lines:
+        raise ImportFileError(_("文件是空的。"))
+    index = _header_index()
+    columns: list[str | None] = []
+    unknown: list[str] = []
+    for cell in lines[0]:
+        path = index.get(_norm_header(cell))
+        if path is None and _cell_text(cell):
+            unknown.append(_cell_text(cell)[:40])
+        columns.append(path)
+    missing = [HEADERS[p] for p in REQUIRED_COLUMNS if p not in columns]
+    if missing:
+        raise ImportFileError(
+            _("缺少必需的列：%(c)s。请使用导入模板。", c="、".join(missing))
+        )
+    rows: list[FileRow] = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not any(_cell_text(c) for c in line):
+            continue
+        if len(rows) >= max_rows:
+            raise ImportFileError(
+                _("一次最多导入 %(n)s 行，请拆分文件后分批导入。", n=max_rows)
+            )
+        raw_row = {
+            path: line[i] if i < len(line) else None
+            for i, path in enumerate(columns)
+            if path is not None
+        }
+        data, errors = convert_row(raw_row)
+        rows.append(FileRow(number, data, errors))
+    return ParsedFile(rows, unknown)
+
+
+def template_rows() -> list[list[str]]:
+    """The header line and one example line of the import template."""
+    return [[h for _p, h, _e in COLUMNS], [e for _p, _h, e in COLUMNS]]
+
+
+def row_to_file_cells(data: dict[str, Any]) -> list[str]:
+    """The inverse of ``convert_row`` (API-shaped need → template cells)."""
+    household = data.get("household") or {}
+    cells: list[str] = []
+    for path, _h, _e in COLUMNS:
+        if path.startswith("household."):
+            value = household.get(path.removeprefix("household."), "")
+        else:
+            value = data.get(path, "")
+        if path == "amount" and isinstance(value, int):
+            value = fen_to_yuan_str(value)
+        elif path == "gov_assistance":
+            value = "；".join(
+                f"{ASSISTANCE_LABELS.get(a['type'], a['type'])}:"
+                f"{fen_to_yuan_str(a['monthly_amount'])}"
+                for a in value or []
+            )
+        elif isinstance(value, bool):
+            value = "是" if value else "否"
+        elif path in _ENUMS and value:
+            value = {str(k): v for k, v in _ENUMS[path].items()}.get(value, value)
+        cells.append("" if value is None else str(value))
+    return cells

@@ -1,0 +1,90 @@
+"""Idempotency-Key on API POSTs (SPEC §5): replay, mismatch, in flight."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from charitylink.api.models import IdempotencyRecord
+from charitylink.core.audit import AuditEvent
+from charitylink.extensions import db
+from charitylink.needs.models import Need
+from tests.imports.rows import need_row
+
+URL = "/api/v1/needs/import"
+
+
+def _counts() -> tuple[int, int]:
+    needs = db.session.scalar(select(func.count()).select_from(Need))
+    events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    return needs or 0, events or 0
+
+
+def test_same_key_same_body_replays_first_response(
+    client, create_user, api_token
+) -> None:
+    headers = {**api_token(create_user("moderator")), "Idempotency-Key": "k-1"}
+    first = client.post(URL, json=[need_row(1)], headers=headers)
+    assert first.status_code == 200
+    assert first.json["summary"]["created"] == 1
+    before = _counts()
+    # Same JSON, other whitespace: the same request.
+    again = client.post(
+        URL,
+        data=json.dumps([need_row(1)], indent=2),
+        content_type="application/json",
+        headers=headers,
+    )
+    assert again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == first.json  # "created", not "unchanged": the first answer
+    assert _counts() == before
+
+
+def test_same_key_other_body_is_422(client, create_user, api_token) -> None:
+    headers = {**api_token(create_user("moderator")), "Idempotency-Key": "k-2"}
+    client.post(URL, json=[need_row(1)], headers=headers)
+    before = _counts()
+    resp = client.post(URL, json=[need_row(2)], headers=headers)
+    assert resp.status_code == 422
+    assert resp.json["error"]["code"] == "idempotency_key_reused"
+    assert "Idempotency-Key" in resp.json["error"]["fields"]
+    assert _counts() == before
+
+
+def test_same_key_while_in_flight_is_409(client, create_user, api_token) -> None:
+    headers = {**api_token(create_user("moderator")), "Idempotency-Key": "k-3"}
+    client.post(URL, json=[need_row(1)], headers=headers)
+    # A record without a response yet is what a first request still running
+    # leaves behind (claimed in its own transaction before the endpoint runs).
+    record = db.session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.key == "k-3")
+    )
+    record.status_code, record.response_body = None, None
+    db.session.commit()
+    before = _counts()
+    resp = client.post(URL, json=[need_row(1)], headers=headers)
+    assert resp.status_code == 409
+    assert resp.json["error"]["code"] == "idempotency_in_progress"
+    assert _counts() == before
+
+
+def test_keys_are_per_user(client, create_user, api_token) -> None:
+    a, b = create_user("moderator"), create_user("moderator")
+    ra = client.post(
+        URL, json=[need_row(1)], headers={**api_token(a), "Idempotency-Key": "same"}
+    )
+    rb = client.post(
+        URL, json=[need_row(1)], headers={**api_token(b), "Idempotency-Key": "same"}
+    )
+    assert ra.json["rows"][0]["status"] == "created"
+    assert "Idempotent-Replayed" not in rb.headers
+    assert rb.json["rows"][0]["status"] == "unchanged"
+
+
+def test_malformed_key_is_400(client, create_user, api_token) -> None:
+    headers = {**api_token(create_user("moderator")), "Idempotency-Key": "x" * 300}
+    resp = client.post(URL, json=[need_row(1)], headers=headers)
+    assert resp.status_code == 400
+    assert _counts()[0] == 0

@@ -1,0 +1,142 @@
+"""POST /api/v1/needs/import: per-row outcomes, good rows kept, reruns idempotent."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from charitylink.core.audit import AuditEvent
+from charitylink.extensions import db
+from charitylink.needs import privacy
+from charitylink.needs.models import Need, NeedStatus
+from tests.imports.rows import need_row
+
+URL = "/api/v1/needs/import"
+
+
+def _count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Need)) or 0
+
+
+def test_import_creates_needs_then_rerun_is_unchanged(
+    client, create_user, api_token
+) -> None:
+    mod = create_user("moderator", region_prefix="22")
+    headers = api_token(mod)
+    rows = [need_row(i) for i in range(1, 4)]
+    resp = client.post(URL, json=rows, headers=headers)
+    assert resp.status_code == 200, resp.json
+    body = resp.json
+    assert body["summary"] == {
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "refused": 0,
+        "total": 3,
+    }
+    assert [r["row"] for r in body["rows"]] == [1, 2, 3]
+    assert all(r["code"].startswith("XQ-220102-") for r in body["rows"])
+    need = db.session.scalar(select(Need).where(Need.external_id == "JL-000001"))
+    assert need.status == NeedStatus.DRAFT
+    assert privacy.decrypt_household(need)["name"] == "测试户1"
+    assert "测试户1" not in need.private_ciphertext
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "need.create")
+        )
+        == 3
+    )
+
+    again = client.post(URL, json={"rows": rows}, headers=headers)
+    assert again.json["summary"]["unchanged"] == 3
+    assert _count() == 3
+
+
+def test_bad_rows_refused_with_fields_good_rows_kept(
+    client, create_user, api_token
+) -> None:
+    mod = create_user("moderator", region_prefix="2201")
+    rows = [
+        need_row(1),
+        need_row(2, amount=-5),
+        need_row(3, category="unknown"),
+        need_row(4, region_code="620102"),  # 甘肃: outside the moderator's scope
+        need_row(1, title="重复的外部编号"),
+        need_row(5, description="请联系 13912345678 王先生"),
+        {k: v for k, v in need_row(6).items() if k != "external_id"},
+    ]
+    rows[6]["household"] = dict(rows[6]["household"])
+    resp = client.post(URL, json=rows, headers=api_token(mod))
+    assert resp.status_code == 200
+    out = {r["row"]: r for r in resp.json["rows"]}
+    assert out[1]["status"] == "created"
+    assert out[2]["status"] == "refused" and "amount" in out[2]["errors"]
+    assert "category" in out[3]["errors"]
+    assert out[4]["error_code"] == "forbidden" and "region_code" in out[4]["errors"]
+    assert out[5]["error_code"] == "duplicate_external_id"
+    assert "第 1 行" in out[5]["errors"]["external_id"]
+    assert "description" in out[6]["errors"]
+    assert "external_id" in out[7]["errors"]
+    assert _count() == 1
+
+
+def test_update_changes_draft_but_never_a_claimed_need(
+    client, create_user, api_token, create_need
+) -> None:
+    mod = create_user("moderator", region_prefix="22")
+    headers = api_token(mod)
+    client.post(URL, json=[need_row(1), need_row(2)], headers=headers)
+    claimed = db.session.scalar(select(Need).where(Need.external_id == "JL-000002"))
+    claimed.status = NeedStatus.FULLY_CLAIMED
+    claimed.claimed_fen = claimed.amount_fen
+    db.session.commit()
+    resp = client.post(
+        URL,
+        json=[need_row(1, title="新的标题：治疗费用"), need_row(2, title="改过的标题")],
+        headers=headers,
+    )
+    out = resp.json["rows"]
+    assert out[0]["status"] == "updated"
+    assert out[1]["status"] == "refused" and out[1]["error_code"] == "claimed"
+    assert "已有机构认领" in out[1]["message"]
+    db.session.expire_all()
+    assert db.session.get(Need, claimed.id).title != "改过的标题"
+
+
+def test_dry_run_writes_nothing(client, create_user, api_token) -> None:
+    mod = create_user("moderator", region_prefix="22")
+    resp = client.post(
+        URL + "?dry_run=true", json=[need_row(1)], headers=api_token(mod)
+    )
+    assert resp.json["dry_run"] is True
+    assert resp.json["rows"][0]["status"] == "created"
+    assert _count() == 0
+
+
+def test_only_moderators_import(client, create_org, api_token) -> None:
+    from tests.factories import org_admin_of
+
+    org = create_org()
+    resp = client.post(URL, json=[need_row(1)], headers=api_token(org_admin_of(org)))
+    assert resp.status_code == 403
+    assert resp.json["error"]["code"] == "forbidden"
+    assert client.post(URL, json=[need_row(1)]).status_code == 401
+
+
+def test_more_than_5000_rows_refused_with_message(
+    client, create_user, api_token
+) -> None:
+    mod = create_user("moderator", region_prefix="22")
+    resp = client.post(URL, json=[{}] * 5001, headers=api_token(mod))
+    assert resp.status_code == 422
+    assert "5000" in resp.json["error"]["message"]
+
+
+def test_malformed_body(client, create_user, api_token) -> None:
+    headers = api_token(create_user("moderator"))
+    assert client.post(URL, json={"x": 1}, headers=headers).status_code == 422
+    resp = client.post(URL, data="[", content_type="application/json", headers=headers)
+    assert resp.status_code == 400
+    resp = client.post(URL, json=[1, "x"], headers=headers)
+    assert {r["status"] for r in resp.json["rows"]} == {"refused"}
