@@ -6,6 +6,7 @@ import os
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from werkzeug.security import check_password_hash
 
 from charitylink.core.i18n import _
 
@@ -16,6 +17,9 @@ _hasher = (
     if os.environ.get("CHARITYLINK_FAST_HASH") == "1"
     else PasswordHasher()
 )
+
+# Hashes made by werkzeug.security.generate_password_hash (older deployments).
+_LEGACY_PREFIXES = ("pbkdf2:", "scrypt:")
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -70,6 +74,16 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    """Check a password against an argon2 hash, or a legacy werkzeug hash
+    (``pbkdf2:`` / ``scrypt:``) from an older import; those are upgraded at the
+    next login (``needs_rehash``)."""
+    if not password_hash or not isinstance(password, str):
+        return False
+    if password_hash.startswith(_LEGACY_PREFIXES):
+        try:
+            return check_password_hash(password_hash, password)
+        except (ValueError, TypeError):
+            return False
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -77,6 +91,9 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def needs_rehash(password_hash: str) -> bool:
+    """True for a legacy or weaker-than-current hash (rehash after a good login)."""
+    if not password_hash.startswith("$argon2id$"):
+        return True
     try:
         return _hasher.check_needs_rehash(password_hash)
     except InvalidHashError:
