@@ -62,6 +62,7 @@ def register_security(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from charitylink.accounts.views import bp as accounts_bp
+    from charitylink.admin.views import bp as admin_bp
     from charitylink.api import bp as api_bp
     from charitylink.claims.views import bp as claims_bp
     from charitylink.funds.views import bp as funds_bp
@@ -82,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
         claims_bp,
         reports_bp,
         workspace_bp,
+        admin_bp,
         api_bp,
     ):
         app.register_blueprint(bp)

@@ -195,3 +195,52 @@ def list_tokens(user: User) -> list[ApiToken]:
 
 def count_users() -> int:
     return db.session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def validate_region_prefix(prefix: object) -> str:
+    """A moderator's scope: 2, 4 or 6 digits that begin at least one known region."""
+    from charitylink.regions import services as regions
+
+    text = prefix.strip() if isinstance(prefix, str) else ""
+    if not text.isdigit() or len(text) not in (2, 4, 6):
+        message = _("区划代码前缀应为 2、4 或 6 位数字，例如 22 或 2201。")
+        raise ValidationFailed(message, {"region_prefix": message})
+    if not any(code.startswith(text) for code, _name in regions.choices()):
+        message = _("没有以 %(p)s 开头的行政区划。", p=text)
+        raise ValidationFailed(message, {"region_prefix": message})
+    return text
+
+
+def create_moderator(
+    actor: User, *, email: str, password: str, name: str, region_prefix: object
+) -> User:
+    """Admin only: a civil-affairs moderator scoped to a region code prefix."""
+    if actor.role != Role.ADMIN:
+        raise NotAllowed(_("只有平台管理员可以创建审核员。"))
+    prefix = validate_region_prefix(region_prefix)
+    return create_user(
+        email, password, Role.MODERATOR, name=name, region_prefix=prefix, actor=actor
+    )
+
+
+def deactivate_user(user: User, actor: User) -> None:
+    """Admin only: the account can no longer log in; its sessions and tokens end."""
+    if actor.role != Role.ADMIN:
+        raise NotAllowed(_("只有平台管理员可以停用账号。"))
+    if user.id == actor.id:
+        raise NotAllowed(_("不能停用自己的账号。"))
+    if not user.active:
+        raise Conflict(_("该账号已经停用。"))
+    user.active = False
+    end_all_sessions(user)
+    audit.record(actor, "user.deactivate", user, "active", "inactive")
+
+
+def reactivate_user(user: User, actor: User) -> None:
+    if actor.role != Role.ADMIN:
+        raise NotAllowed(_("只有平台管理员可以启用账号。"))
+    if user.active:
+        raise Conflict(_("该账号已是启用状态。"))
+    user.active = True
+    audit.record(actor, "user.reactivate", user, "inactive", "active")
+    db.session.flush()

@@ -1,7 +1,282 @@
-"""Pages of the orgs feature (public and work-area routes, full paths)."""
+"""Pages of the orgs feature: registration, the public directory, the org's own
+profile and members, and the moderators' review queue."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from charitylink.accounts.models import User
+from charitylink.core.i18n import _
+from charitylink.core.permissions import (
+    moderator_required,
+    org_admin_required,
+)
+from charitylink.errors import DomainError
+from charitylink.extensions import db, limiter
+from charitylink.funds.services import figures
+from charitylink.orgs import queries, services
+from charitylink.orgs.forms import (
+    MemberForm,
+    ProfileForm,
+    ReasonForm,
+    RegisterForm,
+    apply_errors,
+    status_choices,
+)
+from charitylink.orgs.models import ORG_STATUS_LABELS, ORG_TYPE_LABELS, Organization
+from charitylink.regions import services as regions
 
 bp = Blueprint("orgs", __name__)
+
+PER_PAGE = 20
+
+
+def _pager_args(params: dict[str, Any]) -> Any:
+    clean = {k: v for k, v in params.items() if v}
+
+    def args(page: int) -> str:
+        return urlencode({**clean, "page": page})
+
+    return args
+
+
+def _viewer() -> Any:
+    return current_user if current_user.is_authenticated else None
+
+
+# ---------------------------------------------------------------- public pages
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("10/hour", methods=["POST"])
+def register() -> ResponseReturnValue:
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            services.register_org(form.data)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "注册已提交，等待所在地民政部门审核。审核通过前，"
+                    "您可以登录查看审核状态、完善机构资料。"
+                ),
+                "success",
+            )
+            return redirect(url_for("accounts.login"))
+    return render_template("orgs/register.html", form=form)
+
+
+@bp.get("/orgs")
+def index() -> ResponseReturnValue:
+    region = request.args.get("region", "")
+    org_type = request.args.get("type", "")
+    region = region if region.isdigit() and len(region) <= 12 else ""
+    org_type = org_type if org_type in ORG_TYPE_LABELS else ""
+    page, _n = queries.page_args(request.args.get("page"))
+    prefix = regions.prefix_of(region) if region else ""
+    pagination = db.paginate(
+        queries.verified_orgs(prefix, org_type),
+        page=page,
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    return render_template(
+        "orgs/index.html",
+        pagination=pagination,
+        region=region,
+        org_type=org_type,
+        region_choices=regions.choices(("province", "prefecture")),
+        region_names={
+            o.region_code: regions.full_name(o.region_code) for o in pagination.items
+        },
+        page_args=_pager_args({"region": region, "type": org_type}),
+    )
+
+
+@bp.get("/orgs/<int:org_id>")
+def detail(org_id: int) -> ResponseReturnValue:
+    org = queries.visible_org(org_id, _viewer())
+    if org is None:
+        abort(404)
+    funds = [(fund, figures(fund)) for fund in queries.funds_of(org)]
+    return render_template(
+        "orgs/detail.html",
+        org=org,
+        funds=funds,
+        projects=queries.published_projects_of(org),
+        region_name=regions.full_name(org.region_code),
+    )
+
+
+# ---------------------------------------------------------------- org work area
+
+
+def _own_org() -> Organization:
+    org = current_user.org
+    if org is None:
+        abort(403)
+    return org
+
+
+@bp.route("/org/profile", methods=["GET", "POST"])
+@org_admin_required
+def profile() -> ResponseReturnValue:
+    org = _own_org()
+    form = ProfileForm(obj=org)
+    if form.validate_on_submit():
+        try:
+            services.update_profile(org, current_user, form.data)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("机构资料已保存。"), "success")
+            return redirect(url_for(".profile"))
+    return render_template(
+        "orgs/profile.html",
+        org=org,
+        form=form,
+        region_name=regions.full_name(org.region_code),
+    )
+
+
+@bp.route("/org/members", methods=["GET", "POST"])
+@org_admin_required
+def members() -> ResponseReturnValue:
+    org = _own_org()
+    form = MemberForm()
+    if form.validate_on_submit():
+        try:
+            user = services.add_member(
+                org,
+                current_user,
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                role=form.role.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("已添加成员 %(e)s。", e=user.email), "success")
+            return redirect(url_for(".members"))
+    return render_template(
+        "orgs/members.html", org=org, form=form, members=services.members(org)
+    )
+
+
+@bp.post("/org/members/<int:user_id>/deactivate")
+@org_admin_required
+def deactivate_member(user_id: int) -> ResponseReturnValue:
+    org = _own_org()
+    member = db.session.get(User, user_id)
+    if member is None or member.org_id != org.id:
+        abort(404)
+    try:
+        services.deactivate_member(org, current_user, member)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("已停用 %(e)s 的账号。", e=member.email), "success")
+    return redirect(url_for(".members"))
+
+
+# ---------------------------------------------------------------- moderators
+
+
+@bp.get("/mod/orgs")
+@moderator_required
+def queue() -> ResponseReturnValue:
+    status = request.args.get("status", "")
+    status = status if status in ORG_STATUS_LABELS else ""
+    page, _n = queries.page_args(request.args.get("page"))
+    pagination = db.paginate(
+        queries.moderation_queue(current_user, status or None),
+        page=page,
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    return render_template(
+        "orgs/queue.html",
+        pagination=pagination,
+        status=status,
+        status_choices=status_choices(),
+        page_args=_pager_args({"status": status}),
+    )
+
+
+def _moderated_org(org_id: int) -> Organization:
+    org = queries.org_for_moderator(org_id, current_user)
+    if org is None:
+        abort(404)
+    return org
+
+
+@bp.get("/mod/orgs/<int:org_id>")
+@moderator_required
+def review(org_id: int) -> ResponseReturnValue:
+    org = _moderated_org(org_id)
+    return _review_page(org, ReasonForm(prefix="reject"), ReasonForm(prefix="suspend"))
+
+
+def _review_page(
+    org: Organization, reject_form: ReasonForm, suspend_form: ReasonForm
+) -> ResponseReturnValue:
+    return render_template(
+        "orgs/review.html",
+        org=org,
+        reject_form=reject_form,
+        suspend_form=suspend_form,
+        warning=services.uscc_warning(org),
+        admins=services.members(org),
+        region_name=regions.full_name(org.region_code),
+    )
+
+
+_DONE = {
+    "verify": "机构已通过认证。",
+    "reject": "已驳回该机构的注册申请。",
+    "suspend": "已暂停该机构。",
+    "reinstate": "已恢复该机构。",
+}
+
+
+@bp.post("/mod/orgs/<int:org_id>/<any(verify, reject, suspend, reinstate):action>")
+@moderator_required
+def decide(org_id: int, action: str) -> ResponseReturnValue:
+    org = _moderated_org(org_id)
+    reject_form = ReasonForm(prefix="reject")
+    suspend_form = ReasonForm(prefix="suspend")
+    try:
+        # CSRFProtect has already checked the token of every POST.
+        if action == "verify":
+            services.verify_org(org, current_user)
+        elif action == "reinstate":
+            services.reinstate_org(org, current_user)
+        else:
+            form = reject_form if action == "reject" else suspend_form
+            if not form.validate_on_submit():
+                return _review_page(org, reject_form, suspend_form), 422
+            fn = services.reject_org if action == "reject" else services.suspend_org
+            fn(org, current_user, form.reason.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".review", org_id=org.id))
+    db.session.commit()
+    flash(_(_DONE[action]), "success")
+    return redirect(url_for(".review", org_id=org.id))

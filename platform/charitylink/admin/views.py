@@ -1,0 +1,146 @@
+"""The admin area (/admin/users) and the audit log (/mod/audit)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from charitylink.accounts import services as accounts
+from charitylink.accounts.models import ROLE_LABELS, User
+from charitylink.admin.forms import ModeratorForm
+from charitylink.core.i18n import _
+from charitylink.core.permissions import admin_required, moderator_required
+from charitylink.errors import DomainError
+from charitylink.extensions import db
+from charitylink.orgs import queries
+from charitylink.orgs.forms import apply_errors
+
+bp = Blueprint("admin", __name__)
+
+PER_PAGE = 50
+
+
+def _args(params: dict[str, str]):  # type: ignore[no-untyped-def]
+    clean = {k: v for k, v in params.items() if v}
+
+    def args(page: int) -> str:
+        return urlencode({**clean, "page": page})
+
+    return args
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@admin_required
+def users() -> ResponseReturnValue:
+    form = ModeratorForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_moderator(
+                current_user,
+                email=form.email.data,
+                password=form.password.data,
+                name=form.name.data,
+                region_prefix=form.region_prefix.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("已创建审核员 %(e)s。", e=user.email), "success")
+            return redirect(url_for(".users"))
+    role = request.args.get("role", "")
+    role = role if role in ROLE_LABELS else ""
+    q = (request.args.get("q") or "").strip()[:100]
+    page, _n = queries.page_args(request.args.get("page"))
+    stmt = select(User).order_by(User.id)
+    if role:
+        stmt = stmt.where(User.role == role)
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(or_(User.email.like(like), User.name.like(f"%{q}%")))
+    pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "admin/users.html",
+        form=form,
+        pagination=pagination,
+        role=role,
+        q=q,
+        page_args=_args({"role": role, "q": q}),
+    )
+
+
+@bp.post("/admin/users/<int:user_id>/<any(deactivate, reactivate):action>")
+@admin_required
+def set_active(user_id: int, action: str) -> ResponseReturnValue:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    try:
+        if action == "deactivate":
+            accounts.deactivate_user(user, current_user)
+        else:
+            accounts.reactivate_user(user, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            _("已停用 %(e)s。", e=user.email)
+            if action == "deactivate"
+            else _("已启用 %(e)s。", e=user.email),
+            "success",
+        )
+    return redirect(url_for(".users"))
+
+
+@bp.get("/mod/audit")
+@moderator_required
+def audit() -> ResponseReturnValue:
+    args = request.args
+    action = (args.get("action") or "").strip()[:64]
+    object_type = (args.get("object_type") or "").strip()[:32]
+    object_id = (args.get("object_id") or "").strip()[:64]
+    date_from_raw = (args.get("from") or "").strip()[:10]
+    date_to_raw = (args.get("to") or "").strip()[:10]
+    date_from = queries.parse_date(date_from_raw)
+    date_to = queries.parse_date(date_to_raw)
+    if (date_from_raw and date_from is None) or (date_to_raw and date_to is None):
+        flash(_("日期格式应为 年-月-日，例如 2026-01-31。已忽略该条件。"), "warning")
+    page, _n = queries.page_args(args.get("page"))
+    pagination = db.paginate(
+        queries.audit_events(
+            current_user,
+            action=action or None,
+            object_type=object_type or None,
+            object_id=object_id or None,
+            date_from=date_from,
+            date_to=date_to,
+        ),
+        page=page,
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    return render_template(
+        "admin/audit.html",
+        pagination=pagination,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        date_from=date_from.isoformat() if date_from else "",
+        date_to=date_to.isoformat() if date_to else "",
+        page_args=_args(
+            {
+                "action": action,
+                "object_type": object_type,
+                "object_id": object_id,
+                "from": date_from.isoformat() if date_from else "",
+                "to": date_to.isoformat() if date_to else "",
+            }
+        ),
+    )

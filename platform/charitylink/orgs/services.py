@@ -1,0 +1,379 @@
+"""Organizations (SPEC §2): registration, review, profile, members.
+
+Flush, never commit. Every state change writes an audit event in the same
+transaction. Status machine: ``pending → verified | rejected``,
+``verified → suspended → verified``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from charitylink.accounts import services as accounts
+from charitylink.accounts.models import Role, User
+from charitylink.core import audit
+from charitylink.core.i18n import _
+from charitylink.core.identifiers import (
+    InvalidIdentifier,
+    is_civil_affairs_uscc,
+    validate_phone,
+    validate_uscc,
+)
+from charitylink.core.permissions import require_moderator, require_org_admin
+from charitylink.core.timeutil import utcnow
+from charitylink.errors import (
+    Conflict,
+    InvalidTransition,
+    NotAllowed,
+    ValidationFailed,
+)
+from charitylink.extensions import db
+from charitylink.orgs.models import ORG_STATUS_LABELS, Organization, OrgStatus, OrgType
+from charitylink.regions import services as regions
+
+NAME_MAX = 100
+DESCRIPTION_MAX = 2000
+REASON_MAX = 1000
+MEMBER_ROLES = (Role.ORG_MEMBER, Role.ORG_ADMIN)
+
+
+def _text(value: Any) -> str:
+    """A stripped string; anything that is not a string counts as empty."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def normalize_name(name: str) -> str:
+    """NFKC and collapsed spaces, so full-width look-alikes count as the same name."""
+    return " ".join(unicodedata.normalize("NFKC", name).split())
+
+
+def uscc_warning(org: Organization) -> str | None:
+    """A warning for the moderator (never a refusal): the code was not issued by
+    a civil-affairs department (prefix 51/52/53/59)."""
+    if is_civil_affairs_uscc(org.uscc):
+        return None
+    return _(
+        "该统一社会信用代码以「%(p)s」开头，不是民政部门登记的社会组织代码"
+        "（51/52/53/59 开头），请核实机构资质。",
+        p=org.uscc[:2],
+    )
+
+
+def _check_org_fields(data: dict[str, Any], fields: dict[str, str]) -> dict[str, Any]:
+    """Validate the organization half of a registration; fills ``fields``."""
+    clean: dict[str, Any] = {}
+    name = normalize_name(_text(data.get("name")))
+    if not name:
+        fields["name"] = _("请填写机构名称。")
+    elif len(name) > NAME_MAX:
+        fields["name"] = _("机构名称不能超过 %(n)d 个字。", n=NAME_MAX)
+    clean["name"] = name
+
+    raw_uscc = data.get("uscc")
+    try:
+        clean["uscc"] = validate_uscc(raw_uscc if isinstance(raw_uscc, str) else "")
+    except InvalidIdentifier as exc:
+        fields["uscc"] = str(exc)
+
+    try:
+        clean["org_type"] = OrgType(_text(data.get("org_type")))
+    except ValueError:
+        fields["org_type"] = _(
+            "请选择机构类型（基金会、社会团体、社会服务机构或其他）。"
+        )
+
+    region = _text(data.get("region_code"))
+    if not region:
+        fields["region_code"] = _("请选择所在地区。")
+    elif not regions.exists(region) or regions.level_of(region) == "township":
+        fields["region_code"] = _("所在地区应为有效的省、市或区县行政区划代码。")
+    clean["region_code"] = region
+
+    description = _text(data.get("description"))
+    if len(description) > DESCRIPTION_MAX:
+        fields["description"] = _("机构简介不能超过 %(n)d 个字。", n=DESCRIPTION_MAX)
+    clean["description"] = description
+    clean.update(_check_contact(data, fields))
+    return clean
+
+
+def _check_contact(data: dict[str, Any], fields: dict[str, str]) -> dict[str, str]:
+    clean: dict[str, str] = {}
+    contact_name = _text(data.get("contact_name"))
+    if len(contact_name) > 64:
+        fields["contact_name"] = _("联系人不能超过 64 个字。")
+    clean["contact_name"] = contact_name
+    phone = _text(data.get("contact_phone"))
+    if phone:
+        try:
+            phone = validate_phone(phone)
+        except InvalidIdentifier as exc:
+            fields["contact_phone"] = str(exc)
+    clean["contact_phone"] = phone
+    email = _text(data.get("contact_email"))
+    if email:
+        try:
+            email = accounts.validate_email(email)
+        except ValidationFailed:
+            fields["contact_email"] = _("联系邮箱格式不正确。")
+    clean["contact_email"] = email
+    website = _text(data.get("website"))
+    if website and (
+        len(website) > 200 or not website.startswith(("http://", "https://"))
+    ):
+        fields["website"] = _("网站地址应以 http:// 或 https:// 开头，不超过200字符。")
+    clean["website"] = website
+    return clean
+
+
+def _check_admin_fields(
+    data: dict[str, Any], fields: dict[str, str]
+) -> tuple[str, str, str]:
+    email = _text(data.get("admin_email"))
+    try:
+        email = accounts.validate_email(email)
+    except ValidationFailed:
+        fields["admin_email"] = (
+            _("请填写管理员邮箱。") if not email else _("邮箱格式不正确。")
+        )
+    name = _text(data.get("admin_name"))
+    if not name:
+        fields["admin_name"] = _("请填写管理员姓名。")
+    elif len(name) > 64:
+        fields["admin_name"] = _("姓名不能超过 64 个字。")
+    password = data.get("admin_password")
+    try:
+        accounts.validate_new_password(password, "admin_password")
+    except ValidationFailed as exc:
+        fields.update(exc.fields)
+    return email, name, password if isinstance(password, str) else ""
+
+
+def _duplicates(name: str | None, uscc: str | None, exclude_id: int | None = None):
+    """Field messages for a name or credit code already registered."""
+    fields: dict[str, str] = {}
+    if name:
+        stmt = select(Organization.id).where(
+            func.lower(Organization.name) == name.lower()
+        )
+        if exclude_id:
+            stmt = stmt.where(Organization.id != exclude_id)
+        if db.session.scalar(stmt) is not None:
+            fields["name"] = _("已有同名机构注册，请核对机构名称。")
+    if uscc:
+        stmt = select(Organization.id).where(Organization.uscc == uscc)
+        if db.session.scalar(stmt) is not None:
+            fields["uscc"] = _(
+                "该统一社会信用代码已被注册。如需找回账号，请联系当地民政部门。"
+            )
+    return fields
+
+
+def register_org(data: dict[str, Any], actor: Any = None) -> tuple[Organization, User]:
+    """Register an organization (status ``pending``) and its first admin user.
+
+    ``data`` keys: name, uscc, org_type, region_code, description, contact_name,
+    contact_phone, contact_email, website, admin_email, admin_name, admin_password.
+    Bad fields → ValidationFailed naming each; a taken name, credit code or e-mail
+    → Conflict naming the field. Nothing is written unless everything is valid.
+    """
+    fields: dict[str, str] = {}
+    clean = _check_org_fields(data, fields)
+    email, admin_name, password = _check_admin_fields(data, fields)
+    if fields:
+        raise ValidationFailed(_("注册信息有误，请检查标出的项目。"), fields)
+    conflicts = _duplicates(clean["name"], clean["uscc"])
+    if accounts.get_by_email(email) is not None:
+        conflicts["admin_email"] = _("该邮箱已注册，请直接登录或换一个邮箱。")
+    if conflicts:
+        raise Conflict(next(iter(conflicts.values())), conflicts)
+    org = Organization(status=OrgStatus.PENDING, **clean)
+    db.session.add(org)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        # A concurrent registration took the name or code between check and insert.
+        db.session.rollback()
+        raise Conflict(
+            _("该机构名称或统一社会信用代码已被注册。"),
+            {"uscc": _("该机构名称或统一社会信用代码已被注册。")},
+        ) from exc
+    audit.record(actor, "org.register", org, None, OrgStatus.PENDING)
+    user = accounts.create_user(
+        email,
+        password,
+        Role.ORG_ADMIN,
+        name=admin_name,
+        org_id=org.id,
+        actor=actor,
+    )
+    db.session.flush()
+    return org, user
+
+
+def _transition(
+    org: Organization,
+    moderator: Any,
+    allowed_from: tuple[OrgStatus, ...],
+    to: OrgStatus,
+    action: str,
+    reason: str | None = None,
+) -> None:
+    require_moderator(moderator, org.region_code)
+    current = OrgStatus(org.status)
+    if current not in allowed_from:
+        raise InvalidTransition(
+            _(
+                "机构当前状态为「%(s)s」，不能改为「%(t)s」。",
+                s=ORG_STATUS_LABELS[current],
+                t=ORG_STATUS_LABELS[to],
+            )
+        )
+    org.status = to
+    org.status_reason = reason
+    audit.record(moderator, action, org, current, to, reason)
+    db.session.flush()
+
+
+def _reason(reason: Any) -> str:
+    text = _text(reason)
+    if not text:
+        raise ValidationFailed(_("请填写原因。"), {"reason": _("请填写原因。")})
+    if len(text) > REASON_MAX:
+        message = _("原因不能超过 %(n)d 个字。", n=REASON_MAX)
+        raise ValidationFailed(message, {"reason": message})
+    return text
+
+
+def verify_org(org: Organization, moderator: Any) -> None:
+    """pending → verified (moderator of the org's region)."""
+    _transition(org, moderator, (OrgStatus.PENDING,), OrgStatus.VERIFIED, "org.verify")
+    org.verified_at = utcnow()
+    db.session.flush()
+
+
+def reject_org(org: Organization, moderator: Any, reason: Any) -> None:
+    """pending → rejected, with a reason the org sees."""
+    require_moderator(moderator, org.region_code)
+    text = _reason(reason)
+    _transition(
+        org, moderator, (OrgStatus.PENDING,), OrgStatus.REJECTED, "org.reject", text
+    )
+
+
+def suspend_org(org: Organization, moderator: Any, reason: Any) -> None:
+    """verified → suspended: the org can no longer act (funds, claims, projects)."""
+    require_moderator(moderator, org.region_code)
+    text = _reason(reason)
+    _transition(
+        org, moderator, (OrgStatus.VERIFIED,), OrgStatus.SUSPENDED, "org.suspend", text
+    )
+
+
+def reinstate_org(org: Organization, moderator: Any) -> None:
+    """suspended → verified."""
+    _transition(
+        org, moderator, (OrgStatus.SUSPENDED,), OrgStatus.VERIFIED, "org.reinstate"
+    )
+
+
+PROFILE_FIELDS = ("description", "contact_name", "contact_phone", "contact_email")
+
+
+def update_profile(org: Organization, actor: Any, data: dict[str, Any]) -> None:
+    """The org admin edits the public profile. Name, credit code, type and region
+    are what the moderator verified: they are not editable here."""
+    require_org_admin(actor, org.id)
+    if org.status == OrgStatus.REJECTED:
+        raise NotAllowed(_("机构注册已被驳回，不能修改资料。"))
+    fields: dict[str, str] = {}
+    description = _text(data.get("description"))
+    if len(description) > DESCRIPTION_MAX:
+        fields["description"] = _("机构简介不能超过 %(n)d 个字。", n=DESCRIPTION_MAX)
+    contact = _check_contact(data, fields)
+    if fields:
+        raise ValidationFailed(_("机构资料有误，请检查标出的项目。"), fields)
+    changed = []
+    for key, value in {"description": description, **contact}.items():
+        if getattr(org, key) != value:
+            setattr(org, key, value)
+            changed.append(key)
+    if changed:
+        audit.record(actor, "org.update_profile", org, reason=",".join(changed))
+    db.session.flush()
+
+
+def members(org: Organization) -> list[User]:
+    return list(
+        db.session.scalars(select(User).where(User.org_id == org.id).order_by(User.id))
+    )
+
+
+def add_member(
+    org: Organization,
+    actor: Any,
+    *,
+    email: Any,
+    name: Any,
+    password: Any,
+    role: Any = Role.ORG_MEMBER,
+) -> User:
+    """The org admin adds a staff account (member or admin) to its own org."""
+    require_org_admin(actor, org.id)
+    if org.status == OrgStatus.REJECTED:
+        raise NotAllowed(_("机构注册已被驳回，不能添加成员。"))
+    try:
+        role = Role(role)
+    except ValueError:
+        role = None  # type: ignore[assignment]
+    if role not in MEMBER_ROLES:
+        message = _("角色只能是机构成员或机构管理员。")
+        raise ValidationFailed(message, {"role": message})
+    fields: dict[str, str] = {}
+    email_text = _text(email)
+    try:
+        email_text = accounts.validate_email(email_text)
+    except ValidationFailed:
+        fields["email"] = _("请填写邮箱。") if not email_text else _("邮箱格式不正确。")
+    name_text = _text(name)
+    if not name_text:
+        fields["name"] = _("请填写姓名。")
+    elif len(name_text) > 64:
+        fields["name"] = _("姓名不能超过 64 个字。")
+    try:
+        accounts.validate_new_password(password, "password")
+    except ValidationFailed as exc:
+        fields.update(exc.fields)
+    if fields:
+        raise ValidationFailed(_("成员信息有误，请检查标出的项目。"), fields)
+    return accounts.create_user(
+        email_text, password, role, name=name_text, org_id=org.id, actor=actor
+    )
+
+
+def deactivate_member(org: Organization, actor: Any, member: User) -> None:
+    """Deactivate a staff account of the org; its sessions and tokens end at once.
+    Nobody deactivates themselves, and the last active admin stays."""
+    require_org_admin(actor, org.id)
+    if member.org_id != org.id:
+        raise NotAllowed(_("该用户不是本机构成员。"))
+    if member.id == actor.id:
+        raise NotAllowed(_("不能停用自己的账号。"))
+    if not member.active:
+        raise Conflict(_("该账号已经停用。"))
+    if member.role == Role.ORG_ADMIN:
+        admins = db.session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.org_id == org.id, User.role == Role.ORG_ADMIN, User.active)
+        )
+        if (admins or 0) <= 1:
+            raise NotAllowed(_("不能停用机构的最后一位管理员。"))
+    member.active = False
+    accounts.end_all_sessions(member)
+    audit.record(actor, "user.deactivate", member, "active", "inactive", org_id=org.id)
+    db.session.flush()
