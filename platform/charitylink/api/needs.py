@@ -1,5 +1,159 @@
-"""API endpoints (see SPEC §5)."""
+"""Needs in the API (SPEC §5): entry and review by moderators, the public library.
+
+Public responses carry the anonymised half only; the household appears masked
+in the answer to a create, and in full only from ``/needs/{code}/private``
+(audited). ``POST /needs/{code}/claims`` lives in ``api/claims.py`` and
+``POST /needs/import`` in the import module.
+"""
 
 from __future__ import annotations
 
-from charitylink.api import bp  # noqa: F401
+from typing import Any
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from charitylink.api import ApiError, bp, created, json_body, require_user
+from charitylink.core.i18n import _
+from charitylink.core.permissions import is_moderator
+from charitylink.extensions import db
+from charitylink.needs import privacy, queries, services
+from charitylink.needs.models import Need
+from charitylink.regions import services as regions
+
+
+def need_json(need: Need) -> dict[str, Any]:
+    """The public half of a need, SPEC §5 names (region = the coarsened one)."""
+    return {
+        "code": need.code,
+        "external_id": need.external_id,
+        "title": need.title,
+        "description": need.description,
+        "category": need.category,
+        "need_type": need.need_type,
+        "region_code": need.public_region_code,
+        "region_name": regions.full_name(need.public_region_code),
+        "age_band": need.age_band,
+        "household_size": need.household_size,
+        "gov_assistance": list(need.gov_assistance or []),
+        "amount": need.amount_fen,
+        "in_kind": need.in_kind,
+        "items": list(need.items or []) if need.in_kind else None,
+        "claimed_amount": need.claimed_fen,
+        "delivered_amount": need.delivered_fen,
+        "urgency": need.urgency,
+        "deadline": need.deadline_on.isoformat() if need.deadline_on else None,
+        "status": need.status,
+        "published_at": need.published_at.isoformat() if need.published_at else None,
+    }
+
+
+def _moderator() -> Any:
+    user = require_user()
+    if not is_moderator(user):
+        raise ApiError(403, "forbidden", _("只有民政审核员可以执行此操作。"))
+    return user
+
+
+def _load_for(user: Any, code: str) -> Need:
+    return queries.get_for_moderator_or_404(code, user)
+
+
+def _work_json(need: Need) -> dict[str, Any]:
+    """What a moderator gets back after a change: public half + workflow fields."""
+    body = need_json(need)
+    body["region_code"] = need.region_code
+    body["region_name"] = regions.full_name(need.region_code)
+    body["public_region_code"] = need.public_region_code
+    body["status_reason"] = need.status_reason
+    return body
+
+
+@bp.post("/needs")
+def create_need() -> ResponseReturnValue:
+    user = _moderator()
+    data = json_body()
+    need = services.create_need(data, user)
+    dup = services.duplicate_summary(need.household_key, need.id)
+    body = _work_json(need)
+    body["household"] = privacy.masked_household(privacy.decrypt_household(need))
+    body["duplicates"] = {
+        "open_needs": [n.code for n in dup["open_needs"]],
+        "received_last_12_months": dup["received_fen"],
+        "org_count": dup["org_count"],
+    }
+    db.session.commit()
+    return created(body)
+
+
+@bp.get("/needs")
+def list_needs() -> ResponseReturnValue:
+    f = queries.parse_filters(request.args, money="fen")
+    rows, total = queries.public_needs(f.as_dict(), f.sort, f.page, f.per_page)
+    body: dict[str, Any] = {
+        "items": [need_json(n) for n in rows],
+        "total": total,
+        "page": f.page,
+        "per_page": f.per_page,
+    }
+    if f.ignored:
+        body["warnings"] = f.ignored
+    return jsonify(body)
+
+
+@bp.get("/needs/<code>")
+def get_need(code: str) -> ResponseReturnValue:
+    return jsonify(need_json(queries.get_public_or_404(code)))
+
+
+@bp.get("/needs/<code>/private")
+def get_private(code: str) -> ResponseReturnValue:
+    user = _moderator()
+    need = _load_for(user, code)
+    household = services.get_private(need, user)
+    db.session.commit()
+    resp = jsonify({"code": need.code, "household": household})
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _reason() -> Any:
+    if not request.data:
+        return None
+    return json_body().get("reason")
+
+
+@bp.post("/needs/<code>/submit")
+def submit_need(code: str) -> ResponseReturnValue:
+    user = _moderator()
+    need = _load_for(user, code)
+    services.submit_need(need, user)
+    db.session.commit()
+    return jsonify(_work_json(need))
+
+
+@bp.post("/needs/<code>/approve")
+def approve_need(code: str) -> ResponseReturnValue:
+    user = _moderator()
+    need = _load_for(user, code)
+    services.approve_need(need, user)
+    db.session.commit()
+    return jsonify(_work_json(need))
+
+
+@bp.post("/needs/<code>/reject")
+def reject_need(code: str) -> ResponseReturnValue:
+    user = _moderator()
+    need = _load_for(user, code)
+    services.reject_need(need, user, _reason())
+    db.session.commit()
+    return jsonify(_work_json(need))
+
+
+@bp.post("/needs/<code>/withdraw")
+def withdraw_need(code: str) -> ResponseReturnValue:
+    user = _moderator()
+    need = _load_for(user, code)
+    services.withdraw_need(need, user, _reason())
+    db.session.commit()
+    return jsonify(_work_json(need))

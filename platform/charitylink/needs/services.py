@@ -23,7 +23,6 @@ from charitylink.errors import (
     Conflict,
     FourEyes,
     InvalidTransition,
-    NotAllowed,
     ValidationFailed,
 )
 from charitylink.extensions import db
@@ -313,9 +312,3 @@ def duplicate_summary(household_key: str, exclude_id: int | None = None) -> dict
         "received_fen": int(row[0] or 0),
         "org_count": int(row[1] or 0),
     }
-
-
-def ensure_not_public_viewer(user: Any) -> None:
-    """For private pages: anyone but a moderator is refused."""
-    if getattr(user, "role", None) not in ("moderator", "admin"):
-        raise NotAllowed(_("只有民政审核员可以查看。"))

@@ -1,7 +1,317 @@
-"""Pages of the needs feature (public and work-area routes, full paths)."""
+"""Pages of the needs feature: the public library and the moderator work area."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from charitylink.core.i18n import _
+from charitylink.core.permissions import covers_region, moderator_required
+from charitylink.errors import DomainError, NotFound, ValidationFailed
+from charitylink.extensions import db
+from charitylink.needs import forms, privacy, queries, services
+from charitylink.needs.models import NEED_STATUS_LABELS, PUBLIC_STATUSES, NeedStatus
+from charitylink.regions import services as regions
 
 bp = Blueprint("needs", __name__)
+
+
+def _pages(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def _args_for(params: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def build(page: int) -> str:
+        clean = {k: v for k, v in params.items() if v not in (None, "")}
+        clean["page"] = page
+        return urlencode(clean)
+
+    return build
+
+
+# --------------------------------------------------------------------------
+# Public library
+# --------------------------------------------------------------------------
+
+
+@bp.get("/needs")
+def index() -> ResponseReturnValue:
+    filters = queries.parse_filters(request.args, money="yuan", max_per_page=20)
+    for message in filters.ignored:
+        flash(message, "warning")
+    rows, total = queries.public_needs(
+        filters.as_dict(), filters.sort, filters.page, queries.PER_PAGE
+    )
+    params = {
+        k: request.args.get(k, "")
+        for k in (
+            "q",
+            "region",
+            "category",
+            "need_type",
+            "status",
+            "urgency",
+            "min_amount",
+            "max_amount",
+            "sort",
+        )
+    }
+    return render_template(
+        "needs/index.html",
+        needs=rows,
+        total=total,
+        filters=filters,
+        params=params,
+        page=filters.page,
+        pages=_pages(total, queries.PER_PAGE),
+        page_args=_args_for(params),
+        region_choices=regions.choices(("province", "prefecture", "county")),
+        public_statuses=[(s.value, NEED_STATUS_LABELS[s]) for s in PUBLIC_STATUSES],
+        region_name=regions.full_name,
+    )
+
+
+@bp.get("/needs/<code>")
+def detail(code: str) -> ResponseReturnValue:
+    try:
+        need = queries.get_public_or_404(code)
+    except NotFound:
+        abort(404)
+    return render_template(
+        "needs/detail.html", need=need, region_name=regions.full_name
+    )
+
+
+# --------------------------------------------------------------------------
+# Moderator work area
+# --------------------------------------------------------------------------
+
+
+def _load(code: str) -> Any:
+    try:
+        return queries.get_for_moderator_or_404(code, current_user)
+    except NotFound:
+        abort(404)
+
+
+def _region_choices() -> list[tuple[str, str]]:
+    return [
+        (code, name)
+        for code, name in regions.choices(("prefecture", "county"))
+        if regions.is_claimable_level(code) and covers_region(current_user, code)
+    ]
+
+
+def _new_form() -> forms.NeedForm:
+    form = forms.NeedForm()
+    form.region_code.choices = [
+        (c, regions.full_name(c) or n.strip()) for c, n in _region_choices()
+    ]
+    return form
+
+
+@bp.get("/mod/needs")
+@moderator_required
+def mod_index() -> ResponseReturnValue:
+    status = request.args.get("status", "")
+    if status and status not in {s.value for s in NeedStatus}:
+        flash(_("状态「%(v)s」无效，已忽略。", v=status[:20]), "warning")
+        status = ""
+    region = request.args.get("region", "").strip()
+    if region and not (region.isdigit() and 2 <= len(region) <= 6):
+        flash(_("地区「%(v)s」无效，已忽略。", v=region[:20]), "warning")
+        region = ""
+    page_raw = request.args.get("page", "1")
+    page = int(page_raw) if page_raw.isdigit() and 0 < int(page_raw) < 100000 else 1
+    rows, total = queries.moderator_queue(current_user, status, region, page)
+    params = {"status": status, "region": region}
+    return render_template(
+        "needs/mod_index.html",
+        needs=rows,
+        total=total,
+        status=status,
+        region=region,
+        page=page,
+        pages=_pages(total, queries.PER_PAGE),
+        page_args=_args_for(params),
+        statuses=[(s.value, NEED_STATUS_LABELS[s]) for s in NeedStatus],
+        region_choices=_region_choices(),
+        region_name=regions.full_name,
+    )
+
+
+def _duplicate_context(household_key: str | None, exclude_id: int | None) -> Any:
+    if not household_key:
+        return None
+    return services.duplicate_summary(household_key, exclude_id)
+
+
+@bp.route("/mod/needs/new", methods=["GET", "POST"])
+@moderator_required
+def new() -> ResponseReturnValue:
+    form = _new_form()
+    if form.validate_on_submit():
+        data, errors = forms.form_to_input(form)
+        try:
+            if errors:
+                raise ValidationFailed(_("需求信息有误，请检查标出的字段。"), errors)
+            need = services.create_need(data, current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            forms.apply_errors(form, exc.fields)
+            flash(exc.message, "error")
+        else:
+            dup = services.duplicate_summary(need.household_key, need.id)
+            db.session.commit()
+            flash(_("需求 %(c)s 已保存为草稿。", c=need.code), "success")
+            if dup["open_needs"] or dup["received_fen"]:
+                flash(_duplicate_message(dup), "warning")
+            return redirect(url_for(".review", code=need.code))
+    return render_template(
+        "needs/form.html", form=form, need=None, rows=forms.assistance_rows(form)
+    ), (422 if form.is_submitted() else 200)
+
+
+@bp.route("/mod/needs/<code>/edit", methods=["GET", "POST"])
+@moderator_required
+def edit(code: str) -> ResponseReturnValue:
+    need = _load(code)
+    if need.status not in (NeedStatus.DRAFT, NeedStatus.REJECTED):
+        flash(_("只有草稿或已驳回的需求可以修改。"), "error")
+        return redirect(url_for(".review", code=code))
+    form = _new_form()
+    if form.validate_on_submit():
+        data, errors = forms.form_to_input(form)
+        try:
+            if errors:
+                raise ValidationFailed(_("需求信息有误，请检查标出的字段。"), errors)
+            services.update_need(need, data, current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            forms.apply_errors(form, exc.fields)
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("需求已保存。"), "success")
+            return redirect(url_for(".review", code=code))
+        return render_template(
+            "needs/form.html", form=form, need=need, rows=forms.assistance_rows(form)
+        ), 422
+    household = services.get_private(need, current_user)
+    db.session.commit()  # the audit row of the private view
+    forms.fill_form(form, services.editable_input(need, household))
+    return render_template(
+        "needs/form.html", form=form, need=need, rows=forms.assistance_rows(form)
+    )
+
+
+def _duplicate_message(dup: dict[str, Any]) -> str:
+    from charitylink.core.money import format_fen
+
+    return _(
+        "该家庭另有 %(n)s 条未结需求；近12个月已从 %(o)s 个机构获得 %(a)s。",
+        n=len(dup["open_needs"]),
+        o=dup["org_count"],
+        a=format_fen(dup["received_fen"]),
+    )
+
+
+def _render_review(need: Any, household: dict[str, Any], revealed: bool) -> str:
+    dup = _duplicate_context(need.household_key, need.id)
+    return render_template(
+        "needs/review.html",
+        need=need,
+        household=household,
+        revealed=revealed,
+        dup=dup,
+        dup_message=_duplicate_message(dup) if dup else "",
+        region_name=regions.full_name,
+        can_approve=need.entered_by_id != current_user.id,
+    )
+
+
+@bp.get("/mod/needs/<code>")
+@moderator_required
+def review(code: str) -> ResponseReturnValue:
+    need = _load(code)
+    masked = privacy.masked_household(privacy.decrypt_household(need))
+    return _render_review(need, masked, revealed=False)
+
+
+@bp.post("/mod/needs/<code>/reveal")
+@moderator_required
+def reveal(code: str) -> ResponseReturnValue:
+    need = _load(code)
+    household = services.get_private(need, current_user)
+    db.session.commit()
+    resp = render_template_response(_render_review(need, household, revealed=True))
+    return resp
+
+
+def render_template_response(html: str) -> ResponseReturnValue:
+    # Unmasked data must not linger in shared caches or the back button.
+    return html, 200, {"Cache-Control": "no-store"}
+
+
+def _act(code: str, action: str) -> ResponseReturnValue:
+    need = _load(code)
+    reason = request.form.get("reason", "")
+    messages = {
+        "submit": _("需求已提交审核。"),
+        "approve": _("需求已审核通过并公开。"),
+        "reject": _("需求已驳回。"),
+        "withdraw": _("需求已撤回。"),
+        "to_draft": _("需求已退回草稿，可以修改。"),
+    }
+    try:
+        if action == "submit":
+            services.submit_need(need, current_user)
+        elif action == "approve":
+            services.approve_need(need, current_user)
+        elif action == "reject":
+            services.reject_need(need, current_user, reason)
+        elif action == "withdraw":
+            services.withdraw_need(need, current_user, reason)
+        else:
+            services.return_to_draft(need, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(messages[action], "success")
+    return redirect(url_for(".review", code=code))
+
+
+@bp.post("/mod/needs/<code>/submit")
+@moderator_required
+def submit(code: str) -> ResponseReturnValue:
+    return _act(code, "submit")
+
+
+@bp.post("/mod/needs/<code>/approve")
+@moderator_required
+def approve(code: str) -> ResponseReturnValue:
+    return _act(code, "approve")
+
+
+@bp.post("/mod/needs/<code>/reject")
+@moderator_required
+def reject(code: str) -> ResponseReturnValue:
+    return _act(code, "reject")
+
+
+@bp.post("/mod/needs/<code>/withdraw")
+@moderator_required
+def withdraw(code: str) -> ResponseReturnValue:
+    return _act(code, "withdraw")
+
+
+@bp.post("/mod/needs/<code>/to-draft")
+@moderator_required
+def to_draft(code: str) -> ResponseReturnValue:
+    return _act(code, "to_draft")
