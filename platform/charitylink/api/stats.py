@@ -1,5 +1,17 @@
-"""API endpoints (see SPEC §5)."""
+"""``GET /api/v1/stats``: the public transparency figures (SPEC §5, §6)."""
 
 from __future__ import annotations
 
-from charitylink.api import bp  # noqa: F401
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+
+from charitylink.api import bp
+from charitylink.reports import transparency
+
+
+@bp.get("/stats")
+def stats() -> ResponseReturnValue:
+    """Amounts in fen over every need ever published; a figure resting on fewer
+    than 5 households (or derivable from the totals) is null, and ``suppressed``
+    says why."""
+    return jsonify(transparency.api_payload(transparency.figures()))
