@@ -1,5 +1,154 @@
-"""API endpoints (see SPEC §5)."""
+"""Projects (SPEC §5): create and edit drafts, submit / approve / reject /
+close, and the public list and detail. The same services as the pages."""
 
 from __future__ import annotations
 
-from charitylink.api import bp  # noqa: F401
+from typing import Any
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from charitylink.api import (
+    ApiError,
+    bp,
+    created,
+    current_user_or_none,
+    json_body,
+    require_user,
+)
+from charitylink.core.i18n import _
+from charitylink.errors import NotAllowed
+from charitylink.extensions import db
+from charitylink.orgs.models import Organization
+from charitylink.projects import queries, services
+from charitylink.projects.models import Project
+
+
+def to_json(
+    project: Project, progress: queries.Progress | None = None
+) -> dict[str, Any]:
+    """SPEC §5 project representation (amounts in fen, dates YYYY-MM-DD)."""
+    progress = progress or queries.progress_of(project)
+    return {
+        "id": project.id,
+        "org_id": project.org_id,
+        "fund_id": project.fund_id,
+        "filing_number": project.filing_number,
+        "title": project.title,
+        "summary": project.summary,
+        "body": project.body,
+        "need_types": list(project.need_types or []),
+        "region_codes": list(project.region_codes or []),
+        "target_amount": project.target_fen,
+        "start_on": project.start_on.isoformat() if project.start_on else None,
+        "end_on": project.end_on.isoformat() if project.end_on else None,
+        "status": str(project.status),
+        "status_reason": project.status_reason,
+        "published_at": (
+            project.published_at.isoformat() if project.published_at else None
+        ),
+        "progress_overdue": project.progress_overdue(),
+        "claimed_amount": progress.claimed_fen,
+        "delivered_amount": progress.delivered_fen,
+        "households_helped": progress.households,
+    }
+
+
+def _project_or_404(project_id: int, user: Any) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None or not services.can_view(user, project):
+        raise ApiError(404, "not_found", _("项目不存在。"))
+    return project
+
+
+@bp.post("/projects")
+def create_project() -> ResponseReturnValue:
+    user = require_user()
+    data = json_body()
+    if getattr(user, "org_id", None) is None:
+        raise NotAllowed(_("只有机构工作人员可以创建项目。"))
+    org = db.session.get(Organization, user.org_id)
+    project = services.create_project(org, user, data)
+    db.session.commit()
+    return created(to_json(project))
+
+
+@bp.post("/projects/<int:project_id>")
+def update_project(project_id: int) -> ResponseReturnValue:
+    """Edit a draft (or a rejected project, which goes back to draft)."""
+    user = require_user()
+    data = json_body()
+    project = _project_or_404(project_id, user)
+    services.update_project(project, user, data)
+    db.session.commit()
+    return jsonify(to_json(project))
+
+
+def _reason() -> Any:
+    if not request.get_data():
+        return None
+    return json_body().get("reason")
+
+
+@bp.post("/projects/<int:project_id>/submit")
+def submit_project(project_id: int) -> ResponseReturnValue:
+    user = require_user()
+    project = _project_or_404(project_id, user)
+    services.submit_project(project, user)
+    db.session.commit()
+    return jsonify(to_json(project))
+
+
+@bp.post("/projects/<int:project_id>/approve")
+def approve_project(project_id: int) -> ResponseReturnValue:
+    user = require_user()
+    project = _project_or_404(project_id, user)
+    services.approve_project(project, user)
+    db.session.commit()
+    return jsonify(to_json(project))
+
+
+@bp.post("/projects/<int:project_id>/reject")
+def reject_project(project_id: int) -> ResponseReturnValue:
+    user = require_user()
+    project = _project_or_404(project_id, user)
+    services.reject_project(project, user, _reason())
+    db.session.commit()
+    return jsonify(to_json(project))
+
+
+@bp.post("/projects/<int:project_id>/close")
+def close_project(project_id: int) -> ResponseReturnValue:
+    user = require_user()
+    project = _project_or_404(project_id, user)
+    services.close_project(project, user, _reason())
+    db.session.commit()
+    return jsonify(to_json(project))
+
+
+@bp.get("/projects")
+def list_projects() -> ResponseReturnValue:
+    args = request.args
+    filters = queries.parse_filters(args)
+    page, per_page, page_errors = queries.parse_page(args)
+    errors = {**filters.errors, **page_errors}
+    if errors:
+        raise ApiError(
+            422, "validation_failed", _("查询参数有误，请检查标出的参数。"), errors
+        )
+    result = queries.public_page(filters, page, per_page)
+    return jsonify(
+        {
+            "items": [to_json(p, result.progress[p.id]) for p in result.items],
+            "total": result.total,
+            "page": result.page,
+            "per_page": result.per_page,
+            "pages": result.pages,
+        }
+    )
+
+
+@bp.get("/projects/<int:project_id>")
+def get_project(project_id: int) -> ResponseReturnValue:
+    project = _project_or_404(project_id, current_user_or_none())
+    return jsonify(to_json(project))

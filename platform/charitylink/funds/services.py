@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from charitylink.core import audit
 from charitylink.core.i18n import _
@@ -57,7 +57,7 @@ def create_fund(
             fields["need_types"] = _("专项基金必须选择至少一种可资助的需求类型。")
         else:
             for t in need_types:
-                if t not in NEED_TYPE_LABELS:
+                if not isinstance(t, str) or t not in NEED_TYPE_LABELS:
                     fields["need_types"] = _("未知的需求类型：%(t)s", t=str(t)[:20])
                     break
                 if t not in types:
@@ -79,7 +79,15 @@ def create_fund(
     )
     db.session.add(fund)
     db.session.flush()
-    audit.record(actor, "fund.create", fund, None, "active", org_id=org.id)
+    audit.record(
+        actor,
+        "fund.create",
+        fund,
+        None,
+        "active",
+        region_code=org.region_code,
+        org_id=org.id,
+    )
     return fund
 
 
@@ -111,7 +119,14 @@ def record_donation(
     entry = ledger.add_donation(
         fund, amount, donor_name=donor or None, reference=ref or None, actor_id=actor.id
     )
-    audit.record(actor, "fund.donation", fund, reason=f"+{amount}", org_id=fund.org_id)
+    audit.record(
+        actor,
+        "fund.donation",
+        fund,
+        reason=f"+{amount}",
+        region_code=fund.org.region_code,
+        org_id=fund.org_id,
+    )
     return entry
 
 
@@ -164,3 +179,61 @@ def donations(fund: Fund, limit: int = 50) -> list[LedgerEntry]:
             .limit(limit)
         )
     )
+
+
+def is_public(fund: Fund) -> bool:
+    """Public fund pages and the public API show funds of verified orgs only."""
+    return fund.org is not None and fund.org.is_verified
+
+
+def org_funds(org_id: int) -> list[Fund]:
+    return list(
+        db.session.scalars(
+            select(Fund).where(Fund.org_id == org_id).order_by(Fund.id)
+        ).unique()
+    )
+
+
+def ledger_page(
+    fund: Fund, page: int, per_page: int = 50
+) -> tuple[list[LedgerEntry], int]:
+    """One page of the fund's ledger (newest first) and the number of entries."""
+    total = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.fund_id == fund.id)
+        )
+        or 0
+    )
+    entries = list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.fund_id == fund.id)
+            .order_by(LedgerEntry.id.desc())
+            .limit(per_page)
+            .offset((max(page, 1) - 1) * per_page)
+        )
+    )
+    return entries, total
+
+
+def to_json(fund: Fund) -> dict[str, Any]:
+    """SPEC §5 fund representation with figures."""
+    return {
+        "id": fund.id,
+        "org_id": fund.org_id,
+        "name": fund.name,
+        "kind": str(fund.kind),
+        "donor_name": fund.donor_name if fund.kind == FundKind.NAMED else None,
+        "purpose": (
+            {
+                "need_types": list(fund.purpose_need_types or []),
+                "region_prefix": fund.purpose_region_prefix,
+            }
+            if fund.kind == FundKind.SPECIAL
+            else None
+        ),
+        "description": fund.description or "",
+        **figures(fund),
+    }

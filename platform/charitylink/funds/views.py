@@ -1,7 +1,160 @@
-"""Pages of the funds feature (public and work-area routes, full paths)."""
+"""Pages of the funds feature: the org's work area (/org/funds...) and the
+public fund page (/funds/<id>)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from charitylink.core.i18n import _
+from charitylink.core.money import InvalidAmount, parse_yuan
+from charitylink.core.permissions import org_admin_required, org_staff_required
+from charitylink.errors import DomainError
+from charitylink.extensions import db
+from charitylink.funds import services
+from charitylink.funds.forms import DonationForm, FundForm
+from charitylink.funds.models import Fund
 
 bp = Blueprint("funds", __name__)
+
+LEDGER_PER_PAGE = 50
+
+
+def _apply_errors(form: FlaskForm, exc: DomainError) -> None:
+    """Put a service's field messages on the form; the rest becomes a flash."""
+    placed = False
+    for name, message in exc.fields.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+            placed = True
+    flash(exc.message if placed else str(exc), "error")
+
+
+def _own_fund_or_404(fund_id: int) -> Fund:
+    fund = db.session.get(Fund, fund_id)
+    if fund is None or fund.org_id != current_user.org_id:
+        abort(404)
+    return fund
+
+
+def _page_arg() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
+
+
+@bp.get("/org/funds")
+@org_staff_required
+def org_list() -> ResponseReturnValue:
+    funds = services.org_funds(current_user.org_id)
+    return render_template("funds/org_list.html", funds=funds)
+
+
+@bp.route("/org/funds/new", methods=["GET", "POST"])
+@org_admin_required
+def new() -> ResponseReturnValue:
+    form = FundForm()
+    if form.validate_on_submit():
+        try:
+            fund = services.create_fund(
+                current_user.org,
+                current_user,
+                name=form.name.data or "",
+                kind=form.kind.data or "",
+                donor_name=form.donor_name.data,
+                need_types=list(form.need_types.data or []),
+                region_prefix=form.region_prefix.data,
+                description=form.description.data or "",
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            _apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("基金「%(name)s」已创建。", name=fund.name), "success")
+            return redirect(url_for(".org_detail", fund_id=fund.id))
+    elif form.errors:
+        flash(_("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。"), "error")
+    status = 422 if request.method == "POST" else 200
+    return render_template("funds/new.html", form=form), status
+
+
+@bp.get("/org/funds/<int:fund_id>")
+@org_staff_required
+def org_detail(fund_id: int) -> ResponseReturnValue:
+    fund = _own_fund_or_404(fund_id)
+    page = _page_arg()
+    entries, total = services.ledger_page(fund, page, LEDGER_PER_PAGE)
+    pages = max(1, -(-total // LEDGER_PER_PAGE))
+    return render_template(
+        "funds/org_detail.html",
+        fund=fund,
+        entries=entries,
+        page=page,
+        pages=pages,
+        total=total,
+    )
+
+
+@bp.route("/org/funds/<int:fund_id>/donations", methods=["GET", "POST"])
+@org_admin_required
+def donation(fund_id: int) -> ResponseReturnValue:
+    fund = _own_fund_or_404(fund_id)
+    form = DonationForm()
+    if form.validate_on_submit():
+        donor = None if form.anonymous.data else (form.donor.data or "").strip()
+        try:
+            amount = parse_yuan(form.amount.data)
+        except InvalidAmount as exc:
+            form.amount.errors = [str(exc)]
+            flash(str(exc), "error")
+        else:
+            if donor == "":
+                msg = _("请填写捐赠人名称，或勾选“匿名捐赠”。")
+                form.donor.errors = [msg]
+                flash(msg, "error")
+            else:
+                try:
+                    services.record_donation(
+                        fund,
+                        current_user,
+                        amount_fen=amount,
+                        donor_name=donor,
+                        reference=form.reference.data,
+                    )
+                except DomainError as exc:
+                    db.session.rollback()
+                    if "donor_name" in exc.fields:
+                        exc.fields["donor"] = exc.fields.pop("donor_name")
+                    _apply_errors(form, exc)
+                else:
+                    db.session.commit()
+                    flash(_("捐赠已入账。"), "success")
+                    return redirect(url_for(".org_detail", fund_id=fund.id))
+    elif form.errors:
+        flash(_("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。"), "error")
+    status = 422 if request.method == "POST" else 200
+    return render_template("funds/donation.html", fund=fund, form=form), status
+
+
+@bp.get("/funds/<int:fund_id>")
+def public_detail(fund_id: int) -> ResponseReturnValue:
+    fund = db.session.get(Fund, fund_id)
+    if fund is None or not services.is_public(fund):
+        abort(404)
+    from charitylink.projects import queries as project_queries
+
+    projects = [
+        p
+        for p in project_queries.public_page(
+            project_queries.Filters(org_id=fund.org_id), 1, 100
+        ).items
+        if p.fund_id == fund.id
+    ]
+    return render_template(
+        "funds/public_detail.html",
+        fund=fund,
+        donations=services.donations(fund, limit=20),
+        projects=projects,
+    )

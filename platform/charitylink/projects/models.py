@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from charitylink.core.timeutil import utcnow
+from charitylink.core.timeutil import as_utc, utcnow
 from charitylink.extensions import db
 
 
@@ -17,6 +17,12 @@ class ProjectStatus(enum.StrEnum):
     REJECTED = "rejected"
     CLOSED = "closed"
 
+
+# Statuses the public sees (list, detail page, API).
+PUBLIC_PROJECT_STATUSES = ("published", "closed")
+
+# The Charity Law asks for a progress report at least every 3 months.
+PROGRESS_INTERVAL = timedelta(days=90)
 
 PROJECT_STATUS_LABELS = {
     ProjectStatus.DRAFT: "草稿",
@@ -60,6 +66,22 @@ class Project(db.Model):
     @property
     def status_label(self) -> str:
         return PROJECT_STATUS_LABELS.get(ProjectStatus(self.status), self.status)
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in PUBLIC_PROJECT_STATUSES
+
+    @property
+    def progress_due_at(self) -> datetime | None:
+        """When the next progress update is due (published projects only)."""
+        if self.status != ProjectStatus.PUBLISHED:
+            return None
+        last = self.last_progress_at or self.published_at
+        return None if last is None else as_utc(last) + PROGRESS_INTERVAL
+
+    def progress_overdue(self, now: datetime | None = None) -> bool:
+        due = self.progress_due_at
+        return due is not None and (now or utcnow()) > due
 
 
 class ProjectUpdate(db.Model):

@@ -1,7 +1,357 @@
-"""Pages of the projects feature (public and work-area routes, full paths)."""
+"""Pages of the projects feature: public list and detail (/projects...), the
+org's work area (/org/projects...) and the moderators' review (/mod/projects...)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from charitylink.core.i18n import _
+from charitylink.core.money import InvalidAmount, fen_to_yuan_str, parse_yuan
+from charitylink.core.permissions import (
+    covers_region,
+    moderator_required,
+    org_staff_required,
+)
+from charitylink.errors import DomainError
+from charitylink.extensions import db
+from charitylink.funds.services import org_funds
+from charitylink.orgs.models import Organization, OrgStatus
+from charitylink.projects import queries, services
+from charitylink.projects.forms import ProgressForm, ProjectForm, ReasonForm
+from charitylink.projects.markdown import render as render_markdown
+from charitylink.projects.models import Project, ProjectStatus
+from charitylink.regions import services as regions
 
 bp = Blueprint("projects", __name__)
+
+_SPLIT = re.compile(r"[\s,，、;；]+")
+
+
+def _apply_errors(form: FlaskForm, exc: DomainError) -> None:
+    placed = False
+    for name, message in exc.fields.items():
+        if name in form:
+            form[name].errors = [*form[name].errors, message]
+            placed = True
+    flash(exc.message if placed else str(exc), "error")
+
+
+def _detail_context(project: Project) -> dict[str, Any]:
+    return {
+        "project": project,
+        "body_html": render_markdown(project.body),
+        "progress": queries.progress_of(project),
+        "updates": queries.updates(project),
+        "overdue": project.progress_overdue(),
+        "region_names": [(c, regions.full_name(c) or c) for c in project.region_codes],
+    }
+
+
+# ----------------------------------------------------------------------------
+# Public
+# ----------------------------------------------------------------------------
+
+
+@bp.get("/projects")
+def public_list() -> ResponseReturnValue:
+    filters = queries.parse_filters(request.args)
+    page, _per_page, page_errors = queries.parse_page(request.args)
+    result = queries.public_page(filters, page, 20)
+    errors = {**filters.errors, **page_errors}
+    orgs = db.session.execute(
+        db.select(Organization.id, Organization.name)
+        .where(Organization.status == OrgStatus.VERIFIED)
+        .order_by(Organization.name)
+        .limit(500)
+    ).all()
+    args = {
+        k: v
+        for k, v in request.args.items()
+        if k in ("region", "need_type", "org_id", "status", "sort") and v
+    }
+
+    def page_args(n: int) -> str:
+        return urlencode({**args, "page": n})
+
+    return render_template(
+        "projects/public_list.html",
+        result=result,
+        filters=filters,
+        errors=errors,
+        args=args,
+        orgs=orgs,
+        page_args=page_args,
+        now_overdue={p.id: p.progress_overdue() for p in result.items},
+    )
+
+
+@bp.get("/projects/<int:project_id>")
+def public_detail(project_id: int) -> ResponseReturnValue:
+    project = db.session.get(Project, project_id)
+    if project is None or not (project.is_public and project.org.is_verified):
+        abort(404)
+    return render_template("projects/public_detail.html", **_detail_context(project))
+
+
+# ----------------------------------------------------------------------------
+# Org work area
+# ----------------------------------------------------------------------------
+
+
+def _own_project_or_404(project_id: int) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None or project.org_id != current_user.org_id:
+        abort(404)
+    return project
+
+
+def _fund_choices() -> list[tuple[str, str]]:
+    return [
+        (str(f.id), f"{f.name}（{f.kind_label}）")
+        for f in org_funds(current_user.org_id)
+    ]
+
+
+def _form_data(form: ProjectForm) -> dict[str, Any]:
+    """Turn the form into the service's input; a bad amount is kept as the
+    field's error (services get fen only)."""
+    fund_raw = (form.fund_id.data or "").strip()
+    data: dict[str, Any] = {
+        "title": form.title.data,
+        "summary": form.summary.data,
+        "body": form.body.data,
+        "filing_number": form.filing_number.data,
+        "need_types": list(form.need_types.data or []),
+        "region_codes": [c for c in _SPLIT.split(form.region_codes.data or "") if c],
+        "start_on": (form.start_on.data or "").strip() or None,
+        "end_on": (form.end_on.data or "").strip() or None,
+        "fund_id": int(fund_raw) if fund_raw.isdigit() and len(fund_raw) < 10 else None,
+    }
+    try:
+        data["target_amount"] = parse_yuan(form.target_amount.data)
+    except InvalidAmount as exc:
+        data["target_amount"] = None
+        data["_amount_error"] = _("目标金额：%(msg)s", msg=str(exc))
+    return data
+
+
+def _save(form: ProjectForm, project: Project | None) -> Project | None:
+    data = _form_data(form)
+    amount_error = data.pop("_amount_error", None)
+    try:
+        if project is None:
+            project = services.create_project(current_user.org, current_user, data)
+        else:
+            services.update_project(project, current_user, data)
+    except DomainError as exc:
+        db.session.rollback()
+        if amount_error:
+            exc.fields["target_amount"] = amount_error
+        _apply_errors(form, exc)
+        return None
+    if amount_error:  # only the amount was wrong: nothing may be saved
+        db.session.rollback()
+        form.target_amount.errors = [amount_error]
+        flash(_("项目信息有误，请检查标出的字段。"), "error")
+        return None
+    db.session.commit()
+    return project
+
+
+@bp.get("/org/projects")
+@org_staff_required
+def org_list() -> ResponseReturnValue:
+    return render_template(
+        "projects/org_list.html",
+        projects=queries.org_projects(current_user.org_id),
+        overdue=queries.overdue_for_org(current_user.org_id),
+    )
+
+
+@bp.route("/org/projects/new", methods=["GET", "POST"])
+@org_staff_required
+def new() -> ResponseReturnValue:
+    form = ProjectForm()
+    form.fund_id.choices = _fund_choices()
+    if form.validate_on_submit():
+        project = _save(form, None)
+        if project is not None:
+            flash(
+                _("项目草稿已保存。提交审核后，民政部门审核通过即公开发布。"), "success"
+            )
+            return redirect(url_for(".org_detail", project_id=project.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("projects/edit.html", form=form, project=None), status
+
+
+@bp.route("/org/projects/<int:project_id>/edit", methods=["GET", "POST"])
+@org_staff_required
+def edit(project_id: int) -> ResponseReturnValue:
+    project = _own_project_or_404(project_id)
+    if project.status not in services.EDITABLE:
+        flash(_("只有草稿或被驳回的项目可以修改。"), "error")
+        return redirect(url_for(".org_detail", project_id=project.id))
+    form = ProjectForm(
+        data=None
+        if request.method == "POST"
+        else {
+            "title": project.title,
+            "fund_id": str(project.fund_id),
+            "filing_number": project.filing_number or "",
+            "summary": project.summary,
+            "body": project.body,
+            "need_types": project.need_types,
+            "region_codes": " ".join(project.region_codes),
+            "target_amount": fen_to_yuan_str(project.target_fen),
+            "start_on": project.start_on.isoformat() if project.start_on else "",
+            "end_on": project.end_on.isoformat() if project.end_on else "",
+        }
+    )
+    form.fund_id.choices = _fund_choices()
+    if form.validate_on_submit():
+        saved = _save(form, project)
+        if saved is not None:
+            flash(_("项目已保存。"), "success")
+            return redirect(url_for(".org_detail", project_id=project.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("projects/edit.html", form=form, project=project), status
+
+
+@bp.get("/org/projects/<int:project_id>")
+@org_staff_required
+def org_detail(project_id: int) -> ResponseReturnValue:
+    project = _own_project_or_404(project_id)
+    return render_template(
+        "projects/org_detail.html",
+        progress_form=ProgressForm(),
+        close_form=ReasonForm(),
+        **_detail_context(project),
+    )
+
+
+def _org_action(project_id: int, action: str) -> ResponseReturnValue:
+    project = _own_project_or_404(project_id)
+    try:
+        if action == "submit":
+            services.submit_project(project, current_user)
+            done = _("项目已提交审核。")
+        elif action == "close":
+            services.close_project(project, current_user, request.form.get("reason"))
+            done = _("项目已结束。")
+        elif action == "redraft":
+            services.redraft_project(project, current_user)
+            done = _("项目已退回草稿，可以修改后重新提交。")
+        else:
+            services.post_update(project, current_user, request.form.get("body"))
+            done = _("项目进展已发布。")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(url_for(".org_detail", project_id=project_id))
+
+
+@bp.post("/org/projects/<int:project_id>/submit")
+@org_staff_required
+def submit(project_id: int) -> ResponseReturnValue:
+    return _org_action(project_id, "submit")
+
+
+@bp.post("/org/projects/<int:project_id>/redraft")
+@org_staff_required
+def redraft(project_id: int) -> ResponseReturnValue:
+    return _org_action(project_id, "redraft")
+
+
+@bp.post("/org/projects/<int:project_id>/close")
+@org_staff_required
+def close(project_id: int) -> ResponseReturnValue:
+    return _org_action(project_id, "close")
+
+
+@bp.post("/org/projects/<int:project_id>/updates")
+@org_staff_required
+def post_update(project_id: int) -> ResponseReturnValue:
+    return _org_action(project_id, "update")
+
+
+# ----------------------------------------------------------------------------
+# Moderators
+# ----------------------------------------------------------------------------
+
+
+def _reviewable_or_404(project_id: int) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None or not covers_region(current_user, project.org.region_code):
+        abort(404)
+    return project
+
+
+@bp.get("/mod/projects")
+@moderator_required
+def mod_queue() -> ResponseReturnValue:
+    status = request.args.get("status", "submitted")
+    if status not in {s.value for s in ProjectStatus}:
+        status = "submitted"
+    return render_template(
+        "projects/mod_queue.html",
+        projects=queries.moderation_queue(current_user, status),
+        status=status,
+    )
+
+
+@bp.get("/mod/projects/<int:project_id>")
+@moderator_required
+def mod_detail(project_id: int) -> ResponseReturnValue:
+    project = _reviewable_or_404(project_id)
+    return render_template(
+        "projects/mod_detail.html", reason_form=ReasonForm(), **_detail_context(project)
+    )
+
+
+def _mod_action(project_id: int, action: str) -> ResponseReturnValue:
+    project = _reviewable_or_404(project_id)
+    try:
+        if action == "approve":
+            services.approve_project(project, current_user)
+            done = _("项目已审核通过并公开发布。")
+        elif action == "reject":
+            services.reject_project(project, current_user, request.form.get("reason"))
+            done = _("项目已驳回，机构可修改后重新提交。")
+        else:
+            services.close_project(project, current_user, request.form.get("reason"))
+            done = _("项目已结束。")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(url_for(".mod_detail", project_id=project_id))
+
+
+@bp.post("/mod/projects/<int:project_id>/approve")
+@moderator_required
+def approve(project_id: int) -> ResponseReturnValue:
+    return _mod_action(project_id, "approve")
+
+
+@bp.post("/mod/projects/<int:project_id>/reject")
+@moderator_required
+def reject(project_id: int) -> ResponseReturnValue:
+    return _mod_action(project_id, "reject")
+
+
+@bp.post("/mod/projects/<int:project_id>/close")
+@moderator_required
+def mod_close(project_id: int) -> ResponseReturnValue:
+    return _mod_action(project_id, "close")

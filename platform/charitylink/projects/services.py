@@ -1,0 +1,353 @@
+"""Projects (帮扶项目): drafts, review, publication, closing, progress updates.
+
+Status: draft → submitted → published → closed; submitted → rejected(reason) →
+draft (the org edits and resubmits). Every change is audited (rule 7). Flush,
+never commit.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from typing import Any
+
+from charitylink.core import audit
+from charitylink.core.i18n import _
+from charitylink.core.money import InvalidAmount, validate_fen
+from charitylink.core.permissions import (
+    covers_region,
+    is_moderator,
+    is_org_staff,
+    require_org_staff,
+)
+from charitylink.core.timeutil import utcnow
+from charitylink.errors import InvalidTransition, NotAllowed, ValidationFailed
+from charitylink.extensions import db
+from charitylink.funds.models import Fund
+from charitylink.needs.models import NEED_TYPE_LABELS
+from charitylink.orgs.models import Organization
+from charitylink.projects.models import (
+    PROJECT_STATUS_LABELS,
+    Project,
+    ProjectStatus,
+    ProjectUpdate,
+)
+from charitylink.regions import services as regions
+
+_FILING = re.compile(r"[A-Za-z0-9]{1,64}")
+EDITABLE = (ProjectStatus.DRAFT, ProjectStatus.REJECTED)
+
+
+def _label(status: Any) -> str:
+    try:
+        return PROJECT_STATUS_LABELS[ProjectStatus(status)]
+    except ValueError:
+        return str(status)
+
+
+def require_transition(project: Project, *allowed_from: ProjectStatus) -> None:
+    """Raise InvalidTransition (409) unless the project is in one of the states."""
+    if project.status not in allowed_from:
+        raise InvalidTransition(
+            _(
+                "项目当前状态为「%(status)s」，不能执行此操作。",
+                status=_label(project.status),
+            )
+        )
+
+
+def _require_verified(org: Organization) -> None:
+    if not org.is_verified:
+        raise NotAllowed(_("机构尚未通过认证（或已被暂停），暂不能进行此操作。"))
+
+
+def require_reviewer(user: Any, project: Project) -> None:
+    """A moderator reviews projects of orgs in their region; admins everywhere."""
+    if not is_moderator(user):
+        raise NotAllowed(_("只有民政审核员可以审核项目。"))
+    if not covers_region(user, project.org.region_code):
+        raise NotAllowed(_("该项目的机构不在您负责的行政区划内。"))
+
+
+def can_view(user: Any, project: Project) -> bool:
+    """The public sees published and closed projects of verified orgs; the org's
+    staff and the moderators of its region see every state."""
+    if project.is_public and project.org.is_verified:
+        return True
+    if user is None or not getattr(user, "is_authenticated", True):
+        return False
+    if is_org_staff(user, project.org_id):
+        return True
+    return is_moderator(user) and covers_region(user, project.org.region_code)
+
+
+# ----------------------------------------------------------------------------
+# Validation of the editable fields (pages and API share it)
+# ----------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def clean_fields(org: Organization, data: dict[str, Any]) -> dict[str, Any]:
+    """Check the editable fields and return model values, or raise ValidationFailed
+    naming each bad field (the API's field names: target_amount, start_on ...).
+
+    ``target_amount`` must already be integer fen (forms parse yuan first)."""
+    fields: dict[str, str] = {}
+    out: dict[str, Any] = {}
+
+    title = _text(data.get("title"))
+    if not title or len(title) > 120:
+        fields["title"] = _("请填写项目名称（不超过120字）。")
+    out["title"] = title
+
+    summary = _text(data.get("summary"))
+    if len(summary) > 500:
+        fields["summary"] = _("项目简介不超过500字。")
+    out["summary"] = summary
+
+    body = data.get("body")
+    if body is not None and not isinstance(body, str):
+        fields["body"] = _("项目详情必须是文本（支持 Markdown）。")
+    elif body and len(body) > 20000:
+        fields["body"] = _("项目详情不超过20000字。")
+    out["body"] = body.strip() if isinstance(body, str) else ""
+
+    filing = data.get("filing_number")
+    if filing is None or (isinstance(filing, str) and not filing.strip()):
+        out["filing_number"] = None
+    elif not isinstance(filing, str):
+        fields["filing_number"] = _("备案编号必须是文本。")
+    else:
+        filing = unicodedata.normalize("NFKC", filing).strip().upper()
+        if not _FILING.fullmatch(filing):
+            fields["filing_number"] = _(
+                "慈善中国备案编号只能由字母和数字组成（1–64位）。"
+            )
+        out["filing_number"] = filing
+
+    types = data.get("need_types")
+    cleaned_types: list[str] = []
+    if not isinstance(types, list) or not types:
+        fields["need_types"] = _("请选择项目帮扶的需求类型（至少一种）。")
+    else:
+        for t in types:
+            if not isinstance(t, str) or t not in NEED_TYPE_LABELS:
+                fields["need_types"] = _("未知的需求类型：%(t)s", t=str(t)[:20])
+                break
+            if t not in cleaned_types:
+                cleaned_types.append(t)
+    out["need_types"] = cleaned_types
+
+    codes = data.get("region_codes")
+    cleaned_codes: list[str] = []
+    if not isinstance(codes, list) or not codes:
+        fields["region_codes"] = _("请填写项目覆盖的行政区划代码（至少一个）。")
+    else:
+        for c in codes:
+            if not isinstance(c, str) or not regions.exists(c.strip()):
+                fields["region_codes"] = _(
+                    "未知的行政区划代码：%(c)s（应为6位区划代码，例如 220102）。",
+                    c=str(c)[:20],
+                )
+                break
+            if c.strip() not in cleaned_codes:
+                cleaned_codes.append(c.strip())
+        if len(cleaned_codes) > 200:
+            fields["region_codes"] = _("覆盖区划最多200个。")
+    out["region_codes"] = cleaned_codes
+
+    try:
+        out["target_fen"] = validate_fen(data.get("target_amount"))
+    except InvalidAmount as exc:
+        fields["target_amount"] = _("目标金额：%(msg)s", msg=str(exc))
+
+    for key in ("start_on", "end_on"):
+        value = data.get(key)
+        if value is None or value == "":
+            out[key] = None
+        elif isinstance(value, date):
+            out[key] = value
+        elif isinstance(value, str):
+            try:
+                out[key] = date.fromisoformat(value.strip())
+            except ValueError:
+                fields[key] = _("日期格式应为 YYYY-MM-DD，例如 2026-01-31。")
+        else:
+            fields[key] = _("日期格式应为 YYYY-MM-DD，例如 2026-01-31。")
+    start, end = out.get("start_on"), out.get("end_on")
+    if start and end and end < start:
+        fields["end_on"] = _("结束日期不能早于开始日期。")
+
+    fund_id = data.get("fund_id")
+    fund = None
+    if isinstance(fund_id, bool) or not isinstance(fund_id, int):
+        fields["fund_id"] = _("请选择支付项目资金的本机构基金。")
+    else:
+        fund = db.session.get(Fund, fund_id)
+        if fund is None or fund.org_id != org.id:
+            fields["fund_id"] = _("基金不存在或不属于本机构。")
+    if fund is not None and "fund_id" not in fields:
+        out["fund_id"] = fund.id
+
+    if fields:
+        raise ValidationFailed(_("项目信息有误，请检查标出的字段。"), fields)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# State changes
+# ----------------------------------------------------------------------------
+
+
+def _audit(
+    actor: Any,
+    action: str,
+    project: Project,
+    from_status: Any,
+    to_status: Any,
+    reason: str | None = None,
+) -> None:
+    audit.record(
+        actor,
+        action,
+        project,
+        from_status,
+        to_status,
+        reason,
+        region_code=project.org.region_code,
+        org_id=project.org_id,
+    )
+
+
+def create_project(org: Organization, actor: Any, data: dict[str, Any]) -> Project:
+    """A new draft by the org's staff (member or admin)."""
+    require_org_staff(actor, org.id)
+    _require_verified(org)
+    values = clean_fields(org, data)
+    project = Project(
+        org_id=org.id,
+        status=ProjectStatus.DRAFT,
+        created_by_id=actor.id,
+        **values,
+    )
+    db.session.add(project)
+    db.session.flush()
+    db.session.refresh(project)  # load the org relationship for the audit row
+    _audit(actor, "project.create", project, None, ProjectStatus.DRAFT)
+    db.session.flush()
+    return project
+
+
+def update_project(project: Project, actor: Any, data: dict[str, Any]) -> Project:
+    """Edit a draft; editing a rejected project takes it back to draft."""
+    require_org_staff(actor, project.org_id)
+    _require_verified(project.org)
+    require_transition(project, *EDITABLE)
+    values = clean_fields(project.org, data)
+    for key, value in values.items():
+        setattr(project, key, value)
+    previous = project.status
+    project.updated_at = utcnow()
+    if previous == ProjectStatus.REJECTED:
+        project.status = ProjectStatus.DRAFT
+        _audit(actor, "project.redraft", project, previous, ProjectStatus.DRAFT)
+    else:
+        _audit(actor, "project.edit", project, previous, previous)
+    db.session.flush()
+    return project
+
+
+def submit_project(project: Project, actor: Any) -> None:
+    require_org_staff(actor, project.org_id)
+    _require_verified(project.org)
+    require_transition(project, ProjectStatus.DRAFT)
+    project.status = ProjectStatus.SUBMITTED
+    project.submitted_at = utcnow()
+    project.status_reason = None
+    _audit(actor, "project.submit", project, ProjectStatus.DRAFT, project.status)
+    db.session.flush()
+
+
+def approve_project(project: Project, moderator: Any) -> None:
+    require_reviewer(moderator, project)
+    require_transition(project, ProjectStatus.SUBMITTED)
+    if not project.org.is_verified:
+        raise NotAllowed(_("该机构当前未通过认证，不能发布其项目。"))
+    project.status = ProjectStatus.PUBLISHED
+    project.published_at = utcnow()
+    project.status_reason = None
+    _audit(
+        moderator, "project.approve", project, ProjectStatus.SUBMITTED, project.status
+    )
+    db.session.flush()
+
+
+def reject_project(project: Project, moderator: Any, reason: Any) -> None:
+    require_reviewer(moderator, project)
+    text = _text(reason)
+    if not text or len(text) > 1000:
+        raise ValidationFailed(
+            _("请填写驳回理由（不超过1000字）。"),
+            {"reason": _("请填写驳回理由（不超过1000字）。")},
+        )
+    require_transition(project, ProjectStatus.SUBMITTED)
+    project.status = ProjectStatus.REJECTED
+    project.status_reason = text
+    _audit(
+        moderator,
+        "project.reject",
+        project,
+        ProjectStatus.SUBMITTED,
+        project.status,
+        text,
+    )
+    db.session.flush()
+
+
+def redraft_project(project: Project, actor: Any) -> None:
+    """rejected → draft without editing (the org will edit next)."""
+    require_org_staff(actor, project.org_id)
+    require_transition(project, ProjectStatus.REJECTED)
+    project.status = ProjectStatus.DRAFT
+    _audit(actor, "project.redraft", project, ProjectStatus.REJECTED, project.status)
+    db.session.flush()
+
+
+def close_project(project: Project, actor: Any, reason: Any = None) -> None:
+    """Close a published project: the org's staff, or a moderator of its region."""
+    if not is_org_staff(actor, project.org_id):
+        require_reviewer(actor, project)
+    require_transition(project, ProjectStatus.PUBLISHED)
+    text = _text(reason)[:1000] or None
+    project.status = ProjectStatus.CLOSED
+    project.closed_at = utcnow()
+    _audit(
+        actor, "project.close", project, ProjectStatus.PUBLISHED, project.status, text
+    )
+    db.session.flush()
+
+
+def post_update(project: Project, actor: Any, body: Any) -> ProjectUpdate:
+    """A dated progress update on a published project (Charity Law: every 3
+    months at least); resets the overdue reminder."""
+    require_org_staff(actor, project.org_id)
+    require_transition(project, ProjectStatus.PUBLISHED)
+    text = _text(body)
+    if not text or len(text) > 5000:
+        raise ValidationFailed(
+            _("请填写进展内容（不超过5000字）。"),
+            {"body": _("请填写进展内容（不超过5000字）。")},
+        )
+    update = ProjectUpdate(project_id=project.id, body=text, author_id=actor.id)
+    db.session.add(update)
+    now = utcnow()
+    update.created_at = now
+    project.last_progress_at = now
+    db.session.flush()
+    _audit(actor, "project.progress", project, project.status, project.status)
+    db.session.flush()
+    return update
