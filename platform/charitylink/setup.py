@@ -46,12 +46,19 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "请先登录。"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    register_search(app)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> Any:
         from charitylink.accounts.services import load_session_user
 
         return load_session_user(user_id)
+
+
+def register_search(app: Flask) -> None:
+    from charitylink.search import init_app
+
+    init_app(app)
 
 
 def register_security(app: Flask) -> None:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charitylink.core.timeutil import utcnow
@@ -21,8 +22,32 @@ class SearchOutbox(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SearchDocument(db.Model):
+    """PostgreSQL full-text search: one row per searchable (public) object, its
+    jieba-segmented text as a tsvector, written in the transaction that changed the
+    object. Filters and sorts read the live needs/projects rows (a join), so they
+    are always exact. Unused on SQLite, where the column is plain text."""
+
+    __tablename__ = "search_documents"
+    __table_args__ = (
+        UniqueConstraint("object_type", "object_id", name="uq_search_documents_obj"),
+        Index("ix_search_documents_tsv", "tsv", postgresql_using="gin"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[int]
+    tsv: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 def enqueue(object_type: str, object_id: int) -> None:
-    """Mark an object for (re)indexing; call inside the changing transaction."""
+    """Mark an object for (re)indexing; call inside the changing transaction.
+    (Rarely needed: ``charitylink.search.sync`` enqueues every ORM change.)"""
     from charitylink.extensions import db as _db
 
     _db.session.add(SearchOutbox(object_type=object_type, object_id=object_id))
+
+
+# Registers the flush listener that keeps search in step with every change.
+from charitylink.search import sync  # noqa: E402,F401
