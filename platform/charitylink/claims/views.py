@@ -55,9 +55,7 @@ def _org_projects(org_id: int) -> list[Project]:
     return list(
         db.session.scalars(
             select(Project)
-            .where(
-                Project.org_id == org_id, Project.status == ProjectStatus.PUBLISHED
-            )
+            .where(Project.org_id == org_id, Project.status == ProjectStatus.PUBLISHED)
             .order_by(Project.title)
         )
     )
