@@ -130,6 +130,14 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     app = create_app(app_config)
     from charitylink.extensions import db
 
+    @app.teardown_request
+    def _forget_login(_exc: BaseException | None) -> None:
+        # Requests share the test's app context and so its ``g``: drop the user
+        # Flask-Login cached there, or the next request would reuse it.
+        from flask import g
+
+        g.pop("_login_user", None)
+
     with app.app_context():
         yield app
         db.session.remove()
