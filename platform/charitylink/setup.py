@@ -62,9 +62,10 @@ def register_search(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from charitylink.core import security
+    from charitylink.core import cache, security
 
     security.init_app(app)
+    cache.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

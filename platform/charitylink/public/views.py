@@ -8,6 +8,7 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
+from charitylink.core import cache
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
 from charitylink.needs.models import PUBLIC_STATUSES, Need
@@ -18,8 +19,8 @@ bp = Blueprint("public", __name__)
 
 
 def headline_figures() -> dict[str, int]:
-    """Four cheap aggregate queries (to be cached later): verified orgs, their
-    funds and donations, needs on the public library, amount delivered."""
+    """Three aggregate queries (cached by ``home``, dropped on change: core/cache):
+    verified orgs, their funds and donations, public needs, amount delivered."""
     verified = Organization.status == OrgStatus.VERIFIED
     orgs = db.session.scalar(select(func.count()).where(verified)) or 0
     funds, donations = db.session.execute(
@@ -45,7 +46,7 @@ def headline_figures() -> dict[str, int]:
 def home() -> ResponseReturnValue:
     projects = project_queries.latest_public(6)
     context: dict[str, Any] = {
-        "figures": headline_figures(),
+        "figures": cache.get_or_set("home.figures", headline_figures),
         "projects": projects,
         "progress": project_queries.progress([p.id for p in projects]),
     }

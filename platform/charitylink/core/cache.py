@@ -1,0 +1,141 @@
+"""A small per-process cache for public figures, dropped when the data changes.
+
+The home page's headline figures are aggregates over every need, fund and org:
+cheap to keep, costly to recompute on each request (100,000 needs). Each gunicorn
+worker keeps its own copy; a commit that touched a watched model (through the ORM:
+objects flushed, or ``update()``/``insert()``/``delete()`` statements on their
+tables) bumps a *generation stamp* — the modification time of a file in the
+instance folder — and every worker drops its copy when it sees the stamp move
+(one ``stat()`` per lookup). A TTL bounds staleness where the stamp is not shared
+(several app nodes: each node's stamp file is its own; docs/deployment.md).
+
+Only plain values (numbers, dicts of numbers) belong here, never ORM objects.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+T = TypeVar("T")
+
+DEFAULT_TTL = 60.0
+STAMP_NAME = "cache-generation"
+
+_lock = threading.Lock()
+_store: dict[str, tuple[float, int, Any]] = {}  # key → (stored at, stamp, value)
+_watched: set[str] = set()  # table names whose changes drop the cache
+
+
+def watch(*tables: str) -> None:
+    """Changes to these tables invalidate every cached value."""
+    _watched.update(tables)
+
+
+def _stamp_path() -> Path:
+    return Path(current_app.config["INSTANCE_PATH"]) / STAMP_NAME
+
+
+def _stamp() -> int:
+    try:
+        return os.stat(_stamp_path()).st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def bump() -> None:
+    """Move the generation stamp: every worker drops its cached values."""
+    path = _stamp_path()
+    try:
+        path.touch()
+        # Two commits within the file system's timestamp granularity must still
+        # move the stamp: set it to now, or one tick past the old value.
+        now = time.time_ns()
+        old = os.stat(path).st_mtime_ns
+        new = max(now, old + 1_000_000)
+        os.utime(path, ns=(new, new))
+    except OSError:
+        # A read-only instance folder: fall back to this process and the TTL.
+        pass
+    with _lock:
+        _store.clear()
+
+
+def get_or_set(key: str, compute: Callable[[], T], ttl: float | None = None) -> T:
+    """The cached value for ``key``, computed (and kept) if missing or stale."""
+    if current_app.config.get("CACHE_DISABLED"):
+        return compute()
+    ttl = current_app.config.get("CACHE_TTL", DEFAULT_TTL) if ttl is None else ttl
+    # One process may serve several apps (the tests): keep their values apart.
+    key = f"{current_app.config['SQLALCHEMY_DATABASE_URI']}|{key}"
+    stamp = _stamp()
+    now = time.monotonic()
+    with _lock:
+        hit = _store.get(key)
+    if hit is not None and hit[1] == stamp and now - hit[0] < ttl:
+        return hit[2]  # type: ignore[no-any-return]
+    value = compute()
+    with _lock:
+        _store[key] = (now, stamp, value)
+    return value
+
+
+def clear() -> None:
+    with _lock:
+        _store.clear()
+
+
+def _touches_watched(tables: set[str]) -> bool:
+    return bool(tables & _watched)
+
+
+def _after_flush(session: Session, _ctx: Any) -> None:
+    tables = {
+        getattr(obj, "__tablename__", "")
+        for obj in (*session.new, *session.dirty, *session.deleted)
+    }
+    if _touches_watched(tables):
+        session.info["cache_dirty"] = True
+
+
+def _do_orm_execute(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_insert or state.is_delete):
+        return
+    # ``update(Need)`` and ``insert(Need)`` (bulk) carry the table on the statement.
+    table = getattr(getattr(state.statement, "table", None), "name", "")
+    if _touches_watched({table}):
+        state.session.info["cache_dirty"] = True
+
+
+def _after_commit(session: Session) -> None:
+    # A flag left by a rolled-back transaction only causes one spare recompute.
+    if session.info.pop("cache_dirty", False):
+        from flask import has_app_context
+
+        if has_app_context():
+            bump()
+        else:  # pragma: no cover - sessions outside an app
+            clear()
+
+
+_listening = False
+
+
+def init_app(app: Flask) -> None:
+    """Listen to every ORM session (once per process)."""
+    global _listening
+    watch("organizations", "funds", "ledger_entries", "needs", "projects", "claims")
+    if _listening:
+        return
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "do_orm_execute", _do_orm_execute)
+    event.listen(Session, "after_commit", _after_commit)
+    _listening = True
