@@ -11,7 +11,16 @@ from sqlalchemy import select
 from charitylink.core.audit import AuditEvent
 from charitylink.extensions import db
 from charitylink.funds.models import LedgerEntry
-from tests.factories import org_admin_of
+from tests.factories import make_id_number, org_admin_of
+
+# Distinctive private values: none may appear in any org page or API answer.
+HOUSEHOLD = {
+    "name": "欧阳秀英",
+    "id_number": make_id_number(777, birth="19500307"),
+    "phone": "13944441234",
+    "address": "幸福路8号",
+    "notes": "独居老人腿脚不便需要上门",
+}
 
 
 @pytest.fixture
