@@ -75,9 +75,9 @@ def test_register_form_refuses_duplicates_with_clear_messages(client, create_org
     data = registration(uscc=existing.uscc)
     html = client.post("/register", data=data).get_data(as_text=True)
     assert "该统一社会信用代码已被注册" in html
-    assert db.session.scalar(
-        select(db.func.count()).select_from(Organization)
-    ) == 1 + 0  # only ``existing``
+    assert (
+        db.session.scalar(select(db.func.count()).select_from(Organization)) == 1 + 0
+    )  # only ``existing``
 
 
 @pytest.mark.parametrize(
@@ -351,9 +351,7 @@ def test_invalid_transition_on_page_is_flashed_and_changes_nothing(
         ("admin", 200, 302),
     ],
 )
-def test_review_access_matrix(
-    client, login_as, people, who, page_status, post_status
-):
+def test_review_access_matrix(client, login_as, people, who, page_status, post_status):
     p = people("pending")
     org = p["org_a"]
     if p[who] is not None:
