@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.admin.views import bp as admin_bp
     from charitylink.api import bp as api_bp
     from charitylink.claims.views import bp as claims_bp
+    from charitylink.exports.views import bp as exports_bp
     from charitylink.funds.views import bp as funds_bp
     from charitylink.needs.views import bp as needs_bp
     from charitylink.orgs.views import bp as orgs_bp
@@ -92,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
         reports_bp,
         workspace_bp,
         admin_bp,
+        exports_bp,
         api_bp,
     ):
         app.register_blueprint(bp)

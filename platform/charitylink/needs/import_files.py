@@ -292,6 +292,34 @@ def parse_file(raw: bytes, filename: str, max_rows: int) -> ParsedFile:
     return ParsedFile(rows, unknown)
 
 
+def template_help() -> list[list[str]]:
+    """The "填写说明" sheet of the template: one line per column."""
+    enum_help = {path: "、".join(labels.values()) for path, labels in _ENUMS.items()}
+    notes = {
+        "external_id": _(
+            "必填。本地系统中的唯一编号；再次导入同一编号会更新或保持不变。"
+        ),
+        "title": _("必填，公开显示。不得包含姓名、电话、身份证号、详细地址。"),
+        "description": _("必填，公开显示。同样不得包含个人信息。"),
+        "region_code": _("必填，6位县级行政区划代码，例如 220102。"),
+        "household_size": _("1 到 30 的整数。"),
+        "gov_assistance": _("「类型:每月金额(元)」，多项用；分隔；没有填 无。"),
+        "amount": _("必填，单位元，最多两位小数。"),
+        "deadline": _("格式 2027-06-30，不早于今天。"),
+        "household.id_number": _("必填，18位，校验码须正确。"),
+        "household.region_code": _("9位或12位，以区县代码开头；可不填。"),
+        "household.notes": _("经办人备注，只有民政审核员可见。"),
+        "household.consent_share_contact": _("是 或 否；填是须同时填写电话。"),
+    }
+    lines = [[_("列名"), _("字段（API）"), _("说明")]]
+    for path, header, _example in COLUMNS:
+        text = notes.get(path, "")
+        if path in enum_help:
+            text = _("可填：%(v)s（或 API 代码）。", v=enum_help[path])
+        lines.append([header, path, text])
+    return lines
+
+
 def template_rows() -> list[list[str]]:
     """The header line and one example line of the import template."""
     return [[h for _p, h, _e in COLUMNS], [e for _p, _h, e in COLUMNS]]

@@ -183,7 +183,11 @@ def _refuse(
 
 
 def _precheck(
-    moderator: Any, row: InputRow, seen: dict[str, int], existing: dict[str, Need]
+    moderator: Any,
+    row: InputRow,
+    seen: dict[str, int],
+    existing: dict[str, Need],
+    dry_run: bool,
 ) -> RowOutcome | tuple[str | None, Need | None, Any]:
     """Everything that refuses a row without writing; else (ext, need, clean)."""
     data, ext = row.data, _external_id(row.data)
@@ -212,6 +216,9 @@ def _precheck(
     if need is not None and not covers_region(moderator, need.region_code):
         msg = _("该外部编号对应的需求不在您负责的行政区划内。")
         return _refuse(row, ext, "forbidden", msg, {"external_id": msg})
+    if need is None and not dry_run:
+        # A new row is validated once, by the service that creates it.
+        return ext, None, None
     try:
         clean = clean_need_input({**data, "external_id": ext})
     except ValidationFailed as exc:
@@ -246,13 +253,15 @@ def _write(
 ) -> RowOutcome:
     data = {**row.data, "external_id": ext}
     try:
-        with db.session.begin_nested():
-            if need is None:
-                need = services.create_need(data, moderator)
-                status = "created"
-            else:
+        if need is None:
+            # create_need checks everything before it writes, and writes inside
+            # its own savepoint: a refused row leaves nothing behind.
+            need = services.create_need(data, moderator)
+            status = "created"
+        else:
+            with db.session.begin_nested():
                 services.update_need(need, data, moderator)
-                status = "updated"
+            status = "updated"
     except DomainError as exc:
         return _refuse(row, ext, exc.code, exc.message, exc.fields, need)
     return RowOutcome(row.row, ext, status, code=need.code)
@@ -284,7 +293,7 @@ def run_import(
     for start in range(0, len(rows), max(1, batch_size)):
         batch = rows[start : start + max(1, batch_size)]
         for row in batch:
-            checked = _precheck(moderator, row, seen, existing)
+            checked = _precheck(moderator, row, seen, existing, dry_run)
             if isinstance(checked, RowOutcome):
                 outcomes.append(checked)
                 continue

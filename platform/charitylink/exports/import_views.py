@@ -1,0 +1,220 @@
+"""Import of needs from a file, in the moderator's pages (issue 5).
+
+Upload (CSV in UTF-8 with or without BOM, or GB18030; or XLSX) → the parsed rows
+and a dry run are stored, encrypted with the data key, in the instance folder
+under a random id → the preview shows what would be created, updated and
+refused → a confirm POST applies it in committed batches.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from charitylink.core.i18n import _
+from charitylink.core.permissions import moderator_required
+from charitylink.errors import DomainError
+from charitylink.exports import writers
+from charitylink.exports.views import bp
+from charitylink.extensions import db
+from charitylink.needs import import_files, importing, privacy
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+STALE_SECONDS = 24 * 3600
+STATUS_LABELS = {
+    "created": "新建",
+    "updated": "更新",
+    "unchanged": "未变化",
+    "refused": "拒绝",
+}
+
+
+def _folder() -> Path:
+    folder = Path(current_app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _prune(folder: Path) -> None:
+    cutoff = time.time() - STALE_SECONDS
+    for path in folder.glob("*.enc"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+
+
+def _save(payload: dict[str, Any]) -> str:
+    folder = _folder()
+    _prune(folder)
+    token = secrets.token_urlsafe(18)
+    # The rows carry households' private data: encrypted at rest like a need.
+    (folder / f"{token}.enc").write_text(privacy.cipher().encrypt_json(payload))
+    return token
+
+
+def _load(token: str) -> dict[str, Any]:
+    if not _TOKEN.fullmatch(token):
+        abort(404)
+    path = _folder() / f"{token}.enc"
+    try:
+        payload = privacy.cipher().decrypt_json(path.read_text())
+    except (OSError, ValueError):
+        abort(404)
+    if payload.get("user_id") != current_user.id:
+        abort(404)
+    return payload
+
+
+def _rows(payload: dict[str, Any]) -> list[importing.InputRow]:
+    return [
+        importing.InputRow(r["row"], r["data"], r.get("errors") or {})
+        for r in payload["rows"]
+    ]
+
+
+@bp.get("/mod/needs/import")
+@moderator_required
+def import_upload() -> ResponseReturnValue:
+    return render_template(
+        "imports/upload.html",
+        columns=import_files.COLUMNS,
+        max_rows=importing.MAX_ROWS,
+    )
+
+
+@bp.post("/mod/needs/import")
+@moderator_required
+def import_preview_post() -> ResponseReturnValue:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("请选择要导入的 CSV 或 XLSX 文件。"), "error")
+        return redirect(url_for(".import_upload"))
+    name = upload.filename
+    if not name.lower().endswith((".csv", ".xlsx", ".txt")):
+        flash(_("只支持 CSV 或 XLSX 文件（Excel 请另存为 .xlsx）。"), "error")
+        return redirect(url_for(".import_upload"))
+    try:
+        parsed = import_files.parse_file(upload.read(), name, importing.MAX_ROWS)
+    except import_files.ImportFileError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".import_upload"))
+    rows = [importing.InputRow(r.row, r.data, r.errors) for r in parsed.rows]
+    if not rows:
+        flash(_("文件中没有数据行。"), "error")
+        return redirect(url_for(".import_upload"))
+    result = importing.run_import(current_user, rows, dry_run=True)
+    db.session.rollback()
+    token = _save(
+        {
+            "user_id": current_user.id,
+            "filename": name[:100],
+            "unknown_columns": parsed.unknown_columns,
+            "rows": [{"row": r.row, "data": r.data, "errors": r.errors} for r in rows],
+            "preview": [o.as_dict() for o in result.outcomes],
+        }
+    )
+    return redirect(url_for(".import_preview", token=token))
+
+
+@bp.get("/mod/needs/import/<token>")
+@moderator_required
+def import_preview(token: str) -> ResponseReturnValue:
+    payload = _load(token)
+    outcomes = payload["preview"]
+    counts = {k: 0 for k in STATUS_LABELS}
+    for o in outcomes:
+        counts[o["status"]] += 1
+    return render_template(
+        "imports/preview.html",
+        token=token,
+        filename=payload["filename"],
+        unknown_columns=payload.get("unknown_columns") or [],
+        outcomes=outcomes,
+        counts=counts,
+        labels=STATUS_LABELS,
+        applied=False,
+    )
+
+
+@bp.post("/mod/needs/import/<token>/confirm")
+@moderator_required
+def import_confirm(token: str) -> ResponseReturnValue:
+    payload = _load(token)
+    try:
+        result = importing.run_import(
+            current_user, _rows(payload), commit=db.session.commit
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".import_preview", token=token))
+    db.session.commit()
+    (_folder() / f"{token}.enc").unlink(missing_ok=True)
+    counts = result.counts
+    flash(
+        _(
+            "导入完成：新建 %(c)s 条，更新 %(u)s 条，未变化 %(n)s 条，拒绝 %(r)s 条。",
+            c=counts["created"],
+            u=counts["updated"],
+            n=counts["unchanged"],
+            r=counts["refused"],
+        ),
+        "success",
+    )
+    return render_template(
+        "imports/preview.html",
+        token=None,
+        filename=payload["filename"],
+        unknown_columns=[],
+        outcomes=[o.as_dict() for o in result.outcomes],
+        counts={k: counts[k] for k in STATUS_LABELS},
+        labels=STATUS_LABELS,
+        applied=True,
+    )
+
+
+@bp.get("/mod/needs/import/template.<any(csv, xlsx):fmt>")
+@moderator_required
+def import_template(fmt: str) -> Response:
+    header, example = import_files.template_rows()
+    if fmt == "csv":
+        return writers.download("csv", "needs-import-template", "", header, [example])
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "需求导入"
+    ws.append(header)
+    ws.append(example)
+    for idx, cell in enumerate(ws[1], start=1):
+        cell.font = Font(bold=True)
+        letter = cell.column_letter
+        ws.column_dimensions[letter].width = max(12, len(header[idx - 1]) * 2 + 2)
+        # Every column as text: Excel would turn an 18-digit ID into 2.2E+17.
+        ws.column_dimensions[letter].number_format = "@"
+    ws.freeze_panes = "A2"
+    help_ws = wb.create_sheet("填写说明")
+    for line in import_files.template_help():
+        help_ws.append(line)
+    out = io.BytesIO()
+    wb.save(out)
+    return writers.download_bytes(
+        out.getvalue(), writers.XLSX_MIME, "needs-import-template.xlsx"
+    )

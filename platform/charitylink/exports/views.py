@@ -1,0 +1,67 @@
+"""Data exchange pages: exports for moderators and org admins (issue 5).
+
+The import pages (``/mod/needs/import``) register on the same blueprint from
+``exports/import_views.py``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from charitylink.core.permissions import moderator_required, org_admin_required
+from charitylink.core.timeutil import today
+from charitylink.exports import services, writers
+from charitylink.extensions import db
+
+bp = Blueprint("exports", __name__)
+
+
+@bp.get("/mod/exports")
+@moderator_required
+def mod_exports() -> ResponseReturnValue:
+    return render_template("exports/mod.html", sheets=services.MODERATOR_SHEETS)
+
+
+@bp.get("/mod/exports/<kind>.<any(csv, xlsx):fmt>")
+@moderator_required
+def mod_export(kind: str, fmt: str) -> ResponseReturnValue:
+    build = services.MODERATOR_SHEETS.get(kind)
+    if build is None:
+        abort(404)
+    sheet = build(current_user)
+    resp = writers.download(
+        fmt,
+        f"charitylink-{sheet.key}-{today().isoformat()}",
+        sheet.title,
+        sheet.header,
+        sheet.rows,
+    )
+    db.session.commit()  # the audit event of a private export
+    return resp
+
+
+@bp.get("/org/exports")
+@org_admin_required
+def org_exports() -> ResponseReturnValue:
+    return render_template("exports/org.html", sheets=services.ORG_SHEETS)
+
+
+@bp.get("/org/exports/<kind>.<any(csv, xlsx):fmt>")
+@org_admin_required
+def org_export(kind: str, fmt: str) -> ResponseReturnValue:
+    build = services.ORG_SHEETS.get(kind)
+    if build is None:
+        abort(404)
+    sheet = build(current_user)
+    return writers.download(
+        fmt,
+        f"charitylink-org-{sheet.key}-{today().isoformat()}",
+        sheet.title,
+        sheet.header,
+        sheet.rows,
+    )
+
+
+from charitylink.exports import import_views  # noqa: E402,F401
