@@ -1,0 +1,114 @@
+"""A small world with one user per role, shared by the security tests.
+
+Roles (SPEC §1): public, member and admin of org A, admin of org B, a moderator
+whose region covers the world's objects (``22``, Jilin), one whose region does
+not (``62``, Gansu), and a platform admin. Objects: org A's fund, published
+project and a reserved claim (with evidence delivered on a second claim) on a
+published need in 220102.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from charitylink.extensions import db
+from tests.factories import org_admin_of
+
+ROLES = ("public", "member_a", "admin_a", "admin_b", "mod_in", "mod_out", "admin")
+
+
+def jpeg_with_exif() -> bytes:
+    """A small JPEG whose EXIF says where it was taken (GPS) and by which phone."""
+    import io
+
+    from PIL import Image
+
+    img = Image.new("RGB", (32, 24), (200, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0110] = "Model-X"  # Model
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "N"
+    gps[2] = (43.0, 52.0, 48.0)
+    gps[3] = "E"
+    gps[4] = (125.0, 19.0, 12.0)
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+@dataclass
+class World:
+    users: dict[str, Any] = field(default_factory=dict)
+    org_a: Any = None
+    org_b: Any = None
+    fund_a: Any = None
+    project_a: Any = None
+    need: Any = None
+    claim: Any = None
+    delivered_claim: Any = None
+
+    def user(self, role: str) -> Any:
+        if role == "public":
+            return None
+        user = self.users[role]
+        db.session.refresh(user)  # session_version may have moved (logout)
+        return user
+
+
+@pytest.fixture
+def world(
+    app, create_user, create_org, create_fund, create_project, create_need
+) -> World:  # type: ignore[no-untyped-def]
+    from charitylink.claims import services as claims
+    from charitylink.core.timeutil import today
+
+    w = World()
+    w.org_a = create_org(name="甲慈善基金会")
+    w.org_b = create_org(name="乙慈善基金会")
+    w.users["admin_a"] = org_admin_of(w.org_a)
+    w.users["admin_b"] = org_admin_of(w.org_b)
+    w.users["member_a"] = create_user("org_member", org=w.org_a)
+    w.users["mod_in"] = create_user("moderator", region_prefix="22")
+    w.users["mod_out"] = create_user("moderator", region_prefix="62")
+    w.users["admin"] = create_user("admin")
+    w.fund_a = create_fund(org=w.org_a, donations_fen=100_000_00)
+    w.project_a = create_project(fund=w.fund_a)
+    w.need = create_need(amount_fen=300_000, entered_by=w.users["mod_in"])
+    other = create_need(amount_fen=200_000, entered_by=w.users["mod_in"])
+    w.claim = claims.claim_need(w.need, w.users["member_a"], w.fund_a, 100_000)
+    w.delivered_claim = claims.claim_need(other, w.users["member_a"], w.fund_a, 200_000)
+    claims.deliver_claim(
+        w.delivered_claim,
+        w.users["member_a"],
+        200_000,
+        today() - timedelta(days=1),
+        "cash",
+        note="已转账",
+        evidence=("receipt.jpg", jpeg_with_exif()),
+    )
+    db.session.commit()
+    return w
+
+
+def audit_count() -> int:
+    from charitylink.core.audit import AuditEvent
+
+    return db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def state_counts() -> tuple[int, ...]:
+    """Rows of every table a refused request must not touch."""
+    from charitylink.core.audit import AuditEvent
+    from charitylink.models import LedgerEntry
+
+    db.session.expire_all()
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model)) or 0
+        for model in (AuditEvent, LedgerEntry)
+    )
