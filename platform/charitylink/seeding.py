@@ -11,7 +11,7 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import click
@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select
 from charitylink.config import ROOT
 from charitylink.core.crypto import DataCipher
 from charitylink.core.identifiers import age_band, id_check_char
-from charitylink.core.timeutil import today, utcnow
+from charitylink.core.timeutil import as_utc, today, utcnow
 from charitylink.extensions import db
 
 DEMO_DIR = ROOT / "seeds" / "demo"
@@ -248,5 +248,301 @@ def _after_bulk_needs() -> None:
     rebuild()
 
 
-def load_demo() -> None:
-    raise NotImplementedError
+def _seed_orgs_users(demo: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    from charitylink.accounts import services as accounts
+    from charitylink.core import audit
+    from charitylink.orgs.models import Organization, OrgStatus
+
+    orgs: dict[str, Any] = {}
+    for row in demo["orgs"]:
+        fields = {k: v for k, v in row.items() if k != "key"}
+        org = Organization(**fields)
+        if org.status == OrgStatus.VERIFIED:
+            org.verified_at = utcnow()
+        db.session.add(org)
+        db.session.flush()
+        audit.record(None, "org.seed", org, None, org.status, reason="演示数据")
+        orgs[row["key"]] = org
+    users: dict[str, Any] = {}
+    for row in demo["users"]:
+        org = orgs.get(row.get("org", ""))
+        users[row["email"]] = accounts.create_user(
+            row["email"],
+            DEMO_PASSWORD,
+            row["role"],
+            name=row["name"],
+            org_id=org.id if org else None,
+            region_prefix=row.get("region_prefix"),
+        )
+    return orgs, users
+
+
+def _org_admin(users: dict[str, Any], org: Any) -> Any:
+    return next(
+        u for u in users.values() if u.org_id == org.id and u.role == "org_admin"
+    )
+
+
+def _seed_funds(
+    demo: dict[str, Any], orgs: dict[str, Any], users: dict[str, Any]
+) -> dict[str, Any]:
+    from charitylink.funds import services as funds
+
+    out: dict[str, Any] = {}
+    for row in demo["funds"]:
+        org = orgs[row["org"]]
+        admin = _org_admin(users, org)
+        fund = funds.create_fund(
+            org,
+            admin,
+            name=row["name"],
+            kind=row["kind"],
+            donor_name=row.get("donor_name"),
+            need_types=row.get("need_types"),
+            region_prefix=row.get("region_prefix"),
+            description=row.get("description", ""),
+        )
+        for amount, donor, reference in row["donations"]:
+            funds.record_donation(
+                fund, admin, amount_fen=amount, donor_name=donor, reference=reference
+            )
+        out[row["key"]] = fund
+    return out
+
+
+def _seed_projects(
+    demo: dict[str, Any],
+    orgs: dict[str, Any],
+    funds: dict[str, Any],
+    users: dict[str, Any],
+) -> dict[str, Any]:
+    from charitylink.core import audit
+    from charitylink.projects.models import Project, ProjectStatus, ProjectUpdate
+
+    out: dict[str, Any] = {}
+    now = utcnow()
+    for row in demo["projects"]:
+        org = orgs[row["org"]]
+        admin = _org_admin(users, org)
+        project = Project(
+            org_id=org.id,
+            fund_id=funds[row["fund"]].id,
+            filing_number=row["filing_number"],
+            title=row["title"],
+            summary=row["summary"],
+            body=row["body"],
+            need_types=row["need_types"],
+            region_codes=row["region_codes"],
+            target_fen=row["target_fen"],
+            start_on=date.fromisoformat(row["start_on"]) if row["start_on"] else None,
+            end_on=date.fromisoformat(row["end_on"]) if row["end_on"] else None,
+            status=ProjectStatus(row["status"]),
+            created_by_id=admin.id,
+        )
+        if project.status in (ProjectStatus.SUBMITTED, ProjectStatus.PUBLISHED):
+            project.submitted_at = now - timedelta(days=200)
+        if project.status == ProjectStatus.PUBLISHED:
+            project.published_at = now - timedelta(days=180)
+        db.session.add(project)
+        db.session.flush()
+        audit.record(
+            admin, "project.seed", project, None, project.status, reason="演示数据"
+        )
+        for day, body in row["updates"]:
+            at = datetime.combine(date.fromisoformat(day), time(10, 0), tzinfo=UTC)
+            db.session.add(
+                ProjectUpdate(
+                    project_id=project.id, body=body, author_id=admin.id, created_at=at
+                )
+            )
+            project.last_progress_at = at
+        out[row["key"]] = project
+    return out
+
+
+# Which moderator enters and which approves (four eyes), by province prefix.
+_ENTRY = {
+    "2201": ("mod.changchun", "mod.jilin"),
+    "22": ("mod.jilin", "admin"),
+    "62": ("mod.gansu", "admin"),
+    "63": ("mod.qinghai", "admin"),
+}
+
+
+def _moderators(users: dict[str, Any], county: str) -> tuple[Any, Any]:
+    key = "2201" if county.startswith("2201") else county[:2]
+    enter, approve = _ENTRY[key]
+
+    def find(prefix: str) -> Any:
+        return next(u for e, u in users.items() if e.startswith(prefix + "@"))
+
+    return find(enter), find(approve)
+
+
+def _seed_needs(users: dict[str, Any], n: int = 320) -> list[Any]:
+    from charitylink.needs import services as needs
+
+    rng = random.Random(8)
+    texts = _need_texts()
+    templates, names = texts["templates"], texts["names"]
+    counties = [c for c in _counties() if c[:2] in ("22", "62", "63")]
+    # Most needs in 长春 and a few counties, so the library shows real coarsening.
+    weighted = [c for c in counties if c.startswith("2201")] * 6 + counties
+    d0 = today()
+    now = utcnow()
+    out = []
+    for i in range(n):
+        county = rng.choice(weighted)
+        need_type = rng.choice(sorted(templates))
+        title, description, (lo, hi) = rng.choice(templates[need_type])
+        category = rng.choice(CATEGORIES)
+        hh = fictional_household(rng, county, names)
+        enter, approve = _moderators(users, county)
+        data = {
+            "external_id": f"DEMO-{i + 1:05d}",
+            "title": title,
+            "description": description,
+            "category": category,
+            "need_type": need_type,
+            "region_code": county,
+            "household_size": rng.choice([1, 1, 2, 3, 3, 4, 5]),
+            "gov_assistance": [
+                {
+                    "type": t,
+                    "monthly_amount": rng.randrange(lo_a, hi_a + 1, 100) if hi_a else 0,
+                }
+                for t, lo_a, hi_a in ASSISTANCE_BY_CATEGORY[category]
+            ],
+            "amount": rng.randrange(lo, hi + 1, 100) * 100,
+            "urgency": rng.choice(URGENCIES),
+            "deadline": (d0 + timedelta(days=rng.randrange(20, 200))).isoformat(),
+            "household": {
+                "name": hh.name,
+                "id_number": hh.id_number,
+                "phone": hh.phone,
+                "address": hh.address,
+                "region_code": hh.township,
+                "notes": "虚构的演示数据：入户核查已完成。",
+                "consent_share_contact": rng.random() < 0.4,
+            },
+        }
+        need = needs.create_need(data, enter)
+        roll = rng.random()
+        if roll < 0.04:
+            out.append(need)  # stays a draft
+            continue
+        needs.submit_need(need, enter)
+        if roll < 0.08:
+            out.append(need)  # waits for review
+            continue
+        if roll < 0.10:
+            needs.reject_need(
+                need, approve, "描述不够具体，请补充已享受救助后的实际缺口。"
+            )
+            out.append(need)
+            continue
+        needs.approve_need(need, approve)
+        need.published_at = now - timedelta(
+            days=rng.randrange(5, 330), hours=rng.randrange(24)
+        )
+        if roll < 0.12:
+            needs.withdraw_need(need, approve, "家庭情况好转，已不再需要帮扶。")
+        out.append(need)
+    return out
+
+
+def _seed_claims(
+    needs: list[Any],
+    orgs: dict[str, Any],
+    funds: dict[str, Any],
+    projects: dict[str, Any],
+    users: dict[str, Any],
+) -> None:
+    """Claims in every state, from funds whose purpose fits."""
+    from charitylink.claims import services as claims
+    from charitylink.errors import DomainError
+    from charitylink.funds.services import check_purpose
+    from charitylink.needs.models import NeedStatus
+
+    rng = random.Random(11)
+    staff = {
+        key: _org_admin(users, org) for key, org in orgs.items() if org.is_verified
+    }
+    project_for_fund = {
+        p.fund_id: p for p in projects.values() if p.status == "published"
+    }
+    fund_list = [f for f in funds.values()]
+    published = [n for n in needs if n.status == NeedStatus.PUBLISHED]
+    rng.shuffle(published)
+    for i, need in enumerate(published[: int(len(published) * 0.55)]):
+        fitting = []
+        for fund in fund_list:
+            try:
+                check_purpose(fund, need.need_type, need.region_code)
+            except DomainError:
+                continue
+            fitting.append(fund)
+        if not fitting:
+            continue
+        fund = rng.choice(fitting)
+        org_key = next(k for k, o in orgs.items() if o.id == fund.org_id)
+        user = staff[org_key]
+        whole = rng.random() < 0.7
+        amount = (
+            need.remaining_fen
+            if whole
+            else max(100, need.remaining_fen // 2 // 100 * 100)
+        )
+        try:
+            with db.session.begin_nested():
+                claim = claims.claim_need(
+                    need, user, fund, amount, project=project_for_fund.get(fund.id)
+                )
+        except DomainError:
+            continue
+        claim.created_at = min(
+            utcnow(), as_utc(need.published_at) + timedelta(days=rng.randrange(1, 20))
+        )
+        claimed_on = claim.created_at.date()
+        fate = i % 10
+        if fate in (0, 1, 2, 3):
+            delivered = amount if rng.random() < 0.85 else amount * 9 // 10
+            claims.deliver_claim(
+                claim,
+                user,
+                delivered,
+                min(today(), claimed_on + timedelta(days=rng.randrange(1, 30))),
+                rng.choice(["cash", "goods", "service"]),
+                "已按约定交付，附收据。",
+            )
+            if fate in (0, 1, 2):
+                _, approver = _moderators(users, need.region_code)
+                claims.confirm_claim(claim, approver)
+        elif fate == 4:
+            claims.cancel_claim(claim, user)
+        elif fate == 5:
+            claim.due_on = today() - timedelta(days=1)  # left to expire below
+        elif fate == 6:
+            claim.due_on = today() + timedelta(days=rng.randrange(1, 6))  # near expiry
+    # A few needs whose deadline passed without full claims: expired below.
+    for need in [n for n in published if n.status == NeedStatus.PUBLISHED][-4:]:
+        need.deadline_on = today() - timedelta(days=1)
+    db.session.flush()
+    claims.expire_overdue(today())
+
+
+def load_demo(needs_count: int = 320) -> None:
+    """Load seeds/demo into an empty database (every region must be loaded)."""
+    demo = _demo()
+    with click.progressbar(length=5, label="载入演示数据") as bar:
+        orgs, users = _seed_orgs_users(demo)
+        bar.update(1)
+        funds = _seed_funds(demo, orgs, users)
+        bar.update(1)
+        projects = _seed_projects(demo, orgs, funds, users)
+        bar.update(1)
+        needs = _seed_needs(users, needs_count)
+        bar.update(1)
+        _seed_claims(needs, orgs, funds, projects, users)
+        db.session.commit()
+        bar.update(1)
