@@ -34,6 +34,12 @@ def _csv_cell(value: object) -> object:
     return value
 
 
+def _xlsx_cell(value: object) -> object:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
 def to_csv(table: Table) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
@@ -54,7 +60,7 @@ def to_xlsx(table: Table) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in table.rows:
-        ws.append([_csv_cell(table.raw(row, c)) for c in table.columns])
+        ws.append([_xlsx_cell(table.raw(row, c)) for c in table.columns])
     for idx, col in enumerate(table.columns, start=1):
         if col.kind == "fen":
             for (cell,) in ws.iter_rows(
