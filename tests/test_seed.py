@@ -1,0 +1,110 @@
+"""The demo data (SPEC §8) and the operators' CLI."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from charitylink import seeding
+from charitylink.accounts.models import Role, User
+from charitylink.claims.models import Claim, ClaimStatus
+from charitylink.extensions import db
+from charitylink.funds import ledger
+from charitylink.funds.models import Fund
+from charitylink.needs.models import Need
+
+
+def test_demo_data_has_every_role_and_claims_in_every_state(app, client):
+    seeding.load_demo(needs_count=60)
+    roles = set(db.session.scalars(select(User.role).where(User.active.is_(True))))
+    assert {r.value for r in Role} <= {str(r) for r in roles}
+    states = set(db.session.scalars(select(Claim.status).distinct()))
+    assert {s.value for s in ClaimStatus} <= {str(s) for s in states}
+    for fund in db.session.scalars(select(Fund)):
+        sums = ledger.sums(fund.id)
+        assert sums["donations_fen"] == fund.donations_fen
+        assert sums["reserved_fen"] == fund.reserved_fen
+        assert sums["available_fen"] == fund.available_fen >= 0
+    # every demo login works with the documented password
+    resp = client.post(
+        "/login",
+        data={
+            "email": "mod.jilin@charitylink.example.org",
+            "password": "Demo-Pass-2026",
+        },
+    )
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith("/mod")
+
+
+def test_seed_refuses_a_database_with_data(app, runner, create_org):
+    create_org()
+    result = runner.invoke(args=["seed"])
+    assert result.exit_code != 0
+    assert "不是空的" in result.output
+    result = runner.invoke(args=["seed", "--if-empty"])
+    assert result.exit_code == 0
+    assert "跳过" in result.output
+
+
+def test_generate_needs_bulk_inserts_fictional_needs(app):
+    seeding.generate_needs(50, batch=20)
+    assert db.session.scalar(select(func.count()).select_from(Need)) == 50
+    assert not db.session.scalar(
+        select(func.count())
+        .select_from(Need)
+        .where(Need.private_ciphertext.like("%1990000%"))
+    )
+
+
+def test_create_user_cli_makes_a_moderator_and_refuses_bad_input(app, runner):
+    ok = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "m@example.org",
+            "--password",
+            "a-long-enough-pass",
+            "--role",
+            "moderator",
+            "--region",
+            "2201",
+        ]
+    )
+    assert ok.exit_code == 0, ok.output
+    user = db.session.scalar(select(User).where(User.email == "m@example.org"))
+    assert user.region_prefix == "2201"
+    bad = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "x@example.org",
+            "--password",
+            "short",
+            "--role",
+            "moderator",
+            "--region",
+            "22",
+        ]
+    )
+    assert bad.exit_code != 0
+    assert "密码" in bad.output
+    no_region = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "y@example.org",
+            "--password",
+            "a-long-enough-pass",
+            "--role",
+            "moderator",
+        ]
+    )
+    assert no_region.exit_code != 0
+
+
+def test_init_db_is_safe_to_run_again(app, runner):
+    first = runner.invoke(args=["init-db"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(args=["init-db"])
+    assert second.exit_code == 0
+    assert "0 条" in second.output
