@@ -1,0 +1,258 @@
+"""Random sequences of claim / cancel / deliver / confirm / expire / donate on a
+small world (2 needs, 2 funds of which one is special): after every step the
+ledger and need invariants hold (rules 1–3), and each refusal is the one the
+rules predict. Runs on SQLite and PostgreSQL like every other test."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import select
+
+from charitylink.claims import services
+from charitylink.claims.models import ACTIVE_CLAIM_STATUSES, Claim, ClaimStatus
+from charitylink.core.timeutil import today
+from charitylink.errors import (
+    DomainError,
+    FundPurpose,
+    InsufficientFunds,
+    InvalidTransition,
+    NotClaimable,
+    OverClaim,
+)
+from charitylink.extensions import db
+from charitylink.funds import ledger
+from charitylink.funds import services as fund_services
+from charitylink.funds.models import Fund, FundKind
+from charitylink.needs.models import Need, NeedStatus
+from tests.factories import org_admin_of
+
+
+class ClaimLoop(RuleBasedStateMachine):
+    factories: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        f = self.factories
+        org = f["create_org"]()
+        self.admin = org_admin_of(org)
+        self.moderator = f["create_user"]("moderator", region_prefix="22")
+        self.funds = [
+            f["create_fund"](org=org, donations_fen=50_000),
+            f["create_fund"](
+                org=org,
+                donations_fen=30_000,
+                kind=FundKind.SPECIAL,
+                purpose_need_types=["medical"],
+            ),
+        ]
+        self.needs = [
+            f["create_need"](
+                amount_fen=40_000,
+                need_type="medical",
+                deadline_on=today() + timedelta(days=10),
+                entered_by=self.moderator,
+            ),
+            f["create_need"](
+                amount_fen=25_000,
+                need_type="education",
+                deadline_on=today() + timedelta(days=40),
+                entered_by=self.moderator,
+            ),
+        ]
+        self.fund_ids = [x.id for x in self.funds]
+        self.need_ids = [x.id for x in self.needs]
+        self.claim_ids: list[int] = []
+
+    # -- helpers -----------------------------------------------------------
+
+    def _claim(self, index: int) -> Claim | None:
+        if not self.claim_ids:
+            return None
+        return db.session.get(Claim, self.claim_ids[index % len(self.claim_ids)])
+
+    def _attempt(self, fn: Any, *args: Any, expect: type[Exception] | None) -> None:
+        try:
+            fn(*args)
+        except DomainError as exc:
+            db.session.rollback()
+            assert expect is not None and isinstance(exc, expect), (exc, expect)
+        else:
+            db.session.commit()
+            assert expect is None, f"expected {expect.__name__}"
+
+    # -- rules -------------------------------------------------------------
+
+    @rule(
+        n=st.integers(0, 1),
+        k=st.integers(0, 1),
+        amount=st.integers(1, 15_000),
+    )
+    def claim(self, n: int, k: int, amount: int) -> None:
+        need = db.session.get(Need, self.need_ids[n])
+        fund = db.session.get(Fund, self.fund_ids[k])
+        expect: type[Exception] | None = None
+        if need.status != NeedStatus.PUBLISHED or (
+            need.deadline_on and need.deadline_on < today()
+        ):
+            expect = NotClaimable
+        elif fund.kind == FundKind.SPECIAL and need.need_type != "medical":
+            expect = FundPurpose
+        elif amount > need.amount_fen - need.claimed_fen:
+            expect = OverClaim
+        elif amount > fund.available_fen:
+            expect = InsufficientFunds
+        try:
+            claim = services.claim_need(need, self.admin, fund, amount)
+        except DomainError as exc:
+            db.session.rollback()
+            assert expect is not None and isinstance(exc, expect), (exc, expect)
+        else:
+            db.session.commit()
+            assert expect is None, f"expected {expect.__name__}"
+            self.claim_ids.append(claim.id)
+
+    @rule(i=st.integers(0, 50))
+    def cancel(self, i: int) -> None:
+        claim = self._claim(i)
+        if claim is None:
+            return
+        ok = claim.status == ClaimStatus.RESERVED
+        self._attempt(
+            services.cancel_claim,
+            claim,
+            self.admin,
+            expect=None if ok else InvalidTransition,
+        )
+
+    @rule(i=st.integers(0, 50), percent=st.integers(1, 100))
+    def deliver(self, i: int, percent: int) -> None:
+        claim = self._claim(i)
+        if claim is None:
+            return
+        ok = claim.status == ClaimStatus.RESERVED
+        amount = max(1, claim.amount_fen * percent // 100)
+        self._attempt(
+            services.deliver_claim,
+            claim,
+            self.admin,
+            amount,
+            today(),
+            "cash",
+            expect=None if ok else InvalidTransition,
+        )
+
+    @rule(i=st.integers(0, 50))
+    def confirm(self, i: int) -> None:
+        claim = self._claim(i)
+        if claim is None:
+            return
+        ok = claim.status == ClaimStatus.DELIVERED
+        self._attempt(
+            services.confirm_claim,
+            claim,
+            self.moderator,
+            expect=None if ok else InvalidTransition,
+        )
+
+    @rule(days=st.integers(0, 45))
+    def expire(self, days: int) -> None:
+        services.expire_overdue(today() + timedelta(days=days))
+        db.session.commit()
+
+    @rule(k=st.integers(0, 1), amount=st.integers(1, 20_000))
+    def donate(self, k: int, amount: int) -> None:
+        fund = db.session.get(Fund, self.fund_ids[k])
+        fund_services.record_donation(fund, self.admin, amount_fen=amount)
+        db.session.commit()
+
+    # -- invariants --------------------------------------------------------
+
+    @invariant()
+    def needs_match_their_claims(self) -> None:
+        db.session.expire_all()
+        for need_id in self.need_ids:
+            need = db.session.get(Need, need_id)
+            claims = db.session.scalars(
+                select(Claim).where(Claim.need_id == need_id)
+            ).all()
+            active = [c for c in claims if c.status in ACTIVE_CLAIM_STATUSES]
+            reserved = [c for c in claims if c.status == ClaimStatus.RESERVED]
+            delivered = [
+                c
+                for c in claims
+                if c.status in (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
+            ]
+            # Rule 1.
+            assert need.claimed_fen == sum(c.effective_fen for c in active)
+            assert need.claimed_fen <= need.amount_fen
+            assert need.delivered_fen == sum(c.delivered_fen for c in delivered)
+            for c in reserved:
+                assert c.delivered_fen is None
+            status = NeedStatus(need.status)
+            if status == NeedStatus.PUBLISHED:
+                assert need.claimed_fen < need.amount_fen
+            elif status == NeedStatus.FULLY_CLAIMED:
+                assert need.claimed_fen == need.amount_fen and reserved
+            elif status == NeedStatus.DELIVERED:
+                assert need.claimed_fen == need.amount_fen and not reserved
+                assert any(c.status == ClaimStatus.DELIVERED for c in active)
+            elif status == NeedStatus.CONFIRMED:
+                assert all(c.status == ClaimStatus.CONFIRMED for c in active)
+            else:
+                assert status == NeedStatus.EXPIRED and not reserved
+
+    @invariant()
+    def funds_match_their_ledger(self) -> None:
+        for fund_id in self.fund_ids:
+            fund = db.session.get(Fund, fund_id)
+            sums = ledger.sums(fund_id)
+            # Rule 2.
+            assert sums["donations_fen"] == fund.donations_fen
+            assert sums["reserved_fen"] == fund.reserved_fen
+            assert sums["disbursed_fen"] == fund.disbursed_fen
+            assert fund.available_fen >= 0 and fund.balance_fen >= 0
+            claims = db.session.scalars(
+                select(Claim).where(Claim.fund_id == fund_id)
+            ).all()
+            assert fund.reserved_fen == sum(
+                c.amount_fen for c in claims if c.status == ClaimStatus.RESERVED
+            )
+            assert fund.disbursed_fen == sum(
+                c.delivered_fen or 0
+                for c in claims
+                if c.status in (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
+            )
+            if fund.kind == FundKind.SPECIAL:  # rule 3
+                for c in claims:
+                    assert db.session.get(Need, c.need_id).need_type == "medical"
+
+
+def test_claim_loop_keeps_every_invariant(
+    app, create_org, create_fund, create_need, create_user
+):  # type: ignore[no-untyped-def]
+    ClaimLoop.factories = {
+        "create_org": create_org,
+        "create_fund": create_fund,
+        "create_need": create_need,
+        "create_user": create_user,
+    }
+    run_state_machine_as_test(
+        ClaimLoop,
+        settings=settings(
+            max_examples=20,
+            stateful_step_count=20,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
