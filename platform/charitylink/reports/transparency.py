@@ -40,6 +40,9 @@ def pad(code: str) -> str:
 def region_label(code: str) -> str:
     if len(code) == 6 and code.endswith("00") and not code.endswith("0000"):
         return _("%(city)s（区县合并）", city=regions.region_name(code))
+    if len(code) == 4 and not regions.exists(pad(code)):
+        # Municipalities list their districts under the province (北京市东城区).
+        return regions.region_name(pad(code[:2]))
     return regions.region_name(pad(code)) or code
 
 
