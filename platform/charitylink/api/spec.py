@@ -1,0 +1,986 @@
+"""The OpenAPI 3.0 description of ``/api/v1`` (served at ``/api/v1/openapi.json``).
+
+Written by hand from the endpoint modules; ``tests/api/test_openapi.py`` checks
+that every route in ``app.url_map`` under ``/api/v1`` is described here and vice
+versa, and schemathesis checks the answers against these schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from charitylink.claims.models import ClaimStatus, DeliveryMethod
+from charitylink.funds.models import FundKind
+from charitylink.needs.models import (
+    AssistanceType,
+    Category,
+    NeedStatus,
+    NeedType,
+    Urgency,
+)
+from charitylink.orgs.models import OrgStatus, OrgType
+from charitylink.projects.models import ProjectStatus
+
+J = "application/json"
+
+
+def _enum(cls: Any) -> list[str]:
+    return [m.value for m in cls]
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _s(kind: str, nullable: bool = False, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": kind, **extra}
+    if nullable:
+        schema["nullable"] = True
+    return schema
+
+
+STR, INT, BOOL = _s("string"), _s("integer"), _s("boolean")
+NSTR, NINT = _s("string", True), _s("integer", True)
+FEN = _s("integer", description="金额，单位分（整数）")
+NFEN = _s("integer", True, description="金额，单位分；不足 5 户时为 null")
+DATE = _s("string", format="date")
+NDATE = _s("string", True, format="date")
+NDATETIME = _s("string", True, format="date-time")
+
+
+def obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def page_of(item: str, total: bool = True) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "items": {"type": "array", "items": ref(item)},
+        "page": INT,
+        "per_page": INT,
+    }
+    if total:
+        props["total"] = INT
+    return obj(props, ["items", "page", "per_page"])
+
+
+_HOUSEHOLD_IN = obj(
+    {
+        "name": _s("string", maxLength=40),
+        "id_number": _s("string", description="18 位公民身份号码（校验码须正确）"),
+        "phone": STR,
+        "address": _s("string", maxLength=200),
+        "region_code": _s("string", description="乡镇（街道）代码，9 或 12 位"),
+        "notes": _s("string", maxLength=2000),
+        "consent_share_contact": _s("boolean", default=False),
+    },
+    ["name", "id_number"],
+)
+
+SCHEMAS: dict[str, Any] = {
+    "Error": obj(
+        {
+            "error": obj(
+                {
+                    "code": _s(
+                        "string",
+                        description="bad_request, unauthorized, forbidden, "
+                        "not_found, validation_failed, over_claim, "
+                        "insufficient_funds, fund_purpose, not_claimable, "
+                        "four_eyes, invalid_transition, conflict, "
+                        "idempotency_key_reused, idempotency_in_progress, "
+                        "too_large, rate_limited, method_not_allowed ...",
+                    ),
+                    "message": _s("string", description="给人看的中文说明"),
+                    "fields": _s(
+                        "object",
+                        additionalProperties=STR,
+                        description="出错的字段 → 说明（422 时列出每个字段）",
+                    ),
+                },
+                ["code", "message", "fields"],
+            )
+        },
+        ["error"],
+    ),
+    "TokenRequest": obj(
+        {"email": STR, "password": STR, "name": _s("string", maxLength=64)},
+        ["email", "password"],
+    ),
+    "Token": obj(
+        {"token": STR, "expires_at": _s("string", format="date-time")},
+        ["token", "expires_at"],
+    ),
+    "Org": obj(
+        {
+            "id": INT,
+            "name": STR,
+            "uscc": STR,
+            "org_type": _s("string", enum=_enum(OrgType)),
+            "region_code": STR,
+            "description": NSTR,
+            "status": _s("string", enum=_enum(OrgStatus)),
+            "contact_name": NSTR,
+            "contact_phone": NSTR,
+            "contact_email": NSTR,
+        },
+        ["id", "name", "uscc", "org_type", "region_code", "status"],
+    ),
+    "OrgRegistration": obj(
+        {
+            "name": STR,
+            "uscc": _s("string", description="统一社会信用代码，18 位"),
+            "org_type": _s("string", enum=_enum(OrgType)),
+            "region_code": STR,
+            "description": STR,
+            "contact_name": STR,
+            "contact_phone": STR,
+            "contact_email": STR,
+            "admin": obj(
+                {"email": STR, "password": STR, "name": STR}, ["email", "password"]
+            ),
+        },
+        ["name", "uscc", "org_type", "region_code", "admin"],
+    ),
+    "Reason": obj({"reason": _s("string", maxLength=500)}),
+    "Fund": obj(
+        {
+            "id": INT,
+            "org_id": INT,
+            "name": STR,
+            "kind": _s("string", enum=_enum(FundKind)),
+            "donor_name": NSTR,
+            "purpose": _s(
+                "object",
+                True,
+                properties={
+                    "need_types": {"type": "array", "items": STR},
+                    "region_prefix": NSTR,
+                },
+            ),
+            "description": STR,
+            "donations_total": FEN,
+            "disbursed": FEN,
+            "reserved": FEN,
+            "balance": FEN,
+            "available": FEN,
+        },
+        ["id", "org_id", "name", "kind", "balance", "available"],
+    ),
+    "FundCreate": obj(
+        {
+            "name": STR,
+            "kind": _s("string", enum=_enum(FundKind)),
+            "donor_name": _s("string", True, description="冠名基金必填"),
+            "purpose": obj(
+                {
+                    "need_types": {
+                        "type": "array",
+                        "items": _s("string", enum=_enum(NeedType)),
+                    },
+                    "region_prefix": NSTR,
+                }
+            ),
+            "description": STR,
+        },
+        ["name", "kind"],
+    ),
+    "DonationCreate": obj(
+        {"amount": FEN, "donor_name": NSTR, "reference": NSTR}, ["amount"]
+    ),
+    "Donation": obj(
+        {
+            "id": INT,
+            "fund_id": INT,
+            "amount": FEN,
+            "donor_name": NSTR,
+            "reference": NSTR,
+            "created_at": STR,
+            "fund": ref("Fund"),
+        },
+        ["id", "fund_id", "amount"],
+    ),
+    "Project": obj(
+        {
+            "id": INT,
+            "org_id": INT,
+            "fund_id": INT,
+            "filing_number": NSTR,
+            "title": STR,
+            "summary": NSTR,
+            "body": NSTR,
+            "need_types": {"type": "array", "items": STR},
+            "region_codes": {"type": "array", "items": STR},
+            "target_amount": NINT,
+            "start_on": NDATE,
+            "end_on": NDATE,
+            "status": _s("string", enum=_enum(ProjectStatus)),
+            "status_reason": NSTR,
+            "published_at": NSTR,
+            "progress_overdue": BOOL,
+            "claimed_amount": FEN,
+            "delivered_amount": FEN,
+            "households_helped": INT,
+        },
+        ["id", "org_id", "fund_id", "title", "status"],
+    ),
+    "ProjectInput": obj(
+        {
+            "fund_id": INT,
+            "filing_number": STR,
+            "title": STR,
+            "summary": STR,
+            "body": _s("string", description="Markdown，保存时清洗"),
+            "need_types": {
+                "type": "array",
+                "items": _s("string", enum=_enum(NeedType)),
+            },
+            "region_codes": {"type": "array", "items": STR},
+            "target_amount": FEN,
+            "start_on": DATE,
+            "end_on": DATE,
+        }
+    ),
+    "ProjectPage": obj(
+        {
+            "items": {"type": "array", "items": ref("Project")},
+            "total": INT,
+            "page": INT,
+            "per_page": INT,
+            "pages": INT,
+        },
+        ["items", "total", "page", "per_page"],
+    ),
+    "GovAssistance": obj(
+        {
+            "type": _s("string", enum=_enum(AssistanceType)),
+            "monthly_amount": FEN,
+        },
+        ["type", "monthly_amount"],
+    ),
+    "NeedInput": obj(
+        {
+            "external_id": _s("string", maxLength=64, description="导入时必填"),
+            "title": _s("string", maxLength=120),
+            "description": _s("string", maxLength=5000),
+            "category": _s("string", enum=_enum(Category)),
+            "need_type": _s("string", enum=_enum(NeedType)),
+            "region_code": _s("string", description="县级行政区划代码（6 位）"),
+            "household_size": _s("integer", minimum=1, maximum=30),
+            "gov_assistance": {"type": "array", "items": ref("GovAssistance")},
+            "amount": FEN,
+            "in_kind": BOOL,
+            "items": {
+                "type": "array",
+                "items": obj({"name": STR, "quantity": INT}, ["name"]),
+            },
+            "urgency": _s("string", enum=_enum(Urgency)),
+            "deadline": DATE,
+            "household": _HOUSEHOLD_IN,
+        },
+        [
+            "title",
+            "description",
+            "category",
+            "need_type",
+            "region_code",
+            "household_size",
+            "amount",
+            "household",
+        ],
+    ),
+    "Need": obj(
+        {
+            "code": STR,
+            "external_id": NSTR,
+            "title": STR,
+            "description": STR,
+            "category": _s("string", enum=_enum(Category)),
+            "need_type": _s("string", enum=_enum(NeedType)),
+            "region_code": STR,
+            "region_name": STR,
+            "age_band": STR,
+            "household_size": INT,
+            "gov_assistance": {"type": "array", "items": ref("GovAssistance")},
+            "amount": FEN,
+            "in_kind": BOOL,
+            "items": _s("array", True, items=obj({"name": STR, "quantity": INT})),
+            "claimed_amount": FEN,
+            "delivered_amount": FEN,
+            "urgency": _s("string", enum=_enum(Urgency)),
+            "deadline": NDATE,
+            "status": _s("string", enum=_enum(NeedStatus)),
+            "published_at": NDATETIME,
+        },
+        ["code", "title", "category", "need_type", "region_code", "amount", "status"],
+    ),
+    "NeedWork": {
+        "allOf": [
+            ref("Need"),
+            obj(
+                {
+                    "public_region_code": STR,
+                    "status_reason": NSTR,
+                    "household": obj(
+                        {k: STR for k in ("name", "id_number", "phone", "address")},
+                    ),
+                    "duplicates": obj(
+                        {
+                            "open_needs": {"type": "array", "items": STR},
+                            "received_last_12_months": FEN,
+                            "org_count": INT,
+                        }
+                    ),
+                }
+            ),
+        ],
+        "description": "审核员看到的需求：真实区县、状态原因；新建时附带打码的家庭信息和重复提示",
+    },
+    "NeedPage": obj(
+        {
+            "items": {"type": "array", "items": ref("Need")},
+            "total": INT,
+            "page": INT,
+            "per_page": INT,
+            "warnings": {"type": "array", "items": STR},
+        },
+        ["items", "total", "page", "per_page"],
+    ),
+    "NeedPrivate": obj(
+        {
+            "code": STR,
+            "household": obj(
+                {
+                    "name": STR,
+                    "id_number": STR,
+                    "phone": STR,
+                    "address": STR,
+                    "region_code": STR,
+                    "notes": STR,
+                    "consent_share_contact": BOOL,
+                }
+            ),
+        },
+        ["code", "household"],
+    ),
+    "ImportRequest": {
+        "oneOf": [
+            {"type": "array", "items": ref("NeedInput"), "maxItems": 5000},
+            obj(
+                {
+                    "rows": {
+                        "type": "array",
+                        "items": ref("NeedInput"),
+                        "maxItems": 5000,
+                    }
+                },
+                ["rows"],
+            ),
+        ]
+    },
+    "ImportRow": obj(
+        {
+            "row": _s("integer", description="数组中的序号，从 1 开始"),
+            "external_id": NSTR,
+            "status": _s("string", enum=["created", "updated", "unchanged", "refused"]),
+            "code": _s("string", True, description="需求编号（XQ-…）"),
+            "error_code": _s(
+                "string",
+                True,
+                description="validation_failed, duplicate_external_id, forbidden, "
+                "claimed（已被认领，不会修改）, invalid_transition ...",
+            ),
+            "message": STR,
+            "errors": _s("object", additionalProperties=STR),
+        },
+        ["row", "external_id", "status", "code", "errors"],
+    ),
+    "ImportResult": obj(
+        {
+            "dry_run": BOOL,
+            "summary": obj(
+                {
+                    k: INT
+                    for k in ("created", "updated", "unchanged", "refused", "total")
+                },
+                ["created", "updated", "unchanged", "refused", "total"],
+            ),
+            "rows": {"type": "array", "items": ref("ImportRow")},
+        },
+        ["dry_run", "summary", "rows"],
+    ),
+    "ClaimCreate": obj(
+        {"fund_id": INT, "amount": FEN, "project_id": NINT}, ["fund_id", "amount"]
+    ),
+    "Claim": obj(
+        {
+            "id": INT,
+            "need_code": STR,
+            "org_id": INT,
+            "fund_id": INT,
+            "project_id": NINT,
+            "amount": FEN,
+            "status": _s("string", enum=_enum(ClaimStatus)),
+            "due_on": DATE,
+            "delivered_amount": NINT,
+            "delivered_on": NDATE,
+            "method": _s("string", True, enum=[*_enum(DeliveryMethod), None]),
+            "note": NSTR,
+        },
+        ["id", "need_code", "org_id", "fund_id", "amount", "status", "due_on"],
+    ),
+    "ClaimPage": page_of("Claim", total=False),
+    "Delivery": obj(
+        {
+            "delivered_amount": FEN,
+            "delivered_on": DATE,
+            "method": _s("string", enum=_enum(DeliveryMethod)),
+            "note": STR,
+        },
+        ["delivered_amount", "delivered_on", "method"],
+    ),
+    "OrgPage": page_of("Org"),
+    "StatsCell": obj(
+        {
+            "needs_published": NINT,
+            "households": NINT,
+            "amount_requested": NFEN,
+            "amount_claimed": NFEN,
+            "households_reached": NINT,
+            "amount_delivered": NFEN,
+            "amount_confirmed": NFEN,
+            "deliveries": NINT,
+            "region_code": STR,
+            "region_name": STR,
+            "level": STR,
+            "need_type": STR,
+            "month": STR,
+            "suppressed": ref("Suppressed"),
+        }
+    ),
+    "Suppressed": _s(
+        "object",
+        additionalProperties=_s("string", enum=["lt5", "complementary"]),
+        description="被隐去的数字组 → 原因：lt5（不足 5 户）或 complementary"
+        "（可由合计推算）",
+    ),
+    "Stats": obj(
+        {
+            "needs_published": NINT,
+            "needs_fully_claimed": NINT,
+            "households_reached": NINT,
+            "amount_requested": NFEN,
+            "amount_claimed": NFEN,
+            "amount_delivered": NFEN,
+            "amount_confirmed": NFEN,
+            "orgs_verified": INT,
+            "funds": INT,
+            "donations_total": FEN,
+            "suppressed": ref("Suppressed"),
+            "by_region": {"type": "array", "items": ref("StatsCell")},
+            "by_need_type": {"type": "array", "items": ref("StatsCell")},
+            "by_month": {"type": "array", "items": ref("StatsCell")},
+            "suppression": obj({"threshold_households": INT, "note": STR}),
+        },
+        ["needs_published", "by_region", "by_need_type", "by_month"],
+    ),
+}
+
+_ERR_TEXT = {
+    "400": "请求格式不正确（不是 JSON、JSON 不是对象、Idempotency-Key 格式不对）",
+    "401": "缺少令牌，或令牌无效、过期、已撤销（WWW-Authenticate: Bearer）",
+    "403": "无权执行（角色不符，或对象不在您负责的区划/机构内）",
+    "404": "对象不存在（或对您不可见）",
+    "409": "会违反业务规则：over_claim, insufficient_funds, fund_purpose, "
+    "not_claimable, four_eyes, invalid_transition, conflict；"
+    "或同一 Idempotency-Key 的请求仍在处理（idempotency_in_progress）",
+    "413": "请求体过大",
+    "422": "字段校验失败（fields 逐项说明）；或 Idempotency-Key 已用于另一请求体"
+    "（idempotency_key_reused）",
+    "429": "请求过于频繁（rate_limited），请稍后再试",
+}
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    return {
+        code: {
+            "description": _ERR_TEXT[code],
+            "content": {J: {"schema": ref("Error")}},
+        }
+        for code in codes
+    }
+
+
+def _ok(status: str, schema: str, text: str) -> dict[str, Any]:
+    return {status: {"description": text, "content": {J: {"schema": ref(schema)}}}}
+
+
+def _path_param(name: str, kind: str = "integer") -> dict[str, Any]:
+    schema = {"type": kind} if kind != "code" else {"type": "string"}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query(name: str, text: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": text,
+        "schema": schema or {"type": "string"},
+    }
+
+
+IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "可选。同一调用者用同一键重复提交相同请求体时，返回第一次的响应且不再改变任何数据；"
+    "请求体不同返回 422，第一次仍在处理返回 409。建议使用 UUID。",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+PAGE = [
+    _query("page", "页码，从 1 开始", type="integer", minimum=1),
+    _query("per_page", "每页条数（1–100）", type="integer", minimum=1, maximum=100),
+]
+AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
+PUBLIC: list[dict[str, list[str]]] = [{}, {"bearer": []}]
+
+
+def _op(
+    summary: str,
+    tag: str,
+    responses: dict[str, Any],
+    *,
+    body: str | None = None,
+    body_required: bool = True,
+    params: list[dict[str, Any]] | None = None,
+    security: list[dict[str, list[str]]] | None = None,
+    post: bool = False,
+    description: str = "",
+    op_id: str,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": op_id,
+        "summary": summary,
+        "tags": [tag],
+        "responses": responses,
+        "security": AUTH if security is None else security,
+    }
+    if description:
+        op["description"] = description
+    parameters = list(params or [])
+    if post:
+        parameters.append(IDEMPOTENCY)
+    if parameters:
+        op["parameters"] = parameters
+    if body:
+        op["requestBody"] = {
+            "required": body_required,
+            "content": {J: {"schema": ref(body)}},
+        }
+    return op
+
+
+def _action(
+    op_id: str,
+    summary: str,
+    tag: str,
+    schema: str,
+    param: dict[str, Any],
+    reason: bool = False,
+    body: str | None = None,
+    ok: str = "200",
+) -> dict[str, Any]:
+    return _op(
+        summary,
+        tag,
+        {
+            **_ok(ok, schema, "成功"),
+            **_errors("400", "401", "403", "404", "409", "413", "422"),
+        },
+        body=body or ("Reason" if reason else None),
+        body_required=bool(body),
+        params=[param],
+        post=True,
+        op_id=op_id,
+    )
+
+
+def build_spec(server_url: str = "/") -> dict[str, Any]:
+    org_id = _path_param("org_id")
+    fund_id = _path_param("fund_id")
+    project_id = _path_param("project_id")
+    claim_id = _path_param("claim_id")
+    code = _path_param("code", "code")
+    read_errors = _errors("401", "404")
+    write = ("400", "401", "403", "404", "409", "413", "422")
+    paths: dict[str, Any] = {
+        "/api/v1/tokens": {
+            "post": _op(
+                "登录，获取访问令牌",
+                "tokens",
+                {
+                    **_ok("201", "Token", "令牌只返回这一次；服务器只保存其哈希"),
+                    **_errors("400", "401", "413", "422", "429"),
+                },
+                body="TokenRequest",
+                security=[{}],
+                description="按账号和来源地址限流（429）。此接口不使用 Idempotency-Key "
+                "（响应含明文令牌，不会被保存）。",
+                op_id="createToken",
+            )
+        },
+        "/api/v1/orgs": {
+            "post": _op(
+                "注册慈善组织及其第一位管理员",
+                "orgs",
+                {
+                    **_ok("201", "Org", "已登记，状态 pending"),
+                    **_errors("400", "401", "409", "413", "422", "429"),
+                },
+                body="OrgRegistration",
+                security=PUBLIC,
+                post=True,
+                op_id="registerOrg",
+            ),
+            "get": _op(
+                "已认证的慈善组织列表",
+                "orgs",
+                {**_ok("200", "OrgPage", "成功"), **_errors("401", "422")},
+                params=[
+                    _query("region", "行政区划代码前缀", pattern=r"^\d{1,12}$"),
+                    _query("org_type", "机构类型", type="string", enum=_enum(OrgType)),
+                    *PAGE,
+                ],
+                security=PUBLIC,
+                op_id="listOrgs",
+            ),
+        },
+        "/api/v1/orgs/{org_id}": {
+            "get": _op(
+                "机构详情（公众只能看到已认证机构）",
+                "orgs",
+                {**_ok("200", "Org", "成功"), **read_errors},
+                params=[org_id],
+                security=PUBLIC,
+                op_id="getOrg",
+            )
+        },
+    }
+    for verb, text, reason in (
+        ("verify", "审核通过机构（审核员）", False),
+        ("reject", "驳回机构注册（审核员，需填写原因）", True),
+        ("suspend", "暂停机构（审核员，需填写原因）", True),
+        ("reinstate", "恢复被暂停的机构（审核员）", False),
+    ):
+        op = _action(f"{verb}Org", text, "orgs", "Org", org_id, reason=reason)
+        if reason:
+            op["requestBody"]["required"] = True
+        paths[f"/api/v1/orgs/{{org_id}}/{verb}"] = {"post": op}
+    paths["/api/v1/funds"] = {
+        "post": _op(
+            "创建冠名基金或专项基金（机构管理员）",
+            "funds",
+            {**_ok("201", "Fund", "成功"), **_errors(*write)},
+            body="FundCreate",
+            post=True,
+            op_id="createFund",
+        )
+    }
+    paths["/api/v1/funds/{fund_id}"] = {
+        "get": _op(
+            "基金详情及收支数字",
+            "funds",
+            {**_ok("200", "Fund", "成功"), **read_errors},
+            params=[fund_id],
+            security=PUBLIC,
+            op_id="getFund",
+        )
+    }
+    paths["/api/v1/funds/{fund_id}/donations"] = {
+        "post": _action(
+            "createDonation",
+            "登记一笔捐赠（机构管理员）",
+            "funds",
+            "Donation",
+            fund_id,
+            body="DonationCreate",
+            ok="201",
+        )
+    }
+    paths["/api/v1/projects"] = {
+        "post": _op(
+            "创建帮扶项目草稿（机构工作人员）",
+            "projects",
+            {**_ok("201", "Project", "成功"), **_errors(*write)},
+            body="ProjectInput",
+            post=True,
+            op_id="createProject",
+        ),
+        "get": _op(
+            "已发布的帮扶项目",
+            "projects",
+            {**_ok("200", "ProjectPage", "成功"), **_errors("401", "422")},
+            params=[
+                _query("region", "覆盖的行政区划代码前缀"),
+                _query("need_type", "需求类型", type="string", enum=_enum(NeedType)),
+                _query("org_id", "机构编号", type="integer"),
+                _query("status", "状态（公众只能查已发布/已结束）"),
+                _query("sort", "排序", type="string", enum=["newest", "target"]),
+                *PAGE,
+            ],
+            security=PUBLIC,
+            op_id="listProjects",
+        ),
+    }
+    paths["/api/v1/projects/{project_id}"] = {
+        "get": _op(
+            "项目详情及进展数字",
+            "projects",
+            {**_ok("200", "Project", "成功"), **read_errors},
+            params=[project_id],
+            security=PUBLIC,
+            op_id="getProject",
+        ),
+        "post": _action(
+            "updateProject",
+            "修改草稿（或被驳回的）项目",
+            "projects",
+            "Project",
+            project_id,
+            body="ProjectInput",
+        ),
+    }
+    for verb, text, reason in (
+        ("submit", "提交项目审核（机构）", False),
+        ("approve", "审核通过并发布项目（审核员）", False),
+        ("reject", "驳回项目（审核员，需填写原因）", True),
+        ("close", "结束项目（机构）", True),
+    ):
+        paths[f"/api/v1/projects/{{project_id}}/{verb}"] = {
+            "post": _action(
+                f"{verb}Project", text, "projects", "Project", project_id, reason
+            )
+        }
+    paths["/api/v1/needs"] = {
+        "post": _op(
+            "录入一条需求（草稿，审核员）",
+            "needs",
+            {**_ok("201", "NeedWork", "成功"), **_errors(*write)},
+            body="NeedInput",
+            post=True,
+            op_id="createNeed",
+        ),
+        "get": _op(
+            "需求库：已公开的需求（只有匿名信息）",
+            "needs",
+            {
+                **_ok("200", "NeedPage", "成功；无效的筛选条件被忽略并列在 warnings"),
+                **_errors("401"),
+            },
+            params=[
+                _query("q", "关键词（中文分词检索）"),
+                _query("region", "行政区划代码前缀"),
+                _query("category", "家庭类别", type="string", enum=_enum(Category)),
+                _query("need_type", "需求类型", type="string", enum=_enum(NeedType)),
+                _query("urgency", "紧急程度", type="string", enum=_enum(Urgency)),
+                _query("status", "状态"),
+                _query("min_amount", "最低金额（分）", type="integer", minimum=0),
+                _query("max_amount", "最高金额（分）", type="integer", minimum=0),
+                _query(
+                    "sort",
+                    "排序",
+                    type="string",
+                    enum=["newest", "deadline", "amount_desc", "amount_asc"],
+                ),
+                *PAGE,
+            ],
+            security=PUBLIC,
+            op_id="listNeeds",
+        ),
+    }
+    paths["/api/v1/needs/import"] = {
+        "post": _op(
+            "批量导入需求（按 external_id 新建/更新/不变，逐行报告）",
+            "needs",
+            {
+                **_ok(
+                    "200",
+                    "ImportResult",
+                    "逐行结果；被拒绝的行不改变任何数据，其余行照常导入",
+                ),
+                **_errors("400", "401", "403", "409", "413", "422"),
+            },
+            body="ImportRequest",
+            params=[
+                _query("dry_run", "只预览，不写入", type="boolean"),
+            ],
+            post=True,
+            description="最多 5000 行（超过返回 422）。已被认领的需求不会被修改（该行 "
+            "refused，error_code=claimed）；只有草稿或已驳回的需求可被更新。"
+            "同一文件中重复的 external_id，后出现的行被拒绝。只能导入本人负责区划内的需求。",
+            op_id="importNeeds",
+        )
+    }
+    paths["/api/v1/needs/{code}"] = {
+        "get": _op(
+            "需求详情（只有匿名信息）",
+            "needs",
+            {**_ok("200", "Need", "成功"), **read_errors},
+            params=[code],
+            security=PUBLIC,
+            op_id="getNeed",
+        )
+    }
+    paths["/api/v1/needs/{code}/private"] = {
+        "get": _op(
+            "需求的隐私信息（本区划审核员；每次查看都记入审计）",
+            "needs",
+            {**_ok("200", "NeedPrivate", "成功"), **_errors("401", "403", "404")},
+            params=[code],
+            op_id="getNeedPrivate",
+        )
+    }
+    for verb, text, reason in (
+        ("submit", "提交需求审核", False),
+        ("approve", "审核通过并发布（录入人不能审核自己录入的需求：four_eyes）", False),
+        ("reject", "驳回需求（需填写原因）", True),
+        ("withdraw", "撤回已发布的需求（需填写原因）", True),
+    ):
+        paths[f"/api/v1/needs/{{code}}/{verb}"] = {
+            "post": _action(f"{verb}Need", text, "needs", "NeedWork", code, reason)
+        }
+    paths["/api/v1/needs/{code}/claims"] = {
+        "post": _action(
+            "createClaim",
+            "认领（全额）或认捐（部分）一条需求（机构工作人员）",
+            "claims",
+            "Claim",
+            code,
+            body="ClaimCreate",
+            ok="201",
+        )
+    }
+    paths["/api/v1/claims"] = {
+        "get": _op(
+            "本机构的认领（最新在前）",
+            "claims",
+            {**_ok("200", "ClaimPage", "成功"), **_errors("401", "403", "422")},
+            params=[
+                _query("status", "状态", type="string", enum=_enum(ClaimStatus)),
+                *PAGE,
+            ],
+            op_id="listClaims",
+        )
+    }
+    paths["/api/v1/claims/{claim_id}"] = {
+        "get": _op(
+            "认领详情",
+            "claims",
+            {**_ok("200", "Claim", "成功"), **read_errors},
+            params=[claim_id],
+            op_id="getClaim",
+        )
+    }
+    paths["/api/v1/claims/{claim_id}/deliver"] = {
+        "post": _action(
+            "deliverClaim",
+            "报告交付（机构；少交付的部分退回基金）",
+            "claims",
+            "Claim",
+            claim_id,
+            body="Delivery",
+        )
+    }
+    paths["/api/v1/claims/{claim_id}/confirm"] = {
+        "post": _action(
+            "confirmClaim", "回访确认交付（审核员）", "claims", "Claim", claim_id
+        )
+    }
+    paths["/api/v1/claims/{claim_id}/cancel"] = {
+        "post": _action(
+            "cancelClaim",
+            "取消认领（机构；预留资金退回基金）",
+            "claims",
+            "Claim",
+            claim_id,
+            reason=True,
+        )
+    }
+    paths["/api/v1/stats"] = {
+        "get": _op(
+            "公开透明数据（不足 5 户的单元格为 null）",
+            "stats",
+            {**_ok("200", "Stats", "成功"), **_errors("401")},
+            security=PUBLIC,
+            op_id="getStats",
+        )
+    }
+    paths["/api/v1/openapi.json"] = {
+        "get": {
+            "operationId": "getOpenapi",
+            "summary": "本 API 的 OpenAPI 描述",
+            "tags": ["meta"],
+            "security": PUBLIC,
+            "responses": {
+                "200": {
+                    "description": "OpenAPI 3.0 文档",
+                    "content": {J: {"schema": {"type": "object"}}},
+                },
+                **_errors("401"),
+            },
+        }
+    }
+    paths["/api/v1/docs"] = {
+        "get": {
+            "operationId": "getDocs",
+            "summary": "API 文档页面（HTML）",
+            "tags": ["meta"],
+            "security": PUBLIC,
+            "responses": {
+                "200": {
+                    "description": "HTML 页面",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                },
+                **_errors("401"),
+            },
+        }
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "善联 CharityLink API",
+            "version": "1",
+            "description": "政府社会救助与慈善资源衔接平台的集成接口（JSON）。"
+            "金额均为以分为单位的整数，日期为 YYYY-MM-DD。错误统一为 "
+            '{"error": {"code", "message", "fields"}}。',
+        },
+        "servers": [{"url": server_url}],
+        "tags": [
+            {"name": t, "description": d}
+            for t, d in (
+                ("tokens", "登录与令牌"),
+                ("orgs", "慈善组织"),
+                ("funds", "冠名基金与专项基金"),
+                ("projects", "帮扶项目"),
+                ("needs", "困难群众需求"),
+                ("claims", "认领认捐与交付"),
+                ("stats", "透明数据"),
+                ("meta", "文档"),
+            )
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "POST /api/v1/tokens 获取；请求头 "
+                    "Authorization: Bearer <token>",
+                }
+            },
+        },
+    }
