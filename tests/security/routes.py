@@ -48,9 +48,10 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
             values[arg] = world.users["member_a"].id
         elif arg == "token_id":
             values[arg] = 1
-        elif arg == "action":
-            converter = rule._converters[arg]  # any(verify, reject, ...)
-            items = sorted(getattr(converter, "items", ["verify"]))
+        elif arg == "name":
+            values[arg] = "totals"  # a report table present on both report pages
+        elif hasattr(rule._converters.get(arg), "items"):
+            items = sorted(rule._converters[arg].items)  # any(verify, reject, ...)
             values[arg] = "verify" if "verify" in items else items[0]
         else:
             values[arg] = "1"

@@ -27,7 +27,13 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def security_headers(response: Response) -> Response:
         h = response.headers
-        h.setdefault("Content-Security-Policy", CSP)
+        own = h.get("Content-Security-Policy")
+        if own is None:
+            h["Content-Security-Policy"] = CSP
+        elif "frame-ancestors" not in own:
+            # A view's own, stricter policy (e.g. a downloaded file) still may not
+            # be framed by another site.
+            h["Content-Security-Policy"] = own + "; frame-ancestors 'none'"
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Referrer-Policy", "same-origin")
