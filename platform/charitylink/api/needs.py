@@ -89,7 +89,16 @@ def create_need() -> ResponseReturnValue:
 @bp.get("/needs")
 def list_needs() -> ResponseReturnValue:
     f = queries.parse_filters(request.args, money="fen")
-    rows, total = queries.public_needs(f.as_dict(), f.sort, f.page, f.per_page)
+    if f.q:  # free text: the search engine (issue 4), same filters
+        from charitylink.search.service import search_needs
+
+        sort = f.sort if request.args.get("sort") else "relevance"
+        found = search_needs(f.q, f.as_dict(), sort, f.page, f.per_page)
+        rows, total = found.items, found.total
+        if found.message:
+            f.ignored.append(found.message)
+    else:
+        rows, total = queries.public_needs(f.as_dict(), f.sort, f.page, f.per_page)
     body: dict[str, Any] = {
         "items": [need_json(n) for n in rows],
         "total": total,

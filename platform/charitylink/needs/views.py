@@ -15,6 +15,7 @@ from charitylink.errors import DomainError, NotFound, ValidationFailed
 from charitylink.extensions import db
 from charitylink.needs import forms, privacy, queries, services
 from charitylink.needs.models import NEED_STATUS_LABELS, PUBLIC_STATUSES, NeedStatus
+from charitylink.needs.validation import clean_need_input
 from charitylink.regions import services as regions
 
 bp = Blueprint("needs", __name__)
@@ -43,9 +44,19 @@ def index() -> ResponseReturnValue:
     filters = queries.parse_filters(request.args, money="yuan", max_per_page=20)
     for message in filters.ignored:
         flash(message, "warning")
-    rows, total = queries.public_needs(
-        filters.as_dict(), filters.sort, filters.page, queries.PER_PAGE
-    )
+    search = None
+    if filters.q:  # free text: the search engine (issue 4), same filters
+        from charitylink.search.service import search_needs
+
+        sort = filters.sort if request.args.get("sort") else "relevance"
+        search = search_needs(
+            filters.q, filters.as_dict(), sort, filters.page, queries.PER_PAGE
+        )
+        rows, total = search.items, search.total
+    else:
+        rows, total = queries.public_needs(
+            filters.as_dict(), filters.sort, filters.page, queries.PER_PAGE
+        )
     params = {
         k: request.args.get(k, "")
         for k in (
@@ -72,6 +83,7 @@ def index() -> ResponseReturnValue:
         region_choices=regions.choices(("province", "prefecture", "county")),
         public_statuses=[(s.value, NEED_STATUS_LABELS[s]) for s in PUBLIC_STATUSES],
         region_name=regions.full_name,
+        search=search,
     )
 
 
@@ -150,6 +162,17 @@ def _duplicate_context(household_key: str | None, exclude_id: int | None) -> Any
     return services.duplicate_summary(household_key, exclude_id)
 
 
+def _raise_form_errors(data: dict[str, Any], errors: dict[str, str]) -> None:
+    """Amounts typed in yuan were refused: report them with every other error."""
+    if not errors:
+        return
+    try:
+        clean_need_input({**data, "amount": data.get("amount") or 1})
+    except ValidationFailed as exc:
+        errors = {**exc.fields, **errors}
+    raise ValidationFailed(_("需求信息有误，请检查标出的字段。"), errors)
+
+
 @bp.route("/mod/needs/new", methods=["GET", "POST"])
 @moderator_required
 def new() -> ResponseReturnValue:
@@ -157,8 +180,7 @@ def new() -> ResponseReturnValue:
     if form.validate_on_submit():
         data, errors = forms.form_to_input(form)
         try:
-            if errors:
-                raise ValidationFailed(_("需求信息有误，请检查标出的字段。"), errors)
+            _raise_form_errors(data, errors)
             need = services.create_need(data, current_user)
         except DomainError as exc:
             db.session.rollback()
@@ -187,8 +209,7 @@ def edit(code: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         data, errors = forms.form_to_input(form)
         try:
-            if errors:
-                raise ValidationFailed(_("需求信息有误，请检查标出的字段。"), errors)
+            _raise_form_errors(data, errors)
             services.update_need(need, data, current_user)
         except DomainError as exc:
             db.session.rollback()
