@@ -199,3 +199,15 @@ def test_member_sees_org_funds_but_not_the_buttons(world, client, login_as):
     login_as(world["member_a"])
     page = _text(client.get("/org/funds"))
     assert world["fund"].name in page and "登记捐赠" not in page
+
+
+def test_public_fund_page_lists_its_public_projects_only(
+    create_fund, create_project, client
+):
+    fund = create_fund()
+    create_project(fund=fund, title="用本基金的公开项目")
+    create_project(fund=fund, title="用本基金的草稿项目", status="draft")
+    create_project(fund=create_fund(org=fund.org), title="别的基金的项目")
+    page = _text(client.get(f"/funds/{fund.id}"))
+    assert "用本基金的公开项目" in page
+    assert "用本基金的草稿项目" not in page and "别的基金的项目" not in page

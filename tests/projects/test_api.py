@@ -98,18 +98,21 @@ def test_full_lifecycle_with_rejection_and_resubmission(world, api_token, client
     assert resp.json["status"] == "rejected"
     # the org edits: rejected → draft, then resubmits
     resp = client.post(
-        f"/api/v1/projects/{pid}",
-        json=project_payload(world["fund_a"].id, summary="补充了预算说明。"),
-        headers=org_h,
+        f"/api/v1/projects/{pid}", json={"summary": "补充了预算说明。"}, headers=org_h
     )
     assert resp.status_code == 200 and resp.json["status"] == "draft"
     assert resp.json["summary"] == "补充了预算说明。"
+    assert resp.json["title"] == "困境儿童助学帮扶项目"  # fields left out are kept
+    resp = client.post(
+        f"/api/v1/projects/{pid}", json={"target_amount": 0}, headers=org_h
+    )
+    assert resp.status_code == 422 and "target_amount" in resp.json["error"]["fields"]
     client.post(f"/api/v1/projects/{pid}/submit", headers=org_h)
     resp = client.post(f"/api/v1/projects/{pid}/approve", headers=mod_h)
     assert resp.json["status"] == "published"
     public = client.get(f"/api/v1/projects/{pid}")
     assert public.status_code == 200 and public.json["status"] == "published"
-    resp = client.post(f"/api/v1/projects/{pid}", json={}, headers=org_h)
+    resp = client.post(f"/api/v1/projects/{pid}", json={"title": "x"}, headers=org_h)
     assert resp.status_code == 409
     assert (
         client.post(f"/api/v1/projects/{pid}/close", headers=org_h).json["status"]

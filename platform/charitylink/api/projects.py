@@ -23,6 +23,19 @@ from charitylink.orgs.models import Organization
 from charitylink.projects import queries, services
 from charitylink.projects.models import Project
 
+EDITABLE_FIELDS = (
+    "fund_id",
+    "filing_number",
+    "title",
+    "summary",
+    "body",
+    "need_types",
+    "region_codes",
+    "target_amount",
+    "start_on",
+    "end_on",
+)
+
 
 def to_json(
     project: Project, progress: queries.Progress | None = None
@@ -75,11 +88,17 @@ def create_project() -> ResponseReturnValue:
 
 @bp.post("/projects/<int:project_id>")
 def update_project(project_id: int) -> ResponseReturnValue:
-    """Edit a draft (or a rejected project, which goes back to draft)."""
+    """Edit a draft (or a rejected project, which goes back to draft). Fields
+    left out keep their current values."""
     user = require_user()
     data = json_body()
     project = _project_or_404(project_id, user)
-    services.update_project(project, user, data)
+    current = {
+        k: v
+        for k, v in to_json(project, queries.Progress()).items()
+        if k in EDITABLE_FIELDS
+    }
+    services.update_project(project, user, {**current, **data})
     db.session.commit()
     return jsonify(to_json(project))
 
@@ -136,7 +155,18 @@ def list_projects() -> ResponseReturnValue:
         raise ApiError(
             422, "validation_failed", _("查询参数有误，请检查标出的参数。"), errors
         )
-    result = queries.public_page(filters, page, per_page)
+    q = (args.get("q") or "").strip()
+    if q:  # free text: the search engine (issue 4), same filters
+        from charitylink.search.service import search_projects
+
+        sort = filters.sort if args.get("sort") else "relevance"
+        found = search_projects(q, args, sort, page, per_page)
+        ids = [p.id for p in found.items]
+        result = queries.Page(
+            found.items, found.total, page, per_page, queries.progress(ids)
+        )
+    else:
+        result = queries.public_page(filters, page, per_page)
     return jsonify(
         {
             "items": [to_json(p, result.progress[p.id]) for p in result.items],

@@ -145,13 +145,7 @@ def public_detail(fund_id: int) -> ResponseReturnValue:
         abort(404)
     from charitylink.projects import queries as project_queries
 
-    projects = [
-        p
-        for p in project_queries.public_page(
-            project_queries.Filters(org_id=fund.org_id), 1, 100
-        ).items
-        if p.fund_id == fund.id
-    ]
+    projects = project_queries.public_for_fund(fund.id)
     return render_template(
         "funds/public_detail.html",
         fund=fund,

@@ -231,6 +231,17 @@ def moderation_queue(user: Any, status: str = "submitted") -> list[Project]:
     )
 
 
+def public_for_fund(fund_id: int, limit: int = 50) -> list[Project]:
+    return list(
+        db.session.scalars(
+            public_query(Filters())
+            .where(Project.fund_id == fund_id)
+            .order_by(Project.published_at.desc(), Project.id.desc())
+            .limit(limit)
+        ).unique()
+    )
+
+
 def latest_public(limit: int = 6) -> list[Project]:
     return list(
         db.session.scalars(

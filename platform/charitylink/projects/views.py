@@ -63,7 +63,19 @@ def _detail_context(project: Project) -> dict[str, Any]:
 def public_list() -> ResponseReturnValue:
     filters = queries.parse_filters(request.args)
     page, _per_page, page_errors = queries.parse_page(request.args)
-    result = queries.public_page(filters, page, 20)
+    search = None
+    q = (request.args.get("q") or "").strip()
+    if q:  # free text: the search engine (issue 4), same filters
+        from charitylink.search.service import search_projects
+
+        sort = filters.sort if request.args.get("sort") else "relevance"
+        search = search_projects(q, request.args, sort, page, 20)
+        ids = [p.id for p in search.items]
+        result = queries.Page(
+            search.items, search.total, page, 20, queries.progress(ids)
+        )
+    else:
+        result = queries.public_page(filters, page, 20)
     errors = {**filters.errors, **page_errors}
     orgs = db.session.execute(
         db.select(Organization.id, Organization.name)
@@ -74,7 +86,7 @@ def public_list() -> ResponseReturnValue:
     args = {
         k: v
         for k, v in request.args.items()
-        if k in ("region", "need_type", "org_id", "status", "sort") and v
+        if k in ("q", "region", "need_type", "org_id", "status", "sort") and v
     }
 
     def page_args(n: int) -> str:
@@ -89,6 +101,7 @@ def public_list() -> ResponseReturnValue:
         orgs=orgs,
         page_args=page_args,
         now_overdue={p.id: p.progress_overdue() for p in result.items},
+        search=search,
     )
 
 
