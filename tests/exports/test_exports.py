@@ -126,13 +126,17 @@ def test_org_export_has_no_private_data(
 def test_export_pages_and_access(client, login_as, create_user, create_org) -> None:
     org = create_org()
     login_as(org_admin_of(org))
+    assert "/org/exports" in client.get("/org").get_data(as_text=True)
     page = client.get("/org/exports")
     assert page.status_code == 200 and "基金流水" in page.get_data(as_text=True)
     assert client.get("/mod/exports/needs.csv").status_code == 403
     member = create_user("org_member", org=org)
     login_as(member)
     assert client.get("/org/exports/claims.csv").status_code == 403
+    assert "/org/exports" not in client.get("/org").get_data(as_text=True)
     login_as(create_user("moderator"))
+    home = client.get("/mod").get_data(as_text=True)
+    assert "/mod/exports" in home and "/mod/needs/import" in home
     page = client.get("/mod/exports")
     assert "含隐私信息" in page.get_data(as_text=True)
     assert client.get("/mod/exports/nothing.csv").status_code == 404
