@@ -86,8 +86,9 @@ def test_claim_amount_changes_do_not_touch_the_outbox(need, index_now) -> None: 
 
 # -- the Whoosh indexer, on either database ---------------------------------
 @pytest.fixture
-def whoosh_app(app_config: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """An app forced onto Whoosh (also on PostgreSQL) to test the outbox path."""
+def whoosh_app(app, app_config: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """An app forced onto Whoosh (also on PostgreSQL) to test the outbox path;
+    its context is pushed over ``app``'s, so factories run under it."""
     from charitylink import create_app
 
     cfg = dict(app_config, SEARCH_BACKEND="whoosh")

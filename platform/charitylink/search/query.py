@@ -14,7 +14,9 @@ from charitylink.search.documents import (
     PUBLIC_PROJECT_STATUSES,
 )
 
-SORTS = ("relevance", "newest", "deadline", "amount")
+SORTS = ("relevance", "newest", "deadline", "amount", "amount_asc")
+# Names the needs pages and API use for the same orders.
+SORT_ALIASES = {"amount_desc": "amount", "target": "amount"}
 MAX_PER_PAGE = 100
 MAX_PAGE = 500
 _REGION = re.compile(r"^\d{2,12}$")
@@ -32,6 +34,7 @@ class Filters:
     min_amount: int | None = None  # fen
     max_amount: int | None = None  # fen
     urgency: str | None = None
+    org_id: int | None = None  # projects only
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
@@ -99,9 +102,13 @@ def parse_args(args: Mapping[str, Any], object_type: str = "need") -> Parsed:
     need_type = choice("need_type", tuple(NeedType), _("未知的需求类型。"))
     status = choice("status", statuses, _("未知或不公开的状态。"))
     urgency = choice("urgency", tuple(Urgency), _("未知的紧急程度。"))
-    sort = choice(
-        "sort", SORTS, _("排序方式应为 relevance、newest、deadline 或 amount。")
-    )
+    sort = get("sort")
+    sort = SORT_ALIASES.get(sort or "", sort)
+    if sort is not None and sort not in SORTS:
+        errors["sort"] = _(
+            "排序方式应为 relevance、newest、deadline、amount 或 amount_asc。"
+        )
+        sort = None
 
     amounts: dict[str, int | None] = {}
     for name in ("min_amount", "max_amount"):
@@ -115,6 +122,12 @@ def parse_args(args: Mapping[str, Any], object_type: str = "need") -> Parsed:
         errors["max_amount"] = _("最高金额不能小于最低金额。")
         hi = None
 
+    org_id = None
+    try:
+        org_id = _int(get("org_id") or get("org"))
+    except ValueError:
+        errors["org_id"] = _("机构编号应为数字。")
+
     page, per_page = 1, 20
     try:
         page = min(max(_int(get("page")) or 1, 1), MAX_PAGE)
@@ -127,7 +140,9 @@ def parse_args(args: Mapping[str, Any], object_type: str = "need") -> Parsed:
 
     return Parsed(
         q=str(args.get("q") or ""),
-        filters=Filters(region, category, need_type, status, lo, hi, urgency),
+        filters=Filters(
+            region, category, need_type, status, lo, hi, urgency, org_id=org_id
+        ),
         page=Page(sort or "relevance", page, per_page),
         errors=errors,
     )

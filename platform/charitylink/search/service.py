@@ -27,6 +27,7 @@ from charitylink.search.backend import Hits, IndexUnavailable, NeedQuery, get_ba
 from charitylink.search.documents import PROJECT
 from charitylink.search.highlight import highlight, snippet
 from charitylink.search.query import (
+    SORT_ALIASES,
     SORTS,
     Filters,
     Page,
@@ -86,6 +87,7 @@ def _coerce(filters: Filters | Mapping[str, Any] | None, object_type: str) -> Fi
 
 
 def _page(sort: str, page: int, per_page: int) -> Page:
+    sort = SORT_ALIASES.get(sort, sort)
     sort = sort if sort in SORTS else "relevance"
     return Page(sort, max(1, int(page)), min(max(1, int(per_page)), 100))
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, func
+from sqlalchemy import ColumnElement, String, cast, func, select
 
 from charitylink.needs.models import Need
+from charitylink.orgs.models import Organization, OrgStatus
 from charitylink.projects.models import Project
 from charitylink.search.documents import PUBLIC_NEED_STATUSES, PUBLIC_PROJECT_STATUSES
 from charitylink.search.query import Filters
@@ -39,9 +40,13 @@ def _json_text(column: Any) -> Any:
 def project_clauses(f: Filters) -> list[ColumnElement[bool]]:
     """Projects keep need types and regions as JSON lists: matched on their JSON
     text (``"2201…``), the same on SQLite and PostgreSQL; projects are few."""
+    verified = select(Organization.id).where(Organization.status == OrgStatus.VERIFIED)
     clauses: list[ColumnElement[bool]] = [
-        Project.status.in_([f.status] if f.status else PUBLIC_PROJECT_STATUSES)
+        Project.status.in_([f.status] if f.status else PUBLIC_PROJECT_STATUSES),
+        Project.org_id.in_(verified),  # only verified orgs' projects are public
     ]
+    if f.org_id is not None:
+        clauses.append(Project.org_id == f.org_id)
     if f.region:
         clauses.append(_json_text(Project.region_codes).contains(f'"{f.region}'))
     if f.need_type:
@@ -58,6 +63,8 @@ def need_order(sort: str) -> list[Any]:
         return [Need.deadline_on.asc().nulls_last(), Need.id.desc()]
     if sort == "amount":
         return [Need.amount_fen.desc(), Need.id.desc()]
+    if sort == "amount_asc":
+        return [Need.amount_fen.asc(), Need.id.desc()]
     return [Need.published_at.desc().nulls_last(), Need.id.desc()]
 
 
@@ -66,6 +73,8 @@ def project_order(sort: str) -> list[Any]:
         return [Project.end_on.asc().nulls_last(), Project.id.desc()]
     if sort == "amount":
         return [Project.target_fen.desc(), Project.id.desc()]
+    if sort == "amount_asc":
+        return [Project.target_fen.asc(), Project.id.desc()]
     return [Project.published_at.desc().nulls_last(), Project.id.desc()]
 
 

@@ -46,7 +46,7 @@ def make_schema() -> Schema:
     return Schema(
         key=ID(stored=True, unique=True),
         kind=ID(),
-        oid=NUMERIC(int, bits=64, stored=True),
+        oid=NUMERIC(int, bits=64, stored=True, sortable=True),
         title=TEXT(analyzer=ANALYZER, field_boost=2.0),
         body=TEXT(analyzer=ANALYZER),
         extra=TEXT(analyzer=ANALYZER, field_boost=0.5),
@@ -225,12 +225,15 @@ class WhooshBackend:
         if sort == "relevance" and not query.tokens:
             sort = "newest"
         sortedby: Any = None
+        newest_first = sorting.FieldFacet("oid", reverse=True)  # ties, as in SQL
         if sort == "newest":
-            sortedby = sorting.FieldFacet("published", reverse=True)
+            sortedby = [sorting.FieldFacet("published", reverse=True), newest_first]
         elif sort == "deadline":
-            sortedby = sorting.FieldFacet("deadline")
+            sortedby = [sorting.FieldFacet("deadline"), newest_first]
         elif sort == "amount":
-            sortedby = sorting.FieldFacet("amount", reverse=True)
+            sortedby = [sorting.FieldFacet("amount", reverse=True), newest_first]
+        elif sort == "amount_asc":
+            sortedby = [sorting.FieldFacet("amount"), newest_first]
         region_field = {2: "region2", 4: "region4"}.get(
             query.region_facet_length, "region"
         )
