@@ -395,3 +395,17 @@ def test_expire_cli_prints_counts_and_is_idempotent(org_world, create_need, runn
     assert "已过期认领 0 条；已过期需求 0 条" in second.output
     bad = runner.invoke(args=["expire", "--today", "明天"])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
+
+
+def test_expiring_a_need_recoarsens_its_county(org_world, create_need):
+    needs = [create_need(region_code="220103") for _ in range(5)]
+    db.session.expire_all()
+    assert {n.public_region_code for n in needs} == {"220103"}
+    needs[0].deadline_on = today() - timedelta(days=1)
+    db.session.commit()
+    assert services.expire_overdue() == {"claims": 0, "needs": 1}
+    db.session.commit()
+    db.session.expire_all()
+    assert needs[0].status == NeedStatus.EXPIRED
+    # Four public needs left in the county: shown as the city from now on.
+    assert {n.public_region_code for n in needs[1:]} == {"220100"}

@@ -181,7 +181,7 @@ def list_claims() -> ResponseReturnValue:
                 _("未知的认领状态。"), {"status": _("未知的认领状态。")}
             ) from None
     page = request.args.get("page", 1, type=int) or 1
-    per_page = min(max(request.args.get("per_page", 50, type=int) or 50, 1), 200)
+    per_page = min(max(request.args.get("per_page", 50, type=int) or 50, 1), 100)
     page = max(page, 1)
     claims = db.session.scalars(
         query.order_by(Claim.id.desc()).offset((page - 1) * per_page).limit(per_page)

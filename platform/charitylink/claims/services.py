@@ -51,7 +51,7 @@ from charitylink.extensions import db
 from charitylink.funds import ledger
 from charitylink.funds.models import Fund
 from charitylink.funds.services import check_purpose
-from charitylink.needs.models import Need, NeedStatus
+from charitylink.needs.models import PUBLIC_STATUSES, Need, NeedStatus
 from charitylink.projects.models import Project, ProjectStatus
 
 # Which claim transitions exist (SPEC §2); anything else is InvalidTransition.
@@ -81,14 +81,11 @@ def _audit_claim(
 
 
 def _after_need_status_change(need: Need) -> None:
-    """Let the needs feature re-coarsen public regions (fewer than 5 per county)."""
-    try:
-        from charitylink.needs import privacy
-    except ImportError:  # the needs feature does not coarsen (yet)
-        return
-    recompute = getattr(privacy, "recompute_public_region", None)
-    if recompute is not None:
-        recompute(need.region_code)
+    """A need entered or left the public library: re-coarsen its county's public
+    region (SPEC §2: the city where fewer than 5 public needs share a county)."""
+    from charitylink.needs import privacy
+
+    privacy.recompute_public_region(need.region_code)
 
 
 def _set_need_status(
@@ -105,7 +102,8 @@ def _set_need_status(
         need.closed_at = now
     audit.record(actor, action, need, old, new, reason or None)
     db.session.flush()
-    _after_need_status_change(need)
+    if (old in PUBLIC_STATUSES) != (new in PUBLIC_STATUSES):
+        _after_need_status_change(need)
 
 
 def _move_claim(claim: Claim, old: ClaimStatus, new: ClaimStatus) -> None:
