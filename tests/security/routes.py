@@ -48,6 +48,10 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
             values[arg] = world.users["member_a"].id
         elif arg == "token_id":
             values[arg] = 1
+        elif arg == "kind":
+            values[arg] = "claims"  # an export sheet both orgs and moderators have
+        elif arg == "token":
+            values[arg] = "0" * 32  # an import preview that does not exist
         elif arg == "name":
             values[arg] = "totals"  # a report table present on both report pages
         elif hasattr(rule._converters.get(arg), "items"):

@@ -1,0 +1,259 @@
+"""The access-control matrix: every rule in the URL map × every role (ASVS V4).
+
+``EXPECT`` says, per endpoint and method, which roles may use it. The test fails
+when a route has no entry, so a new route cannot ship without a decision here.
+GET: allowed roles get 200 (or a listed redirect); the others get 302 to the
+login page (anonymous), 401 (anonymous API), or 403/404. POST: only refused
+roles are sent (an allowed POST changes the world); each must be refused with
+one of those statuses AND change nothing (audit and ledger rows counted).
+The world is in conftest.py: org A's objects, a need in 220102.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.security.conftest import ROLES, state_counts
+from tests.security.routes import Caller, methods, rules, url_for_rule
+
+ALL = frozenset(ROLES)
+LOGGED_IN = ALL - {"public"}
+STAFF_A = frozenset({"member_a", "admin_a"})
+ADMIN_A = frozenset({"admin_a"})
+ORG_ADMINS = frozenset({"admin_a", "admin_b"})
+ORG_STAFF = frozenset({"member_a", "admin_a", "admin_b"})
+MODS = frozenset({"mod_in", "mod_out", "admin"})
+MOD_IN = frozenset({"mod_in", "admin"})  # moderators covering 220102
+ADMIN = frozenset({"admin"})
+
+# Allowed GETs that answer with a redirect instead of 200 (state-dependent pages).
+REDIRECT_OK = {
+    "accounts.login",  # logged in → own home
+    "needs.edit",  # a published need is not editable → its review page
+    "projects.edit",  # a published project is not editable → its page
+}
+
+# Allowed GETs whose object does not exist in the world (a random import token):
+# allowed roles get 404, so only the refusal of the others is checked.
+NOT_FOUND_OK = {"exports.import_preview"}
+
+# POSTs whose API endpoint checks the body before the service checks the role:
+# refused roles get 422 (and nothing changes); the service would answer 403.
+VALIDATES_FIRST = {"api_v1.deliver_claim", "api_v1.import_needs"}
+
+# endpoint → {method: roles allowed}
+EXPECT: dict[str, dict[str, frozenset[str]]] = {
+    # accounts
+    "accounts.login": {"GET": ALL, "POST": ALL},
+    "accounts.logout": {"POST": LOGGED_IN},
+    "accounts.password": {"GET": LOGGED_IN, "POST": LOGGED_IN},
+    "accounts.tokens": {"GET": LOGGED_IN, "POST": LOGGED_IN},
+    "accounts.revoke_token": {"POST": LOGGED_IN},  # others' tokens: 404 (tested)
+    # admin area
+    "admin.audit": {"GET": MODS},  # scoped to the moderator's region
+    "admin.users": {"GET": ADMIN, "POST": ADMIN},
+    "admin.set_active": {"POST": ADMIN},
+    # public pages
+    "public.home": {"GET": ALL},
+    "orgs.index": {"GET": ALL},
+    "orgs.detail": {"GET": ALL},
+    "orgs.register": {"GET": ALL, "POST": ALL},
+    "funds.public_detail": {"GET": ALL},
+    "projects.public_list": {"GET": ALL},
+    "projects.public_detail": {"GET": ALL},
+    "needs.index": {"GET": ALL},
+    "needs.detail": {"GET": ALL},
+    "reports.transparency_page": {"GET": ALL},
+    "reports.transparency_export": {"GET": ALL},
+    # org work area
+    "workspace.org_home": {"GET": ORG_STAFF},
+    "orgs.profile": {"GET": ORG_ADMINS, "POST": ORG_ADMINS},
+    "orgs.members": {"GET": ORG_ADMINS, "POST": ORG_ADMINS},
+    "orgs.deactivate_member": {"POST": ADMIN_A},
+    "funds.org_list": {"GET": ORG_STAFF},
+    "funds.org_detail": {"GET": STAFF_A},
+    "funds.new": {"GET": ORG_ADMINS, "POST": ORG_ADMINS},
+    "funds.donation": {"GET": ADMIN_A, "POST": ADMIN_A},
+    "projects.org_list": {"GET": ORG_STAFF},
+    "projects.org_detail": {"GET": STAFF_A},
+    "projects.new": {"GET": ORG_STAFF, "POST": ORG_STAFF},
+    "projects.edit": {"GET": STAFF_A, "POST": STAFF_A},
+    "projects.submit": {"POST": STAFF_A},
+    "projects.redraft": {"POST": STAFF_A},
+    "projects.close": {"POST": STAFF_A},
+    "projects.post_update": {"POST": STAFF_A},
+    "claims.claim": {"POST": ORG_STAFF},
+    "claims.org_index": {"GET": ORG_STAFF},
+    "claims.org_detail": {"GET": STAFF_A},
+    "claims.deliver": {"GET": STAFF_A, "POST": STAFF_A},
+    "claims.cancel": {"POST": STAFF_A},
+    "claims.contact": {"POST": STAFF_A},
+    "claims.evidence_file": {"GET": STAFF_A | MOD_IN},
+    # moderator work area
+    "workspace.mod_home": {"GET": MODS},
+    "orgs.queue": {"GET": MODS},
+    "orgs.review": {"GET": MOD_IN},
+    "orgs.decide": {"POST": MOD_IN},
+    "projects.mod_queue": {"GET": MODS},
+    "projects.mod_detail": {"GET": MOD_IN},
+    "projects.approve": {"POST": MOD_IN},
+    "projects.reject": {"POST": MOD_IN},
+    "projects.mod_close": {"POST": MOD_IN},
+    "needs.mod_index": {"GET": MODS},
+    "needs.new": {"GET": MODS, "POST": MODS},
+    "needs.review": {"GET": MOD_IN},
+    "needs.edit": {"GET": MOD_IN, "POST": MOD_IN},
+    "needs.submit": {"POST": MOD_IN},
+    "needs.approve": {"POST": MOD_IN},
+    "needs.reject": {"POST": MOD_IN},
+    "needs.withdraw": {"POST": MOD_IN},
+    "needs.to_draft": {"POST": MOD_IN},
+    "needs.reveal": {"POST": MOD_IN},
+    "exports.import_upload": {"GET": MODS},
+    "exports.import_preview_post": {"POST": MODS},
+    "exports.import_preview": {"GET": MODS},
+    "exports.import_confirm": {"POST": MODS},
+    "exports.import_template": {"GET": MODS},
+    "exports.mod_exports": {"GET": MODS},
+    "exports.mod_export": {"GET": MODS},
+    "exports.org_exports": {"GET": ORG_ADMINS},
+    "exports.org_export": {"GET": ORG_ADMINS},
+    "claims.mod_index": {"GET": MODS},
+    "claims.confirm": {"POST": MOD_IN},
+    "reports.mod_reports": {"GET": MODS},
+    "reports.mod_export": {"GET": MODS},
+    # API
+    "api_v1.create_token": {"POST": ALL},
+    "api_v1.register_org": {"POST": ALL},
+    "api_v1.list_orgs": {"GET": ALL},
+    "api_v1.get_org": {"GET": ALL},
+    "api_v1.verify_org": {"POST": MOD_IN},
+    "api_v1.reject_org": {"POST": MOD_IN},
+    "api_v1.suspend_org": {"POST": MOD_IN},
+    "api_v1.reinstate_org": {"POST": MOD_IN},
+    "api_v1.get_fund": {"GET": ALL},
+    "api_v1.create_fund": {"POST": ORG_ADMINS},
+    "api_v1.create_donation": {"POST": ADMIN_A},
+    "api_v1.list_projects": {"GET": ALL},
+    "api_v1.get_project": {"GET": ALL},
+    "api_v1.create_project": {"POST": ORG_STAFF},
+    "api_v1.update_project": {"POST": STAFF_A},
+    "api_v1.submit_project": {"POST": STAFF_A},
+    "api_v1.close_project": {"POST": STAFF_A | MOD_IN},
+    "api_v1.approve_project": {"POST": MOD_IN},
+    "api_v1.reject_project": {"POST": MOD_IN},
+    "api_v1.list_needs": {"GET": ALL},
+    "api_v1.get_need": {"GET": ALL},
+    "api_v1.get_private": {"GET": MOD_IN},
+    "api_v1.create_need": {"POST": MODS},
+    "api_v1.import_needs": {"POST": MODS},
+    "api_v1.submit_need": {"POST": MOD_IN},
+    "api_v1.approve_need": {"POST": MOD_IN},
+    "api_v1.reject_need": {"POST": MOD_IN},
+    "api_v1.withdraw_need": {"POST": MOD_IN},
+    "api_v1.list_claims": {"GET": ORG_STAFF},
+    "api_v1.get_claim": {"GET": STAFF_A | MOD_IN},
+    "api_v1.create_claim": {"POST": ORG_STAFF},
+    "api_v1.deliver_claim": {"POST": STAFF_A},
+    "api_v1.cancel_claim": {"POST": STAFF_A},
+    "api_v1.confirm_claim": {"POST": MOD_IN},
+    "api_v1.stats": {"GET": ALL},
+    "api_v1.openapi_json": {"GET": ALL},
+    "api_v1.docs": {"GET": ALL},
+}
+
+
+def _cases(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(r.endpoint, m) for r in rules(app) for m in methods(r)]
+
+
+def test_every_route_has_an_expectation(app):
+    missing = sorted(
+        f"{endpoint} {method}"
+        for endpoint, method in _cases(app)
+        if method not in EXPECT.get(endpoint, {})
+    )
+    assert not missing, (
+        "Routes without an access expectation (add them to EXPECT in "
+        f"tests/security/test_access_matrix.py): {missing}"
+    )
+
+
+def test_no_stale_expectations(app):
+    known = {endpoint for endpoint, _m in _cases(app)}
+    assert not sorted(set(EXPECT) - known)
+
+
+def _refused(role: str, url: str, resp) -> bool:  # type: ignore[no-untyped-def]
+    if resp.status_code in (403, 404):
+        return True
+    if role == "public":
+        if url.startswith("/api/"):
+            return resp.status_code == 401
+        return resp.status_code == 302 and "/login" in resp.headers["Location"]
+    return False
+
+
+def test_get_routes_answer_each_role_as_expected(app, world, login_as):
+    caller = Caller(app, world, login_as)
+    wrong = []
+    for rule in rules(app):
+        if "GET" not in methods(rule) or "GET" not in EXPECT.get(rule.endpoint, {}):
+            continue
+        url = url_for_rule(app, rule, world)
+        allowed = EXPECT[rule.endpoint]["GET"]
+        for role in ROLES:
+            resp = caller.request(role, "GET", url)
+            if role in allowed:
+                ok = (
+                    resp.status_code == 200
+                    or (rule.endpoint in REDIRECT_OK and resp.status_code == 302)
+                    or (rule.endpoint in NOT_FOUND_OK and resp.status_code == 404)
+                )
+            else:
+                ok = _refused(role, url, resp)
+            if not ok:
+                wrong.append(f"{role} GET {url} ({rule.endpoint}) → {resp.status_code}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_post_routes_refuse_other_roles_and_change_nothing(app, world, login_as):
+    caller = Caller(app, world, login_as)
+    for role in ROLES:  # tokens first: issuing one is audited
+        if role != "public":
+            caller.token(role)
+    wrong = []
+    for rule in rules(app):
+        if "POST" not in methods(rule) or "POST" not in EXPECT.get(rule.endpoint, {}):
+            continue
+        url = url_for_rule(app, rule, world)
+        allowed = EXPECT[rule.endpoint]["POST"]
+        for role in ROLES:
+            if role in allowed:
+                continue
+            before = state_counts()
+            resp = caller.request(role, "POST", url)
+            after = state_counts()
+            refused = _refused(role, url, resp) or (
+                rule.endpoint in VALIDATES_FIRST and resp.status_code == 422
+            )
+            if not refused or before != after:
+                wrong.append(
+                    f"{role} POST {url} ({rule.endpoint}) → {resp.status_code}"
+                    + ("" if before == after else f", rows {before} → {after}")
+                )
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", ["admin_b", "mod_out"])
+def test_other_tenants_objects_are_not_even_listed(app, world, login_as, role):
+    """Lists scoped to an org or region do not show others' objects."""
+    caller = Caller(app, world, login_as)
+    if role == "admin_b":
+        body = caller.request(role, "GET", "/org/claims").get_data(as_text=True)
+        assert world.need.code not in body
+        data = caller.request(role, "GET", "/api/v1/claims").get_json()
+        assert world.claim.id not in {c["id"] for c in data.get("items", data)}
+    else:
+        body = caller.request(role, "GET", "/mod/needs").get_data(as_text=True)
+        assert world.need.code not in body
