@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from charitylink.api import ApiError, bp, created, current_user_or_none, json_body
 from charitylink.api import require_user as _require_user
 from charitylink.core.i18n import _
+from charitylink.core.security import registration_account_key
 from charitylink.errors import Conflict, DomainError, NotFound, ValidationFailed
 from charitylink.extensions import db, limiter
 from charitylink.orgs import queries, services
@@ -45,6 +46,7 @@ def _renamed(exc: DomainError) -> DomainError:
 
 @bp.post("/orgs")
 @limiter.limit("10/hour")
+@limiter.limit("5/hour", key_func=registration_account_key)
 def register_org() -> ResponseReturnValue:
     body = json_body()
     admin = body.get("admin")

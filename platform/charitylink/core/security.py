@@ -45,3 +45,16 @@ def init_app(app: Flask) -> None:
             # Work areas and API answers may carry non-public data: never cache them.
             h["Cache-Control"] = "no-store"
         return response
+
+
+def registration_account_key() -> str:
+    """Flask-Limiter key for registrations: the first admin's e-mail (form field
+    ``admin_email`` or JSON ``admin.email``), so one address cannot be hammered
+    from many IPs; the per-IP limit sits beside it."""
+    email = request.form.get("admin_email")
+    if email is None and request.is_json:
+        body = request.get_json(silent=True)
+        admin = body.get("admin") if isinstance(body, dict) else None
+        email = admin.get("email") if isinstance(admin, dict) else None
+    email = email if isinstance(email, str) else ""
+    return "register:" + email.strip().lower()[:254]

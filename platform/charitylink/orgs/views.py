@@ -16,6 +16,7 @@ from charitylink.core.permissions import (
     moderator_required,
     org_admin_required,
 )
+from charitylink.core.security import registration_account_key
 from charitylink.errors import DomainError
 from charitylink.extensions import db, limiter
 from charitylink.funds.services import figures
@@ -54,6 +55,7 @@ def _viewer() -> Any:
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit("10/hour", methods=["POST"])
+@limiter.limit("5/hour", methods=["POST"], key_func=registration_account_key)
 def register() -> ResponseReturnValue:
     form = RegisterForm()
     if form.validate_on_submit():
