@@ -154,6 +154,20 @@ class Need(db.Model):
             name="delivered_within_amount",
         ),
         Index("ix_needs_public_list", "status", "published_at"),
+        # Covers every column the reports aggregate, so they read this index
+        # instead of the wide rows (bench/reports.py, docs/reports.md).
+        Index(
+            "ix_needs_report",
+            "region_code",
+            "published_at",
+            "need_type",
+            "category",
+            "status",
+            "amount_fen",
+            "household_key",
+            "public_region_code",
+            "fully_claimed_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 23:51:12.951558
+Create Date: 2026-11-29 00:07:28.974151
 
 """
 from alembic import op
@@ -227,6 +227,7 @@ def upgrade():
         batch_op.create_index('ix_needs_public_list', ['status', 'published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_public_region_code'), ['public_region_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_region_code'), ['region_code'], unique=False)
+        batch_op.create_index('ix_needs_report', ['region_code', 'published_at', 'need_type', 'category', 'status', 'amount_fen', 'household_key', 'public_region_code', 'fully_claimed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_status'), ['status'], unique=False)
 
     op.create_table('projects',
@@ -301,6 +302,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_claims_need_id'), ['need_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_claims_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_claims_project_id'), ['project_id'], unique=False)
+        batch_op.create_index('ix_claims_report', ['need_id', 'status', 'amount_fen', 'delivered_fen'], unique=False)
         batch_op.create_index(batch_op.f('ix_claims_status'), ['status'], unique=False)
 
     op.create_table('project_updates',
@@ -357,6 +359,7 @@ def downgrade():
     op.drop_table('project_updates')
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_claims_status'))
+        batch_op.drop_index('ix_claims_report')
         batch_op.drop_index(batch_op.f('ix_claims_project_id'))
         batch_op.drop_index(batch_op.f('ix_claims_org_id'))
         batch_op.drop_index(batch_op.f('ix_claims_need_id'))
@@ -374,6 +377,7 @@ def downgrade():
     op.drop_table('projects')
     with op.batch_alter_table('needs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_needs_status'))
+        batch_op.drop_index('ix_needs_report')
         batch_op.drop_index(batch_op.f('ix_needs_region_code'))
         batch_op.drop_index(batch_op.f('ix_needs_public_region_code'))
         batch_op.drop_index('ix_needs_public_list')

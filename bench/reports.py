@@ -1,0 +1,304 @@
+"""Benchmark: the report queries and pages at 100,000 needs.
+
+    .venv/bin/python bench/reports.py [--needs 100000] [--database-url URL]
+
+Builds a fresh database (a temporary SQLite file unless ``--database-url`` names
+an empty PostgreSQL database), bulk-inserts needs with a realistic spread over
+categories, need types, Jilin's counties, statuses and two years, plus claims in
+every state, then measures — each the median of several runs —
+
+- the moderator dashboard's queries (whole province, and one city) and the
+  transparency figures, called directly;
+- the full pages through the Flask test client (``/mod/reports``,
+  ``/transparency``, ``/api/v1/stats``);
+
+against two baselines measured in the same run on the same database: a one-row
+primary-key SELECT, and a trivial page (``/login``) through the same client.
+It prints milliseconds and the ratio to the baseline, so the figures mean the
+same on a faster machine. Target: every dashboard well under a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("CHARITYLINK_FAST_HASH", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "platform"))
+
+from sqlalchemy import insert, select  # noqa: E402
+
+from charitylink import create_app  # noqa: E402
+from charitylink.core.crypto import generate_data_key  # noqa: E402
+
+CATEGORIES = [("dibao", 35), ("tekun", 12), ("dibao_edge", 20), ("relapse_watch", 13),
+              ("rigid_expense", 12), ("other", 8)]  # fmt: skip
+TYPES = [("medical", 30), ("education", 18), ("housing", 8), ("living", 16),
+         ("employment", 4), ("elderly_care", 8), ("disability", 6), ("child", 5),
+         ("emergency", 3), ("other", 2)]  # fmt: skip
+STATUSES = [("published", 30), ("fully_claimed", 12), ("delivered", 14),
+            ("confirmed", 22), ("expired", 6), ("withdrawn", 3), ("draft", 5),
+            ("submitted", 5), ("rejected", 3)]  # fmt: skip
+ASSIST = ["dibao", "tekun", "temporary", "medical", "education", "housing",
+          "disability_subsidy"]  # fmt: skip
+
+
+def pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
+    return rng.choices([k for k, _ in weighted], [w for _, w in weighted])[0]
+
+
+def build(app, n_needs: int) -> None:  # type: ignore[no-untyped-def]
+    from flask_migrate import upgrade
+
+    from charitylink.accounts.models import User
+    from charitylink.claims.models import Claim
+    from charitylink.extensions import db
+    from charitylink.funds.models import Fund
+    from charitylink.needs.models import Need
+    from charitylink.orgs.models import Organization
+    from charitylink.regions import services as regions
+
+    rng = random.Random(6)
+    upgrade()
+    regions.load_regions()
+    admin = User(
+        email="admin@example.org", name="管理员", password_hash="x", role="admin"
+    )
+    mod = User(
+        email="mod@example.org",
+        name="长春市审核员",
+        password_hash="x",
+        role="moderator",
+        region_prefix="2201",
+    )
+    db.session.add_all([admin, mod])
+    counties = [c for c, _ in regions.choices(("county",)) if c.startswith("22")]
+    orgs = []
+    for i in range(30):
+        org = Organization(
+            name=f"基准慈善基金会{i}",
+            uscc=f"5322010000{i:07d}X"[:18],
+            org_type="foundation",
+            region_code=rng.choice(counties),
+            status="verified",
+        )
+        db.session.add(org)
+        orgs.append(org)
+    db.session.flush()
+    funds = []
+    for org in orgs:
+        for k in range(2):
+            fund = Fund(
+                org_id=org.id,
+                name=f"{org.name}爱心基金{k}",
+                kind="named",
+                donor_name="某爱心企业",
+                donations_fen=rng.randrange(10**8, 10**10),
+            )
+            db.session.add(fund)
+            funds.append(fund)
+    db.session.flush()
+    fund_org = [(f.id, f.org_id) for f in funds]
+    db.session.commit()
+
+    start = datetime(2024, 12, 1, tzinfo=UTC)
+    households = max(1, int(n_needs * 0.7))
+    needs, claims = [], []
+    claim_id = 0
+    for i in range(1, n_needs + 1):
+        status = pick(rng, STATUSES)
+        county = rng.choice(counties)
+        published = None
+        fully = None
+        if status not in ("draft", "submitted", "rejected"):
+            published = start + timedelta(minutes=rng.randrange(0, 730 * 24 * 60))
+        if status in ("fully_claimed", "delivered", "confirmed") and published:
+            fully = published + timedelta(hours=rng.expovariate(1 / 200))
+        amount = rng.randrange(50_000, 3_000_000, 100)
+        needs.append(
+            {
+                "id": i,
+                "code": f"XQ-{county}-{i:06d}",
+                "title": "基准需求",
+                "description": "",
+                "category": pick(rng, CATEGORIES),
+                "need_type": pick(rng, TYPES),
+                "region_code": county,
+                "public_region_code": county,
+                "age_band": "40–49",
+                "household_size": rng.randint(1, 6),
+                "gov_assistance": [
+                    {"type": t, "monthly_amount": rng.randrange(0, 120_000, 100)}
+                    for t in rng.sample(ASSIST, rng.choice([0, 1, 1, 2]))
+                ],
+                "amount_fen": amount,
+                "claimed_fen": 0,
+                "delivered_fen": 0,
+                "in_kind": False,
+                "urgency": "normal",
+                "status": status,
+                "private_ciphertext": "x",
+                "household_key": f"hk{rng.randrange(households):08d}",
+                "consent_share_contact": False,
+                "entered_by_id": mod.id,
+                "created_at": published or start,
+                "updated_at": published or start,
+                "published_at": published,
+                "fully_claimed_at": fully,
+            }
+        )
+        if published is None:
+            continue
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            claim_id += 1
+            fund_id, org_id = rng.choice(fund_org)
+            c_amount = rng.randrange(10_000, amount + 1, 100)
+            c_status = rng.choice(
+                ["reserved", "delivered", "confirmed", "confirmed", "cancelled"]
+            )
+            done = c_status in ("delivered", "confirmed")
+            created = published + timedelta(days=rng.randint(0, 20))
+            claims.append(
+                {
+                    "id": claim_id,
+                    "need_id": i,
+                    "org_id": org_id,
+                    "fund_id": fund_id,
+                    "amount_fen": c_amount,
+                    "status": c_status,
+                    "due_on": (created + timedelta(days=30)).date(),
+                    "delivered_fen": c_amount if done else None,
+                    "delivered_on": (created + timedelta(days=15)).date()
+                    if done
+                    else None,
+                    "created_at": created,
+                }
+            )
+    for rows, model in ((needs, Need), (claims, Claim)):
+        for k in range(0, len(rows), 5000):
+            db.session.execute(insert(model), rows[k : k + 5000])
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        for table in ("needs", "claims"):
+            db.session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
+            )
+        db.session.commit()
+        db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    print(f"built: {len(needs):,} needs, {len(claims):,} claims, {len(funds)} funds")
+
+
+def timed(fn: Callable[[], object], runs: int) -> float:
+    fn()  # warm caches (templates, SQLite pages) once
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--needs", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="charitylink-bench-"))
+    url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench-secret-key-long-enough-0123456789abcdef",
+            "DATA_KEY": generate_data_key(),
+            "INSTANCE_PATH": str(tmp / "instance"),
+            "SEARCH_INDEX_DIR": str(tmp / "search"),
+            "UPLOAD_DIR": str(tmp / "uploads"),
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    from charitylink.accounts.models import User
+    from charitylink.core.timeutil import today
+    from charitylink.extensions import db
+    from charitylink.needs.models import Need
+    from charitylink.reports import dashboard, transparency
+    from charitylink.reports.queries import Filters
+
+    with app.app_context():
+        t0 = time.perf_counter()
+        build(app, args.needs)
+        print(
+            f"database: {db.engine.dialect.name}, built in {time.perf_counter() - t0:.1f}s"
+        )
+        admin = db.session.scalar(select(User).where(User.role == "admin"))
+        mod = db.session.scalar(select(User).where(User.role == "moderator"))
+        client = app.test_client()
+
+        def login(user: User) -> None:
+            with client.session_transaction() as sess:
+                sess["_user_id"] = user.get_id()
+                sess["_fresh"] = True
+
+        def pk_select() -> None:
+            db.session.expunge_all()
+            db.session.get(Need, args.needs // 2)
+
+        def page(path: str, user: User | None = None) -> Callable[[], None]:
+            def run() -> None:
+                if user is not None:
+                    login(user)
+                resp = client.get(path)
+                assert resp.status_code == 200, (path, resp.status_code)
+
+            return run
+
+        base_q = timed(pk_select, args.runs * 20)
+        base_page = timed(page("/login"), args.runs * 4)
+        print(
+            f"\nbaseline: primary-key SELECT {base_q:.2f} ms; page /login {base_page:.1f} ms"
+        )
+        print(f"{'measure':52} {'ms':>9} {'×SELECT':>9} {'×page':>7}")
+        day = today()
+        cases: list[tuple[str, Callable[[], object]]] = [
+            ("dashboard queries, whole province (22)",
+             lambda: dashboard.build(Filters(prefix="22", level="city"), day)),
+            ("dashboard queries, one city (2201)",
+             lambda: dashboard.build(Filters(prefix="2201"), day)),
+            ("dashboard queries, 2201, one quarter",
+             lambda: dashboard.build(
+                 Filters("2201", date(2025, 7, 1), date(2025, 9, 30)), day)),
+            ("transparency figures (all, with suppression)", transparency.figures),
+            ("page /mod/reports as admin (all regions)", page("/mod/reports", admin)),
+            ("page /mod/reports as moderator of 2201", page("/mod/reports", mod)),
+            ("page /mod/reports/export/by_region.xlsx (2201)",
+             page("/mod/reports/export/by_region.xlsx", mod)),
+            ("page /transparency", page("/transparency")),
+            ("GET /api/v1/stats", page("/api/v1/stats")),
+        ]  # fmt: skip
+        worst = 0.0
+        for name, fn in cases:
+            ms = timed(fn, args.runs)
+            worst = max(worst, ms)
+            print(f"{name:52} {ms:9.1f} {ms / base_q:9.0f} {ms / base_page:7.1f}")
+        verdict = "OK" if worst < 1000 else "SLOW"
+        print(f"\nslowest: {worst:.0f} ms — target well under 1000 ms: {verdict}")
+
+
+if __name__ == "__main__":
+    main()
