@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from charitylink.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -68,7 +69,17 @@ def register_security(app: Flask) -> None:
     cache.init_app(app)
 
 
+class _DbIntConverter(IntegerConverter):
+    """``<int:...>`` ids above the INTEGER column range cannot exist: 404, not a
+    driver OverflowError (a 500) on SQLite or PostgreSQL."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = _DbIntConverter
     from charitylink.accounts.views import bp as accounts_bp
     from charitylink.admin.views import bp as admin_bp
     from charitylink.api import bp as api_bp

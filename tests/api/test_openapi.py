@@ -116,5 +116,18 @@ def test_schemathesis_responses_match_the_spec(app, tokens) -> None:
             try:
                 _fuzz(operation, headers)
             except Exception as exc:  # collect all, report together
-                failures.append(f"{operation.label} as {who}: {exc}"[:2000])
+                failures.append(f"{operation.label} as {who}: {exc}"[:1500])
     assert not failures, "\n\n".join(failures)
+
+
+def test_out_of_range_numbers_are_422_or_404_never_500(
+    client, create_org, api_token
+) -> None:
+    headers = api_token(org_admin_of(create_org()))
+    resp = client.post(
+        "/api/v1/projects", json={"fund_id": 2**70, "title": "x"}, headers=headers
+    )
+    assert resp.status_code == 422
+    assert resp.json["error"]["code"] == "validation_failed"
+    assert client.get(f"/api/v1/orgs/{2**70}").status_code == 404
+    assert client.get(f"/api/v1/funds/{2**40}").status_code == 404

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from charitylink.core.i18n import _
@@ -49,6 +50,18 @@ def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
 def _domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
     db.session.rollback()
     return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.errorhandler(OverflowError)
+@bp.errorhandler(DataError)
+def _out_of_range(exc: Exception):  # type: ignore[no-untyped-def]
+    # A number beyond the column's range in a body (an id of 2**70): the driver
+    # refuses it (OverflowError on SQLite, DataError on PostgreSQL). Bad input,
+    # so a 422, never a 500 (rule 8).
+    db.session.rollback()
+    return error_response(
+        422, "validation_failed", _("提交的数值超出允许范围，请检查编号和金额。")
+    )
 
 
 @bp.before_request
