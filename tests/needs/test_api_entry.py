@@ -201,3 +201,48 @@ def test_household_key_links_same_id_number(client, api_token, moderator):
     codes = db.session.scalars(select(Need.code).order_by(Need.id)).all()
     assert codes == ["XQ-220102-000001", "XQ-220102-000002"]
     assert db.session.scalar(select(Need.status).limit(1)) == NeedStatus.DRAFT
+
+
+def test_no_private_data_reaches_the_log(
+    client, api_token, login_as, moderator, caplog
+):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    headers = api_token(moderator)
+    code = post(client, headers, valid_input()).get_json()["code"]
+    post(client, headers, valid_input(title=f"{CANARY_NAME}需要帮助"))
+    client.get(f"/api/v1/needs/{code}/private", headers=headers)
+    login_as(moderator)
+    client.get(f"/mod/needs/{code}")
+    client.post(f"/mod/needs/{code}/reveal")
+    client.get(f"/mod/needs/{code}/edit")
+    logged = caplog.text + " ".join(str(r.args) for r in caplog.records)
+    for secret in (CANARY_NAME, CANARY_ID, CANARY_PHONE, CANARY_ADDRESS, CANARY_NOTES):
+        assert secret not in logged
+    reasons = db.session.scalars(select(AuditEvent.reason)).all()
+    assert not any(r and CANARY_NAME in r for r in reasons)
+
+
+def test_code_collision_from_a_concurrent_entry_is_retried(
+    client, api_token, moderator, monkeypatch
+):
+    # Two moderators entering in one county at once read the same last code;
+    # the loser of the unique constraint takes the next number.
+    from charitylink.needs import services
+
+    headers = api_token(moderator)
+    assert post(client, headers, valid_input()).status_code == 201
+    real_next = services._next_code
+    calls = []
+
+    def stale_then_real(county: str) -> str:
+        calls.append(county)
+        return "XQ-220102-000001" if len(calls) == 1 else real_next(county)
+
+    monkeypatch.setattr(services, "_next_code", stale_then_real)
+    resp = post(client, headers, valid_input())
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["code"] == "XQ-220102-000002"
+    assert len(calls) == 2
+    assert db.session.scalar(select(db.func.count()).select_from(Need)) == 2
