@@ -127,6 +127,11 @@ def test_claim_422_names_each_bad_field(
         ({"amount": 100}, "fund_id"),
         ({"fund_id": "x", "amount": 100}, "fund_id"),
         ({"fund_id": other_fund.id, "amount": 100}, "fund_id"),
+        ({"fund_id": 2**70, "amount": 100}, "fund_id"),
+        (
+            {"fund_id": org_world["fund"].id, "amount": 100, "project_id": 2**40},
+            "project_id",
+        ),
         (
             {"fund_id": org_world["fund"].id, "amount": 100, "project_id": 999},
             "project_id",

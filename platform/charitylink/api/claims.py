@@ -48,7 +48,8 @@ def claim_json(claim: Claim) -> dict[str, Any]:
 def _int_id(value: Any, field: str, required: bool = True) -> int | None:
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    # Above the INTEGER column range no row can exist (and the driver would fail).
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
         message = _("请提供有效的编号（正整数）。")
         raise ValidationFailed(_("提交的数据有误。"), {field: message})
     return value
