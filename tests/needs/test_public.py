@@ -256,3 +256,27 @@ def test_simple_text_search(client, create_need):
     assert body["total"] == 1
     assert body["items"][0]["title"] == "白血病患儿需要化疗费用"
     assert client.get("/api/v1/needs?q=100%25").get_json()["total"] == 0
+
+
+def test_recompute_all_public_regions_after_bulk_changes(create_need):
+    from sqlalchemy import update
+
+    for _ in range(5):
+        create_need(status="published", region_code="220105")
+    lone = create_need(status="published", region_code="220106")
+    # A bulk load writes rows without coarsening them.
+    db.session.execute(update(Need).values(public_region_code="000000"))
+    assert privacy.recompute_all_public_regions() == 2
+    db.session.commit()
+    db.session.expire_all()
+    shown = {
+        n.region_code: n.public_region_code for n in db.session.scalars(select(Need))
+    }
+    assert shown == {"220105": "220105", "220106": "220100"}
+    assert db.session.get(Need, lone.id).public_region_code == "220100"
+
+
+def test_relevance_sort_without_query_is_accepted_as_newest(client, create_need):
+    create_need()
+    body = client.get("/api/v1/needs?sort=relevance").get_json()
+    assert body["total"] == 1 and "warnings" not in body

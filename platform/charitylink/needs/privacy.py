@@ -105,3 +105,33 @@ def recompute_public_region(county_code: str) -> str:
         execution_options={"synchronize_session": "fetch"},
     )
     return shown
+
+
+def recompute_all_public_regions() -> int:
+    """Recompute ``public_region_code`` for every county that has needs.
+
+    For bulk loads (seed, import); one grouped COUNT, then one UPDATE per
+    county. Returns the number of counties visited.
+    """
+    db.session.flush()
+    public = dict(
+        db.session.execute(
+            select(Need.region_code, func.count())
+            .where(Need.status.in_(PUBLIC_STATUSES))
+            .group_by(Need.region_code)
+        ).all()
+    )
+    counties = list(db.session.scalars(select(Need.region_code).distinct()))
+    for county in counties:
+        shown = (
+            county
+            if public.get(county, 0) >= K_THRESHOLD
+            else coarse_region_for(county)
+        )
+        db.session.execute(
+            update(Need)
+            .where(Need.region_code == county, Need.public_region_code != shown)
+            .values(public_region_code=shown),
+            execution_options={"synchronize_session": "fetch"},
+        )
+    return len(counties)

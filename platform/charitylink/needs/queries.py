@@ -29,6 +29,9 @@ from charitylink.needs.models import (
 )
 
 SORTS = ("newest", "deadline", "amount_desc", "amount_asc")
+# "relevance" only means something to the search engine (with ``q``); the
+# database query treats it as "newest".
+ACCEPTED_SORTS = (*SORTS, "relevance")
 PER_PAGE = 20
 MAX_PER_PAGE = 100
 _REGION_PREFIX = re.compile(r"\d{2,6}")
@@ -128,7 +131,7 @@ def parse_filters(
             continue
         setattr(f, key, fen)
     sort = get("sort")
-    if sort and sort in SORTS:
+    if sort and sort in ACCEPTED_SORTS:
         f.sort = sort
     elif sort:
         f.ignored.append(_("排序方式「%(v)s」无效，已按最新排序。", v=sort[:20]))
