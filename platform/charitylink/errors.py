@@ -68,6 +68,13 @@ class NotClaimable(DomainError):
     code = "not_claimable"
 
 
+class StorageFull(DomainError):
+    """A file could not be written (disk full, read-only volume): HTTP 507."""
+
+    code = "storage_full"
+    status = 507
+
+
 class Conflict(DomainError):
     """A uniqueness or state conflict that is not one of the named rules."""
 

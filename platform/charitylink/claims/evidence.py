@@ -20,7 +20,7 @@ from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from charitylink.core.i18n import _
-from charitylink.errors import ValidationFailed
+from charitylink.errors import StorageFull, ValidationFailed
 
 FIELD = "evidence"
 # Larger images are refused rather than decoded (decompression bombs).
@@ -116,8 +116,19 @@ def store(upload: Any) -> tuple[str, str, str]:
         data = _clean_image(data, ext)
     stored = f"{secrets.token_hex(16)}.{ext}"
     target = evidence_dir() / stored
-    with open(target, "xb") as fh:
-        fh.write(data)
+    try:
+        with open(target, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        # Disk full, quota, read-only volume: no half-written file, a clear
+        # message, and the caller's transaction rolls back (nothing delivered).
+        target.unlink(missing_ok=True)
+        raise StorageFull(
+            _("服务器存储空间不足，凭证文件未能保存，请稍后再试或联系管理员。"),
+            {FIELD: _("凭证文件未能保存（服务器存储空间不足）。")},
+        ) from exc
     return stored, display_name(filename, ext), mime
 
 
