@@ -70,12 +70,15 @@ def register_security(app: Flask) -> None:
 
 
 class _DbIntConverter(IntegerConverter):
-    """``<int:...>`` ids above the INTEGER column range cannot exist: 404, not a
-    driver OverflowError (a 500) on SQLite or PostgreSQL."""
+    """``<int:...>`` ids: one beyond the INTEGER column range cannot exist, so it
+    becomes 0 (no row) and the view answers its usual 404, instead of a driver
+    OverflowError/DataError (a 500) on SQLite or PostgreSQL."""
 
-    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
+    regex = r"\d{1,18}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= 2**31 - 1 else 0
 
 
 def register_blueprints(app: Flask) -> None:

@@ -130,4 +130,6 @@ def test_out_of_range_numbers_are_422_or_404_never_500(
     assert resp.status_code == 422
     assert resp.json["error"]["code"] == "validation_failed"
     assert client.get(f"/api/v1/orgs/{2**70}").status_code == 404
+    assert client.get(f"/api/v1/projects/{2**62}").status_code == 404
+    assert client.get(f"/projects/{2**62}").status_code == 404
     assert client.get(f"/api/v1/funds/{2**40}").status_code == 404
