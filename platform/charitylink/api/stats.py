@@ -6,7 +6,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from charitylink.api import bp
-from charitylink.reports import transparency
+from charitylink.reports import cache, transparency
 
 
 @bp.get("/stats")
@@ -14,4 +14,5 @@ def stats() -> ResponseReturnValue:
     """Amounts in fen over every need ever published; a figure resting on fewer
     than 5 households (or derivable from the totals) is null, and ``suppressed``
     says why."""
-    return jsonify(transparency.api_payload(transparency.figures()))
+    figures = cache.cached(("public",), transparency.figures)
+    return jsonify(transparency.api_payload(figures))

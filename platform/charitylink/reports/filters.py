@@ -11,6 +11,8 @@ from charitylink.core.i18n import _
 from charitylink.regions import services as regions
 from charitylink.reports.queries import LEVEL_LENGTH, Filters
 
+__all__ = ["Filters", "parse"]
+
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
 

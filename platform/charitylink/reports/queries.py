@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -158,7 +159,11 @@ def _rows(stmt: Any) -> list[dict[str, Any]]:
 
 
 def _ints(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (int(v) if isinstance(v, int | float) else v) for k, v in row.items()}
+    # PostgreSQL returns SUM() of BIGINT as Decimal: amounts are whole fen.
+    return {
+        k: (int(v) if isinstance(v, int | Decimal) and not isinstance(v, bool) else v)
+        for k, v in row.items()
+    }
 
 
 def grouped(

@@ -10,7 +10,7 @@ from flask_login import current_user
 from charitylink.core.formatting import yuan
 from charitylink.core.permissions import moderator_required
 from charitylink.core.timeutil import today
-from charitylink.reports import charts, dashboard, export, filters, transparency
+from charitylink.reports import cache, charts, dashboard, export, filters, transparency
 from charitylink.reports.dashboard import LEVEL_LABELS
 
 bp = Blueprint("reports", __name__)
@@ -63,6 +63,15 @@ def _dashboard_charts(data: dict) -> dict:
     }
 
 
+def _dashboard(f: filters.Filters) -> dict:
+    day = today()
+    return cache.cached(("dashboard", f, day), lambda: dashboard.build(f, day))
+
+
+def public_figures() -> dict:
+    return cache.cached(("public",), transparency.figures)
+
+
 @bp.get("/mod/reports")
 @moderator_required
 def mod_reports() -> ResponseReturnValue:
@@ -78,7 +87,7 @@ def mod_reports() -> ResponseReturnValue:
     }
     if errors:
         return render_template("reports/dashboard.html", data=None, **ctx), 400
-    data = dashboard.build(f, today())
+    data = _dashboard(f)
     return render_template(
         "reports/dashboard.html",
         data=data,
@@ -96,7 +105,7 @@ def mod_export(name: str, fmt: str) -> ResponseReturnValue:
         return render_template(
             "errors/error.html", status=400, message="；".join(errors.values())
         ), 400
-    tables = dashboard.build(f, today())["tables"]
+    tables = _dashboard(f)["tables"]
     if name not in tables:
         abort(404)
     return export.response(tables[name], fmt, "charitylink-report")
@@ -104,7 +113,7 @@ def mod_export(name: str, fmt: str) -> ResponseReturnValue:
 
 @bp.get("/transparency")
 def transparency_page() -> ResponseReturnValue:
-    fig = transparency.figures()
+    fig = public_figures()
     tables = transparency.tables(fig)
     return render_template(
         "reports/transparency.html",
@@ -116,7 +125,7 @@ def transparency_page() -> ResponseReturnValue:
 
 @bp.get("/transparency/export/<name>.<any(csv, xlsx):fmt>")
 def transparency_export(name: str, fmt: str) -> ResponseReturnValue:
-    tables = transparency.tables(transparency.figures())
+    tables = transparency.tables(public_figures())
     if name not in tables:
         abort(404)
     return export.response(tables[name], fmt, "charitylink-transparency")
