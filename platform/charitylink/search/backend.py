@@ -31,6 +31,7 @@ class NeedQuery:
     filters: Filters
     page: Page
     region_facet_length: int = 2
+    facets: bool = True  # counting facets costs a pass over every match
 
 
 @dataclass

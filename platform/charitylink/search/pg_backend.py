@@ -154,6 +154,9 @@ class PgBackend:
             )
         )
 
+        if not query.facets:
+            total = session.scalar(select(func.count()).select_from(base.subquery()))
+            return Hits(ids=ids, total=int(total or 0))
         region = region_facet(query.region_facet_length).label("r")
         facet_query = base.with_only_columns(
             region,

@@ -112,15 +112,21 @@ def search_needs(
     sort: str = "relevance",
     page: int = 1,
     per_page: int = 20,
+    facets: bool = True,
 ) -> SearchResult:
     """Published needs matching ``q`` and the filters, one page of them, with
     facet counts (region one level below the region filter, category, need
-    type) and highlights. Never raises for any text in ``q``."""
+    type; skipped with ``facets=False``) and highlights. Never raises for any
+    text in ``q``."""
     q = q or ""
     f = _coerce(filters, "need")
     tokens = query_tokens(q)
     nq = NeedQuery(
-        tokens, f, _page(sort, page, per_page), region_facet_length(f.region)
+        tokens,
+        f,
+        _page(sort, page, per_page),
+        region_facet_length(f.region),
+        facets=facets,
     )
     fallback = False
     try:
@@ -176,6 +182,8 @@ def _db_needs(nq: NeedQuery) -> Hits:
     )
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     facets: dict[str, dict[str, int]] = {}
+    if not nq.facets:
+        return Hits(ids=ids, total=int(total))
     region = region_facet(nq.region_facet_length)
     for name, column in (
         ("region", region),

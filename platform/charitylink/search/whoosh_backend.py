@@ -242,12 +242,14 @@ class WhooshBackend:
             **{name: sorting.FieldFacet(name) for name in _FACETS},
         }
         end = query.page.offset + query.page.per_page
+        if not query.facets:
+            groups = {}
         results = searcher.search(
             q,
             filter=self._need_filter(query),
             limit=end,
             sortedby=sortedby,
-            groupedby=groups,
+            groupedby=groups or None,
             maptype=sorting.Count,
             terms=False,
         )
