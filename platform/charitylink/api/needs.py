@@ -93,7 +93,7 @@ def list_needs() -> ResponseReturnValue:
         from charitylink.search.service import search_needs
 
         sort = f.sort if request.args.get("sort") else "relevance"
-        found = search_needs(f.q, f.as_dict(), sort, f.page, f.per_page)
+        found = search_needs(f.q, f.as_dict(), sort, f.page, f.per_page, facets=False)
         rows, total = found.items, found.total
         if found.message:
             f.ignored.append(found.message)
