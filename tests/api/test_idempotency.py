@@ -88,3 +88,47 @@ def test_malformed_key_is_400(client, create_user, api_token) -> None:
     resp = client.post(URL, json=[need_row(1)], headers=headers)
     assert resp.status_code == 400
     assert _counts()[0] == 0
+
+
+def test_donation_replayed_not_recorded_twice(
+    client, create_fund, create_org, api_token
+) -> None:
+    from charitylink.funds.models import LedgerEntry
+    from tests.factories import org_admin_of
+
+    org = create_org()
+    fund = create_fund(org=org)
+    headers = {**api_token(org_admin_of(org)), "Idempotency-Key": "don-1"}
+    body = {"amount": 50_000, "donor_name": "某爱心企业", "reference": "R1"}
+    first = client.post(
+        f"/api/v1/funds/{fund.id}/donations", json=body, headers=headers
+    )
+    assert first.status_code == 201
+    again = client.post(
+        f"/api/v1/funds/{fund.id}/donations", json=body, headers=headers
+    )
+    assert again.status_code == 201 and again.json == first.json
+    assert again.headers["Idempotent-Replayed"] == "true"
+    entries = db.session.scalar(
+        select(func.count())
+        .select_from(LedgerEntry)
+        .where(LedgerEntry.fund_id == fund.id)
+    )
+    assert entries == 1
+    db.session.refresh(fund)
+    assert fund.donations_fen == 50_000
+
+
+def test_token_endpoint_ignores_the_key_and_stores_no_token(
+    client, create_user
+) -> None:
+    from tests.factories import PASSWORD
+
+    user = create_user("moderator")
+    headers = {"Idempotency-Key": "tok-1"}
+    body = {"email": user.email, "password": PASSWORD}
+    a = client.post("/api/v1/tokens", json=body, headers=headers)
+    b = client.post("/api/v1/tokens", json=body, headers=headers)
+    assert a.status_code == b.status_code == 201
+    assert a.json["token"] != b.json["token"]
+    assert db.session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
