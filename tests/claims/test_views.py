@@ -304,6 +304,8 @@ def test_cancel_from_the_org_page(client, login_as, org_world, create_need):
     assert claim.status == ClaimStatus.CANCELLED
     again = client.post(f"/org/claims/{claim.id}/cancel", follow_redirects=True)
     assert "不能变为" in _text(again)
+    deliver = client.get(f"/org/claims/{claim.id}/deliver", follow_redirects=True)
+    assert "只有待交付的认领可以登记交付" in _text(deliver)
 
 
 def test_moderator_queues_and_confirm(
@@ -341,3 +343,27 @@ def test_work_area_pages_require_the_right_role(
     login_as(org_world["member"])
     assert client.get("/mod/claims").status_code == 403
     assert "认领与交付" in _text(client.get("/org"))
+
+
+def test_png_evidence_loses_its_text_chunks(
+    app, client, login_as, org_world, create_need
+):
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Comment", "GPS-HOME-LOCATION")
+    buf = io.BytesIO()
+    Image.new("P", (16, 16), 3).save(buf, format="PNG", pnginfo=info)
+    assert b"GPS-HOME-LOCATION" in buf.getvalue()
+    claim = _claim(org_world, create_need())
+    login_as(org_world["member"])
+    data = _deliver_form()
+    data["evidence"] = (io.BytesIO(buf.getvalue()), "scan.png")
+    resp = client.post(
+        f"/org/claims/{claim.id}/deliver", data=data, content_type="multipart/form-data"
+    )
+    assert resp.status_code == 302
+    db.session.refresh(claim)
+    got = client.get(f"/claims/{claim.id}/evidence")
+    assert got.status_code == 200 and got.mimetype == "image/png"
+    assert got.data.startswith(b"\x89PNG") and b"GPS-HOME-LOCATION" not in got.data

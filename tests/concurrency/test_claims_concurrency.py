@@ -83,10 +83,18 @@ def test_twenty_pledges_never_over_claim_a_need(
     granted = [r for r in results if r[0] == 201]
     refused = [r for r in results if r[0] == 409]
     assert granted and refused
-    assert {r[1]["error"]["code"] for r in refused} == {"over_claim"}
-    assert all("仅剩" in r[1]["error"]["message"] for r in refused)
-
     need = _fresh(need)
+    codes = {r[1]["error"]["code"] for r in refused}
+    # Once the pledges hit the amount exactly, the need is fully claimed and
+    # later requests find it no longer claimable.
+    full = need.status == NeedStatus.FULLY_CLAIMED
+    assert codes <= ({"over_claim", "not_claimable"} if full else {"over_claim"})
+    assert all(
+        "仅剩" in r[1]["error"]["message"]
+        for r in refused
+        if r[1]["error"]["code"] == "over_claim"
+    )
+
     granted_total = sum(r[2]["amount"] for r in granted)
     assert need.claimed_fen == granted_total <= need.amount_fen
     active = db.session.scalar(

@@ -17,6 +17,7 @@ from charitylink.claims import services
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, validate_fen
+from charitylink.core.permissions import require_org_staff
 from charitylink.errors import NotFound, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
@@ -109,6 +110,7 @@ def create_claim(code: str) -> ResponseReturnValue:
 def deliver_claim(claim_id: int) -> ResponseReturnValue:
     user = require_user()
     claim = _claim_for(user, claim_id)
+    require_org_staff(user, claim.org_id)  # a moderator may read it, not report it
     data = json_body()
     fields: dict[str, str] = {}
     try:

@@ -284,6 +284,8 @@ def deliver_claim(
     need's claimed amount). ``evidence`` is an optional uploaded file
     (``werkzeug.datastructures.FileStorage`` or ``(filename, bytes)``)."""
     require_org_staff(user, claim.org_id)
+    if claim.status != ClaimStatus.RESERVED:
+        raise InvalidTransition(_invalid_message(claim, ClaimStatus.DELIVERED))
     fields: dict[str, str] = {}
     if isinstance(delivered_fen, bool) or not isinstance(delivered_fen, int):
         fields["delivered_amount"] = _("交付金额必须是以分为单位的整数。")

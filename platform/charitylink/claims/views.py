@@ -19,7 +19,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from charitylink.claims import evidence, services
 from charitylink.claims.forms import ClaimForm, DeliverForm, ReasonForm
@@ -184,8 +184,12 @@ def org_index() -> ResponseReturnValue:
         query = query.where(Claim.status == status)
     else:
         status = ""
+    # Open claims first, soonest due first; then the rest, newest first.
+    open_first = case((Claim.status == ClaimStatus.RESERVED, 0), else_=1)
     claims = list(
-        db.session.scalars(query.order_by(Claim.status, Claim.due_on).limit(500))
+        db.session.scalars(
+            query.order_by(open_first, Claim.due_on, Claim.id.desc()).limit(500)
+        )
     )
     return render_template(
         "claims/org_index.html",
@@ -237,6 +241,9 @@ def contact(claim_id: int) -> ResponseReturnValue:
 @org_staff_required
 def deliver(claim_id: int) -> ResponseReturnValue:
     claim = _own_claim(claim_id)
+    if claim.status != ClaimStatus.RESERVED:
+        flash(_("只有待交付的认领可以登记交付。"), "error")
+        return redirect(url_for(".org_detail", claim_id=claim.id))
     form = DeliverForm()
     if request.method == "GET":
         form.delivered_amount.data = fen_to_yuan_str(claim.amount_fen)
