@@ -139,7 +139,8 @@ SCHEMAS: dict[str, Any] = {
             "contact_phone": STR,
             "contact_email": STR,
             "admin": obj(
-                {"email": STR, "password": STR, "name": STR}, ["email", "password"]
+                {"email": STR, "password": STR, "name": STR},
+                ["email", "password", "name"],
             ),
         },
         ["name", "uscc", "org_type", "region_code", "admin"],

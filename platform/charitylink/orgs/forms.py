@@ -76,7 +76,7 @@ class ProfileForm(ProfileFields):
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField(
-        _l("原因"), validators=[DataRequired(_l("请填写原因。")), _max(1000)]
+        _l("原因"), validators=[DataRequired(_l("请填写原因。")), _max(500)]
     )
 
 

@@ -37,7 +37,7 @@ from charitylink.regions import services as regions
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 2000
-REASON_MAX = 1000
+REASON_MAX = 500
 MEMBER_ROLES = (Role.ORG_MEMBER, Role.ORG_ADMIN)
 
 
