@@ -25,6 +25,10 @@ def init_app(app: Flask) -> None:
     """Development: drain the outbox after a request that committed a change
     (SEARCH_DRAIN_AFTER_REQUEST). It waits at most 2 s for the indexer lock and
     never loses work: rows it cannot apply stay for the next drain or the worker."""
+    if app.config.get("PRODUCTION") and not app.testing:
+        from charitylink.search.analysis import warm_up
+
+        warm_up(app.instance_path)
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)

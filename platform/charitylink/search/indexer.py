@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from charitylink.extensions import db
@@ -158,7 +158,7 @@ def status() -> dict[str, Any]:
         oldest = session.scalar(
             select(SearchOutbox.created_at).order_by(SearchOutbox.id).limit(1)
         )
-        info["outbox"] = len(list(session.scalars(select(SearchOutbox.id))))
+        info["outbox"] = session.scalar(select(func.count(SearchOutbox.id))) or 0
         info["outbox_oldest"] = oldest.isoformat() if oldest else None
         info["public_objects"] = count_public(session)
     return info
