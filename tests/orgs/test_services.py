@@ -28,6 +28,7 @@ def test_register_creates_pending_org_and_its_admin(app):
     assert authenticate(admin.email, "a-long-enough-secret") is not None
     [event] = audit_rows("org.register", org.id)
     assert event.to_status == "pending" and event.region_code == "220102"
+    assert event.actor_id == admin.id
     assert audit_rows("user.create", admin.id)
 
 

@@ -202,7 +202,6 @@ def register_org(data: dict[str, Any], actor: Any = None) -> tuple[Organization,
             _("该机构名称或统一社会信用代码已被注册。"),
             {"uscc": _("该机构名称或统一社会信用代码已被注册。")},
         ) from exc
-    audit.record(actor, "org.register", org, None, OrgStatus.PENDING)
     user = accounts.create_user(
         email,
         password,
@@ -211,6 +210,8 @@ def register_org(data: dict[str, Any], actor: Any = None) -> tuple[Organization,
         org_id=org.id,
         actor=actor,
     )
+    # A public registration is attributed to the admin account it creates.
+    audit.record(actor or user, "org.register", org, None, OrgStatus.PENDING)
     db.session.flush()
     return org, user
 
