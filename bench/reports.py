@@ -161,11 +161,16 @@ def build(app, n_needs: int) -> None:  # type: ignore[no-untyped-def]
         for _ in range(rng.choice([0, 1, 1, 2])):
             claim_id += 1
             fund_id, org_id = rng.choice(fund_org)
-            c_amount = rng.randrange(10_000, amount + 1, 100)
+            c_amount = rng.randrange(10_000, amount // 2 + 1, 100)
             c_status = rng.choice(
                 ["reserved", "delivered", "confirmed", "confirmed", "cancelled"]
             )
             done = c_status in ("delivered", "confirmed")
+            # The need's counters, as the claims service keeps them (rule 1).
+            if c_status == "reserved" or done:
+                needs[-1]["claimed_fen"] += c_amount
+            if done:
+                needs[-1]["delivered_fen"] += c_amount
             created = published + timedelta(days=rng.randint(0, 20))
             claims.append(
                 {

@@ -118,25 +118,28 @@ def seeded(app, create_user, create_org, create_fund) -> Seeded:  # type: ignore
                 "amount_fen": rng.randrange(100_000, 2_000_000, 100),
                 "status": status,
                 "household_key": hk,
+                "claimed_fen": 0,
+                "delivered_fen": 0,
                 "published_at": published,
                 "fully_claimed_at": fully,
             }
-            db.session.add(
-                Need(**row, private_ciphertext=private, entered_by_id=out.moderator.id)
+            need = Need(
+                **row, private_ciphertext=private, entered_by_id=out.moderator.id
             )
+            db.session.add(need)
             out.needs.append(row)
             if published is None:
                 continue
             for _ in range(rng.choice([0, 1, 1, 2])):
                 fund = rng.choice(out.funds)
-                amount = rng.randrange(10_000, row["amount_fen"] // 2 + 10_100, 100)
+                amount = rng.randrange(10_000, row["amount_fen"] // 2 + 1, 100)
                 cstatus = rng.choice(
                     ["reserved", "delivered", "confirmed", "cancelled", "expired"]
                 )
                 delivered = None
                 delivered_on = None
                 if cstatus in ("delivered", "confirmed"):
-                    delivered = rng.randrange(0, amount + 1, 100)
+                    delivered = rng.randrange(100, amount + 1, 100)
                     delivered_on = published.date() + timedelta(days=rng.randint(1, 20))
                 created = published + timedelta(days=rng.randint(0, 10))
                 claim_id += 1
@@ -154,6 +157,12 @@ def seeded(app, create_user, create_org, create_fund) -> Seeded:  # type: ignore
                 }
                 db.session.add(Claim(**crow))
                 out.claims.append(crow)
+                # The need's counters, as the claims service keeps them (rule 1).
+                if cstatus == "reserved":
+                    need.claimed_fen += amount
+                elif delivered is not None:
+                    need.claimed_fen += delivered
+                    need.delivered_fen += delivered
     db.session.flush()
     if db.session.get_bind().dialect.name == "postgresql":
         # Explicit ids bypass the sequences: move them past the rows.

@@ -151,14 +151,16 @@ def days_to_full_claim(needs: list[dict[str, Any]]) -> list[float]:
 
 
 def repeated(
-    seeded: Any, needs: list[dict[str, Any]], since: datetime
+    seeded: Any, needs: list[dict[str, Any]], since: datetime, until: datetime
 ) -> dict[frozenset[str], dict[str, int]]:
     """{need codes: {orgs, needs}} for households with active claims from 2+ orgs
-    or on 2+ needs created since ``since``."""
+    or on 2+ needs created in [since, until)."""
     by_id = {n["id"]: n for n in needs}
     per: dict[str, dict[str, set]] = {}
     for c in claims_of(seeded, by_id):
-        if c["status"] in ("cancelled", "expired") or c["created_at"] < since:
+        if c["status"] in ("cancelled", "expired"):
+            continue
+        if not since <= c["created_at"] < until:
             continue
         hk = by_id[c["need_id"]]["household_key"]
         p = per.setdefault(hk, {"orgs": set(), "needs": set()})

@@ -13,7 +13,7 @@ from tests.reports import expect
 from tests.reports.conftest import SECRET_ID, SECRET_NAME, SECRET_PHONE
 
 PUB_FIELDS = ("needs_published", "households", "amount_requested", "amount_claimed")
-DLV_FIELDS = ("households_reached", "amount_delivered", "amount_confirmed")
+DLV_FIELDS = ("households_reached", "amount_delivered")
 
 
 def _api_row(m: dict) -> dict:
@@ -24,7 +24,6 @@ def _api_row(m: dict) -> dict:
         "amount_claimed": m["claimed"],
         "households_reached": m["households_reached"],
         "amount_delivered": m["delivered"],
-        "amount_confirmed": m["confirmed"],
     }
 
 

@@ -164,6 +164,8 @@ class Need(db.Model):
             "category",
             "status",
             "amount_fen",
+            "claimed_fen",
+            "delivered_fen",
             "household_key",
             "public_region_code",
             "fully_claimed_at",

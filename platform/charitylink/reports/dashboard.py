@@ -22,11 +22,12 @@ LEVEL_LABELS = {"province": "省", "city": "市", "county": "区县"}
 
 _AMOUNTS = [
     Column("needs", _("需求数"), "int"),
-    Column("households", _("户数"), "int"),
     Column("requested", _("需求金额"), "fen"),
     Column("claimed", _("已认领"), "fen"),
     Column("delivered", _("已交付"), "fen"),
-    Column("confirmed", _("已确认"), "fen"),
+]
+_HOUSEHOLDS = [
+    Column("households", _("户数"), "int"),
     Column("households_reached", _("已帮扶户数"), "int"),
 ]
 
@@ -42,17 +43,21 @@ def build(f: Filters, today: date) -> dict[str, Any]:
         r["category_label"] = _label(CATEGORY_LABELS, r["category"])
         r["need_type_label"] = _label(NEED_TYPE_LABELS, r["need_type"])
         r["status_label"] = _label(NEED_STATUS_LABELS, r["status"])
-    types = queries.by_need_type(f)
+    # Types and categories are sums of the matrix rows of published needs.
+    published = queries.published_rows(matrix)
+    types = queries.rollup(published, "need_type")
     for r in types:
         r["name"] = _label(NEED_TYPE_LABELS, r["need_type"])
-    categories = queries.by_category(f)
+    categories = queries.rollup(published, "category")
     for r in categories:
         r["name"] = _label(CATEGORY_LABELS, r["category"])
     regions = queries.by_region(f)
     for r in regions:
         r["name"] = region_label(r["region"])
         r["code"] = r["region"].ljust(6, "0")
-    months = _months(queries.published_by_month(f), queries.delivered_by_month(f))
+    months = _months(
+        queries.published_by_month(f, households=False), queries.delivered_by_month(f)
+    )
     assistance = queries.assistance_link(f)
     for r in assistance:
         r["name"] = (
@@ -91,7 +96,7 @@ def _months(
     out: dict[str, dict[str, Any]] = {}
     for r in published:
         out.setdefault(r["month"], {"month": r["month"]}).update(
-            needs=r["needs"], requested=r["requested"], households=r["households"]
+            needs=r["needs"], requested=r["requested"]
         )
     for r in delivered:
         out.setdefault(r["month"], {"month": r["month"]}).update(
@@ -102,7 +107,6 @@ def _months(
     keys = (
         "needs",
         "requested",
-        "households",
         "deliveries",
         "delivered",
         "households_reached",
@@ -124,6 +128,8 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
             [
                 Column("name", _("项目")),
                 *_AMOUNTS,
+                Column("confirmed", _("已回访确认"), "fen"),
+                *_HOUSEHOLDS,
                 Column("fully_claimed", _("已全额认领需求"), "int"),
             ],
             [t],
@@ -154,7 +160,12 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
         "by_region": Table(
             "by_region",
             _("按地区（%(level)s级）", level=level),
-            [Column("code", _("区划代码")), Column("name", _("地区")), *_AMOUNTS],
+            [
+                Column("code", _("区划代码")),
+                Column("name", _("地区")),
+                *_AMOUNTS,
+                *_HOUSEHOLDS,
+            ],
             d["regions"],
         ),
         "by_month": Table(
@@ -240,7 +251,6 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
                 Column("claimed", _("认领金额"), "fen"),
                 Column("delivered", _("交付金额"), "fen"),
                 Column("confirmed", _("确认金额"), "fen"),
-                Column("households_reached", _("帮扶户数"), "int"),
             ],
             d["orgs"],
             note=_("按认领时间筛选期间。"),

@@ -113,43 +113,35 @@ def in_prefix(col: Any, prefix: str) -> ColumnElement[bool]:
     return and_(col >= prefix, col <= prefix + "9" * (12 - len(prefix)))
 
 
-def _need_measures() -> list[Any]:
-    return [
+def _need_measures(households: bool) -> list[Any]:
+    """Measures over the needs alone. Claimed and delivered are the need's own
+    counters, which the claims service keeps equal to the sums over its claims
+    in the same guarded UPDATE (rule 1): reading them spares a join with claims.
+    A household is reached when one of its needs has a delivered amount."""
+    cols = [
         func.count(Need.id).label("needs"),
-        func.count(distinct(Need.household_key)).label("households"),
         func.sum(case((Need.status.in_(FULL), 1), else_=0)).label("fully_claimed"),
         func.sum(Need.amount_fen).label("requested"),
+        func.sum(Need.claimed_fen).label("claimed"),
+        func.sum(Need.delivered_fen).label("delivered"),
     ]
-
-
-def _claim_measures() -> list[Any]:
-    delivered = func.coalesce(Claim.delivered_fen, 0)
-    return [
-        func.sum(
-            case(
-                (Claim.status.in_(OPEN), Claim.amount_fen),
-                (Claim.status.in_(DONE), delivered),
-                else_=0,
-            )
-        ).label("claimed"),
-        func.sum(case((Claim.status.in_(DONE), delivered), else_=0)).label("delivered"),
-        func.sum(
-            case((Claim.status == ClaimStatus.CONFIRMED.value, delivered), else_=0)
-        ).label("confirmed"),
-        func.count(
-            distinct(case((Claim.status.in_(DONE), Need.household_key), else_=None))
-        ).label("households_reached"),
-    ]
+    if households:
+        cols += [
+            func.count(distinct(Need.household_key)).label("households"),
+            func.count(
+                distinct(case((Need.delivered_fen > 0, Need.household_key)))
+            ).label("households_reached"),
+        ]
+    return cols
 
 
 MEASURES = (
     "needs",
-    "households",
     "fully_claimed",
     "requested",
     "claimed",
     "delivered",
-    "confirmed",
+    "households",
     "households_reached",
 )
 
@@ -167,42 +159,52 @@ def _ints(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def grouped(
-    f: Filters, keys: list[Any], region_col: Any = None, published_only: bool = True
+    f: Filters,
+    keys: list[Any],
+    region_col: Any = None,
+    published_only: bool = True,
+    households: bool = True,
 ) -> list[dict[str, Any]]:
-    """The need measures grouped by ``keys`` (labelled column expressions).
-
-    Two aggregate queries — one over the needs alone (read from the covering
-    index ``ix_needs_report``), one over their claims — merged here by key:
-    cheaper than joining a per-need claims aggregate to every need."""
+    """The need measures grouped by ``keys`` (labelled column expressions), read
+    from the covering index ``ix_needs_report``. Distinct household counts cost
+    a sort each: ask for them only where they are shown."""
     conds = need_conditions(f, region_col, published_only)
-    names = [k.name for k in keys]
-    need_rows = _rows(select(*keys, *_need_measures()).where(*conds).group_by(*keys))
-    claim_rows = _rows(
-        select(*keys, *_claim_measures())
-        .select_from(Need)
-        .join(Claim, Claim.need_id == Need.id)
-        .where(*conds)
-        .group_by(*keys)
-    )
-    merged: dict[tuple, dict[str, Any]] = {}
-    for r in need_rows:
-        merged[tuple(r[n] for n in names)] = r
-    for r in claim_rows:
-        key = tuple(r[n] for n in names)
-        if key in merged:
-            merged[key].update(r)
+    stmt = select(*keys, *_need_measures(households)).where(*conds)
+    if keys:
+        stmt = stmt.group_by(*keys).order_by(*keys)
     out = []
-    for key in sorted(merged, key=lambda k: tuple(str(v) for v in k)):
-        row = merged[key]
+    for row in _rows(stmt):
         for m in MEASURES:
-            row[m] = int(row.get(m) or 0)
+            if m in row:
+                row[m] = int(row[m] or 0)
         out.append(row)
     return out
 
 
 def totals(f: Filters, region_col: Any = None) -> dict[str, int]:
-    rows = grouped(f, [], region_col)
-    return {m: rows[0][m] for m in MEASURES}
+    """The headline figures, with the confirmed amount summed over the claims."""
+    row = grouped(f, [], region_col)[0]
+    confirmed = db.session.scalar(
+        select(func.sum(func.coalesce(Claim.delivered_fen, 0)))
+        .select_from(Claim)
+        .join(Need, Need.id == Claim.need_id)
+        .where(
+            Claim.status == ClaimStatus.CONFIRMED.value,
+            *need_conditions(f, region_col),
+        )
+    )
+    row["confirmed"] = int(confirmed or 0)
+    return row
+
+
+def rollup(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Sum additive measures of ``rows`` by one of their keys (no households)."""
+    out: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        acc = out.setdefault(r[key], {key: r[key]})
+        for m in ("needs", "fully_claimed", "requested", "claimed", "delivered"):
+            acc[m] = acc.get(m, 0) + r[m]
+    return [out[k] for k in sorted(out, key=str)]
 
 
 def matrix(f: Filters) -> list[dict[str, Any]]:
@@ -217,15 +219,25 @@ def matrix(f: Filters) -> list[dict[str, Any]]:
             Need.status.label("status"),
         ],
         published_only=has_period,
+        households=False,
     )
 
 
-def by_need_type(f: Filters) -> list[dict[str, Any]]:
-    return grouped(f, [Need.need_type.label("need_type")])
+UNPUBLISHED = (
+    NeedStatus.DRAFT.value,
+    NeedStatus.SUBMITTED.value,
+    NeedStatus.REJECTED.value,
+)
 
 
-def by_category(f: Filters) -> list[dict[str, Any]]:
-    return grouped(f, [Need.category.label("category")])
+def published_rows(matrix_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The matrix rows of needs that were published (the statuses a need
+    reaches only through publication), for rolling up without another query."""
+    return [r for r in matrix_rows if r["status"] not in UNPUBLISHED]
+
+
+def by_need_type(f: Filters, households: bool = True) -> list[dict[str, Any]]:
+    return grouped(f, [Need.need_type.label("need_type")], households=households)
 
 
 def by_region(
@@ -237,8 +249,12 @@ def by_region(
     return grouped(f, [key], region_col)
 
 
-def published_by_month(f: Filters, region_col: Any = None) -> list[dict[str, Any]]:
-    return grouped(f, [_month(Need.published_at).label("month")], region_col)
+def published_by_month(
+    f: Filters, region_col: Any = None, households: bool = True
+) -> list[dict[str, Any]]:
+    return grouped(
+        f, [_month(Need.published_at).label("month")], region_col, households=households
+    )
 
 
 def delivered_by_month(f: Filters, region_col: Any = None) -> list[dict[str, Any]]:
@@ -286,18 +302,15 @@ def _claim_period(f: Filters) -> list[Any]:
 def org_activity(f: Filters) -> list[dict[str, Any]]:
     """Per org: its claims on needs of the region, made in the period."""
     delivered = func.coalesce(Claim.delivered_fen, 0)
+    delivered_sum = func.sum(case((Claim.status.in_(DONE), delivered), else_=0))
     stmt = (
         select(
-            Organization.id.label("org_id"),
-            Organization.name.label("org_name"),
+            Claim.org_id.label("org_id"),
             func.count(Claim.id).label("claims"),
             func.sum(case((Claim.status.in_(OPEN), 1), else_=0)).label("open"),
             func.sum(case((Claim.status.in_(DONE), 1), else_=0)).label("deliveries"),
             func.sum(
-                case(
-                    (Claim.status.in_(("cancelled", "expired")), 1),
-                    else_=0,
-                )
+                case((Claim.status.in_(("cancelled", "expired")), 1), else_=0)
             ).label("lapsed"),
             func.sum(
                 case(
@@ -306,24 +319,29 @@ def org_activity(f: Filters) -> list[dict[str, Any]]:
                     else_=0,
                 )
             ).label("claimed"),
-            func.sum(case((Claim.status.in_(DONE), delivered), else_=0)).label(
-                "delivered"
-            ),
+            delivered_sum.label("delivered"),
             func.sum(
                 case((Claim.status == ClaimStatus.CONFIRMED.value, delivered), else_=0)
             ).label("confirmed"),
-            func.count(
-                distinct(case((Claim.status.in_(DONE), Need.household_key)))
-            ).label("households_reached"),
         )
-        .select_from(Claim)
-        .join(Need, Need.id == Claim.need_id)
-        .join(Organization, Organization.id == Claim.org_id)
         .where(*_claim_period(f))
-        .group_by(Organization.id, Organization.name)
-        .order_by(func.sum(case((Claim.status.in_(DONE), delivered), else_=0)).desc())
+        .group_by(Claim.org_id)
     )
-    return [_ints(r) for r in _rows(stmt)]
+    if f.prefix:
+        # Only then are the needs' regions read.
+        stmt = stmt.join(Need, Need.id == Claim.need_id)
+    rows = [_ints(r) for r in _rows(stmt)]
+    names = dict(
+        db.session.execute(
+            select(Organization.id, Organization.name).where(
+                Organization.id.in_([r["org_id"] for r in rows])
+            )
+        ).all()
+    )
+    for r in rows:
+        r["org_name"] = names.get(r["org_id"], "")
+    rows.sort(key=lambda r: (-r["delivered"], r["org_name"]))
+    return rows
 
 
 def expiring_claims(f: Filters, today: date) -> dict[str, Any]:
@@ -502,39 +520,42 @@ def assistance_link(f: Filters) -> list[dict[str, Any]]:
             "CASE WHEN json_typeof(s.ga) = 'array' THEN s.ga ELSE '[]'::json END"
             ") AS j(value)"
         )
+        length = "CASE WHEN json_typeof(ga) = 'array' THEN json_array_length(ga) END"
     else:
         unnest = (
             "SELECT s.hk, json_extract(j.value, '$.type') AS t, "
             "COALESCE(CAST(json_extract(j.value, '$.monthly_amount') AS INTEGER), 0)"
             " AS m FROM scoped s, json_each(s.ga) j"
         )
-    done = ", ".join(f"'{s}'" for s in DONE)
+        length = "json_array_length(ga)"
+    # Per household: charity delivered (the needs' delivered counters) and
+    # whether any need lists assistance; per (household, type): the largest
+    # monthly amount.
     sql = f"""
     WITH scoped AS (
-        SELECT n.id, n.household_key AS hk, n.gov_assistance AS ga
+        SELECT n.household_key AS hk, n.gov_assistance AS ga, n.delivered_fen AS d
         FROM needs n WHERE {" AND ".join(where)}
     ),
-    ga AS ({unnest}),
-    hh AS (SELECT hk, t, MAX(m) AS m FROM ga GROUP BY hk, t),
-    dl AS (
-        SELECT s.hk, SUM(COALESCE(c.delivered_fen, 0)) AS d
-        FROM scoped s JOIN claims c ON c.need_id = s.id
-        WHERE c.status IN ({done}) GROUP BY s.hk
+    hh AS (
+        SELECT hk, SUM(d) AS d,
+               MAX(CASE WHEN COALESCE({length}, 0) > 0 THEN 1 ELSE 0 END) AS has
+        FROM scoped GROUP BY hk
     ),
-    bare AS (
-        SELECT DISTINCT s.hk FROM scoped s
-        WHERE NOT EXISTS (SELECT 1 FROM ga WHERE ga.hk = s.hk)
-    )
-    SELECT hh.t AS type, COUNT(*) AS households, SUM(hh.m) AS monthly,
-           COUNT(dl.hk) AS reached, COALESCE(SUM(dl.d), 0) AS delivered
-    FROM hh LEFT JOIN dl ON dl.hk = hh.hk GROUP BY hh.t
+    ga AS (SELECT hk, t, MAX(m) AS m FROM ({unnest}) x GROUP BY hk, t)
+    SELECT ga.t AS type, COUNT(*) AS households, SUM(ga.m) AS monthly,
+           SUM(CASE WHEN hh.d > 0 THEN 1 ELSE 0 END) AS reached,
+           COALESCE(SUM(hh.d), 0) AS delivered
+    FROM ga JOIN hh ON hh.hk = ga.hk GROUP BY ga.t
     UNION ALL
     SELECT 'none' AS type, COUNT(*) AS households, 0 AS monthly,
-           COUNT(dl.hk) AS reached, COALESCE(SUM(dl.d), 0) AS delivered
-    FROM bare LEFT JOIN dl ON dl.hk = bare.hk
+           SUM(CASE WHEN d > 0 THEN 1 ELSE 0 END) AS reached,
+           COALESCE(SUM(d), 0) AS delivered
+    FROM hh WHERE has = 0
     """
     rows = [_ints(r) for r in _rows(text(sql).bindparams(**params))]
     rows = [r for r in rows if r["households"]]
+    for r in rows:
+        r["reached"] = int(r["reached"] or 0)
     rows.sort(key=lambda r: (r["type"] == "none", -r["households"], str(r["type"])))
     return rows
 

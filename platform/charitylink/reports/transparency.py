@@ -255,7 +255,6 @@ def api_payload(fig: dict[str, Any]) -> dict[str, Any]:
             "amount_claimed": _v(row, PUB, row["claimed"]),
             "households_reached": _v(row, DLV, row[DLV_N]),
             "amount_delivered": _v(row, DLV, row["delivered"]),
-            "amount_confirmed": _v(row, DLV, row["confirmed"]),
             "suppressed": _why(row),
         }
 
@@ -314,7 +313,6 @@ def tables(fig: dict[str, Any]) -> dict[str, Table]:
         Column("claimed", _("已认领金额"), "fen", PUB),
         Column(DLV_N, _("已帮扶户数"), "int", DLV),
         Column("delivered", _("已交付金额"), "fen", DLV),
-        Column("confirmed", _("已回访确认金额"), "fen", DLV),
     ]
     t = dict(fig["totals"])
     t["name"] = _("合计")
@@ -324,7 +322,11 @@ def tables(fig: dict[str, Any]) -> dict[str, Table]:
         "totals": Table(
             "totals",
             _("总体情况"),
-            [Column("name", _("项目")), *pub_cols],
+            [
+                Column("name", _("项目")),
+                *pub_cols,
+                Column("confirmed", _("已回访确认金额"), "fen", DLV),
+            ],
             [t],
         ),
         "by_region": Table(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 00:07:28.974151
+Create Date: 2026-11-29 00:19:19.627189
 
 """
 from alembic import op
@@ -227,7 +227,7 @@ def upgrade():
         batch_op.create_index('ix_needs_public_list', ['status', 'published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_public_region_code'), ['public_region_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_region_code'), ['region_code'], unique=False)
-        batch_op.create_index('ix_needs_report', ['region_code', 'published_at', 'need_type', 'category', 'status', 'amount_fen', 'household_key', 'public_region_code', 'fully_claimed_at'], unique=False)
+        batch_op.create_index('ix_needs_report', ['region_code', 'published_at', 'need_type', 'category', 'status', 'amount_fen', 'claimed_fen', 'delivered_fen', 'household_key', 'public_region_code', 'fully_claimed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_status'), ['status'], unique=False)
 
     op.create_table('projects',
