@@ -13,7 +13,7 @@ from charitylink.needs.models import (
     NEED_STATUS_LABELS,
     NEED_TYPE_LABELS,
 )
-from charitylink.reports import queries
+from charitylink.reports import monitoring, queries
 from charitylink.reports.queries import Filters
 from charitylink.reports.tables import Column, Table
 from charitylink.reports.transparency import region_label
@@ -58,7 +58,7 @@ def build(f: Filters, today: date) -> dict[str, Any]:
     months = _months(
         queries.published_by_month(f, households=False), queries.delivered_by_month(f)
     )
-    assistance = queries.assistance_link(f)
+    assistance = monitoring.assistance_link(f)
     for r in assistance:
         r["name"] = (
             _("未享受政府救助")
@@ -67,11 +67,11 @@ def build(f: Filters, today: date) -> dict[str, Any]:
         )
         r["per_household"] = r["delivered"] // r["households"] if r["households"] else 0
         r["reach_pct"] = 100 * r["reached"] / r["households"] if r["households"] else 0
-    speed = queries.time_to_full_claim(f)
+    speed = monitoring.time_to_full_claim(f)
     for r in speed["by_need_type"]:
         r["name"] = _label(NEED_TYPE_LABELS, r["need_type"])
-    expiring = queries.expiring_claims(f, today)
-    repeated = queries.repeated_help(f, today)
+    expiring = monitoring.expiring_claims(f, today)
+    repeated = monitoring.repeated_help(f, today)
     orgs = queries.org_activity(f)
     data: dict[str, Any] = {
         "totals": totals,
