@@ -55,8 +55,12 @@ def _require_status(need: Need, *allowed: NeedStatus, action: str) -> NeedStatus
 
 def _next_code(county: str) -> str:
     prefix = f"XQ-{county}-"
+    # A range, not LIKE: SQLite's LIKE cannot seek the unique index on code, so
+    # every new need scanned all codes (slow bulk imports); "." follows "-".
     last = db.session.scalar(
-        select(func.max(Need.code)).where(Need.code.like(prefix + "%"))
+        select(func.max(Need.code)).where(
+            Need.code >= prefix, Need.code < prefix[:-1] + "."
+        )
     )
     m = _CODE_SEQ.search(last or "")
     seq = int(m.group(1)) + 1 if m else 1
