@@ -198,6 +198,8 @@ def _db_needs(nq: NeedQuery) -> Hits:
 
 
 def _region_label_codes(values: list[str]) -> dict[str, str]:
+    if not values:
+        return {}
     padded = {v: v.ljust(6, "0") for v in values}
     names = dict(
         db.session.execute(
