@@ -6,7 +6,7 @@ served locally and no template carries inline script.
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = (
@@ -23,6 +23,14 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
+
+    @app.before_request
+    def refuse_nul_bytes() -> None:
+        # PostgreSQL refuses NUL in text ("cannot contain NUL (0x00) bytes"), so a
+        # NUL anywhere in a request would surface as a 500. It is bad input
+        # (rule 8): a 400, before any view or query runs.
+        if _has_nul(request):
+            abort(400)
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -58,3 +66,17 @@ def registration_account_key() -> str:
         email = admin.get("email") if isinstance(admin, dict) else None
     email = email if isinstance(email, str) else ""
     return "register:" + email.strip().lower()[:254]
+
+
+def _has_nul(req: Request) -> bool:
+    if "\x00" in req.path:
+        return True
+    sources = [req.args] if req.is_json else [req.args, req.form]
+    for multi in sources:
+        for key, values in multi.lists():
+            if "\x00" in key or any("\x00" in v for v in values):
+                return True
+    if req.is_json:
+        raw = req.get_data(cache=True)
+        return b"\x00" in raw or b"\\u0000" in raw
+    return False
