@@ -32,7 +32,15 @@ from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh import sorting
 from whoosh.fields import ID, NUMERIC, TEXT, Schema
-from whoosh.query import And, Every, NumericRange, Or, Prefix, Query, Term
+from whoosh.query import (
+    And,
+    ConstantScoreQuery,
+    NumericRange,
+    Or,
+    Prefix,
+    Query,
+    Term,
+)
 
 from charitylink.search.analysis import ANALYZER
 from charitylink.search.backend import Change, Hits, IndexUnavailable, NeedQuery
@@ -220,7 +228,16 @@ class WhooshBackend:
 
     def _search_needs(self, query: NeedQuery) -> Hits:
         searcher = self.searcher()
-        q = text_query(query.tokens) if query.tokens else Every()
+        # Filters go into the query, not ``filter=``: Whoosh turns a filter query
+        # into a Python set of every matching docnum on each search (all 100k
+        # needs for kind=need); inside an And they are intersected by skipping.
+        # ConstantScoreQuery: they add the same score to every hit (ranking kept).
+        flt = self._need_filter(query)
+        q: Query = (
+            And([text_query(query.tokens), ConstantScoreQuery(flt)])
+            if query.tokens
+            else flt
+        )
         sort = query.page.sort
         if sort == "relevance" and not query.tokens:
             sort = "newest"
@@ -246,7 +263,6 @@ class WhooshBackend:
             groups = {}
         results = searcher.search(
             q,
-            filter=self._need_filter(query),
             limit=end,
             sortedby=sortedby,
             groupedby=groups or None,
@@ -265,10 +281,9 @@ class WhooshBackend:
     ) -> list[tuple[int, float]]:
         try:
             searcher = self.searcher()
-            q = text_query(tokens) if tokens else Every()
-            results = searcher.search(
-                q, filter=Term("kind", object_type), limit=None, terms=False
-            )
+            kind = Term("kind", object_type)
+            q = And([text_query(tokens), ConstantScoreQuery(kind)]) if tokens else kind
+            results = searcher.search(q, limit=None, terms=False)
             return [(hit["oid"], float(hit.score or 0.0)) for hit in results]
         except IndexUnavailable:
             raise
