@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from charitylink.core import audit
 from charitylink.core.i18n import _
@@ -183,11 +184,7 @@ def _refuse(
 
 
 def _precheck(
-    moderator: Any,
-    row: InputRow,
-    seen: dict[str, int],
-    existing: dict[str, Need],
-    dry_run: bool,
+    moderator: Any, row: InputRow, seen: dict[str, int], existing: dict[str, Need]
 ) -> RowOutcome | tuple[str | None, Need | None, Any]:
     """Everything that refuses a row without writing; else (ext, need, clean)."""
     data, ext = row.data, _external_id(row.data)
@@ -216,9 +213,6 @@ def _precheck(
     if need is not None and not covers_region(moderator, need.region_code):
         msg = _("该外部编号对应的需求不在您负责的行政区划内。")
         return _refuse(row, ext, "forbidden", msg, {"external_id": msg})
-    if need is None and not dry_run:
-        # A new row is validated once, by the service that creates it.
-        return ext, None, None
     try:
         clean = clean_need_input({**data, "external_id": ext})
     except ValidationFailed as exc:
@@ -267,6 +261,57 @@ def _write(
     return RowOutcome(row.row, ext, status, code=need.code)
 
 
+def _next_seq(county: str, allocated: dict[str, int]) -> str:
+    if county not in allocated:
+        first = services._next_code(county)
+        allocated[county] = int(first.rsplit("-", 1)[1]) - 1
+    allocated[county] += 1
+    return f"XQ-{county}-{allocated[county]:06d}"
+
+
+def _create_batch(
+    moderator: Any, pending: list[tuple[InputRow, str | None, Any]]
+) -> list[RowOutcome]:
+    """Create validated new rows in one flush (a few statements per batch).
+
+    Each need is built exactly as ``services.create_need`` builds it (its
+    ``_apply``: the same encryption and household key; the same code series
+    and audit event); rows were validated by the same ``clean_need_input``.
+    Should the batch hit a constraint (a colleague entering a need in the same
+    county, or the same external id, at that moment), it is rolled back to its
+    savepoint and replayed row by row through ``services.create_need``.
+    """
+    if not pending:
+        return []
+    allocated: dict[str, int] = {}
+    try:
+        with db.session.begin_nested():
+            needs = []
+            for _row, _ext, clean in pending:
+                county = clean.public["region_code"]
+                need = Need(
+                    status=NeedStatus.DRAFT,
+                    entered_by_id=moderator.id,
+                    public_region_code=privacy.coarse_region_for(county),
+                    claimed_fen=0,
+                    delivered_fen=0,
+                    code=_next_seq(county, allocated),
+                )
+                services._apply(need, clean)
+                needs.append(need)
+            db.session.add_all(needs)
+            db.session.flush()
+            for need in needs:
+                audit.record(moderator, "need.create", need, None, NeedStatus.DRAFT)
+            db.session.flush()
+    except IntegrityError:
+        return [_write(moderator, row, ext, None) for row, ext, _clean in pending]
+    return [
+        RowOutcome(row.row, ext, "created", code=need.code)
+        for (row, ext, _clean), need in zip(pending, needs, strict=True)
+    ]
+
+
 def run_import(
     moderator: Any,
     rows: Sequence[InputRow],
@@ -292,21 +337,33 @@ def run_import(
     outcomes: list[RowOutcome] = []
     for start in range(0, len(rows), max(1, batch_size)):
         batch = rows[start : start + max(1, batch_size)]
+        done: list[RowOutcome] = []
+        to_create: list[tuple[InputRow, str | None, Any]] = []
         for row in batch:
-            checked = _precheck(moderator, row, seen, existing, dry_run)
+            checked = _precheck(moderator, row, seen, existing)
             if isinstance(checked, RowOutcome):
-                outcomes.append(checked)
+                done.append(checked)
                 continue
             ext, need, clean = checked
             decided = _decide(row, ext, need, clean)
             if decided is not None:
-                outcomes.append(decided)
+                done.append(decided)
             elif dry_run:
                 status = "created" if need is None else "updated"
                 code = need.code if need is not None else None
-                outcomes.append(RowOutcome(row.row, ext, status, code=code))
+                done.append(RowOutcome(row.row, ext, status, code=code))
+            elif need is None and not covers_region(
+                moderator, clean.public["region_code"]
+            ):
+                msg = _("该需求的区县不在您负责的行政区划内。")
+                done.append(_refuse(row, ext, "forbidden", msg, {"region_code": msg}))
+            elif need is None:
+                to_create.append((row, ext, clean))
             else:
-                outcomes.append(_write(moderator, row, ext, need))
+                done.append(_write(moderator, row, ext, need))
+        if not dry_run:
+            done.extend(_create_batch(moderator, to_create))
+        outcomes.extend(sorted(done, key=lambda o: o.row))
         if not dry_run:
             db.session.flush()
             if commit is not None:
