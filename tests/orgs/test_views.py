@@ -400,3 +400,25 @@ def test_unknown_org_ids_are_404(client, login_as, create_user):
     assert client.get("/mod/orgs/99999").status_code == 404
     assert client.post("/mod/orgs/99999/verify").status_code == 404
     assert client.post("/mod/orgs/1/explode").status_code == 404
+
+
+def test_org_home_shows_status_and_admin_links(
+    client, login_as, create_org, create_user
+):
+    org = create_org(status="suspended", status_reason="年检未通过")
+    login_as(org_admin_of(org))
+    html = client.get("/org").get_data(as_text=True)
+    assert "已暂停" in html and "年检未通过" in html
+    assert 'href="/org/members"' in html and 'href="/org/profile"' in html
+    login_as(create_user("org_member", org=org))
+    html = client.get("/org").get_data(as_text=True)
+    assert 'href="/org/members"' not in html
+
+
+def test_mod_home_links(client, login_as, create_user):
+    login_as(create_user("moderator"))
+    html = client.get("/mod").get_data(as_text=True)
+    assert 'href="/mod/orgs"' in html and 'href="/mod/audit"' in html
+    assert 'href="/admin/users"' not in html
+    login_as(create_user("admin"))
+    assert 'href="/admin/users"' in client.get("/mod").get_data(as_text=True)
