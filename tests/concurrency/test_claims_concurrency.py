@@ -158,3 +158,40 @@ def test_twenty_pledges_never_overspend_a_nearly_empty_fund(
     assert db.session.scalar(select(func.count(Claim.id))) == 7
     assert db.session.get(Need, need.id).status == NeedStatus.PUBLISHED
     assert db.session.get(Fund, fund.id).reserved_fen == 7 * 7_000
+
+
+def test_cancels_racing_pledges_on_one_need_and_fund_neither_deadlock_nor_drift(
+    app, create_org, create_fund, create_need, create_user, api_token
+):  # type: ignore[no-untyped-def]
+    from charitylink.claims import services
+
+    org = create_org()
+    fund = create_fund(org=org, donations_fen=1_000_000)
+    member = create_user("org_member", org=org)
+    headers = api_token(member)
+    need = create_need(amount_fen=30_000)
+    existing = []
+    for _ in range(THREADS // 2):
+        existing.append(services.claim_need(need, member, fund, 1_000).id)
+        db.session.commit()
+    jobs = [(headers, f"/api/v1/claims/{cid}/cancel", {}) for cid in existing] + [
+        (
+            headers,
+            f"/api/v1/needs/{need.code}/claims",
+            {"fund_id": fund.id, "amount": 3_000},
+        )
+        for _ in range(THREADS // 2)
+    ]
+    results = _run_parallel(app, jobs)
+
+    # Claims lock the need then the fund; cancels the claim, the need, then the
+    # fund: no circular wait, so no deadlock error (a 503) on PostgreSQL.
+    assert {r[0] for r in results} <= {200, 201, 409}, results
+    assert [r[0] for r in results[: THREADS // 2]] == [200] * (THREADS // 2)
+    need = _fresh(need)
+    claims = db.session.scalars(select(Claim).where(Claim.need_id == need.id)).all()
+    assert need.claimed_fen == sum(c.effective_fen for c in claims) <= need.amount_fen
+    fund = _fresh(fund)
+    sums = ledger.sums(fund.id)
+    assert sums["reserved_fen"] == fund.reserved_fen == need.claimed_fen
+    assert sums["available_fen"] == fund.available_fen >= 0

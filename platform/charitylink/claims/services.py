@@ -319,6 +319,10 @@ def deliver_claim(
     try:
         _move_claim(claim, ClaimStatus.RESERVED, ClaimStatus.DELIVERED)
         rest = claim.amount_fen - delivered_fen
+        # Lock order everywhere: claim row, then need row, then fund row (as in
+        # claim_need), so two transactions never wait on each other in a circle.
+        need = claim.need
+        _add_to_need(need, -rest, delivered_fen)
         ledger.disburse(claim.fund_id, delivered_fen, claim.id, user.id)
         ledger.release(claim.fund_id, rest, claim.id, user.id, note="交付余额释放")
         claim.delivered_fen = delivered_fen
@@ -328,8 +332,6 @@ def deliver_claim(
         claim.delivered_at = utcnow()
         if stored is not None:
             claim.evidence_path, claim.evidence_name, claim.evidence_mime = stored
-        need = claim.need
-        _add_to_need(need, -rest, delivered_fen)
         _audit_claim(
             user,
             "claim.deliver",
@@ -398,6 +400,8 @@ def _close_reserved(
 ) -> None:
     _move_claim(claim, ClaimStatus.RESERVED, new)
     claim.closed_at = utcnow()
+    need = claim.need
+    _add_to_need(need, -claim.amount_fen)  # need before fund: see deliver_claim
     ledger.release(
         claim.fund_id,
         claim.amount_fen,
@@ -405,8 +409,6 @@ def _close_reserved(
         getattr(actor, "id", None),
         note="认领取消" if new == ClaimStatus.CANCELLED else "认领过期",
     )
-    need = claim.need
-    _add_to_need(need, -claim.amount_fen)
     _audit_claim(actor, action, claim, ClaimStatus.RESERVED, new, reason[:500])
     db.session.flush()
     _reopen_if_not_full(need, actor, "need.reopen")
