@@ -17,7 +17,11 @@ from whoosh.analysis import LowercaseFilter, Token, Tokenizer
 
 MAX_QUERY_CHARS = 2000
 MAX_QUERY_TOKENS = 24
-_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\u00ad]")
+# Zero-width and formatting characters, and control characters (NUL, which
+# PostgreSQL refuses in text, among them): removed before anything else.
+_ZERO_WIDTH = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\u00ad]"
+)
 # Words that carry no meaning in a query; "and"/"or"/"not" because people type
 # Boolean operators, which we do not interpret: all words are required anyway.
 _QUERY_STOPWORDS = frozenset(
