@@ -331,12 +331,13 @@ def run_import(
     require_moderator(moderator)
     if len(rows) > MAX_ROWS:
         raise ValidationFailed(_("一次最多导入 %(n)s 行。", n=MAX_ROWS))
-    ids = sorted({e for e in (_external_id(r.data) for r in rows) if e})
-    existing = _existing(ids)
     seen: dict[str, int] = {}
     outcomes: list[RowOutcome] = []
     for start in range(0, len(rows), max(1, batch_size)):
         batch = rows[start : start + max(1, batch_size)]
+        # Loaded per batch: a commit expires what was loaded before it, and a
+        # reload per row would cost a query each.
+        existing = _existing(sorted({e for r in batch if (e := _external_id(r.data))}))
         done: list[RowOutcome] = []
         to_create: list[tuple[InputRow, str | None, Any]] = []
         for row in batch:
