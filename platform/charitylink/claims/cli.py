@@ -27,6 +27,7 @@ def expire(on: str | None) -> None:
             raise click.BadParameter(
                 "日期格式应为 YYYY-MM-DD。", param_hint="--today"
             ) from exc
-    counts = expire_overdue(day)
+    # Commit after each claim and need: short transactions, nothing held for long.
+    counts = expire_overdue(day, on_each=db.session.commit)
     db.session.commit()
     click.echo(f"已过期认领 {counts['claims']} 条；已过期需求 {counts['needs']} 条。")

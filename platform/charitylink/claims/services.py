@@ -17,6 +17,7 @@ anything afterwards happens while it is held.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -432,24 +433,36 @@ def release_claims_of_need(need: Need, actor: Any, reason: str = "") -> int:
 # --------------------------------------------------------------------------
 
 
-def expire_overdue(today: date | None = None, actor: Any = None) -> dict[str, int]:
+def expire_overdue(
+    today: date | None = None,
+    actor: Any = None,
+    on_each: Callable[[], None] | None = None,
+) -> dict[str, int]:
     """Expire reserved claims past their due date, then published needs past
     their deadline (releasing whatever they still had reserved). Running it
-    twice changes nothing the second time. Flushes; the caller commits."""
+    twice changes nothing the second time. Flushes; the caller commits —
+    ``on_each`` (the CLI passes ``db.session.commit``) is called after each claim
+    and each need, so a long run holds no lock for long."""
     today = today or china_today()
-    claims = db.session.scalars(
-        select(Claim)
+    done = on_each or (lambda: None)
+    claim_ids = db.session.scalars(
+        select(Claim.id)
         .where(Claim.status == ClaimStatus.RESERVED, Claim.due_on < today)
         .order_by(Claim.id)
     ).all()
     expired_claims = 0
-    for claim in claims:
-        _close_reserved(
-            claim, actor, ClaimStatus.EXPIRED, "claim.expire", "超过交付期限"
-        )
+    for claim_id in claim_ids:
+        claim = db.session.get(Claim, claim_id)
+        try:
+            _close_reserved(
+                claim, actor, ClaimStatus.EXPIRED, "claim.expire", "超过交付期限"
+            )
+        except InvalidTransition:
+            continue  # delivered or cancelled meanwhile: nothing to expire
         expired_claims += 1
-    needs = db.session.scalars(
-        select(Need)
+        done()
+    need_ids = db.session.scalars(
+        select(Need.id)
         .where(
             Need.status == NeedStatus.PUBLISHED,
             Need.deadline_on.is_not(None),
@@ -458,10 +471,36 @@ def expire_overdue(today: date | None = None, actor: Any = None) -> dict[str, in
         .order_by(Need.id)
     ).all()
     expired_needs = 0
-    for need in needs:
+    for need_id in need_ids:
+        need = db.session.get(Need, need_id)
+        db.session.refresh(need)
+        if need.status != NeedStatus.PUBLISHED:
+            continue
+        # Claims first (lock order claim → need → fund, as everywhere) ...
         expired_claims += release_claims_of_need(need, actor, "需求已过截止日期")
-        _set_need_status(need, actor, NeedStatus.EXPIRED, "need.expire", "超过截止日期")
-        expired_needs += 1
+        # ... then the need, only if it is still published (guarded UPDATE).
+        result = db.session.execute(
+            update(Need)
+            .where(Need.id == need_id, Need.status == NeedStatus.PUBLISHED)
+            .values(status=NeedStatus.EXPIRED, closed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(need)
+        if result.rowcount == 1:
+            # A claim that slipped in between the two steps goes back too.
+            expired_claims += release_claims_of_need(need, actor, "需求已过截止日期")
+            audit.record(
+                actor,
+                "need.expire",
+                need,
+                NeedStatus.PUBLISHED,
+                NeedStatus.EXPIRED,
+                "超过截止日期",
+            )
+            db.session.flush()
+            _after_need_status_change(need)
+            expired_needs += 1
+        done()
     return {"claims": expired_claims, "needs": expired_needs}
 
 
