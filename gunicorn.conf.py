@@ -37,9 +37,10 @@ limit_request_field_size = 8190
 preload_app = True
 
 # Access log: the path WITHOUT the query string (%(U)s, not %(r)s). Search terms and
-# filters in ``?q=`` may carry a household's name or ID number typed by mistake.
+# filters in ``?q=`` may carry a household's name or ID number typed by mistake. No
+# Referer either (%(f)s): our own pages send their full URL, query included.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(f)s"'
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 
