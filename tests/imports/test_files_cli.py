@@ -238,3 +238,16 @@ def test_row_cells_round_trip(app) -> None:
     cells = import_files.row_to_file_cells(row)
     assert fen_to_yuan_str(row["amount"]) in cells
     assert "医疗救助:10.50" in cells
+
+
+def test_id_number_stored_as_excel_number_is_refused_with_a_hint(app) -> None:
+    wb = Workbook()
+    header = [h for _p, h, _e in import_files.COLUMNS]
+    cells: list = import_files.row_to_file_cells(need_row(1))
+    cells[header.index("身份证号")] = 2.2010219580312e17
+    wb.active.append(header)
+    wb.active.append(cells)
+    out = io.BytesIO()
+    wb.save(out)
+    (row,) = import_files.parse_file(out.getvalue(), "x.xlsx", 10).rows
+    assert "文本格式" in row.errors["household.id_number"]

@@ -205,6 +205,11 @@ def convert_row(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
                 household["consent_share_contact"] = False
             else:
                 errors[path] = _("「同意向认领机构提供联系方式」应填 是 或 否。")
+        elif path == "household.id_number" and isinstance(value, int | float):
+            # Excel stored the ID as a number: 18 digits do not survive a float.
+            errors[path] = _(
+                "身份证号被 Excel 存成了数字（会丢失末几位），请把该列设为文本格式后重新填写。"
+            )
         elif path.startswith("household."):
             household[path.removeprefix("household.")] = _cell_text(value)
         else:
