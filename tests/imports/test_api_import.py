@@ -140,3 +140,22 @@ def test_malformed_body(client, create_user, api_token) -> None:
     assert resp.status_code == 400
     resp = client.post(URL, json=[1, "x"], headers=headers)
     assert {r["status"] for r in resp.json["rows"]} == {"refused"}
+
+
+def test_batch_hitting_a_constraint_is_replayed_row_by_row(
+    app, create_user, create_need
+) -> None:
+    """A colleague entered the same external id after the batch was checked: the
+    batch rolls back to its savepoint and each row goes through create_need."""
+    from charitylink.needs import importing
+    from charitylink.needs.validation import clean_need_input
+
+    mod = create_user("moderator", region_prefix="22")
+    create_need(status="draft", external_id="JL-000002")
+    rows = [importing.InputRow(i, need_row(i)) for i in (1, 2, 3)]
+    pending = [(r, r.data["external_id"], clean_need_input(r.data)) for r in rows]
+    outcomes = importing._create_batch(mod, pending)
+    db.session.commit()
+    assert [o.status for o in outcomes] == ["created", "refused", "created"]
+    assert "external_id" in outcomes[1].errors
+    assert _count() == 3  # the colleague's need and two imported ones
