@@ -244,3 +244,19 @@ def test_help_older_than_a_year_is_not_counted(create_need, create_fund):
     db.session.commit()
     summary = duplicate_summary(need.household_key)
     assert summary == {"open_needs": [], "received_fen": 0, "org_count": 0}
+
+
+def test_review_page_survives_undecryptable_private_half(
+    client, login_as, create_need, moderator
+):
+    from sqlalchemy import update
+
+    need = create_need(status="submitted")
+    db.session.execute(
+        update(Need).where(Need.id == need.id).values(private_ciphertext="v1:broken")
+    )
+    db.session.commit()
+    login_as(moderator)
+    resp = client.get(f"/mod/needs/{need.code}")
+    assert resp.status_code == 200
+    assert "家庭信息无法解密" in resp.get_data(as_text=True)

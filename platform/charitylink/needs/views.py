@@ -259,7 +259,15 @@ def _render_review(need: Any, household: dict[str, Any], revealed: bool) -> str:
 @moderator_required
 def review(code: str) -> ResponseReturnValue:
     need = _load(code)
-    masked = privacy.masked_household(privacy.decrypt_household(need))
+    try:
+        masked = privacy.masked_household(privacy.decrypt_household(need))
+    except ValueError:
+        # Wrong DATA_KEY or a damaged row: say so instead of failing the page.
+        flash(
+            _("家庭信息无法解密（数据密钥不符或数据已损坏），请联系平台管理员。"),
+            "error",
+        )
+        masked = privacy.masked_household({})
     return _render_review(need, masked, revealed=False)
 
 
