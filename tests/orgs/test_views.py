@@ -115,11 +115,12 @@ def test_register_form_bad_input_gets_chinese_message(client, override, message)
 
 
 def test_register_form_with_garbage_fields_never_500(client):
-    resp = client.post(
-        "/register",
-        data={"name": "\x00", "uscc": "\u200b" * 5, "region_code": "x" * 5000},
-    )
+    data = registration(name="\u200b\u200d", uscc="\u200b" * 5, region_code="x" * 5000)
+    resp = client.post("/register", data=data)
     assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "请填写机构名称。" in html and "请输入统一社会信用代码" in html
+    assert "所在地区应为有效的" in html
     assert db.session.scalar(select(Organization.id)) is None
 
 

@@ -20,6 +20,7 @@ from charitylink.core.i18n import _
 from charitylink.core.identifiers import (
     InvalidIdentifier,
     is_civil_affairs_uscc,
+    strip_invisible,
     validate_phone,
     validate_uscc,
 )
@@ -47,8 +48,9 @@ def _text(value: Any) -> str:
 
 
 def normalize_name(name: str) -> str:
-    """NFKC and collapsed spaces, so full-width look-alikes count as the same name."""
-    return " ".join(unicodedata.normalize("NFKC", name).split())
+    """NFKC, no invisible characters, collapsed spaces: look-alikes count as the
+    same name, and a name of zero-width spaces counts as empty."""
+    return " ".join(strip_invisible(unicodedata.normalize("NFKC", name)).split())
 
 
 def uscc_warning(org: Organization) -> str | None:
