@@ -320,11 +320,14 @@ def main() -> None:
             ("GET /api/v1/stats", page("/api/v1/stats")),
         ]  # fmt: skip
         worst = 0.0
+        in_process = db.engine.dialect.name == "sqlite"
+        basis = "CPU" if in_process else "wall"
         pages = [c for c in cases if c[0].startswith(("page", "GET"))]
         for name, fn in cases:
             app.config["REPORTS_CACHE_SECONDS"] = 0
             ms, cpu = timed(fn, args.runs)
-            worst = max(worst, cpu)
+            # SQLite works inside this process; PostgreSQL's work is in the server.
+            worst = max(worst, cpu if in_process else ms)
             print(
                 f"{name:50} {ms:8.1f} {cpu:8.1f} {cpu / base_q_cpu:8.0f} "
                 f"{cpu / base_page_cpu:6.1f}"
@@ -338,7 +341,9 @@ def main() -> None:
                 f"{cpu / base_page_cpu:6.1f}"
             )
         verdict = "OK" if worst < 1000 else "SLOW"
-        print(f"\nslowest uncached, CPU: {worst:.0f} ms (target < 1000 ms): {verdict}")
+        print(
+            f"\nslowest uncached, {basis}: {worst:.0f} ms (target < 1000 ms): {verdict}"
+        )
         print("ratios: CPU time over the baseline's CPU time")
 
 
