@@ -74,3 +74,5 @@ migration-regen: $(VENV)/.test-installed
 	  CHARITYLINK_INSTANCE=$$d DATABASE_URL=sqlite:///$$d/empty.db \
 	  $(FLASK) db revision --autogenerate --rev-id 0001 -m initial; \
 	  mv $$d/*_0002_*.py platform/charitylink/migrations/versions/ && rm -rf $$d
+	cd platform/charitylink/migrations/versions && f=$$(ls *_0001_initial.py) && \
+	  [ "$$f" = 20261128_0001_initial.py ] || mv "$$f" 20261128_0001_initial.py
