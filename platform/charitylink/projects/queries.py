@@ -145,7 +145,15 @@ def public_query(f: Filters) -> Select[Any]:
 
 def public_page(f: Filters, page: int, per_page: int) -> Page:
     stmt = public_query(f)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    # Count ids only (a subquery of every column read each project: 70 ms at 10k).
+    total = (
+        db.session.scalar(
+            select(func.count()).select_from(
+                stmt.with_only_columns(Project.id).subquery()
+            )
+        )
+        or 0
+    )
     order = (
         [Project.target_fen.desc(), Project.id.desc()]
         if f.sort == "target"
