@@ -30,6 +30,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.app-installed
 	$(FLASK) init-db
 	$(FLASK) seed --if-empty
+	$(FLASK) search rebuild --if-missing
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: $(VENV)/.app-installed

@@ -108,3 +108,20 @@ def test_init_db_is_safe_to_run_again(app, runner):
     second = runner.invoke(args=["init-db"])
     assert second.exit_code == 0
     assert "0 条" in second.output
+
+
+def test_search_rebuild_if_missing_builds_once(app, runner, create_need):
+    create_need(title="白血病患儿化疗费用缺口")
+    first = runner.invoke(args=["search", "rebuild", "--if-missing"])
+    assert first.exit_code == 0, first.output
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Whoosh: no index yet, so it is built; PostgreSQL's index is a table
+        # kept in step inside each transaction, so it always exists.
+        assert "已重建" in first.output
+    second = runner.invoke(args=["search", "rebuild", "--if-missing"])
+    assert second.exit_code == 0
+    assert "跳过" in second.output
+    from charitylink.search.service import search_needs
+
+    result = search_needs("白血病")
+    assert result.total == 1 and not result.fallback

@@ -70,7 +70,11 @@ def seed(
     seeding.load_demo()
     extras()
     if extra_needs:
-        seeding.generate_needs(extra_needs)
+        seeding.generate_needs(extra_needs)  # rebuilds the search index itself
+    else:
+        from charitylink.search import indexer
+
+        indexer.rebuild()
     click.echo("演示数据已载入。")
 
 

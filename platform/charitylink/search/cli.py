@@ -9,11 +9,21 @@ search = AppGroup("search", help="搜索索引：重建、状态、索引进程�
 
 
 @search.command("rebuild")
-def rebuild() -> None:
+@click.option(
+    "--if-missing",
+    is_flag=True,
+    help="只在索引不存在或不可读时重建（make run 使用）。",
+)
+def rebuild(if_missing: bool) -> None:
     """Rebuild the search index from the database, then switch to it atomically."""
     from charitylink.search import indexer
     from charitylink.search.backend import backend_name
 
+    if if_missing:
+        info = indexer.status()
+        if info.get("exists") and not info.get("error"):
+            click.echo("搜索索引已存在，跳过重建。")
+            return
     total = indexer.public_count()
     with click.progressbar(length=total, label="重建搜索索引", show_pos=True) as bar:
         count = indexer.rebuild(progress=bar.update)
