@@ -98,6 +98,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PERMANENT_SESSION_LIFETIME": 8 * 3600,
         "SEARCH_DRAIN_AFTER_REQUEST": not production,
+        # Whole public pages for anonymous visitors, per worker (core/page_cache.py);
+        # off in development so template edits show at once. 0 turns it off.
+        "PAGE_CACHE_TTL": float(
+            os.environ.get("PAGE_CACHE_TTL", 10 if production else 0)
+        ),
         "TESTING": False,
     }
     cfg.update(

@@ -63,8 +63,11 @@ def register_search(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from charitylink.core import cache, security
+    from charitylink.core import cache, page_cache, security
 
+    # The page cache sits inside ProxyFix (installed by security): it keys pages
+    # on the scheme and host as the proxy reported them.
+    page_cache.init_app(app)
     security.init_app(app)
     cache.init_app(app)
 

@@ -2,9 +2,10 @@
 
 The home page's headline figures are aggregates over every need, fund and org:
 cheap to keep, costly to recompute on each request (100,000 needs). Each gunicorn
-worker keeps its own copy; a commit that touched a watched model (through the ORM:
-objects flushed, or ``update()``/``insert()``/``delete()`` statements on their
-tables) bumps a *generation stamp* — the modification time of a file in the
+worker keeps its own copy; a commit that changed a watched table through the ORM (objects
+flushed, or ``update()``/``insert()``/``delete()`` statements; every table but the
+accounts' and the audit's, see ``UNWATCHED``) bumps a *generation
+stamp* — the modification time of a file in the
 instance folder — and every worker drops its copy when it sees the stamp move
 (one ``stat()`` per lookup). A TTL bounds staleness where the stamp is not shared
 (several app nodes: each node's stamp file is its own; docs/deployment.md).
@@ -32,23 +33,26 @@ STAMP_NAME = "cache-generation"
 
 _lock = threading.Lock()
 _store: dict[str, tuple[float, int, Any]] = {}  # key → (stored at, stamp, value)
-_watched: set[str] = set()  # table names whose changes drop the cache
 
 
-def watch(*tables: str) -> None:
-    """Changes to these tables invalidate every cached value."""
-    _watched.update(tables)
+def stamp_path_for(app: Flask) -> Path:
+    return Path(app.config["INSTANCE_PATH"]) / STAMP_NAME
 
 
 def _stamp_path() -> Path:
-    return Path(current_app.config["INSTANCE_PATH"]) / STAMP_NAME
+    return stamp_path_for(current_app)  # type: ignore[arg-type]
+
+
+def stamp_at(path: Path) -> int:
+    """The generation stamp stored at ``path`` (0 before the first change)."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return 0
 
 
 def _stamp() -> int:
-    try:
-        return os.stat(_stamp_path()).st_mtime_ns
-    except FileNotFoundError:
-        return 0
+    return stamp_at(_stamp_path())
 
 
 def bump() -> None:
@@ -93,13 +97,20 @@ def clear() -> None:
         _store.clear()
 
 
+# Tables whose changes never show on a public page or in a public figure. Every
+# other table (needs, projects and their updates, funds, the ledger, orgs, claims,
+# regions, the search outbox and documents — a new table too) drops the cache: a
+# spare recompute is cheap, a stale public page is not.
+UNWATCHED = frozenset({"users", "audit_events", "api_tokens", "idempotency_records"})
+
+
 def _touches_watched(tables: set[str]) -> bool:
-    return bool(tables & _watched)
+    return bool(tables - UNWATCHED)
 
 
 def _after_flush(session: Session, _ctx: Any) -> None:
     tables = {
-        getattr(obj, "__tablename__", "")
+        getattr(obj, "__tablename__", "?")
         for obj in (*session.new, *session.dirty, *session.deleted)
     }
     if _touches_watched(tables):
@@ -110,7 +121,7 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_insert or state.is_delete):
         return
     # ``update(Need)`` and ``insert(Need)`` (bulk) carry the table on the statement.
-    table = getattr(getattr(state.statement, "table", None), "name", "")
+    table = getattr(getattr(state.statement, "table", None), "name", "?")
     if _touches_watched({table}):
         state.session.info["cache_dirty"] = True
 
@@ -132,7 +143,6 @@ _listening = False
 def init_app(app: Flask) -> None:
     """Listen to every ORM session (once per process)."""
     global _listening
-    watch("organizations", "funds", "ledger_entries", "needs", "projects", "claims")
     if _listening:
         return
     event.listen(Session, "after_flush", _after_flush)

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from charitylink.core import page_cache
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, parse_yuan
 from charitylink.core.permissions import org_admin_required, org_staff_required
@@ -139,6 +140,7 @@ def donation(fund_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/funds/<int:fund_id>")
+@page_cache.cacheable
 def public_detail(fund_id: int) -> ResponseReturnValue:
     fund = db.session.get(Fund, fund_id)
     if fund is None or not services.is_public(fund):

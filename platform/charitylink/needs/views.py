@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from charitylink.core import page_cache
 from charitylink.core.i18n import _
 from charitylink.core.permissions import covers_region, moderator_required
 from charitylink.errors import DomainError, NotFound, ValidationFailed
@@ -40,6 +41,7 @@ def _args_for(params: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/needs")
+@page_cache.cacheable
 def index() -> ResponseReturnValue:
     filters = queries.parse_filters(request.args, money="yuan", max_per_page=20)
     for message in filters.ignored:
@@ -88,6 +90,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.get("/needs/<code>")
+@page_cache.cacheable
 def detail(code: str) -> ResponseReturnValue:
     try:
         need = queries.get_public_or_404(code)

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from charitylink.accounts.models import User
+from charitylink.core import page_cache
 from charitylink.core.i18n import _
 from charitylink.core.permissions import (
     moderator_required,
@@ -78,6 +79,7 @@ def register() -> ResponseReturnValue:
 
 
 @bp.get("/orgs")
+@page_cache.cacheable
 def index() -> ResponseReturnValue:
     region = request.args.get("region", "")
     org_type = request.args.get("type", "")
@@ -105,6 +107,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.get("/orgs/<int:org_id>")
+@page_cache.cacheable
 def detail(org_id: int) -> ResponseReturnValue:
     org = queries.visible_org(org_id, _viewer())
     if org is None:

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from charitylink.core import page_cache
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, fen_to_yuan_str, parse_yuan
 from charitylink.core.permissions import (
@@ -60,6 +61,7 @@ def _detail_context(project: Project) -> dict[str, Any]:
 
 
 @bp.get("/projects")
+@page_cache.cacheable
 def public_list() -> ResponseReturnValue:
     filters = queries.parse_filters(request.args)
     page, _per_page, page_errors = queries.parse_page(request.args)
@@ -106,6 +108,7 @@ def public_list() -> ResponseReturnValue:
 
 
 @bp.get("/projects/<int:project_id>")
+@page_cache.cacheable
 def public_detail(project_id: int) -> ResponseReturnValue:
     project = db.session.get(Project, project_id)
     if project is None or not (project.is_public and project.org.is_verified):

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
-from charitylink.core import cache
+from charitylink.core import cache, page_cache
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
 from charitylink.needs.models import PUBLIC_STATUSES, Need
@@ -43,6 +43,7 @@ def headline_figures() -> dict[str, int]:
 
 
 @bp.get("/")
+@page_cache.cacheable
 def home() -> ResponseReturnValue:
     projects = project_queries.latest_public(6)
     context: dict[str, Any] = {

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 00:19:19.627189
+Create Date: 2026-11-29 02:50:13.641900
 
 """
 from alembic import op
@@ -224,11 +224,11 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_needs_deadline_on'), ['deadline_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_household_key'), ['household_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_need_type'), ['need_type'], unique=False)
-        batch_op.create_index('ix_needs_public_list', ['status', 'published_at'], unique=False)
+        batch_op.create_index('ix_needs_public_browse', ['published_at', 'public_region_code', 'need_type', 'category', 'urgency', 'amount_fen', 'deadline_on'], unique=False, sqlite_where=sa.text("status IN ('published', 'fully_claimed', 'delivered', 'confirmed')"), postgresql_where=sa.text("status IN ('published', 'fully_claimed', 'delivered', 'confirmed')"))
+        batch_op.create_index('ix_needs_public_list', ['status', 'published_at', 'public_region_code', 'need_type', 'category', 'urgency', 'amount_fen', 'deadline_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_public_region_code'), ['public_region_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_region_code'), ['region_code'], unique=False)
         batch_op.create_index('ix_needs_report', ['region_code', 'published_at', 'need_type', 'category', 'status', 'amount_fen', 'claimed_fen', 'delivered_fen', 'household_key', 'public_region_code', 'fully_claimed_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_needs_status'), ['status'], unique=False)
 
     op.create_table('projects',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -376,11 +376,11 @@ def downgrade():
 
     op.drop_table('projects')
     with op.batch_alter_table('needs', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_needs_status'))
         batch_op.drop_index('ix_needs_report')
         batch_op.drop_index(batch_op.f('ix_needs_region_code'))
         batch_op.drop_index(batch_op.f('ix_needs_public_region_code'))
         batch_op.drop_index('ix_needs_public_list')
+        batch_op.drop_index('ix_needs_public_browse', sqlite_where=sa.text("status IN ('published', 'fully_claimed', 'delivered', 'confirmed')"), postgresql_where=sa.text("status IN ('published', 'fully_claimed', 'delivered', 'confirmed')"))
         batch_op.drop_index(batch_op.f('ix_needs_need_type'))
         batch_op.drop_index(batch_op.f('ix_needs_household_key'))
         batch_op.drop_index(batch_op.f('ix_needs_deadline_on'))

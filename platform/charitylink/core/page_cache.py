@@ -1,0 +1,198 @@
+"""A short-lived cache of whole public pages for visitors who are not signed in.
+
+The public pages (home, project and need lists and details, search results) are the
+same for every anonymous visitor, and they are most of the traffic. Each gunicorn
+worker keeps the finished response (status, headers, body) of the pages a view marked
+with :func:`cacheable`, keyed by scheme, host, path and query string, and serves it
+again without running the view — until the data changes or ``PAGE_CACHE_TTL`` seconds
+pass, whichever comes first.
+
+What keeps it safe:
+
+- only ``GET`` requests that carry no session cookie, no remember-me cookie and no
+  ``Authorization`` header are served from or stored in the cache, so a signed-in
+  person never sees (or leaves behind) a page of their own;
+- a response is stored only when the view asked for it, the status is 200, and it
+  sets no cookie (a flashed warning or a CSRF token puts one in the session, so such
+  a page is never stored);
+- invalidation is the generation stamp of :mod:`charitylink.core.cache`: any commit
+  that changed a watched table (needs, projects, funds, orgs, claims, the ledger, the
+  search index's documents) moves it and every worker drops its pages at the next
+  request (one ``stat()``); a withdrawn need leaves the public pages at once;
+- the TTL bounds staleness where the stamp is not shared (several app nodes:
+  docs/deployment.md) and the search worker's index updates on another machine.
+
+``PAGE_CACHE_TTL = 0`` turns it off (the default in development and in tests, where
+tests that exercise it turn it on).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from functools import wraps
+from http.cookies import CookieError, SimpleCookie
+from typing import Any, TypeVar
+
+from flask import Flask, Response, g
+
+from charitylink.core import cache
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+MARK = "X-Charitylink-Page-Cache"  # internal: set by the app, removed here
+MAX_BODY = 256 * 1024  # a bigger page is not kept
+
+
+def cacheable(view: F) -> F:
+    """Mark a public page as the same for every anonymous visitor."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.page_cacheable = True
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class PageCache:
+    """WSGI middleware in front of the Flask app (inside ProxyFix)."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.ttl = float(app.config.get("PAGE_CACHE_TTL", 0))
+        # Bounded per worker: endless distinct query strings cannot grow it.
+        self.max_bytes = int(app.config.get("PAGE_CACHE_MAX_BYTES", 32 * 1024 * 1024))
+        self._bytes = 0
+        self.cookie_names = {
+            app.config.get("SESSION_COOKIE_NAME", "session"),
+            app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+        }
+        self.stamp_path = cache.stamp_path_for(app)
+        self._lock = threading.Lock()
+        # key → (stored at, stamp, status, headers, body); oldest first.
+        self._store: OrderedDict[tuple[str, ...], tuple[Any, ...]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _personal(self, environ: dict[str, Any]) -> bool:
+        if environ.get("HTTP_AUTHORIZATION"):
+            return True
+        raw = environ.get("HTTP_COOKIE")
+        if not raw:
+            return False
+        try:
+            jar = SimpleCookie(raw)
+        except CookieError:
+            return True  # unreadable cookies: do not guess, skip the cache
+        return any(name in jar for name in self.cookie_names)
+
+    @staticmethod
+    def _key(environ: dict[str, Any]) -> tuple[str, ...]:
+        return (
+            environ.get("wsgi.url_scheme", "http"),
+            environ.get("HTTP_HOST", ""),
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+        )
+
+    def clear(self) -> None:
+        with self._lock:
+            self._store.clear()
+            self._bytes = 0
+
+    # -- WSGI ------------------------------------------------------------------
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if (
+            self.ttl <= 0
+            or environ.get("REQUEST_METHOD") != "GET"
+            or self._personal(environ)
+        ):
+            return self._strip_mark(environ, start_response)
+        key = self._key(environ)
+        stamp = cache.stamp_at(self.stamp_path)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._store.get(key)
+            if hit is not None:
+                self._store.move_to_end(key)
+        if hit is not None and hit[1] == stamp and now - hit[0] < self.ttl:
+            self.hits += 1
+            start_response(hit[2], list(hit[3]))
+            return [hit[4]]
+        self.misses += 1
+
+        captured: dict[str, Any] = {}
+
+        def capture(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            marked = any(k == MARK for k, _ in headers)
+            headers = [(k, v) for k, v in headers if k != MARK]
+            captured["store"] = (
+                marked
+                and exc_info is None
+                and status.startswith("200")
+                and not any(k.lower() == "set-cookie" for k, _ in headers)
+            )
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        body_iter = self.wsgi_app(environ, capture)
+        if not captured.get("store"):
+            return body_iter
+        try:
+            body = b"".join(body_iter)
+        finally:
+            close = getattr(body_iter, "close", None)
+            if close is not None:
+                close()
+        if len(body) <= MAX_BODY:
+            entry = (now, stamp, captured["status"], captured["headers"], body)
+            with self._lock:
+                old = self._store.pop(key, None)
+                if old is not None:
+                    self._bytes -= len(old[4])
+                self._store[key] = entry
+                self._bytes += len(body)
+                while self._bytes > self.max_bytes and self._store:
+                    _, dropped = self._store.popitem(last=False)
+                    self._bytes -= len(dropped[4])
+        return [body]
+
+    def _strip_mark(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        def plain(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            return start_response(
+                status, [(k, v) for k, v in headers if k != MARK], exc_info
+            )
+
+        return self.wsgi_app(environ, plain)
+
+
+def init_app(app: Flask) -> None:
+    """Mark cacheable responses and put the cache in front of the app."""
+
+    @app.after_request
+    def mark(response: Response) -> Response:
+        from flask_login import current_user
+
+        if g.get("page_cacheable") and not current_user.is_authenticated:
+            response.headers[MARK] = "1"
+        return response
+
+    page_cache = PageCache(app, app.wsgi_app)
+    app.extensions["page_cache"] = page_cache
+    app.wsgi_app = page_cache  # type: ignore[method-assign]
