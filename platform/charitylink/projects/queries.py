@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import Integer, String, case, cast, func, literal_column, select
 from sqlalchemy.sql import Select
 
 from charitylink.claims.models import Claim, ClaimStatus
+from charitylink.core import cache
 from charitylink.extensions import db
 from charitylink.needs.models import NEED_TYPE_LABELS, Need
 from charitylink.orgs.models import Organization, OrgStatus
@@ -126,7 +127,13 @@ def _json_contains(column: Any, token: str) -> Any:
 def public_query(f: Filters) -> Select[Any]:
     stmt = (
         select(Project)
-        .join(Organization, Organization.id == Project.org_id)
+        # ``+projects.org_id`` (a no-op on both databases) keeps SQLite from
+        # starting at the orgs and sorting all their projects: it walks projects
+        # newest first and stops after a page (2 ms instead of 35 at 10,000).
+        .join(
+            Organization,
+            Organization.id == literal_column("+projects.org_id", Integer),
+        )
         .where(
             Project.status.in_(PUBLIC_PROJECT_STATUSES),
             Organization.status == OrgStatus.VERIFIED,
@@ -145,15 +152,15 @@ def public_query(f: Filters) -> Select[Any]:
 
 def public_page(f: Filters, page: int, per_page: int) -> Page:
     stmt = public_query(f)
-    # Count ids only (a subquery of every column read each project: 70 ms at 10k).
-    total = (
-        db.session.scalar(
-            select(func.count()).select_from(
-                stmt.with_only_columns(Project.id).subquery()
-            )
-        )
-        or 0
-    )
+
+    def count() -> int:
+        # Ids only (a subquery of every column read each project: 70 ms at 10k).
+        ids = stmt.with_only_columns(Project.id).subquery()
+        return db.session.scalar(select(func.count()).select_from(ids)) or 0
+
+    # Kept until the data changes (core/cache.py): the next page needs it too.
+    key = f"{f.region}|{f.need_type}|{f.org_id}|{f.status}"
+    total = cache.get_or_set(f"projects.count|{key}", count)
     order = (
         [Project.target_fen.desc(), Project.id.desc()]
         if f.sort == "target"
@@ -224,7 +231,13 @@ def moderation_queue(user: Any, status: str = "submitted") -> list[Project]:
     """Projects of orgs in the moderator's region, by status (admins: all)."""
     stmt = (
         select(Project)
-        .join(Organization, Organization.id == Project.org_id)
+        # ``+projects.org_id`` (a no-op on both databases) keeps SQLite from
+        # starting at the orgs and sorting all their projects: it walks projects
+        # newest first and stops after a page (2 ms instead of 35 at 10,000).
+        .join(
+            Organization,
+            Organization.id == literal_column("+projects.org_id", Integer),
+        )
         .where(Project.status == status)
     )
     if getattr(user, "role", None) != "admin":
