@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from charitylink.needs.models import (
     CATEGORY_LABELS,
@@ -30,6 +30,20 @@ OBJECT_TYPES = (NEED, PROJECT)
 PUBLIC_NEED_STATUSES = tuple(str(s) for s in PUBLIC_STATUSES)
 PUBLIC_PROJECT_STATUSES = (str(ProjectStatus.PUBLISHED), str(ProjectStatus.CLOSED))
 NO_DEADLINE = 10**7  # sorts after every real date ordinal
+# Everything need_document reads (and nothing private).
+NEED_DOCUMENT_COLUMNS = (
+    "id",
+    "status",
+    "title",
+    "description",
+    "category",
+    "need_type",
+    "public_region_code",
+    "urgency",
+    "amount_fen",
+    "published_at",
+    "deadline_on",
+)
 
 
 @dataclass
@@ -190,18 +204,23 @@ def count_public(session: Session) -> int:
 def iter_public_documents(session: Session, batch: int = 1000) -> Iterator[Document]:
     """Every searchable document, read in id-ordered batches (keyset paging)."""
     names = dict(session.execute(select(Region.code, Region.name)).all())  # type: ignore[arg-type]
+    # Only the columns a need document reads: the private half is not even loaded.
+    need_columns = load_only(*(getattr(Need, c) for c in NEED_DOCUMENT_COLUMNS))
     for model, statuses in (
         (Need, PUBLIC_NEED_STATUSES),
         (Project, PUBLIC_PROJECT_STATUSES),
     ):
         last = 0
         while True:
-            objs = session.scalars(
+            stmt = (
                 select(model)
                 .where(model.status.in_(statuses), model.id > last)
                 .order_by(model.id)
                 .limit(batch)
-            ).all()
+            )
+            if model is Need:
+                stmt = stmt.options(need_columns)
+            objs = session.scalars(stmt).all()
             if not objs:
                 break
             for obj in objs:

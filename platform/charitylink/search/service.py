@@ -65,6 +65,13 @@ class SearchResult:
     message: str | None = None  # say this to the person (e.g. nothing to search)
     tokens: list[str] = field(default_factory=list)
 
+    def facets_json(self) -> dict[str, list[dict[str, Any]]]:
+        """The facets for the API: ``{"region": [{"value", "label", "count"}], …}``."""
+        return {
+            name: [{"value": f.value, "label": f.label, "count": f.count} for f in rows]
+            for name, rows in self.facets.items()
+        }
+
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page))

@@ -30,65 +30,55 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
-from whoosh import sorting
-from whoosh.fields import ID, NUMERIC, TEXT, Schema
-from whoosh.query import (
-    And,
-    NumericRange,
-    Or,
-    Prefix,
-    Query,
-    Term,
-)
+from whoosh.columns import FixedBytesColumn
+from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 
 from charitylink.search.analysis import ANALYZER
 from charitylink.search.backend import Change, Hits, IndexUnavailable, NeedQuery
-from charitylink.search.documents import NEED, Document
+from charitylink.search.documents import NEED, Document, count_public
+from charitylink.search.meta import (
+    KIND_NEED,
+    KIND_PROJECT,
+    META_SIZE,
+    Leaf,
+    SegmentData,
+    Selection,
+    key_bytes,
+    pack_meta,
+)
 
 WRITER_TIMEOUT = 30.0
-_FACETS = ("category", "need_type")
+# Bumped when the schema changes: a generation built with another version is
+# treated as missing (pages answer from the database, the indexer rebuilds).
+SCHEMA_VERSION = 2
+PARALLEL_BUILD_FROM = 20_000  # documents
 
 
 def make_schema() -> Schema:
+    """Only the words are indexed (no positions: queries never use phrases).
+    Filters, sorts and facets read ``meta``, one fixed-size record per document
+    (see ``search/meta.py``), loaded once per segment."""
     return Schema(
         key=ID(stored=True, unique=True),
         kind=ID(),
-        oid=NUMERIC(int, bits=64, stored=True, sortable=True),
-        title=TEXT(analyzer=ANALYZER, field_boost=2.0),
-        body=TEXT(analyzer=ANALYZER),
-        extra=TEXT(analyzer=ANALYZER, field_boost=0.5),
-        region=ID(sortable=True),
-        region2=ID(sortable=True),
-        region4=ID(sortable=True),
-        category=ID(sortable=True),
-        need_type=ID(sortable=True),
-        status=ID(sortable=True),
-        urgency=ID(sortable=True),
-        amount=NUMERIC(int, bits=64, sortable=True),
-        published=NUMERIC(int, bits=64, sortable=True),
-        deadline=NUMERIC(int, bits=32, sortable=True),
+        oid=STORED(),
+        title=TEXT(analyzer=ANALYZER, phrase=False),
+        body=TEXT(analyzer=ANALYZER, phrase=False),
+        extra=TEXT(analyzer=ANALYZER, phrase=False),
+        meta=COLUMN(FixedBytesColumn(META_SIZE)),
     )
 
 
 def _fields(doc: Document) -> dict[str, Any]:
-    fields: dict[str, Any] = {
+    return {
         "key": doc.key,
         "kind": doc.object_type,
         "oid": doc.object_id,
         "title": doc.title,
         "body": doc.body,
         "extra": doc.extra,
+        "meta": pack_meta(doc),
     }
-    fields.update({k: v for k, v in doc.fields.items() if v is not None})
-    return fields
-
-
-def text_query(tokens: list[str]) -> Query:
-    """Every token must appear in the title, body or labels. Built from Term
-    objects, never from a query parser: user text has no syntax here."""
-    return And(
-        [Or([Term("title", t), Term("body", t), Term("extra", t)]) for t in tokens]
-    )
 
 
 class WhooshBackend:
@@ -97,18 +87,28 @@ class WhooshBackend:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._local = threading.local()
+        # (generation folder, segment id) → its records; shared by threads
+        self._segments: dict[tuple[str, str], SegmentData] = {}
 
     # -- generations --------------------------------------------------------
     @property
     def _pointer(self) -> Path:
         return self.root / "CURRENT"
 
-    def current(self) -> dict[str, Any] | None:
+    def _pointer_info(self) -> dict[str, Any] | None:
         try:
             info = json.loads(self._pointer.read_text())
         except (OSError, ValueError):
             return None
         if not isinstance(info, dict) or not info.get("generation"):
+            return None
+        return info
+
+    def current(self) -> dict[str, Any] | None:
+        """The current generation, unless built with another schema version
+        (then there is no usable index: pages fall back, the indexer rebuilds)."""
+        info = self._pointer_info()
+        if info is None or info.get("schema") != SCHEMA_VERSION:
             return None
         return info
 
@@ -135,7 +135,15 @@ class WhooshBackend:
     def _switch(self, generation: str) -> None:
         tmp = self.root / f".CURRENT.{uuid.uuid4().hex}"
         built_at = datetime.now(UTC).isoformat()
-        tmp.write_text(json.dumps({"generation": generation, "built_at": built_at}))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "generation": generation,
+                    "built_at": built_at,
+                    "schema": SCHEMA_VERSION,
+                }
+            )
+        )
         os.replace(tmp, self._pointer)
 
     def _remove_old_generations(self, keep: set[str]) -> None:
@@ -197,25 +205,47 @@ class WhooshBackend:
                 cached[1].close()
             self._local.searcher = None
 
-    def _need_filter(self, query: NeedQuery) -> Query:
+    def _leaves(self, searcher: Any) -> list[Leaf]:
+        """The searcher's segments with their records (loaded once per segment)."""
+        reader = searcher.reader()
+        if "meta" not in reader.schema:
+            raise IndexUnavailable("search index has an older schema: run rebuild")
+        folder = str(self._local.searcher[0])  # the generation this searcher reads
+        leaves = []
+        for segreader, _offset in reader.leaf_readers():
+            key = (folder, segreader.segment().segment_id())
+            data = self._segments.get(key)
+            if data is None or data.size != segreader.doc_count_all():
+                data = SegmentData(segreader)
+                self._segments[key] = data
+            leaves.append(Leaf(segreader, data))
+        if len(self._segments) > 4 * len(leaves) + 8:  # merged-away segments
+            live = {
+                (folder, r.segment().segment_id()) for r, _o in reader.leaf_readers()
+            }
+            for key in list(self._segments):
+                if key not in live:
+                    self._segments.pop(key, None)
+        return leaves
+
+    @staticmethod
+    def _checks(query: NeedQuery) -> list[tuple[str, Any]]:
         f = query.filters
-        parts: list[Query] = [Term("kind", NEED)]
+        checks: list[tuple[str, Any]] = []
         if f.region:
-            if len(f.region) == 2:
-                parts.append(Term("region2", f.region))
-            elif len(f.region) == 4:
-                parts.append(Term("region4", f.region))
-            elif len(f.region) == 6:
-                parts.append(Term("region", f.region))
+            if len(f.region) in (2, 4, 6):
+                checks.append((f"region{len(f.region)}", f.region.encode()))
             else:
-                parts.append(Prefix("region", f.region))
+                checks.append(("region_prefix", f.region.encode()))
         for name in ("category", "need_type", "status", "urgency"):
             value = getattr(f, name)
             if value:
-                parts.append(Term(name, value))
-        if f.min_amount is not None or f.max_amount is not None:
-            parts.append(NumericRange("amount", f.min_amount, f.max_amount))
-        return And(parts)
+                checks.append((name, key_bytes(value, name)))
+        if f.min_amount is not None:
+            checks.append(("min_amount", f.min_amount))
+        if f.max_amount is not None:
+            checks.append(("max_amount", f.max_amount))
+        return checks
 
     def search_needs(self, session: Session, query: NeedQuery) -> Hits:
         try:
@@ -227,62 +257,38 @@ class WhooshBackend:
 
     def _search_needs(self, query: NeedQuery) -> Hits:
         searcher = self.searcher()
-        # Filters go into the query, not ``filter=``: Whoosh turns a filter query
-        # into a Python set of every matching docnum on each search (all 100k
-        # needs for kind=need), and at 20k needs some filtered searches ran for
-        # over a minute. Inside an And they are intersected by skipping; their
-        # terms add the same score to every hit, so ranking is unchanged.
-        # (Not ConstantScoreQuery: intersected, Whoosh 2.7.4 drops hits with it —
-        # measured 101 of 126 on the benchmark index.)
-        flt = self._need_filter(query)
-        q: Query = And([text_query(query.tokens), flt]) if query.tokens else flt
+        selection = Selection(
+            self._leaves(searcher),
+            KIND_NEED,
+            query.tokens,
+            searcher.doc_count_all(),
+            self._checks(query),
+        )
         sort = query.page.sort
         if sort == "relevance" and not query.tokens:
             sort = "newest"
-        sortedby: Any = None
-        newest_first = sorting.FieldFacet("oid", reverse=True)  # ties, as in SQL
-        if sort == "newest":
-            sortedby = [sorting.FieldFacet("published", reverse=True), newest_first]
-        elif sort == "deadline":
-            sortedby = [sorting.FieldFacet("deadline"), newest_first]
-        elif sort == "amount":
-            sortedby = [sorting.FieldFacet("amount", reverse=True), newest_first]
-        elif sort == "amount_asc":
-            sortedby = [sorting.FieldFacet("amount"), newest_first]
-        region_field = {2: "region2", 4: "region4"}.get(
-            query.region_facet_length, "region"
-        )
-        groups = {
-            "region": sorting.FieldFacet(region_field),
-            **{name: sorting.FieldFacet(name) for name in _FACETS},
-        }
         end = query.page.offset + query.page.per_page
-        if not query.facets:
-            groups = {}
-        results = searcher.search(
-            q,
-            limit=end,
-            sortedby=sortedby,
-            groupedby=groups or None,
-            maptype=sorting.Count,
-            terms=False,
-        )
-        ids = [hit["oid"] for hit in results[query.page.offset : end]]
-        facets = {
-            name: {str(k): int(v) for k, v in results.groups(name).items() if k}
-            for name in groups
-        }
-        return Hits(ids=ids, total=len(results), facets=facets)
+        top = selection.top(sort, end)
+        facets: dict[str, dict[str, int]] = {}
+        if query.facets:
+            facets = {
+                "region": selection.counts("region", query.region_facet_length),
+                "category": selection.counts("category"),
+                "need_type": selection.counts("need_type"),
+            }
+        ids = [oid for _key, oid in top[query.page.offset : end]]
+        return Hits(ids=ids, total=selection.total, facets=facets)
 
     def match(
         self, session: Session, object_type: str, tokens: list[str]
     ) -> list[tuple[int, float]]:
         try:
             searcher = self.searcher()
-            kind = Term("kind", object_type)
-            q = And([text_query(tokens), kind]) if tokens else kind
-            results = searcher.search(q, limit=None, terms=False)
-            return [(hit["oid"], float(hit.score or 0.0)) for hit in results]
+            kind = KIND_NEED if object_type == NEED else KIND_PROJECT
+            selection = Selection(
+                self._leaves(searcher), kind, tokens, searcher.doc_count_all()
+            )
+            return selection.scored()
         except IndexUnavailable:
             raise
         except Exception as exc:
@@ -305,6 +311,14 @@ class WhooshBackend:
             raise
         writer.commit()
 
+    @staticmethod
+    def _build_options(session: Session) -> dict[str, Any]:
+        """A large build segments text in two processes (jieba is most of the
+        cost), each writing its own segment; a small one stays in-process."""
+        if (os.cpu_count() or 1) >= 2 and count_public(session) >= PARALLEL_BUILD_FROM:
+            return {"procs": 2, "multisegment": True, "limitmb": 128}
+        return {"limitmb": 256}
+
     def rebuild(self, session: Session, docs: Iterable[Document], progress: Any) -> int:
         """Build a complete new generation, then switch CURRENT to it. The caller
         holds the indexer lock."""
@@ -313,10 +327,10 @@ class WhooshBackend:
         generation = f"gen-{stamp}-{uuid.uuid4().hex[:6]}"
         path = self.root / generation
         path.mkdir()
-        previous = self.current()
+        previous = self._pointer_info()
         try:
             ix = whoosh_index.create_in(str(path), make_schema())
-            writer = ix.writer(limitmb=256)
+            writer = ix.writer(**self._build_options(session))
             count = 0
             try:
                 for doc in docs:
