@@ -70,3 +70,13 @@ def _stamp(app) -> int:  # type: ignore[no-untyped-def]
 
     with app.app_context():
         return cache._stamp()
+
+
+def test_the_figure_cache_is_bounded(app, client):
+    from charitylink.core import cache
+
+    with app.app_context():
+        for i in range(cache.MAX_ENTRIES + 10):
+            cache.get_or_set(f"t|{i}", lambda i=i: i)
+        assert len(cache._store) <= cache.MAX_ENTRIES
+        assert cache.get_or_set(f"t|{cache.MAX_ENTRIES + 9}", lambda: -1) != -1

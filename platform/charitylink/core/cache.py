@@ -29,6 +29,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 T = TypeVar("T")
 
 DEFAULT_TTL = 60.0
+MAX_ENTRIES = 5000
 STAMP_NAME = "cache-generation"
 
 _lock = threading.Lock()
@@ -88,6 +89,10 @@ def get_or_set(key: str, compute: Callable[[], T], ttl: float | None = None) -> 
         return hit[2]  # type: ignore[no-any-return]
     value = compute()
     with _lock:
+        if len(_store) >= MAX_ENTRIES and key not in _store:
+            # Keys can come from visitors' filters (list counts): a bound, so no
+            # sequence of query strings grows a worker without limit.
+            _store.clear()
         _store[key] = (now, stamp, value)
     return value
 

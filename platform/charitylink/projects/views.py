@@ -4,6 +4,7 @@ org's work area (/org/projects...) and the moderators' review (/mod/projects...)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -252,28 +253,43 @@ def org_detail(project_id: int) -> ResponseReturnValue:
     )
 
 
-def _org_action(project_id: int, action: str) -> ResponseReturnValue:
-    project = _own_project_or_404(project_id)
+def _act(
+    project: Project, run: Callable[[], None], done: str, endpoint: str
+) -> ResponseReturnValue:
+    """Run one state change: commit and say so, or roll back and say why."""
     try:
-        if action == "submit":
-            services.submit_project(project, current_user)
-            done = _("项目已提交审核。")
-        elif action == "close":
-            services.close_project(project, current_user, request.form.get("reason"))
-            done = _("项目已结束。")
-        elif action == "redraft":
-            services.redraft_project(project, current_user)
-            done = _("项目已退回草稿，可以修改后重新提交。")
-        else:
-            services.post_update(project, current_user, request.form.get("body"))
-            done = _("项目进展已发布。")
+        run()
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
     else:
         db.session.commit()
         flash(done, "success")
-    return redirect(url_for(".org_detail", project_id=project_id))
+    return redirect(url_for(endpoint, project_id=project.id))
+
+
+def _org_action(project_id: int, action: str) -> ResponseReturnValue:
+    project = _own_project_or_404(project_id)
+    form, user = request.form, current_user
+    run, done = {
+        "submit": (
+            lambda: services.submit_project(project, user),
+            _("项目已提交审核。"),
+        ),
+        "close": (
+            lambda: services.close_project(project, user, form.get("reason")),
+            _("项目已结束。"),
+        ),
+        "redraft": (
+            lambda: services.redraft_project(project, user),
+            _("项目已退回草稿，可以修改后重新提交。"),
+        ),
+        "update": (
+            lambda: services.post_update(project, user, form.get("body")),
+            _("项目进展已发布。"),
+        ),
+    }[action]
+    return _act(project, run, done, ".org_detail")
 
 
 @bp.post("/org/projects/<int:project_id>/submit")
@@ -336,23 +352,22 @@ def mod_detail(project_id: int) -> ResponseReturnValue:
 
 def _mod_action(project_id: int, action: str) -> ResponseReturnValue:
     project = _reviewable_or_404(project_id)
-    try:
-        if action == "approve":
-            services.approve_project(project, current_user)
-            done = _("项目已审核通过并公开发布。")
-        elif action == "reject":
-            services.reject_project(project, current_user, request.form.get("reason"))
-            done = _("项目已驳回，机构可修改后重新提交。")
-        else:
-            services.close_project(project, current_user, request.form.get("reason"))
-            done = _("项目已结束。")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(done, "success")
-    return redirect(url_for(".mod_detail", project_id=project_id))
+    form, user = request.form, current_user
+    run, done = {
+        "approve": (
+            lambda: services.approve_project(project, user),
+            _("项目已审核通过并公开发布。"),
+        ),
+        "reject": (
+            lambda: services.reject_project(project, user, form.get("reason")),
+            _("项目已驳回，机构可修改后重新提交。"),
+        ),
+        "close": (
+            lambda: services.close_project(project, user, form.get("reason")),
+            _("项目已结束。"),
+        ),
+    }[action]
+    return _act(project, run, done, ".mod_detail")
 
 
 @bp.post("/mod/projects/<int:project_id>/approve")
