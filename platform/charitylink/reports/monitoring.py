@@ -5,10 +5,14 @@ the government assistance households already receive. Same conventions as
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import date, datetime, time, timedelta
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import case, distinct, func, or_, select, text
+from flask import current_app
+from sqlalchemy import bindparam, case, distinct, func, or_, select, text
 
 from charitylink.claims.models import Claim
 from charitylink.core.timeutil import CHINA
@@ -21,13 +25,15 @@ from charitylink.reports.queries import (
     NEAR_EXPIRY_DAYS,
     OPEN,
     Filters,
-    as_ints,
     dialect,
     in_prefix,
     need_conditions,
+    raw_rows,
     rows_of,
     utc_naive,
 )
+
+_store_lock = threading.Lock()
 
 
 def expiring_claims(f: Filters, today: date) -> dict[str, Any]:
@@ -156,7 +162,8 @@ def time_to_full_claim(f: Filters) -> dict[str, Any]:
     ]
     per_type: dict[str, list[float]] = {}
     every: list[float] = []
-    for need_type, d in db.session.execute(select(Need.need_type, days).where(*conds)):
+    # One float per fully claimed need: read as plain driver rows.
+    for need_type, d in raw_rows(select(Need.need_type, days).where(*conds)):
         value = float(d or 0)
         every.append(value)
         per_type.setdefault(need_type, []).append(value)
@@ -183,8 +190,62 @@ def assistance_link(f: Filters) -> list[dict[str, Any]]:
     reported for that type, summed), how many were reached and the charity
     delivered to them (all their needs in the selection).
 
-    JSON arrays are unnested with ``json_each`` (SQLite) or
-    ``json_array_elements`` (PostgreSQL)."""
+    One narrow read of the needs in the selection (id, household, delivered
+    counter — the covering index) and the sums here. The assistance lists are
+    parsed once per process and kept by need: a published need's list never
+    changes (the needs service edits drafts and rejected needs only), so after
+    a data change only newly published needs are read and parsed again."""
+    where, params = _need_where(f)
+    rows = raw_rows(
+        text(
+            f"SELECT n.id, n.household_key, n.delivered_fen FROM needs n WHERE {where}"
+        ).bindparams(**params)
+    )
+    parsed = _assistance_lists(f, rows)
+    delivered: dict[str, int] = dict.fromkeys(map(itemgetter(1), rows), 0)
+    has: set[str] = set()
+    monthly: dict[tuple[str, Any], int] = {}
+    for need_id, hk, d in rows:
+        if d:
+            delivered[hk] += d
+        entries = parsed[need_id]
+        if entries:
+            has.add(hk)
+            for t, m in entries:
+                key = (hk, t)
+                if m > monthly.get(key, -1):
+                    monthly[key] = m
+    out: dict[Any, dict[str, Any]] = {}
+    for (hk, t), m in monthly.items():
+        r = out.get(t)
+        if r is None:
+            r = out[t] = {
+                "type": t,
+                "households": 0,
+                "monthly": 0,
+                "reached": 0,
+                "delivered": 0,
+            }
+        d = int(delivered[hk])
+        r["households"] += 1
+        r["monthly"] += m
+        r["reached"] += d > 0
+        r["delivered"] += d
+    none = {"type": "none", "households": 0, "monthly": 0, "reached": 0}
+    none["delivered"] = 0
+    for hk, d in delivered.items():
+        d = int(d)
+        if hk not in has:
+            none["households"] += 1
+            none["reached"] += d > 0
+            none["delivered"] += d
+    result = [r for r in [*out.values(), none] if r["households"]]
+    result.sort(key=lambda r: (r["type"] == "none", -r["households"], str(r["type"])))
+    return result
+
+
+def _need_where(f: Filters) -> tuple[str, dict[str, Any]]:
+    """The selection of published needs as SQL text over ``needs n``."""
     params: dict[str, Any] = {}
     where = ["n.published_at IS NOT NULL"]
     if f.prefix:
@@ -198,49 +259,66 @@ def assistance_link(f: Filters) -> list[dict[str, Any]]:
     if end is not None:
         where.append("n.published_at < :end")
         params["end"] = end
-    if dialect() == "postgresql":
-        unnest = (
-            "SELECT s.hk, j.value ->> 'type' AS t, "
-            "COALESCE((j.value ->> 'monthly_amount')::bigint, 0) AS m "
-            "FROM scoped s CROSS JOIN LATERAL json_array_elements("
-            "CASE WHEN json_typeof(s.ga) = 'array' THEN s.ga ELSE '[]'::json END"
-            ") AS j(value)"
-        )
-        length = "CASE WHEN json_typeof(ga) = 'array' THEN json_array_length(ga) END"
+    return " AND ".join(where), params
+
+
+# Reading the assistance lists of at most this many needs by id; more, and the
+# whole selection is read in one pass.
+_BY_ID_LIMIT = 2000
+_CHUNK = 500
+
+
+def _assistance_lists(
+    f: Filters, rows: list[Any]
+) -> dict[int, tuple[tuple[Any, int], ...]]:
+    """need id → ((type, monthly amount), ...), from the per-process store,
+    reading only the needs it does not hold yet (needs are never deleted, so
+    an id always names the same need)."""
+    store: dict[int, tuple[tuple[Any, int], ...]] = current_app.extensions.setdefault(
+        "reports_assistance", {}
+    )
+    missing = [r[0] for r in rows if r[0] not in store]
+    if not missing:
+        return store
+    if len(missing) > _BY_ID_LIMIT:
+        where, params = _need_where(f)
+        fetched = db.session.execute(
+            text(
+                f"SELECT n.id, n.gov_assistance FROM needs n WHERE {where}"
+            ).bindparams(**params)
+        ).all()
     else:
-        unnest = (
-            "SELECT s.hk, json_extract(j.value, '$.type') AS t, "
-            "COALESCE(CAST(json_extract(j.value, '$.monthly_amount') AS INTEGER), 0)"
-            " AS m FROM scoped s, json_each(s.ga) j"
-        )
-        length = "json_array_length(ga)"
-    # Per household: charity delivered (the needs' delivered counters) and
-    # whether any need lists assistance; per (household, type): the largest
-    # monthly amount.
-    sql = f"""
-    WITH scoped AS (
-        SELECT n.household_key AS hk, n.gov_assistance AS ga, n.delivered_fen AS d
-        FROM needs n WHERE {" AND ".join(where)}
-    ),
-    hh AS (
-        SELECT hk, SUM(d) AS d,
-               MAX(CASE WHEN COALESCE({length}, 0) > 0 THEN 1 ELSE 0 END) AS has
-        FROM scoped GROUP BY hk
-    ),
-    ga AS (SELECT hk, t, MAX(m) AS m FROM ({unnest}) x GROUP BY hk, t)
-    SELECT ga.t AS type, COUNT(*) AS households, SUM(ga.m) AS monthly,
-           SUM(CASE WHEN hh.d > 0 THEN 1 ELSE 0 END) AS reached,
-           COALESCE(SUM(hh.d), 0) AS delivered
-    FROM ga JOIN hh ON hh.hk = ga.hk GROUP BY ga.t
-    UNION ALL
-    SELECT 'none' AS type, COUNT(*) AS households, 0 AS monthly,
-           SUM(CASE WHEN d > 0 THEN 1 ELSE 0 END) AS reached,
-           COALESCE(SUM(d), 0) AS delivered
-    FROM hh WHERE has = 0
-    """
-    rows = [as_ints(r) for r in rows_of(text(sql).bindparams(**params))]
-    rows = [r for r in rows if r["households"]]
-    for r in rows:
-        r["reached"] = int(r["reached"] or 0)
-    rows.sort(key=lambda r: (r["type"] == "none", -r["households"], str(r["type"])))
-    return rows
+        fetched = []
+        ids = missing
+        for k in range(0, len(ids), _CHUNK):
+            fetched += raw_rows(
+                text(
+                    "SELECT n.id, n.gov_assistance FROM needs n WHERE n.id IN :ids"
+                ).bindparams(bindparam("ids", ids[k : k + _CHUNK], expanding=True))
+            )
+    with _store_lock:
+        for need_id, raw in fetched:
+            store[need_id] = _parse_assistance(raw)
+    return store
+
+
+_EMPTY: tuple[tuple[Any, int], ...] = ()
+
+
+def _parse_assistance(raw: Any) -> tuple[tuple[Any, int], ...]:
+    """A need's assistance list as (type, monthly amount) pairs. SQLite hands
+    the JSON over as text, PostgreSQL (psycopg) already decoded."""
+    if isinstance(raw, str | bytes):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return _EMPTY
+    if not isinstance(raw, list) or not raw:
+        return _EMPTY
+    out = []
+    for e in raw:
+        if isinstance(e, dict):
+            out.append((e.get("type"), int(e.get("monthly_amount") or 0)))
+        else:
+            out.append((None, 0))
+    return tuple(out)
