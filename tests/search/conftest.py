@@ -50,3 +50,17 @@ def whoosh_keys() -> list[str]:
     ix = backend.open_index()  # type: ignore[attr-defined]
     with ix.searcher() as s:
         return [fields["key"] for fields in s.all_stored_fields()]
+
+
+@pytest.fixture
+def whoosh_app(app, app_config: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """An app forced onto Whoosh (also on PostgreSQL) to test the outbox path;
+    its context is pushed over ``app``'s, so factories run under it."""
+    from charitylink import create_app
+
+    cfg = dict(app_config, SEARCH_BACKEND="whoosh")
+    app = create_app(cfg)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()

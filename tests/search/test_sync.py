@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -84,21 +83,7 @@ def test_claim_amount_changes_do_not_touch_the_outbox(need, index_now) -> None: 
     assert outbox_count() == 0
 
 
-# -- the Whoosh indexer, on either database ---------------------------------
-@pytest.fixture
-def whoosh_app(app, app_config: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """An app forced onto Whoosh (also on PostgreSQL) to test the outbox path;
-    its context is pushed over ``app``'s, so factories run under it."""
-    from charitylink import create_app
-
-    cfg = dict(app_config, SEARCH_BACKEND="whoosh")
-    app = create_app(cfg)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-
-
+# -- the Whoosh indexer, on either database (fixture whoosh_app) -------------
 def test_crash_between_index_commit_and_outbox_delete_loses_and_duplicates_nothing(
     whoosh_app, create_need
 ) -> None:  # type: ignore[no-untyped-def]

@@ -93,11 +93,12 @@ def list_needs() -> ResponseReturnValue:
         from charitylink.search.service import search_needs
 
         sort = f.sort if request.args.get("sort") else "relevance"
-        found = search_needs(f.q, f.as_dict(), sort, f.page, f.per_page, facets=False)
+        found = search_needs(f.q, f.as_dict(), sort, f.page, f.per_page)
         rows, total = found.items, found.total
         if found.message:
             f.ignored.append(found.message)
     else:
+        found = None
         rows, total = queries.public_needs(f.as_dict(), f.sort, f.page, f.per_page)
     body: dict[str, Any] = {
         "items": [need_json(n) for n in rows],
@@ -105,6 +106,8 @@ def list_needs() -> ResponseReturnValue:
         "page": f.page,
         "per_page": f.per_page,
     }
+    if found is not None:  # counts beside the results: region, category, type
+        body["facets"] = found.facets_json()
     if f.ignored:
         body["warnings"] = f.ignored
     return jsonify(body)

@@ -166,16 +166,18 @@ def list_projects() -> ResponseReturnValue:
             found.items, found.total, page, per_page, queries.progress(ids)
         )
     else:
+        found = None
         result = queries.public_page(filters, page, per_page)
-    return jsonify(
-        {
-            "items": [to_json(p, result.progress[p.id]) for p in result.items],
-            "total": result.total,
-            "page": result.page,
-            "per_page": result.per_page,
-            "pages": result.pages,
-        }
-    )
+    body: dict[str, Any] = {
+        "items": [to_json(p, result.progress[p.id]) for p in result.items],
+        "total": result.total,
+        "page": result.page,
+        "per_page": result.per_page,
+        "pages": result.pages,
+    }
+    if found is not None:  # counts beside the results: region, need type
+        body["facets"] = found.facets_json()
+    return jsonify(body)
 
 
 @bp.get("/projects/<int:project_id>")

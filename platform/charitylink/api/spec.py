@@ -251,9 +251,31 @@ SCHEMAS: dict[str, Any] = {
             "page": INT,
             "per_page": INT,
             "pages": INT,
+            "facets": ref("SearchFacets"),
         },
         ["items", "total", "page", "per_page"],
     ),
+    "Facet": obj(
+        {
+            "value": _s("string", description="筛选值，可直接作为同名查询参数"),
+            "label": _s("string", description="中文名称"),
+            "count": _s("integer", description="符合关键词和其他筛选条件的条数"),
+        },
+        ["value", "label", "count"],
+    ),
+    "SearchFacets": {
+        **obj(
+            {
+                "region": {"type": "array", "items": ref("Facet")},
+                "category": {"type": "array", "items": ref("Facet")},
+                "need_type": {"type": "array", "items": ref("Facet")},
+            },
+            ["region", "need_type"],
+        ),
+        "description": "仅在带 q（关键词）时返回：各筛选值的结果条数，按条数从多到少。"
+        "region 比 region 参数细一级（不带 region 时为省，2 位；再到市、区县）；"
+        "category 只用于需求。",
+    },
     "GovAssistance": obj(
         {
             "type": _s("string", enum=_enum(AssistanceType)),
@@ -346,6 +368,7 @@ SCHEMAS: dict[str, Any] = {
             "page": INT,
             "per_page": INT,
             "warnings": {"type": "array", "items": STR},
+            "facets": ref("SearchFacets"),
         },
         ["items", "total", "page", "per_page"],
     ),
@@ -725,6 +748,7 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
             "projects",
             {**_ok("200", "ProjectPage", "成功"), **_errors("401", "422")},
             params=[
+                _query("q", "关键词（中文分词检索；返回 facets）"),
                 _query("region", "覆盖的行政区划代码前缀"),
                 _query("need_type", "需求类型", type="string", enum=_enum(NeedType)),
                 _query("org_id", "机构编号", type="integer"),
@@ -782,7 +806,7 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
                 **_errors("401"),
             },
             params=[
-                _query("q", "关键词（中文分词检索）"),
+                _query("q", "关键词（中文分词检索；返回 facets）"),
                 _query("region", "行政区划代码前缀"),
                 _query("category", "家庭类别", type="string", enum=_enum(Category)),
                 _query("need_type", "需求类型", type="string", enum=_enum(NeedType)),

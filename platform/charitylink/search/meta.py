@@ -84,6 +84,7 @@ def posting_ids(matcher: Any) -> Iterable[int]:
     if not isinstance(matcher, W3LeafMatcher) or matcher._byteids:
         return matcher.all_ids()
     ids: list[int] = []
+    matcher.reset()  # from the first block, wherever a wrapper left it
     while matcher.is_active():
         if matcher._data is None:
             matcher._read_data()
@@ -182,7 +183,9 @@ class Leaf:
         self.reader = reader
         self.data = data
         self.deleted: frozenset[int] = (
-            frozenset(reader.deleted_docs()) if reader.has_deletions() else frozenset()
+            frozenset(reader.segment().deleted_docs())
+            if reader.has_deletions()
+            else frozenset()
         )
 
     def term_docs(self, field: str, word: str) -> set[int]:

@@ -339,6 +339,11 @@ class WhooshBackend:
                     progress(1)
             except BaseException:
                 writer.cancel()
+                # Whoosh's MpWriter.cancel() does not reach its worker processes
+                # (they would wait on their queue forever and block our exit).
+                for task in getattr(writer, "tasks", []):
+                    task.terminate()
+                    task.join(5)
                 raise
             writer.commit()
         except BaseException:
