@@ -59,8 +59,17 @@ class Claim(db.Model):
             "delivered_fen IS NULL OR (delivered_fen >= 0 AND delivered_fen <= amount_fen)",
             name="delivered_within_amount",
         ),
-        # The reports sum claims per need without touching the rows.
-        Index("ix_claims_report", "need_id", "status", "amount_fen", "delivered_fen"),
+        # The reports read claims per need without touching the rows.
+        Index(
+            "ix_claims_report",
+            "need_id",
+            "status",
+            "amount_fen",
+            "delivered_fen",
+            "org_id",
+            "created_at",
+            "delivered_on",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

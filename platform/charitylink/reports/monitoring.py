@@ -25,6 +25,7 @@ from charitylink.reports.queries import (
     NEAR_EXPIRY_DAYS,
     OPEN,
     Filters,
+    by_region_first,
     dialect,
     in_prefix,
     need_conditions,
@@ -84,10 +85,11 @@ def repeated_help(f: Filters, today: date) -> dict[str, Any]:
     end_day = f.date_to or today
     start = utc_naive(datetime.combine(end_day - timedelta(days=365), time(), CHINA))
     end = utc_naive(datetime.combine(end_day + timedelta(days=1), time(), CHINA))
+    created = by_region_first(f, Claim.created_at, period=False)
     conds = [
-        Claim.status.in_(OPEN + DONE),
-        Claim.created_at >= start,
-        Claim.created_at < end,
+        by_region_first(f, Claim.status, period=False).in_(OPEN + DONE),
+        created >= start,
+        created < end,
     ]
     if f.prefix:
         conds.append(in_prefix(Need.region_code, f.prefix))

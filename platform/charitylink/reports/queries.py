@@ -24,7 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, distinct, func, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core.timeutil import CHINA
@@ -95,6 +96,24 @@ def need_conditions(
     if end is not None:
         conds.append(Need.published_at < end)
     return conds
+
+
+def by_region_first(f: Filters, col: Any, period: bool = True) -> Any:
+    """``col`` as a claims condition. When the needs selected are few — a city
+    or county, or (``period``) a period of publication — it is written ``+col``
+    on SQLite: the same value, but the planner no longer drives the query from
+    that column's index (claims by status: ~70,000 rows at 100,000 needs) and
+    starts from the selected needs instead, then their claims through the
+    covering ``ix_claims_report``: several times faster for a county or a
+    quarter. A whole province without a period covers most claims, where the
+    status index is the cheaper start. PostgreSQL plans from its statistics and
+    gets the column as is."""
+    narrow = bool(f.prefix and len(f.prefix) >= 4)
+    if period and (f.date_from or f.date_to):
+        narrow = True
+    if not narrow or dialect() != "sqlite":
+        return col
+    return UnaryExpression(col, operator=operators.custom_op("+"), type_=col.type)
 
 
 def in_prefix(col: Any, prefix: str) -> ColumnElement[bool]:
@@ -196,7 +215,7 @@ def confirmed_total(f: Filters, region_col: Any = None) -> int:
         .select_from(Claim)
         .join(Need, Need.id == Claim.need_id)
         .where(
-            Claim.status == ClaimStatus.CONFIRMED.value,
+            by_region_first(f, Claim.status) == ClaimStatus.CONFIRMED.value,
             *need_conditions(f, region_col),
         )
     )
@@ -268,7 +287,8 @@ def delivered_by_month(f: Filters, region_col: Any = None) -> list[dict[str, Any
     selects deliveries by that date, the region by the need's region."""
     region_col = Need.region_code if region_col is None else region_col
     month = _month(Claim.delivered_on).label("month")
-    conds: list[Any] = [Claim.status.in_(DONE), Claim.delivered_on.is_not(None)]
+    status = by_region_first(f, Claim.status, period=False)
+    conds: list[Any] = [status.in_(DONE), Claim.delivered_on.is_not(None)]
     if f.prefix:
         conds.append(in_prefix(region_col, f.prefix))
     if f.date_from:

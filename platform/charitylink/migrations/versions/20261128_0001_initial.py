@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 02:50:13.641900
+Create Date: 2026-11-29 03:03:26.076004
 
 """
 from alembic import op
@@ -302,7 +302,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_claims_need_id'), ['need_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_claims_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_claims_project_id'), ['project_id'], unique=False)
-        batch_op.create_index('ix_claims_report', ['need_id', 'status', 'amount_fen', 'delivered_fen'], unique=False)
+        batch_op.create_index('ix_claims_report', ['need_id', 'status', 'amount_fen', 'delivered_fen', 'org_id', 'created_at', 'delivered_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_claims_status'), ['status'], unique=False)
 
     op.create_table('project_updates',
