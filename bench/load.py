@@ -12,7 +12,7 @@ loopback: ``wrk`` (Debian package) for the read pages, a Python keep-alive clien
 for the claim/cancel mix (POST with a bearer token). Prints req/s, its ratio to
 hello-world, p50/p99 latency at ``--connections`` and peak RSS per worker.
 
-The app is measured twice in the same run: as deployed (``PAGE_CACHE_TTL`` 10 s:
+The app is measured twice in the same run: as deployed (``PAGE_CACHE_TTL`` 30 s:
 anonymous visitors get whole public pages from each worker's page cache, dropped on
 any data change; core/page_cache.py) and with the page cache off (``PAGE_CACHE_TTL=0``:
 every request renders, what a cache miss or a signed-in person pays).
@@ -410,7 +410,7 @@ def main() -> None:
     mem: dict[str, float] = {}
     for mode in modes:
         print(f"page cache {mode}:", flush=True)
-        ttl = "10" if mode == "on" else "0"
+        ttl = "30" if mode == "on" else "0"
         app_env_ = {**production_env(args, env), "PAGE_CACHE_TTL": ttl}
         app = Server("wsgi:app", 8702, app_env_, args.workers)
         results: dict[str, dict[str, float]] = {}

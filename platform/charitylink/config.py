@@ -101,7 +101,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Whole public pages for anonymous visitors, per worker (core/page_cache.py);
         # off in development so template edits show at once. 0 turns it off.
         "PAGE_CACHE_TTL": float(
-            os.environ.get("PAGE_CACHE_TTL", 10 if production else 0)
+            os.environ.get("PAGE_CACHE_TTL", 30 if production else 0)
         ),
         "TESTING": False,
     }
