@@ -30,7 +30,6 @@ import random
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -293,31 +292,53 @@ def claim_mix(
     }
 
 
-def pick_data(db_path: str) -> dict[str, object]:
-    con = sqlite3.connect(db_path)
-    codes = [
-        r[0]
-        for r in con.execute(
-            "SELECT code FROM needs WHERE status='published' AND claimed_fen < amount_fen"
-            " AND deadline_on > date('now', '+2 day') ORDER BY id DESC LIMIT 400"
+def pick_data(database_url: str) -> dict[str, object]:
+    """Needs to read and claim, projects to read, a fund and its org's admin."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import create_engine, text
+
+    url = database_url
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    engine = create_engine(url)
+    soon = (date.today() + timedelta(days=2)).isoformat()
+    with engine.connect() as con:
+        codes = list(
+            con.scalars(
+                text(
+                    "SELECT code FROM needs WHERE status='published'"
+                    " AND claimed_fen < amount_fen AND deadline_on > :soon"
+                    " ORDER BY id DESC LIMIT 400"
+                ),
+                {"soon": soon},
+            )
         )
-    ]
-    project_ids = [
-        r[0]
-        for r in con.execute(
-            "SELECT id FROM projects WHERE status='published' ORDER BY random() LIMIT 50"
+        project_ids = list(
+            con.scalars(
+                text(
+                    "SELECT id FROM projects WHERE status='published'"
+                    " ORDER BY random() LIMIT 50"
+                )
+            )
         )
-    ]
-    # A named fund (pays for any need) with room for the mix, and its org's admin.
-    fund_id, org_id = con.execute(
-        "SELECT f.id, f.org_id FROM funds f WHERE f.kind='named'"
-        " AND f.donations_fen - f.reserved_fen - f.disbursed_fen > 10000000"
-        " ORDER BY f.id LIMIT 1"
-    ).fetchone()
-    email = con.execute(
-        "SELECT email FROM users WHERE org_id=? AND role='org_admin'", (org_id,)
-    ).fetchone()[0]
-    con.close()
+        # A named fund (pays for any need) with room for the mix, and its admin.
+        fund_id, org_id = con.execute(
+            text(
+                "SELECT f.id, f.org_id FROM funds f WHERE f.kind='named'"
+                " AND f.donations_fen - f.reserved_fen - f.disbursed_fen > 10000000"
+                " ORDER BY f.id LIMIT 1"
+            )
+        ).one()
+        email = con.scalar(
+            text("SELECT email FROM users WHERE org_id=:o AND role='org_admin'"),
+            {"o": org_id},
+        )
+        # Planner statistics, as an operator's nightly ANALYZE keeps them: without
+        # them SQLite sorts 10,000 projects for the home page's latest six.
+        con.execute(text("ANALYZE"))
+        con.commit()
+    engine.dispose()
     return {
         "codes": codes,
         "projects": project_ids,
@@ -364,13 +385,7 @@ def main() -> None:
     args.database_url = args.database_url or f"sqlite:///{db_path}"
     env = app_env(args)
     seed(args, env)
-    if args.database_url.startswith("sqlite"):
-        # Planner statistics, as an operator's nightly `PRAGMA optimize` keeps them:
-        # without them SQLite sorts 10,000 projects for the home page's latest six.
-        con = sqlite3.connect(db_path)
-        con.execute("ANALYZE")
-        con.close()
-    data = pick_data(str(db_path))
+    data = pick_data(args.database_url)
     codes: list[str] = data["codes"]  # type: ignore[assignment]
     projects: list[int] = data["projects"]  # type: ignore[assignment]
 
