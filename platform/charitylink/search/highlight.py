@@ -17,13 +17,20 @@ def _spans(text: str, tokens: list[str]) -> list[tuple[int, int]]:
     normalised text (NFKC, lower case), merged where they overlap."""
     if not text or not tokens:
         return []
-    chars: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        for c in _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", ch).lower()):
-            chars.append(c)
-            origin.append(i)
-    norm = "".join(chars)
+    norm = text.lower()
+    origin: list[int] | range = range(len(text))
+    if (
+        len(norm) != len(text)
+        or not unicodedata.is_normalized("NFKC", text)
+        or _ZERO_WIDTH.search(text)
+    ):  # map each normalised character back to its original offset
+        chars: list[str] = []
+        origin = []
+        for i, ch in enumerate(text):
+            for c in _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", ch).lower()):
+                chars.append(c)
+                origin.append(i)
+        norm = "".join(chars)
     spans: list[tuple[int, int]] = []
     for token in tokens:
         if not token:
