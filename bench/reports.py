@@ -311,6 +311,11 @@ def main() -> None:
             ("dashboard queries, 2201, one quarter",
              lambda: dashboard.build(
                  Filters("2201", date(2025, 7, 1), date(2025, 9, 30)), day)),
+            ("dashboard queries, one county (220102)",
+             lambda: dashboard.build(Filters(prefix="220102"), day)),
+            ("dashboard queries, whole province, one quarter",
+             lambda: dashboard.build(
+                 Filters("22", date(2025, 7, 1), date(2025, 9, 30), "city"), day)),
             ("transparency figures (all, with suppression)", transparency.figures),
             ("page /mod/reports as admin (all regions)", page("/mod/reports", admin)),
             ("page /mod/reports as moderator of 2201", page("/mod/reports", mod)),
@@ -332,6 +337,20 @@ def main() -> None:
                 f"{name:50} {ms:8.1f} {cpu:8.1f} {cpu / base_q_cpu:8.0f} "
                 f"{cpu / base_page_cpu:6.1f}"
             )
+
+        # The assistance lists of published needs are parsed once per process
+        # (they never change): the runs above are the first request after a
+        # data change; this is the first request after the process started.
+        def first_after_start() -> None:
+            app.extensions.pop("reports_assistance", None)
+            dashboard.build(Filters(prefix="22", level="city"), day)
+
+        app.config["REPORTS_CACHE_SECONDS"] = 0
+        ms, cpu = timed(first_after_start, args.runs)
+        print(
+            f"{'dashboard queries, province, first after start':50} {ms:8.1f} "
+            f"{cpu:8.1f} {cpu / base_q_cpu:8.0f} {cpu / base_page_cpu:6.1f}"
+        )
         print("\nwith the report cache (unchanged data, repeated views):")
         app.config["REPORTS_CACHE_SECONDS"] = 300
         for name, fn in pages:
@@ -342,7 +361,8 @@ def main() -> None:
             )
         verdict = "OK" if worst < 1000 else "SLOW"
         print(
-            f"\nslowest uncached, {basis}: {worst:.0f} ms (target < 1000 ms): {verdict}"
+            f"\nslowest uncached, {basis}: {worst:.0f} ms (target < 1000 ms, aim "
+            f"300 ms): {verdict}"
         )
         print("ratios: CPU time over the baseline's CPU time")
 

@@ -38,7 +38,7 @@ def _label(labels: dict[Any, str], value: Any) -> str:
 
 def build(f: Filters, today: date) -> dict[str, Any]:
     totals = queries.totals(f)
-    matrix = queries.matrix(f)
+    matrix, published_months = queries.matrix_and_months(f)
     for r in matrix:
         r["category_label"] = _label(CATEGORY_LABELS, r["category"])
         r["need_type_label"] = _label(NEED_TYPE_LABELS, r["need_type"])
@@ -55,9 +55,7 @@ def build(f: Filters, today: date) -> dict[str, Any]:
     for r in regions:
         r["name"] = region_label(r["region"])
         r["code"] = r["region"].ljust(6, "0")
-    months = _months(
-        queries.published_by_month(f, households=False), queries.delivered_by_month(f)
-    )
+    months = _months(published_months, queries.delivered_by_month(f))
     assistance = monitoring.assistance_link(f)
     for r in assistance:
         r["name"] = (
