@@ -78,3 +78,26 @@ def test_creating_the_app_opens_no_database_connection(app_config):
     finally:
         event.remove(Engine, "connect", on_connect)
     assert opened == []
+
+
+def test_development_server_log_has_no_query_string(app, caplog):
+    """``make run`` serves with Werkzeug, whose request log line would carry
+    ``?q=张三 110101…``: the filter in core/security.py keeps the path only."""
+    import http.client
+    import logging
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    thread = threading.Thread(target=server.handle_request)
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        thread.start()
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        conn.request("GET", "/needs?q=%E5%BC%A0%E4%B8%89+110101199003071234")
+        assert conn.getresponse().status == 200
+        thread.join(10)
+    server.server_close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any("GET /needs HTTP/1.1" in line for line in lines), lines
+    assert not any("?" in line or "110101" in line for line in lines), lines

@@ -6,8 +6,13 @@ served locally and no template carries inline script.
 
 from __future__ import annotations
 
+import logging
+import re
+
 from flask import Flask, Request, Response, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+_WERKZEUG_LOG = logging.getLogger("werkzeug")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -16,7 +21,25 @@ CSP = (
 )
 
 
+class _NoQueryString(logging.Filter):
+    """The development server (``make run``) logs each request line, query string
+    included: ``?q=`` may carry a name or ID number typed by mistake. Keep the path
+    only (gunicorn's access log does the same, gunicorn.conf.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            first = record.args[0]
+            if isinstance(first, str) and "?" in first:
+                record.args = (_QUERY.sub(r"\1", first), *record.args[1:])
+        return True
+
+
+_QUERY = re.compile(r"(\S)\?\S*")
+
+
 def init_app(app: Flask) -> None:
+    if not any(isinstance(f, _NoQueryString) for f in _WERKZEUG_LOG.filters):
+        _WERKZEUG_LOG.addFilter(_NoQueryString())
     hops = app.config.get("PROXY_FIX_HOPS", 0)
     if hops:
         # Trust X-Forwarded-* only when told how many proxies stand in front.
