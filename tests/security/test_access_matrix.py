@@ -31,6 +31,7 @@ REDIRECT_OK = {
     "accounts.login",  # logged in → own home
     "needs.edit",  # a published need is not editable → its review page
     "projects.edit",  # a published project is not editable → its page
+    "orgs.resubmit",  # only a rejected registration → the profile page
 }
 
 # Allowed GETs whose object does not exist in the world (a random import token):
@@ -68,6 +69,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     # org work area
     "workspace.org_home": {"GET": ORG_STAFF},
     "orgs.profile": {"GET": ORG_ADMINS, "POST": ORG_ADMINS},
+    "orgs.resubmit": {"GET": ORG_ADMINS, "POST": ORG_ADMINS},
     "orgs.members": {"GET": ORG_ADMINS, "POST": ORG_ADMINS},
     "orgs.deactivate_member": {"POST": ADMIN_A},
     "funds.org_list": {"GET": ORG_STAFF},

@@ -74,6 +74,26 @@ class ProfileForm(ProfileFields):
     pass
 
 
+class ResubmitForm(ProfileFields):
+    """A rejected registration, corrected: the organization half of RegisterForm."""
+
+    name = StringField(
+        _l("机构名称"),
+        validators=[DataRequired(_l("请填写机构名称。")), _max(100)],
+    )
+    uscc = StringField(
+        _l("统一社会信用代码"),
+        validators=[DataRequired(_l("请填写统一社会信用代码。")), _max(64)],
+    )
+    org_type = SelectField(_l("机构类型"), validate_choice=False)
+    region_code = SelectField(_l("所在地区"), validate_choice=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.org_type.choices = _type_choices()
+        self.region_code.choices = [("", "请选择")] + regions.choices()
+
+
 class ReasonForm(FlaskForm):
     reason = TextAreaField(
         _l("原因"), validators=[DataRequired(_l("请填写原因。")), _max(500)]

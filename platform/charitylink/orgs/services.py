@@ -168,6 +168,8 @@ def _duplicates(name: str | None, uscc: str | None, exclude_id: int | None = Non
             fields["name"] = _("已有同名机构注册，请核对机构名称。")
     if uscc:
         stmt = select(Organization.id).where(Organization.uscc == uscc)
+        if exclude_id:
+            stmt = stmt.where(Organization.id != exclude_id)
         if db.session.scalar(stmt) is not None:
             fields["uscc"] = _(
                 "该统一社会信用代码已被注册。如需找回账号，请联系当地民政部门。"
@@ -216,6 +218,45 @@ def register_org(data: dict[str, Any], actor: Any = None) -> tuple[Organization,
     audit.record(actor or user, "org.register", org, None, OrgStatus.PENDING)
     db.session.flush()
     return org, user
+
+
+def resubmit_org(org: Organization, actor: Any, data: dict[str, Any]) -> None:
+    """A rejected registration, corrected by the org's admin, goes back to the
+    review queue (``pending``) with the same accounts. Same checks as
+    :func:`register_org` for the organization half; the name and credit code may
+    stay as they were (they are the org's own)."""
+    require_org_admin(actor, org.id)
+    if OrgStatus(org.status) != OrgStatus.REJECTED:
+        raise InvalidTransition(_("只有被驳回的注册可以修改后重新提交。"))
+    fields: dict[str, str] = {}
+    clean = _check_org_fields(data, fields)
+    if fields:
+        raise ValidationFailed(_("注册信息有误，请检查标出的项目。"), fields)
+    conflicts = _duplicates(clean["name"], clean["uscc"], exclude_id=org.id)
+    if conflicts:
+        raise Conflict(next(iter(conflicts.values())), conflicts)
+    changed = [k for k, v in clean.items() if getattr(org, k) != v]
+    for key, value in clean.items():
+        setattr(org, key, value)
+    org.status = OrgStatus.PENDING
+    org.status_reason = None
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # a concurrent registration took the name
+        db.session.rollback()
+        raise Conflict(
+            _("该机构名称或统一社会信用代码已被注册。"),
+            {"uscc": _("该机构名称或统一社会信用代码已被注册。")},
+        ) from exc
+    audit.record(
+        actor,
+        "org.resubmit",
+        org,
+        OrgStatus.REJECTED,
+        OrgStatus.PENDING,
+        reason=",".join(changed) or None,
+    )
+    db.session.flush()
 
 
 def _transition(
@@ -292,7 +333,9 @@ def update_profile(org: Organization, actor: Any, data: dict[str, Any]) -> None:
     are what the moderator verified: they are not editable here."""
     require_org_admin(actor, org.id)
     if org.status == OrgStatus.REJECTED:
-        raise NotAllowed(_("机构注册已被驳回，不能修改资料。"))
+        raise NotAllowed(
+            _("机构注册已被驳回：请在「修改并重新提交」中更正后重新提交审核。")
+        )
     fields: dict[str, str] = {}
     description = _text(data.get("description"))
     if len(description) > DESCRIPTION_MAX:

@@ -27,6 +27,7 @@ from charitylink.orgs.forms import (
     ProfileForm,
     ReasonForm,
     RegisterForm,
+    ResubmitForm,
     apply_errors,
     status_choices,
 )
@@ -153,6 +154,31 @@ def profile() -> ResponseReturnValue:
         form=form,
         region_name=regions.full_name(org.region_code),
     )
+
+
+@bp.route("/org/resubmit", methods=["GET", "POST"])
+@org_admin_required
+def resubmit() -> ResponseReturnValue:
+    """Correct a rejected registration and send it back for review."""
+    org = _own_org()
+    if org.status != "rejected":
+        return redirect(url_for(".profile"))
+    form = ResubmitForm(obj=org)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.resubmit_org(org, current_user, form.data)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+            status = exc.status  # 422 bad field, 409 name or code taken
+        else:
+            db.session.commit()
+            flash(_("注册信息已重新提交，等待所在地民政部门审核。"), "success")
+            return redirect(url_for(".profile"))
+    elif form.errors:
+        status = 422
+    return render_template("orgs/resubmit.html", org=org, form=form), status
 
 
 @bp.route("/org/members", methods=["GET", "POST"])
