@@ -247,3 +247,43 @@ def test_region_export_rows_equal_direct_computation(
     for code, figures in want.items():
         assert got[code]["需求数"] == figures["needs"]
         assert round(got[code]["已交付（元）"] * 100) == figures["delivered"]
+
+
+@pytest.mark.parametrize("by_id_limit", [2000, 0], ids=["by-id", "whole-selection"])
+def test_assistance_link_follows_a_new_publication(  # type: ignore[no-untyped-def]
+    app, seeded, monkeypatch, by_id_limit
+):
+    """The assistance lists are kept per process, by need: a need published
+    after the first computation is read and counted on the next one (by id for
+    a few new needs, in one read of the selection for many)."""
+    from sqlalchemy import update
+
+    from charitylink.extensions import db
+    from charitylink.needs.models import Need
+    from charitylink.reports import monitoring
+
+    monkeypatch.setattr(monitoring, "_BY_ID_LIMIT", by_id_limit)
+    dashboard.build(Filters(), TODAY)  # fills the per-process store
+    before = expect.assistance(seeded, expect.needs_in(seeded))
+    for row in seeded.needs:
+        if row["published_at"] is None and row["gov_assistance"]:
+            status = row["status"]
+            row["published_at"] = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+            row["status"] = "published"
+            if expect.assistance(seeded, expect.needs_in(seeded)) != before:
+                break  # a need whose publication changes the figures
+            row["published_at"], row["status"] = None, status
+    else:
+        pytest.fail("the seed has no unpublished need that would change the figures")
+    db.session.execute(
+        update(Need)
+        .where(Need.id == row["id"])
+        .values(published_at=row["published_at"], status="published")
+    )
+    db.session.commit()
+    data = dashboard.build(Filters(), TODAY)
+    want = expect.assistance(seeded, expect.needs_in(seeded))
+    got = {r["type"]: r for r in data["assistance"]}
+    assert set(got) == set(want)
+    for t, figures in want.items():
+        _same(got[t], figures)
