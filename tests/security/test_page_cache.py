@@ -160,3 +160,82 @@ def test_cached_search_results_follow_the_index(app, anon, create_need):
     page = _get(anon, "/needs?q=白血病")[0].get_data(as_text=True)
     assert second_need.code in page
     assert first_need.code in page
+
+
+def test_a_change_drops_the_page_in_every_gunicorn_worker(
+    app, create_need, create_user
+):
+    """The real serving stack: gunicorn.conf.py, two workers, each with its own
+    page cache. A need withdrawn by another process (here, the test's) leaves the
+    public page of every worker at once: the shared stamp file, not the TTL."""
+    import http.client
+    import os
+    import socket
+    import subprocess
+    import time
+    from pathlib import Path
+
+    from charitylink.needs import services
+
+    root = Path(__file__).resolve().parents[2]
+    need = create_need(status="published", title="独居老人冬季取暖煤")
+    db.session.commit()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root / "platform"),
+        "CHARITYLINK_ENV": "production",
+        "CHARITYLINK_INSTANCE": app.config["INSTANCE_PATH"],
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "DATA_KEY": app.config["DATA_KEY"],
+        "PAGE_CACHE_TTL": "600",  # only the stamp can drop a page in this test
+        "BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_ACCESSLOG": "/dev/null",
+    }
+    db.engine.dispose()
+    server = subprocess.Popen(
+        [
+            str(root / ".venv" / "bin" / "gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "wsgi:app",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    def get(path: str) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", path)  # a new connection each time: any worker
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                get("/")
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()[-3000:]
+                assert time.time() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        for _ in range(20):  # both workers render and keep the page
+            status, body = get(f"/needs/{need.code}")
+            assert status == 200 and "独居老人冬季取暖煤" in body
+
+        services.withdraw_need(need, create_user("moderator"), "已由其他渠道解决")
+        db.session.commit()
+
+        statuses = {get(f"/needs/{need.code}")[0] for _ in range(20)}
+        assert statuses == {404}
+        assert all("独居老人冬季取暖煤" not in get("/needs")[1] for _ in range(10))
+    finally:
+        server.terminate()
+        server.wait(20)
