@@ -322,6 +322,14 @@ def pick_data(database_url: str) -> dict[str, object]:
                 )
             )
         )
+        org_ids = list(
+            con.scalars(
+                text(
+                    "SELECT id FROM organizations WHERE status='verified'"
+                    " ORDER BY random() LIMIT 20"
+                )
+            )
+        )
         # A named fund (pays for any need) with room for the mix, and its admin.
         fund_id, org_id = con.execute(
             text(
@@ -342,6 +350,7 @@ def pick_data(database_url: str) -> dict[str, object]:
     return {
         "codes": codes,
         "projects": project_ids,
+        "orgs": org_ids,
         "fund_id": fund_id,
         "email": email,
     }
@@ -388,6 +397,7 @@ def main() -> None:
     data = pick_data(args.database_url)
     codes: list[str] = data["codes"]  # type: ignore[assignment]
     projects: list[int] = data["projects"]  # type: ignore[assignment]
+    orgs: list[int] = data["orgs"]  # type: ignore[assignment]
 
     pages = {
         "home": ["/"],
@@ -401,6 +411,11 @@ def main() -> None:
         ],
         "need detail": [f"/needs/{c}" for c in codes[:50]],
         "search": ["/needs?q=医疗", "/needs?q=助学 学费", "/needs?q=透析 老人"],
+        "orgs": ["/orgs", "/orgs?page=2"] + [f"/orgs/{i}" for i in orgs[:10]],
+        "transparency": [
+            "/transparency",
+            "/transparency?from=2026-01-01&to=2026-06-30",
+        ],
     }
     if args.only:
         keep = set(args.only.split(","))
