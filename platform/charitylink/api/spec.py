@@ -513,7 +513,8 @@ SCHEMAS: dict[str, Any] = {
 }
 
 _ERR_TEXT = {
-    "400": "请求格式不正确（不是 JSON、JSON 不是对象、Idempotency-Key 格式不对）",
+    "400": "请求格式不正确（不是 JSON、JSON 不是对象、Idempotency-Key 格式不对，"
+    "或参数中含 NUL 字符）",
     "401": "缺少令牌，或令牌无效、过期、已撤销（WWW-Authenticate: Bearer）",
     "403": "无权执行（角色不符，或对象不在您负责的区划/机构内）",
     "404": "对象不存在（或对您不可见）",
@@ -585,11 +586,14 @@ def _op(
     description: str = "",
     op_id: str,
 ) -> dict[str, Any]:
+    # Any request may carry a NUL byte in its path or query, which every endpoint
+    # refuses with 400 before anything runs (core/security.py).
+    responses = {**_errors("400"), **responses}
     op: dict[str, Any] = {
         "operationId": op_id,
         "summary": summary,
         "tags": [tag],
-        "responses": responses,
+        "responses": dict(sorted(responses.items())),
         "security": AUTH if security is None else security,
     }
     if description:
