@@ -18,12 +18,9 @@ Definitions (docs/reports.md repeats them for readers of the reports):
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from itertools import compress
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, distinct, func, select
@@ -151,91 +148,6 @@ def _need_measures(households: bool) -> list[Any]:
     return cols
 
 
-def household_counts(
-    keys: list[Any], conds: list[Any]
-) -> dict[tuple[Any, ...], tuple[int, int]]:
-    """Distinct households and households reached (a need with a delivered
-    amount) per value of ``keys``, from one narrow read of (keys…, household,
-    delivered) and Python sets."""
-    rows = raw_rows(select(*keys, Need.household_key, Need.delivered_fen).where(*conds))
-    n = len(keys)
-    groups = [r[:n] for r in rows]
-    hks = [r[n] for r in rows]
-    flags = [r[n + 1] for r in rows]
-    households, reached = distinct_households(groups, hks, flags)
-    return {g: (households[g], reached[g]) for g in households}
-
-
-def distinct_households(
-    groups: list[Any], hks: list[str], flags: list[Any]
-) -> tuple[Counter, Counter]:
-    """Per group: distinct households, and those with a truthy flag."""
-    pairs = set(zip(groups, hks, strict=True))
-    reached = set(compress(zip(groups, hks, strict=True), flags))
-    return Counter(map(itemgetter(0), pairs)), Counter(map(itemgetter(0), reached))
-
-
-ADDITIVE = ("needs", "fully_claimed", "requested", "claimed", "delivered")
-
-
-def published_cuts(
-    f: Filters, region_col: Any = None
-) -> tuple[dict[str, int], dict[int, list[dict]], list[dict], list[dict]]:
-    """Totals, regions at every level (2, 4 and 6 digits), need types and
-    publication months of the published needs, with households: what
-    ``grouped`` gives cut by cut, from two reads instead of six — the additive
-    measures grouped by (region, type, month) and summed up here, and one narrow
-    read of (region, type, month, household, delivered) for the distinct
-    household counts of every cut (Python sets). Used on PostgreSQL, where each
-    COUNT(DISTINCT) pass sorts; SQLite's passes are cheaper than these sets."""
-    region_col = Need.region_code if region_col is None else region_col
-    month = _month(Need.published_at)
-    conds = need_conditions(f, region_col)
-    fine = rows_of(
-        select(
-            region_col.label("r"),
-            Need.need_type.label("t"),
-            month.label("m"),
-            *_need_measures(False),
-        )
-        .where(*conds)
-        .group_by(region_col, Need.need_type, month)
-    )
-    raw = raw_rows(
-        select(
-            region_col, Need.need_type, month, Need.household_key, Need.delivered_fen
-        ).where(*conds)
-    )
-    hks = [r[3] for r in raw]
-    flags = [r[4] for r in raw]
-
-    def cut(name: str, key: Any, keys: list[Any]) -> list[dict[str, Any]]:
-        acc: dict[Any, dict[str, Any]] = {}
-        for row in fine:
-            k = key(row)
-            a = acc.get(k)
-            if a is None:
-                a = acc[k] = {name: k, **dict.fromkeys(ADDITIVE, 0)}
-            for m in ADDITIVE:
-                a[m] += int(row[m] or 0)
-        hh, reached = distinct_households(keys, hks, flags)
-        for k, a in acc.items():
-            a["households"] = hh[k]
-            a["households_reached"] = reached[k]
-        return [acc[k] for k in sorted(acc)]
-
-    totals = {m: sum(int(r[m] or 0) for r in fine) for m in ADDITIVE}
-    totals["households"] = len(set(hks))
-    totals["households_reached"] = len(set(compress(hks, flags)))
-    levels = {
-        n: cut("region", lambda r, n=n: r["r"][:n], [r[0][:n] for r in raw])
-        for n in (2, 4, 6)
-    }
-    types = cut("need_type", itemgetter("t"), [r[1] for r in raw])
-    months = cut("month", itemgetter("m"), [r[2] for r in raw])
-    return totals, levels, types, months
-
-
 MEASURES = (
     "needs",
     "fully_claimed",
@@ -281,12 +193,7 @@ def grouped(
     from the covering index ``ix_needs_report``. Distinct household counts cost
     a sort each: ask for them only where they are shown."""
     conds = need_conditions(f, region_col, published_only)
-    # PostgreSQL sorts for every COUNT(DISTINCT) group (no hashing): there the
-    # household counts come from one narrow read and Python sets, several
-    # times faster; SQLite's own COUNT(DISTINCT) beats that read.
-    counted_here = households and dialect() == "postgresql"
-    measures = _need_measures(households and not counted_here)
-    stmt = select(*keys, *measures).where(*conds)
+    stmt = select(*keys, *_need_measures(households)).where(*conds)
     if keys:
         stmt = stmt.group_by(*keys).order_by(*keys)
     out = []
@@ -295,12 +202,6 @@ def grouped(
             if m in row:
                 row[m] = int(row[m] or 0)
         out.append(row)
-    if counted_here:
-        counts = household_counts(keys, conds)
-        names = [k.name for k in keys]
-        for row in out:
-            key = tuple(row[k] for k in names)
-            row["households"], row["households_reached"] = counts.get(key, (0, 0))
     return out
 
 

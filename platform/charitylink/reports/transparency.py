@@ -136,23 +136,13 @@ def figures() -> dict[str, Any]:
     """Every public figure, suppressed. Rows carry ``_hidden`` {family: kind}."""
     f = Filters()
     col = Need.public_region_code
-    if queries.dialect() == "postgresql":
-        # One grouped read and one narrow read instead of six COUNT(DISTINCT)
-        # passes (each a sort on PostgreSQL).
-        totals, by_length, types, published = queries.published_cuts(f, col)
-        totals["confirmed"] = queries.confirmed_total(f)
-        levels = {
-            lvl: by_length[queries.LEVEL_LENGTH[lvl]]
-            for lvl in ("province", "city", "county")
-        }
-    else:
-        totals = queries.totals(f)
-        levels = {
-            lvl: queries.by_region(f, lvl, region_col=col)
-            for lvl in ("province", "city", "county")
-        }
-        types = queries.by_need_type(f)
-        published = queries.published_by_month(f, col)
+    totals = queries.totals(f)
+    levels = {
+        lvl: queries.by_region(f, lvl, region_col=col)
+        for lvl in ("province", "city", "county")
+    }
+    types = queries.by_need_type(f)
+    published = queries.published_by_month(f, col)
     months = _merge_months(published, queries.delivered_by_month(f, col))
     orgs = _org_figures()
 
