@@ -132,6 +132,7 @@ class SegmentData:
         self.deadline = array("q", rows[8])
         self.oid = array("q", rows[9])
         self._docs: dict[int, list[int]] = {}
+        self._sets: dict[int, frozenset[int]] = {}
         self._prefixes: dict[int, list[bytes]] = {}
         self._orders: dict[str, list[int]] = {}
         self._lock = threading.Lock()
@@ -142,6 +143,13 @@ class SegmentData:
         if found is None:
             found = [d for d, k in enumerate(self.kind) if k == kind]
             self._docs[kind] = found
+        return found
+
+    def doc_set(self, kind: int) -> frozenset[int]:
+        found = self._sets.get(kind)
+        if found is None:
+            found = frozenset(self.docs(kind))
+            self._sets[kind] = found
         return found
 
     def region_prefix(self, length: int) -> list[bytes]:
@@ -234,7 +242,6 @@ class Selection:
         self, leaf: Leaf, sets: list[dict[str, set[int]]], checks: list[tuple[str, Any]]
     ) -> list[int]:
         data = leaf.data
-        kind = data.kind
         if self.tokens:
             found: set[int] | None = None
             for by_field in sets:
@@ -242,7 +249,7 @@ class Selection:
                 found = union if found is None else found & union
                 if not found:
                     return []
-            docs = [d for d in found or () if kind[d] == self.kind]
+            docs = list((found or set()) & data.doc_set(self.kind))
         else:
             docs = data.docs(self.kind)
             if leaf.deleted:

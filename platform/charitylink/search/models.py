@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,9 +24,10 @@ class SearchOutbox(db.Model):
 
 class SearchDocument(db.Model):
     """PostgreSQL full-text search: one row per searchable (public) object, its
-    jieba-segmented text as a tsvector, written in the transaction that changed the
-    object. Filters and sorts read the live needs/projects rows (a join), so they
-    are always exact. Unused on SQLite, where the column is plain text."""
+    jieba-segmented text as a tsvector and the public columns that filters, sorts
+    and facets read, written in the transaction that changed the object (so they
+    are as exact as the object itself; no join at query time). Unused on SQLite,
+    where the column is plain text."""
 
     __tablename__ = "search_documents"
     __table_args__ = (
@@ -39,6 +40,17 @@ class SearchDocument(db.Model):
     object_id: Mapped[int]
     tsv: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Copies of the public columns (documents.py), for filters, sorts and facets.
+    region: Mapped[str | None] = mapped_column(String(12))
+    category: Mapped[str | None] = mapped_column(String(32))
+    need_type: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(32))
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    amount: Mapped[int | None] = mapped_column(BigInteger)  # fen
+    published: Mapped[int | None] = mapped_column(
+        BigInteger
+    )  # µs since epoch, 0 = none
+    deadline: Mapped[int | None] = mapped_column(Integer)  # date ordinal, none = last
 
 
 def enqueue(object_type: str, object_id: int) -> None:

@@ -4,8 +4,10 @@ jieba segments in the application; PostgreSQL stores the words as a tsvector
 (``to_tsvector('simple', …)`` of the space-joined words: title weight A, labels C,
 body D) in ``search_documents`` with a GIN index. The row is written in the
 transaction that changed the object (``sync.py``): no lag, no indexer, shared by
-every app node and read replica. Filters and sorts read the live needs/projects
-rows, so they are always exact.
+every app node and read replica. The row also carries copies of the public
+columns (region, category, type, status, urgency, amount, dates), written in the
+same transaction, so a text search with filters, sorts and facets reads this one
+table; a search without words runs on ``needs`` itself.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select, text, tuple_
+from sqlalchemy import Connection, delete, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from charitylink.needs.models import Need
@@ -25,17 +27,33 @@ from charitylink.search.sqlfilters import need_clauses, need_order, region_facet
 
 _UPSERT = text(
     """
-    INSERT INTO search_documents (object_type, object_id, tsv, updated_at)
+    INSERT INTO search_documents (object_type, object_id, tsv, updated_at,
+        region, category, need_type, status, urgency, amount, published, deadline)
     VALUES (:object_type, :object_id,
             setweight(to_tsvector('simple', :title), 'A')
             || setweight(to_tsvector('simple', :extra), 'C')
             || setweight(to_tsvector('simple', :body), 'D'),
-            now())
+            now(), :region, :category, :need_type, :status, :urgency, :amount,
+            :published, :deadline)
     ON CONFLICT (object_type, object_id)
-    DO UPDATE SET tsv = EXCLUDED.tsv, updated_at = EXCLUDED.updated_at
+    DO UPDATE SET tsv = EXCLUDED.tsv, updated_at = EXCLUDED.updated_at,
+        region = EXCLUDED.region, category = EXCLUDED.category,
+        need_type = EXCLUDED.need_type, status = EXCLUDED.status,
+        urgency = EXCLUDED.urgency, amount = EXCLUDED.amount,
+        published = EXCLUDED.published, deadline = EXCLUDED.deadline
     """
 )
 BATCH = 1000
+_COPIED = (
+    "region",
+    "category",
+    "need_type",
+    "status",
+    "urgency",
+    "amount",
+    "published",
+    "deadline",
+)
 
 
 def _row(doc: Document) -> dict[str, Any]:
@@ -45,6 +63,7 @@ def _row(doc: Document) -> dict[str, Any]:
         "title": " ".join(index_tokens(doc.title)),
         "extra": " ".join(index_tokens(doc.extra)),
         "body": " ".join(index_tokens(doc.body)),
+        **{name: doc.fields.get(name) for name in _COPIED},
     }
 
 
@@ -127,25 +146,40 @@ class PgBackend:
             ) from exc
 
     def _search_needs(self, session: Session, query: NeedQuery) -> Hits:
-        where = need_clauses(query.filters)
-        base = select(Need.id)
-        tsq = None
-        if query.tokens:
-            tsq = _tsquery(query.tokens)
-            base = base.join(
-                SearchDocument,
-                and_(
-                    SearchDocument.object_type == NEED,
-                    SearchDocument.object_id == Need.id,
-                ),
-            ).where(SearchDocument.tsv.op("@@")(tsq))
-        base = base.where(*where)
-
+        if not query.tokens:
+            return self._browse_needs(session, query)
+        # One table: the words (GIN) and copies of the public columns, so a
+        # common word costs no join of every match to ``needs``.
+        d = SearchDocument
+        tsq = _tsquery(query.tokens)
+        f = query.filters
+        where: list[Any] = [d.object_type == NEED, d.tsv.op("@@")(tsq)]
+        if f.status:
+            where.append(d.status == f.status)
+        if f.region:  # digits only (validated)
+            where.append(d.region.startswith(f.region, autoescape=True))
+        for name in ("category", "need_type", "urgency"):
+            value = getattr(f, name)
+            if value:
+                where.append(getattr(d, name) == value)
+        if f.min_amount is not None:
+            where.append(d.amount >= f.min_amount)
+        if f.max_amount is not None:
+            where.append(d.amount <= f.max_amount)
+        base = select(d.object_id).where(*where)
         sort = query.page.sort
-        if sort == "relevance" and tsq is not None:
-            order = [func.ts_rank(SearchDocument.tsv, tsq).desc(), Need.id.desc()]
+        newest = d.object_id.desc()
+        order: list[Any]
+        if sort == "relevance":
+            order = [func.ts_rank(d.tsv, tsq).desc(), newest]
+        elif sort == "deadline":
+            order = [d.deadline.asc(), newest]
+        elif sort == "amount":
+            order = [d.amount.desc(), newest]
+        elif sort == "amount_asc":
+            order = [d.amount.asc(), newest]
         else:
-            order = need_order("newest" if sort == "relevance" else sort)
+            order = [d.published.desc(), newest]
         ids = list(
             session.scalars(
                 base.order_by(*order)
@@ -153,7 +187,55 @@ class PgBackend:
                 .offset(query.page.offset)
             )
         )
+        if not query.facets:
+            total = session.scalar(base.with_only_columns(func.count()))
+            return Hits(ids=ids, total=int(total or 0))
+        region = func.substr(d.region, 1, query.region_facet_length).label("r")
+        facet_query = base.with_only_columns(
+            region,
+            d.category,
+            d.need_type,
+            func.grouping(region, d.category, d.need_type).label("g"),
+            func.count().label("n"),
+        ).group_by(
+            text(
+                "GROUPING SETS ((r), (search_documents.category), "
+                "(search_documents.need_type), ())"
+            )
+        )
+        return self._facet_hits(ids, session.execute(facet_query))
 
+    @staticmethod
+    def _facet_hits(ids: list[int], rows: Any) -> Hits:
+        facets: dict[str, dict[str, int]] = {
+            "region": {},
+            "category": {},
+            "need_type": {},
+        }
+        total = 0
+        for r, category, need_type, g, n in rows:
+            # GROUPING(): bit set = column aggregated away; 0b011 → region set.
+            if g == 0b011:
+                facets["region"][r] = n
+            elif g == 0b101:
+                facets["category"][category] = n
+            elif g == 0b110:
+                facets["need_type"][need_type] = n
+            elif g == 0b111:
+                total = n
+        return Hits(ids=ids, total=total, facets=facets)
+
+    def _browse_needs(self, session: Session, query: NeedQuery) -> Hits:
+        """No words: the filters on ``needs`` itself (its own indexes)."""
+        base = select(Need.id).where(*need_clauses(query.filters))
+        sort = "newest" if query.page.sort == "relevance" else query.page.sort
+        ids = list(
+            session.scalars(
+                base.order_by(*need_order(sort))
+                .limit(query.page.per_page)
+                .offset(query.page.offset)
+            )
+        )
         if not query.facets:
             total = session.scalar(select(func.count()).select_from(base.subquery()))
             return Hits(ids=ids, total=int(total or 0))
@@ -165,23 +247,7 @@ class PgBackend:
             func.grouping(region, Need.category, Need.need_type).label("g"),
             func.count().label("n"),
         ).group_by(text("GROUPING SETS ((r), (needs.category), (needs.need_type), ())"))
-        facets: dict[str, dict[str, int]] = {
-            "region": {},
-            "category": {},
-            "need_type": {},
-        }
-        total = 0
-        for r, category, need_type, g, n in session.execute(facet_query):
-            # GROUPING(): bit set = column aggregated away; 0b011 → region set.
-            if g == 0b011:
-                facets["region"][r] = n
-            elif g == 0b101:
-                facets["category"][category] = n
-            elif g == 0b110:
-                facets["need_type"][need_type] = n
-            elif g == 0b111:
-                total = n
-        return Hits(ids=ids, total=total, facets=facets)
+        return self._facet_hits(ids, session.execute(facet_query))
 
     def match(
         self, session: Session, object_type: str, tokens: list[str]
@@ -229,6 +295,7 @@ class PgBackend:
             write_documents(conn, batch)
             progress(len(batch))
             count += len(batch)
+        conn.execute(text("ANALYZE search_documents"))  # fresh statistics for plans
         return count
 
     def status(self, session: Session) -> dict[str, Any]:

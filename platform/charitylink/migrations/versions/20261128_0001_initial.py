@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 03:03:26.076004
+Create Date: 2026-11-29 03:34:50.656507
 
 """
 from alembic import op
@@ -35,6 +35,14 @@ def upgrade():
     sa.Column('object_id', sa.Integer(), nullable=False),
     sa.Column('tsv', sa.Text().with_variant(postgresql.TSVECTOR(), 'postgresql'), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('region', sa.String(length=12), nullable=True),
+    sa.Column('category', sa.String(length=32), nullable=True),
+    sa.Column('need_type', sa.String(length=32), nullable=True),
+    sa.Column('status', sa.String(length=32), nullable=True),
+    sa.Column('urgency', sa.String(length=16), nullable=True),
+    sa.Column('amount', sa.BigInteger(), nullable=True),
+    sa.Column('published', sa.BigInteger(), nullable=True),
+    sa.Column('deadline', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_search_documents')),
     sa.UniqueConstraint('object_type', 'object_id', name='uq_search_documents_obj')
     )
