@@ -67,3 +67,8 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     with flask_app.app_context():
         db.engine.dispose(close=False)
     worker.log.debug("worker %s: inherited database pool disposed", worker.pid)
+    # The public report figures (/transparency, /api/v1/stats) take seconds at
+    # 100,000 needs: compute them in the background now, not in a visitor's request.
+    from charitylink.reports import cache as reports_cache
+
+    reports_cache.warm_public(flask_app)

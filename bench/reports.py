@@ -10,7 +10,10 @@ every state, then measures — each the median of several runs —
 - the moderator dashboard's queries (whole province, and one city) and the
   transparency figures, called directly;
 - the full pages through the Flask test client (``/mod/reports``,
-  ``/transparency``, ``/api/v1/stats``);
+  ``/transparency``, ``/api/v1/stats``): computed while the request waits (the
+  first view of a report in a process), from the cache (unchanged data), and
+  right after a data change as deployed (the figures computed before are served
+  while a background thread recomputes them, reports/cache.py);
 
 against two baselines measured in the same run on the same database: a one-row
 primary-key SELECT, and a trivial page (``/login``) through the same client.
@@ -359,10 +362,45 @@ def main() -> None:
                 f"{name:50} {ms:8.1f} {cpu:8.1f} {cpu / base_q_cpu:8.0f} "
                 f"{cpu / base_page_cpu:6.1f}"
             )
+
+        # As deployed: after a data change the figures already computed are served
+        # at once while one background thread recomputes them (reports/cache.py).
+        # Each run commits a change (an audit event moves the data version), then
+        # times the request; the recomputation it starts is waited for untimed.
+        from charitylink.core import audit
+        from charitylink.reports import cache as report_cache
+
+        def touch() -> None:
+            audit.record(admin, "bench.touch", admin)
+            db.session.commit()
+
+        print(
+            "\nafter a data change, as deployed (figures computed before served at"
+            " once, recomputed in the background; wall ms):"
+        )
+        app.config["REPORTS_STALE_SECONDS"] = 900
+        worst_after_change = 0.0
+        for name, fn in pages:
+            fn()  # computed once while waiting (first view in this process)
+            walls = []
+            for _ in range(args.runs):
+                touch()
+                t0 = time.perf_counter()
+                fn()
+                walls.append((time.perf_counter() - t0) * 1000)
+                report_cache.wait_for_refreshes()
+            ms = statistics.median(walls)
+            worst_after_change = max(worst_after_change, max(walls))
+            print(f"{name:50} {ms:8.1f} {'':8} {'':8} {ms / base_page:6.1f}")
+        print(
+            f"slowest request after a change: {worst_after_change:.0f} ms "
+            f"(target < 1000 ms): {'OK' if worst_after_change < 1000 else 'SLOW'}"
+        )
         verdict = "OK" if worst < 1000 else "SLOW"
         print(
-            f"\nslowest uncached, {basis}: {worst:.0f} ms (target < 1000 ms, aim "
-            f"300 ms): {verdict}"
+            f"\nslowest computation (the first view of a report in a process, or"
+            f" figures older than REPORTS_STALE_SECONDS), {basis}: {worst:.0f} ms"
+            f" (target < 1000 ms, aim 300 ms): {verdict}"
         )
         print("ratios: CPU time over the baseline's CPU time")
 

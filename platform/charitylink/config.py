@@ -103,6 +103,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PAGE_CACHE_TTL": float(
             os.environ.get("PAGE_CACHE_TTL", 30 if production else 0)
         ),
+        # Reports: figures computed within this many seconds are served at once
+        # while a background thread recomputes them after a change (reports/cache.py).
+        "REPORTS_STALE_SECONDS": float(os.environ.get("REPORTS_STALE_SECONDS", 900)),
         "TESTING": False,
     }
     cfg.update(

@@ -1,21 +1,33 @@
-"""A small per-process cache for report figures.
+"""A small per-process cache for report figures, refreshed in the background.
 
 A report is recomputed when the data changed — the *data version* is the
 newest id of the audit log, the ledger, claims and needs (every state change
 writes an audit event, rule 7; each is a primary-key MAX, answered from the index
 end) — or after ``REPORTS_CACHE_SECONDS`` (default 300; 0 disables the cache).
-So repeated views of an unchanged dashboard, and the public page under load,
-cost four index lookups instead of the aggregates.
+
+Computing a whole province's figures at 100,000 needs takes seconds (nine passes
+over the needs and claims; bench/reports.py, docs/reports.md). So a request never
+waits for a recomputation it can avoid (*stale-while-revalidate*): when the data
+changed since the figures were computed, the request gets the figures it already
+has at once — the page says when they were computed — and one background thread
+per report recomputes them; the next request gets the new ones. Only figures
+computed in the last ``REPORTS_STALE_SECONDS`` (default 900; 0 turns this off and
+every change makes the next request wait) are served this way; older ones, or a
+report nobody has asked for in this process yet, are computed while the request
+waits. ``warm_public()`` computes the public figures when a gunicorn worker starts
+(gunicorn.conf.py), so ``/transparency`` and ``/api/v1/stats`` never wait.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import text
 
 from charitylink.extensions import db
@@ -23,6 +35,8 @@ from charitylink.extensions import db
 T = TypeVar("T")
 MAX_ENTRIES = 64
 _lock = threading.Lock()
+_refreshing: dict[Hashable, threading.Thread] = {}
+log = logging.getLogger(__name__)
 
 VERSION_SQL = text(
     "SELECT (SELECT MAX(id) FROM audit_events), (SELECT MAX(id) FROM ledger_entries),"
@@ -30,26 +44,111 @@ VERSION_SQL = text(
 )
 
 
+class _Entry:
+    __slots__ = ("expires", "version", "value", "computed", "computed_at")
+
+    def __init__(self, ttl: float, version: tuple, value: Any) -> None:
+        self.computed = time.monotonic()
+        self.expires = self.computed + ttl
+        self.version = version
+        self.value = value
+        self.computed_at = datetime.now(UTC)
+
+
 def data_version() -> tuple[Any, ...]:
     return tuple(db.session.execute(VERSION_SQL).one())
 
 
+def _store(app: Flask) -> dict[Hashable, _Entry]:
+    return app.extensions.setdefault("reports_cache", {})  # type: ignore[no-any-return]
+
+
+def _put(app: Flask, key: Hashable, entry: _Entry) -> None:
+    store = _store(app)
+    with _lock:
+        if len(store) >= MAX_ENTRIES and key not in store:
+            for old in sorted(store, key=lambda k: store[k].computed)[
+                : MAX_ENTRIES // 4
+            ]:
+                store.pop(old, None)
+        store[key] = entry
+
+
+def _refresh_later(app: Flask, key: Hashable, compute: Callable[[], Any]) -> None:
+    """Recompute ``key`` in a background thread (at most one per key)."""
+    ttl = float(app.config.get("REPORTS_CACHE_SECONDS", 300))
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                try:
+                    version = data_version()
+                    _put(app, key, _Entry(ttl, version, compute()))
+                finally:
+                    db.session.remove()
+        except Exception:  # logged; the stale figures stay until the next try
+            log.exception("reports: background refresh failed")
+        finally:
+            with _lock:
+                _refreshing.pop(key, None)
+
+    with _lock:
+        if key in _refreshing:
+            return
+        thread = threading.Thread(target=run, name="reports-refresh", daemon=True)
+        _refreshing[key] = thread
+    thread.start()
+
+
+def wait_for_refreshes(timeout: float = 60.0) -> None:
+    """Block until the background recomputations started so far are done (tests,
+    the benchmark)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with _lock:
+            threads = list(_refreshing.values())
+        if not threads:
+            return
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if time.monotonic() >= deadline:
+            return
+
+
 def cached(key: Hashable, compute: Callable[[], T]) -> T:
-    ttl = float(current_app.config.get("REPORTS_CACHE_SECONDS", 300))
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    ttl = float(app.config.get("REPORTS_CACHE_SECONDS", 300))
     if ttl <= 0:
         return compute()
-    store: dict[Hashable, tuple[float, tuple, Any]] = current_app.extensions.setdefault(
-        "reports_cache", {}
-    )
+    stale_for = float(app.config.get("REPORTS_STALE_SECONDS", 900))
     version = data_version()
     now = time.monotonic()
-    hit = store.get(key)
-    if hit is not None and hit[0] > now and hit[1] == version:
-        return hit[2]  # type: ignore[no-any-return]
+    hit = _store(app).get(key)
+    if hit is not None:
+        if hit.expires > now and hit.version == version:
+            return hit.value  # type: ignore[no-any-return]
+        if stale_for > 0 and now - hit.computed < stale_for:
+            _refresh_later(app, key, compute)
+            return hit.value  # type: ignore[no-any-return]
     value = compute()
-    with _lock:
-        if len(store) >= MAX_ENTRIES:
-            for old in sorted(store, key=lambda k: store[k][0])[: MAX_ENTRIES // 4]:
-                store.pop(old, None)
-        store[key] = (now + ttl, version, value)
+    _put(app, key, _Entry(ttl, version, value))
     return value
+
+
+def computed_at(key: Hashable) -> datetime | None:
+    """When the figures served for ``key`` were computed (UTC), if cached."""
+    hit = _store(current_app).get(key)  # type: ignore[arg-type]
+    return hit.computed_at if hit is not None else None
+
+
+def refreshing(key: Hashable) -> bool:
+    with _lock:
+        return key in _refreshing
+
+
+def warm_public(app: Flask) -> None:
+    """Compute the public figures in the background (a worker just started)."""
+    from charitylink.reports import transparency
+
+    if float(app.config.get("REPORTS_CACHE_SECONDS", 300)) > 0:
+        _refresh_later(app, ("public",), transparency.figures)

@@ -63,13 +63,22 @@ def _dashboard_charts(data: dict) -> dict:
     }
 
 
+def _dashboard_key(f: filters.Filters) -> tuple:
+    return ("dashboard", f, today())
+
+
 def _dashboard(f: filters.Filters) -> dict:
-    day = today()
-    return cache.cached(("dashboard", f, day), lambda: dashboard.build(f, day))
+    key = _dashboard_key(f)
+    return cache.cached(key, lambda: dashboard.build(f, key[2]))
 
 
 def public_figures() -> dict:
     return cache.cached(("public",), transparency.figures)
+
+
+def _freshness(key: tuple) -> dict:
+    """When the figures shown were computed, and whether newer ones are coming."""
+    return {"as_of": cache.computed_at(key), "updating": cache.refreshing(key)}
 
 
 @bp.get("/mod/reports")
@@ -93,6 +102,7 @@ def mod_reports() -> ResponseReturnValue:
         data=data,
         charts=_dashboard_charts(data),
         export_args=_export_args(),
+        **_freshness(_dashboard_key(f)),
         **ctx,
     )
 
@@ -120,6 +130,7 @@ def transparency_page() -> ResponseReturnValue:
         fig=fig,
         tables=tables,
         charts=_public_charts(fig),
+        **_freshness(("public",)),
     )
 
 
