@@ -3,10 +3,11 @@ transparency page (``/transparency``), each with CSV/XLSX exports of every table
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from charitylink.core import page_cache
 from charitylink.core.formatting import yuan
 from charitylink.core.permissions import moderator_required
 from charitylink.core.timeutil import today
@@ -122,15 +123,19 @@ def mod_export(name: str, fmt: str) -> ResponseReturnValue:
 
 
 @bp.get("/transparency")
+@page_cache.cacheable
 def transparency_page() -> ResponseReturnValue:
     fig = public_figures()
     tables = transparency.tables(fig)
+    freshness = _freshness(("public",))
+    if freshness["updating"]:
+        g.page_cacheable = False  # newer figures are seconds away: keep no copy
     return render_template(
         "reports/transparency.html",
         fig=fig,
         tables=tables,
         charts=_public_charts(fig),
-        **_freshness(("public",)),
+        **freshness,
     )
 
 
