@@ -144,6 +144,10 @@ class Server:
                 c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                 c.request("GET", "/")
                 c.getresponse().read()
+                # Each new worker computes the public report figures in a
+                # background thread (gunicorn.conf.py post_fork): let that finish
+                # before measuring, as a server is warm before it takes traffic.
+                time.sleep(6)
                 return
             except OSError:
                 if self.proc.poll() is not None:
