@@ -272,3 +272,17 @@ def test_cached_figures_follow_new_data(app, client, create_user):  # type: igno
     add(5)
     assert client.get("/api/v1/stats").get_json()["needs_published"] == 6
     assert "¥3,000.00" in client.get("/transparency").get_data(as_text=True)
+
+
+def test_long_tables_show_their_first_rows_and_download_whole(
+    app, client, create_org, create_fund
+):  # type: ignore[no-untyped-def]
+    """Thousands of funds would make a page of megabytes on a phone: the page shows
+    the first 30 rows and says so; the CSV keeps every row."""
+    org = create_org()
+    for _ in range(35):
+        create_fund(org=org, donations_fen=100_000)
+    html = client.get("/transparency").get_data(as_text=True)
+    assert "共 35 行，此处显示前 30 行；完整表格请下载。" in html
+    csv = client.get("/transparency/export/funds.csv").get_data(as_text=True)
+    assert len([line for line in csv.splitlines() if line.strip()]) == 1 + 35

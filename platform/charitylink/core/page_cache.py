@@ -43,7 +43,7 @@ from charitylink.core import cache
 F = TypeVar("F", bound=Callable[..., Any])
 
 MARK = "X-Charitylink-Page-Cache"  # internal: set by the app, removed here
-MAX_BODY = 256 * 1024  # a bigger page is not kept
+MAX_BODY = 512 * 1024  # a bigger page is not kept
 
 
 def cacheable(view: F) -> F:
