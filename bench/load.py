@@ -147,7 +147,7 @@ class Server:
                 # Each new worker computes the public report figures in a
                 # background thread (gunicorn.conf.py post_fork): let that finish
                 # before measuring, as a server is warm before it takes traffic.
-                time.sleep(6)
+                time.sleep(12)
                 return
             except OSError:
                 if self.proc.poll() is not None:

@@ -86,11 +86,12 @@ def _refresh_later(app: Flask, key: Hashable, compute: Callable[[], Any]) -> Non
                     _put(app, key, _Entry(ttl, version, compute()))
                 finally:
                     db.session.remove()
-                # Pages kept whole (core/page_cache.py: /transparency for visitors)
-                # were rendered with the old figures: drop them on this node.
-                from charitylink.core import cache as page_stamp
+                if key == ("public",):
+                    # /transparency is kept whole for visitors (core/page_cache.py)
+                    # and was rendered with the old figures: drop it on this node.
+                    from charitylink.core import cache as page_stamp
 
-                page_stamp.bump()
+                    page_stamp.bump()
         except Exception:  # logged; the stale figures stay until the next try
             log.exception("reports: background refresh failed")
         finally:
