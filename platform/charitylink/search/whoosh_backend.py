@@ -2,7 +2,8 @@
 
 Layout under SEARCH_INDEX_DIR::
 
-    CURRENT            JSON {"generation": "gen-…", "built_at": …}, replaced atomically
+    CURRENT            JSON {"generation": "gen-…", "built_at": …, "schema": 2},
+                       replaced atomically
     gen-20261128T…/    a complete Whoosh index
     indexer.lock       held by the one process writing (drain or rebuild)
 
