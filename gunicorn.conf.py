@@ -23,9 +23,11 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 20))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 # Recycle workers now and then so a slow leak cannot grow without bound; jitter keeps
-# them from restarting together.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 20000))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", 2000))
+# them from restarting together. A new worker starts with empty caches (whole pages,
+# figures, report figures computed at start-up), so not too often: at 200 req/s per
+# worker, 200,000 requests is about a quarter of an hour.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 200000))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", 20000))
 
 # Bound the request line and headers (slow-loris / header flooding).
 limit_request_line = 4094

@@ -166,3 +166,24 @@ def test_worker_start_computes_the_public_figures(app, create_user):  # type: ig
         _db.session.rollback()
     assert calls == []  # served from what the worker start computed
     assert figures
+
+
+def test_a_request_waits_for_a_computation_already_running(app):  # type: ignore[no-untyped-def]
+    """A new worker's start-up computation is running: a request for the same
+    figures waits for it rather than computing them a second time beside it."""
+    import threading
+
+    gate = threading.Event()
+    calls: list[str] = []
+
+    def slow() -> dict:
+        calls.append("background")
+        gate.wait(10)
+        return {"n": 1}
+
+    cache._refresh_later(app, ("k",), slow)
+    threading.Timer(0.2, gate.set).start()
+    with app.test_request_context():
+        value = cache.cached(("k",), lambda: calls.append("request") or {"n": 2})
+    assert value == {"n": 1}
+    assert calls == ["background"]

@@ -136,6 +136,15 @@ def cached(key: Hashable, compute: Callable[[], T]) -> T:
         if stale_for > 0 and now - hit.computed < stale_for:
             _refresh_later(app, key, compute)
             return hit.value  # type: ignore[no-any-return]
+    with _lock:
+        running = _refreshing.get(key)
+    if running is not None:
+        # Already being computed (a worker's start-up warm-up): wait for that
+        # instead of computing the same figures a second time beside it.
+        running.join(120)
+        hit = _store(app).get(key)
+        if hit is not None:
+            return hit.value  # type: ignore[no-any-return]
     value = compute()
     _put(app, key, _Entry(ttl, version, value))
     return value
