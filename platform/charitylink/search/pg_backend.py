@@ -180,13 +180,12 @@ class PgBackend:
             order = [d.amount.asc(), newest]
         else:
             order = [d.published.desc(), newest]
-        # The total rides along (a window count): ranking reads every match
-        # anyway, so a separate count would be a second pass over them.
+        # Without facets the total rides along (a window count): ranking reads
+        # every match anyway, so a separate count would be a second pass. With
+        # facets, the facet query counts them.
+        listed = base if query.facets else base.add_columns(func.count().over())
         rows = session.execute(
-            base.add_columns(func.count().over())
-            .order_by(*order)
-            .limit(query.page.per_page)
-            .offset(query.page.offset)
+            listed.order_by(*order).limit(query.page.per_page).offset(query.page.offset)
         ).all()
         ids = [int(r[0]) for r in rows]
         if not query.facets:
