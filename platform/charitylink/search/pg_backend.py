@@ -168,24 +168,33 @@ class PgBackend:
             where.append(d.amount <= f.max_amount)
         base = select(d.object_id).where(*where)
         sort = query.page.sort
-        newest = d.object_id.desc()
-        order: list[Any]
+        key: Any
         if sort == "relevance":
-            order = [func.ts_rank(d.tsv, tsq).desc(), newest]
+            key, descending = func.ts_rank(d.tsv, tsq), True
         elif sort == "deadline":
-            order = [d.deadline.asc(), newest]
+            key, descending = d.deadline, False
         elif sort == "amount":
-            order = [d.amount.desc(), newest]
+            key, descending = d.amount, True
         elif sort == "amount_asc":
-            order = [d.amount.asc(), newest]
+            key, descending = d.amount, False
         else:
-            order = [d.published.desc(), newest]
-        # Without facets the total rides along (a window count): ranking reads
-        # every match anyway, so a separate count would be a second pass. With
-        # facets, the facet query counts them.
-        listed = base if query.facets else base.add_columns(func.count().over())
+            key, descending = d.published, True
+        # The sort key is computed inside a fenced subquery (OFFSET 0), so what
+        # is sorted and counted are (id, key) pairs, not rows with their whole
+        # tsvector (which spilled to disk at 10,000 matches). Without facets the
+        # total rides along as a window count: ranking reads every match
+        # anyway, a separate count would be a second pass. With facets, the
+        # facet query counts them.
+        inner = base.add_columns(key.label("k")).offset(0).subquery()
+        k = inner.c.k.desc() if descending else inner.c.k.asc()
+        columns: list[Any] = [inner.c.object_id]
+        if not query.facets:
+            columns.append(func.count().over())
         rows = session.execute(
-            listed.order_by(*order).limit(query.page.per_page).offset(query.page.offset)
+            select(*columns)
+            .order_by(k, inner.c.object_id.desc())
+            .limit(query.page.per_page)
+            .offset(query.page.offset)
         ).all()
         ids = [int(r[0]) for r in rows]
         if not query.facets:
