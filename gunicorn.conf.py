@@ -69,8 +69,9 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     with flask_app.app_context():
         db.engine.dispose(close=False)
     worker.log.debug("worker %s: inherited database pool disposed", worker.pid)
-    # The public report figures (/transparency, /api/v1/stats) take seconds at
-    # 100,000 needs: compute them in the background now, not in a visitor's request.
+    # Report figures (/transparency, /api/v1/stats, each moderator region's default
+    # dashboard) take seconds at 100,000 needs: compute them in the background now,
+    # not in a visitor's or a moderator's request.
     from charitylink.reports import cache as reports_cache
 
-    reports_cache.warm_public(flask_app)
+    reports_cache.warm_start(flask_app)

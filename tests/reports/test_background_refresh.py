@@ -150,7 +150,7 @@ def test_worker_start_computes_the_public_figures(app, create_user):  # type: ig
     for i in range(5):
         _add_need(mod, i)
     app.extensions.pop("reports_cache", None)
-    cache.warm_public(app)
+    cache.warm_start(app)
     cache.wait_for_refreshes()
     assert ("public",) in app.extensions["reports_cache"]
     from charitylink.extensions import db as _db
@@ -187,3 +187,25 @@ def test_a_request_waits_for_a_computation_already_running(app):  # type: ignore
         value = cache.cached(("k",), lambda: calls.append("request") or {"n": 2})
     assert value == {"n": 1}
     assert calls == ["background"]
+
+
+def test_worker_start_computes_each_moderators_default_dashboard(  # type: ignore[no-untyped-def]
+    app, client, create_user, login_as, monkeypatch
+):
+    mod = create_user("moderator", region_prefix="2201")
+    for i in range(5):
+        _add_need(mod, i)
+    app.extensions.pop("reports_cache", None)
+    cache.warm_start(app)
+    cache.wait_for_refreshes()
+
+    from charitylink.reports import dashboard
+
+    def not_again(*a, **k):  # type: ignore[no-untyped-def]
+        raise AssertionError("computed in the request")
+
+    monkeypatch.setattr(dashboard, "build", not_again)
+    login_as(mod)
+    resp = client.get("/mod/reports")
+    assert resp.status_code == 200
+    assert "数据计算于" in resp.get_data(as_text=True)

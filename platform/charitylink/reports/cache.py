@@ -14,8 +14,10 @@ per report recomputes them; the next request gets the new ones. Only figures
 computed in the last ``REPORTS_STALE_SECONDS`` (default 900; 0 turns this off and
 every change makes the next request wait) are served this way; older ones, or a
 report nobody has asked for in this process yet, are computed while the request
-waits. ``warm_public()`` computes the public figures when a gunicorn worker starts
-(gunicorn.conf.py), so ``/transparency`` and ``/api/v1/stats`` never wait.
+waits. ``warm_start()`` computes the public figures and every moderator region's
+default dashboard when a gunicorn worker starts (gunicorn.conf.py), so
+``/transparency``, ``/api/v1/stats`` and the first view of ``/mod/reports`` do not
+wait either.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ T = TypeVar("T")
 MAX_ENTRIES = 64
 _lock = threading.Lock()
 _refreshing: dict[Hashable, threading.Thread] = {}
+_warming: set[threading.Thread] = set()  # start-up computations (warm_start)
 log = logging.getLogger(__name__)
 
 VERSION_SQL = text(
@@ -112,7 +115,7 @@ def wait_for_refreshes(timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with _lock:
-            threads = list(_refreshing.values())
+            threads = [*_refreshing.values(), *_warming]
         if not threads:
             return
         for thread in threads:
@@ -161,9 +164,68 @@ def refreshing(key: Hashable) -> bool:
         return key in _refreshing
 
 
-def warm_public(app: Flask) -> None:
-    """Compute the public figures in the background (a worker just started)."""
-    from charitylink.reports import transparency
+def dashboard_key(f: Any) -> tuple:
+    from charitylink.core.timeutil import today
 
-    if float(app.config.get("REPORTS_CACHE_SECONDS", 300)) > 0:
-        _refresh_later(app, ("public",), transparency.figures)
+    return ("dashboard", f, today())
+
+
+def _warm_keys(app: Flask) -> list[tuple[Hashable, Callable[[], Any]]]:
+    """The public figures, then the default dashboard of every active moderator's
+    region and the admins' (what each sees first on /mod/reports)."""
+    from sqlalchemy import select
+
+    from charitylink.accounts.models import User
+    from charitylink.reports import dashboard, filters, transparency
+
+    keys: list[tuple[Hashable, Callable[[], Any]]] = [
+        (("public",), transparency.figures)
+    ]
+    prefixes = db.session.scalars(
+        select(User.region_prefix)
+        .where(User.role == "moderator", User.active.is_(True))
+        .distinct()
+    ).all()
+    scopes: list[str | None] = [None, *sorted({p or "__none__" for p in prefixes})]
+    for scope in scopes:
+        f, _errors = filters.parse({}, scope)
+        key = dashboard_key(f)
+        keys.append((key, lambda f=f, day=key[2]: dashboard.build(f, day)))
+    return keys
+
+
+def warm_start(app: Flask) -> None:
+    """A worker just started: compute, one after the other in one background
+    thread, the figures its first requests will ask for (gunicorn.conf.py)."""
+    ttl = float(app.config.get("REPORTS_CACHE_SECONDS", 300))
+    if ttl <= 0:
+        return
+
+    def run() -> None:
+        me = threading.current_thread()
+        try:
+            with app.test_request_context():
+                try:
+                    for key, compute in _warm_keys(app):
+                        with _lock:
+                            if key in _refreshing or key in _store(app):
+                                continue
+                            _refreshing[key] = me
+                        try:
+                            version = data_version()
+                            _put(app, key, _Entry(ttl, version, compute()))
+                        finally:
+                            with _lock:
+                                _refreshing.pop(key, None)
+                finally:
+                    db.session.remove()
+        except Exception:
+            log.exception("reports: start-up computation failed")
+        finally:
+            with _lock:
+                _warming.discard(me)
+
+    thread = threading.Thread(target=run, name="reports-warm", daemon=True)
+    with _lock:
+        _warming.add(thread)
+    thread.start()

@@ -10,7 +10,6 @@ from flask_login import current_user
 from charitylink.core import page_cache
 from charitylink.core.formatting import yuan
 from charitylink.core.permissions import moderator_required
-from charitylink.core.timeutil import today
 from charitylink.reports import cache, charts, dashboard, export, filters, transparency
 from charitylink.reports.dashboard import LEVEL_LABELS
 
@@ -64,12 +63,8 @@ def _dashboard_charts(data: dict) -> dict:
     }
 
 
-def _dashboard_key(f: filters.Filters) -> tuple:
-    return ("dashboard", f, today())
-
-
 def _dashboard(f: filters.Filters) -> dict:
-    key = _dashboard_key(f)
+    key = cache.dashboard_key(f)
     return cache.cached(key, lambda: dashboard.build(f, key[2]))
 
 
@@ -103,7 +98,7 @@ def mod_reports() -> ResponseReturnValue:
         data=data,
         charts=_dashboard_charts(data),
         export_args=_export_args(),
-        **_freshness(_dashboard_key(f)),
+        **_freshness(cache.dashboard_key(f)),
         **ctx,
     )
 
