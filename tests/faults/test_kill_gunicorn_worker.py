@@ -9,11 +9,9 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -22,8 +20,7 @@ from charitylink.extensions import db
 from charitylink.funds import ledger
 from charitylink.funds.models import Fund, LedgerEntry
 from charitylink.needs.models import Need
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.serving import gunicorn
 
 
 def _workers(master: int) -> list[int]:
@@ -43,40 +40,12 @@ def test_sigkill_of_a_worker_during_claims_leaves_every_figure_whole(
     fund_id = fund.id
     db.session.commit()
     db.session.close()  # no transaction of ours stays open beside the server
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT / "platform"),
-        "CHARITYLINK_ENV": "production",
-        "CHARITYLINK_INSTANCE": app.config["INSTANCE_PATH"],
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "DATA_KEY": app.config["DATA_KEY"],
-        "BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "2",
-        "GUNICORN_ACCESSLOG": "/dev/null",
-        "REPORTS_CACHE_SECONDS": "0",
-    }
-    db.engine.dispose()
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
     created: list[int] = []
     refused: list[tuple[int, bytes]] = []
     errors: list[str] = []
     stop = threading.Event()
     lock = threading.Lock()
+    port = 0  # set once the server runs, before any claimer starts
 
     def claimer(n: int) -> None:
         i = n
@@ -101,42 +70,32 @@ def test_sigkill_of_a_worker_during_claims_leaves_every_figure_whole(
             else:
                 refused.append((resp.status, body[:300]))
 
-    try:
+    with gunicorn(app, REPORTS_CACHE_SECONDS="0") as server:
+        port = server.port
         deadline = time.time() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/login")
-                conn.getresponse().read()
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()[-3000:]
-                assert time.time() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
-        threads = [threading.Thread(target=claimer, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        while len(created) < 20 and time.time() < deadline:
-            assert not refused, refused[:3]
-            assert len(errors) < 50, errors[:3]
-            time.sleep(0.05)
-        assert len(created) >= 20, (refused[:3], errors[:3])
-        victims = _workers(server.pid)
-        os.kill(victims[0], signal.SIGKILL)  # in the middle of the stream
-        before_kill = len(created)
-        while len(created) < before_kill + 20 and time.time() < deadline + 30:
-            time.sleep(0.05)
-        stop.set()
-        for t in threads:
-            t.join(30)
-        # The master replaced the worker and the site still answers.
-        assert victims[0] not in _workers(server.pid)
-        assert len(_workers(server.pid)) == 2
-        assert len(created) >= before_kill + 20, (refused[:3], errors[:3])
-    finally:
-        stop.set()
-        server.terminate()
-        server.wait(20)
+        try:
+            threads = [threading.Thread(target=claimer, args=(n,)) for n in range(4)]
+            for t in threads:
+                t.start()
+            while len(created) < 20 and time.time() < deadline:
+                assert not refused, refused[:3]
+                assert len(errors) < 50, errors[:3]
+                time.sleep(0.05)
+            assert len(created) >= 20, (refused[:3], errors[:3])
+            victims = _workers(server.pid)
+            os.kill(victims[0], signal.SIGKILL)  # in the middle of the stream
+            before_kill = len(created)
+            while len(created) < before_kill + 20 and time.time() < deadline + 30:
+                time.sleep(0.05)
+            stop.set()
+            for t in threads:
+                t.join(30)
+            # The master replaced the worker and the site still answers.
+            assert victims[0] not in _workers(server.pid)
+            assert len(_workers(server.pid)) == 2
+            assert len(created) >= before_kill + 20, (refused[:3], errors[:3])
+        finally:
+            stop.set()  # never leave a claimer running on a failure
 
     db.session.expire_all()
     claims = db.session.scalars(select(Claim).where(Claim.fund_id == fund_id)).all()

@@ -175,3 +175,29 @@ def seeded(app, create_user, create_org, create_fund) -> Seeded:  # type: ignore
             )
     db.session.commit()
     return out
+
+
+def add_living_need(moderator: Any, i: int) -> None:
+    """Insert and commit one published need (220104, ¥500) as a plain row."""
+    from charitylink.core.timeutil import utcnow
+
+    db.session.add(
+        Need(
+            code=f"XQ-220104-{i:06d}",
+            title="测试",
+            category="tekun",
+            need_type="living",
+            region_code="220104",
+            public_region_code="220104",
+            age_band="70–79",
+            household_size=1,
+            gov_assistance=[],
+            amount_fen=50_000,
+            status="published",
+            private_ciphertext="x",
+            household_key=f"c{i}",
+            entered_by_id=moderator.id,
+            published_at=utcnow(),
+        )
+    )
+    db.session.commit()

@@ -8,10 +8,8 @@ from typing import Any
 
 import pytest
 
-from charitylink.core.timeutil import utcnow
-from charitylink.extensions import db
-from charitylink.needs.models import Need
 from charitylink.reports import cache
+from tests.reports.conftest import add_living_need
 
 
 @pytest.fixture
@@ -20,26 +18,7 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _add_need(mod: Any, i: int) -> None:
-    db.session.add(
-        Need(
-            code=f"XQ-220104-{i:06d}",
-            title="测试",
-            category="tekun",
-            need_type="living",
-            region_code="220104",
-            public_region_code="220104",
-            age_band="70–79",
-            household_size=1,
-            gov_assistance=[],
-            amount_fen=50_000,
-            status="published",
-            private_ciphertext="x",
-            household_key=f"k{i}",
-            entered_by_id=mod.id,
-            published_at=utcnow(),
-        )
-    )
-    db.session.commit()
+    add_living_need(mod, i)
 
 
 def _published(client: Any) -> int:

@@ -237,33 +237,12 @@ def test_few_households_suppress_the_headline_figures_too(app, client, create_us
 
 def test_cached_figures_follow_new_data(app, client, create_user):  # type: ignore[no-untyped-def]
     """The report cache is keyed by the data version: a new need shows at once."""
-    from charitylink.core.timeutil import utcnow
-    from charitylink.extensions import db
-    from charitylink.needs.models import Need
+    from tests.reports.conftest import add_living_need
 
     mod = create_user("moderator", region_prefix="22")
 
     def add(i: int) -> None:
-        db.session.add(
-            Need(
-                code=f"XQ-220104-{i:06d}",
-                title="测试",
-                category="tekun",
-                need_type="living",
-                region_code="220104",
-                public_region_code="220104",
-                age_band="70–79",
-                household_size=1,
-                gov_assistance=[],
-                amount_fen=50_000,
-                status="published",
-                private_ciphertext="x",
-                household_key=f"c{i}",
-                entered_by_id=mod.id,
-                published_at=utcnow(),
-            )
-        )
-        db.session.commit()
+        add_living_need(mod, i)
 
     for i in range(5):
         add(i)

@@ -169,63 +169,22 @@ def test_a_change_drops_the_page_in_every_gunicorn_worker(
     page cache. A need withdrawn by another process (here, the test's) leaves the
     public page of every worker at once: the shared stamp file, not the TTL."""
     import http.client
-    import os
-    import socket
-    import subprocess
-    import time
-    from pathlib import Path
 
     from charitylink.needs import services
+    from tests.serving import gunicorn
 
-    root = Path(__file__).resolve().parents[2]
     need = create_need(status="published", title="独居老人冬季取暖煤")
     db.session.commit()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(root / "platform"),
-        "CHARITYLINK_ENV": "production",
-        "CHARITYLINK_INSTANCE": app.config["INSTANCE_PATH"],
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "DATA_KEY": app.config["DATA_KEY"],
-        "PAGE_CACHE_TTL": "600",  # only the stamp can drop a page in this test
-        "BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "2",
-        "GUNICORN_ACCESSLOG": "/dev/null",
-    }
-    db.engine.dispose()
-    server = subprocess.Popen(
-        [
-            str(root / ".venv" / "bin" / "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "wsgi:app",
-        ],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
 
-    def get(path: str) -> tuple[int, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", path)  # a new connection each time: any worker
-        resp = conn.getresponse()
-        return resp.status, resp.read().decode()
+    # Only the stamp can drop a page in this test (TTL of ten minutes).
+    with gunicorn(app, PAGE_CACHE_TTL="600") as server:
 
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                get("/")
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()[-3000:]
-                assert time.time() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+        def get(path: str) -> tuple[int, str]:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conn.request("GET", path)  # a new connection each time: any worker
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode()
+
         for _ in range(20):  # both workers render and keep the page
             status, body = get(f"/needs/{need.code}")
             assert status == 200 and "独居老人冬季取暖煤" in body
@@ -236,9 +195,6 @@ def test_a_change_drops_the_page_in_every_gunicorn_worker(
         statuses = {get(f"/needs/{need.code}")[0] for _ in range(20)}
         assert statuses == {404}
         assert all("独居老人冬季取暖煤" not in get("/needs")[1] for _ in range(10))
-    finally:
-        server.terminate()
-        server.wait(20)
 
 
 def test_transparency_is_kept_whole_but_not_while_its_figures_are_updating(

@@ -52,6 +52,16 @@ PUBLIC_STATUSES = (
 )
 # The same as SQL with literal values: a partial index is used only when the query
 # repeats its condition word for word (bound parameters would not match).
+# The public library's sort keys and filter columns (the two list indexes below).
+PUBLIC_LIST_COLUMNS = (
+    "published_at",
+    "public_region_code",
+    "need_type",
+    "category",
+    "urgency",
+    "amount_fen",
+    "deadline_on",
+)
 PUBLIC_CONDITION = text(
     "status IN (" + ", ".join(f"'{s.value}'" for s in PUBLIC_STATUSES) + ")"
 )
@@ -163,28 +173,12 @@ class Need(db.Model):
         # so lists and counts read an index, never the wide rows (which carry the
         # encrypted half): ~20 ms for any filter at 100,000 needs on SQLite; the
         # status prefix also serves the moderator queues and the nightly expiry.
-        Index(
-            "ix_needs_public_list",
-            "status",
-            "published_at",
-            "public_region_code",
-            "need_type",
-            "category",
-            "urgency",
-            "amount_fen",
-            "deadline_on",
-        ),
+        Index("ix_needs_public_list", "status", *PUBLIC_LIST_COLUMNS),
         # The default page (public needs, newest first) walks this one and stops
         # after 20 rows: under a millisecond (bench/load.py).
         Index(
             "ix_needs_public_browse",
-            "published_at",
-            "public_region_code",
-            "need_type",
-            "category",
-            "urgency",
-            "amount_fen",
-            "deadline_on",
+            *PUBLIC_LIST_COLUMNS,
             sqlite_where=PUBLIC_CONDITION,
             postgresql_where=PUBLIC_CONDITION,
         ),

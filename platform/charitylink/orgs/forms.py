@@ -32,7 +32,10 @@ class ProfileFields(FlaskForm):
     contact_email = StringField(_l("联系邮箱"), validators=[_max(254)])
 
 
-class RegisterForm(ProfileFields):
+class OrgFields(ProfileFields):
+    """The organization half of a registration (register, and resubmit after a
+    rejection)."""
+
     name = StringField(
         _l("机构名称"),
         validators=[DataRequired(_l("请填写机构名称。")), _max(100)],
@@ -44,6 +47,14 @@ class RegisterForm(ProfileFields):
     # Choices are checked by the service (with a Chinese message), not by WTForms.
     org_type = SelectField(_l("机构类型"), validate_choice=False)
     region_code = SelectField(_l("所在地区"), validate_choice=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.org_type.choices = _type_choices()
+        self.region_code.choices = [("", "请选择")] + regions.choices()
+
+
+class RegisterForm(OrgFields):
     admin_name = StringField(
         _l("管理员姓名"),
         validators=[DataRequired(_l("请填写管理员姓名。")), _max(64)],
@@ -64,34 +75,13 @@ class RegisterForm(ProfileFields):
         ],
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.org_type.choices = _type_choices()
-        self.region_code.choices = [("", "请选择")] + regions.choices()
-
 
 class ProfileForm(ProfileFields):
     pass
 
 
-class ResubmitForm(ProfileFields):
-    """A rejected registration, corrected: the organization half of RegisterForm."""
-
-    name = StringField(
-        _l("机构名称"),
-        validators=[DataRequired(_l("请填写机构名称。")), _max(100)],
-    )
-    uscc = StringField(
-        _l("统一社会信用代码"),
-        validators=[DataRequired(_l("请填写统一社会信用代码。")), _max(64)],
-    )
-    org_type = SelectField(_l("机构类型"), validate_choice=False)
-    region_code = SelectField(_l("所在地区"), validate_choice=False)
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.org_type.choices = _type_choices()
-        self.region_code.choices = [("", "请选择")] + regions.choices()
+class ResubmitForm(OrgFields):
+    """A rejected registration, corrected: the organization half only."""
 
 
 class ReasonForm(FlaskForm):
