@@ -87,6 +87,7 @@ def test_missing_index_falls_back_to_the_database_and_logs(
         shutil.rmtree(backend.root)  # type: ignore[attr-defined]
     else:
         db.session.execute(text("ALTER TABLE search_documents RENAME TO sd_gone"))
+        db.session.execute(text("ALTER TABLE search_postings RENAME TO sp_gone"))
         db.session.commit()
 
     with caplog.at_level(logging.WARNING, logger="charitylink.search"):
@@ -105,6 +106,7 @@ def test_corrupt_index_falls_back(need, index_now, engine) -> None:  # type: ign
     index_now()
     if engine != "whoosh":
         db.session.execute(text("ALTER TABLE search_documents DROP COLUMN tsv"))
+        db.session.execute(text("ALTER TABLE search_postings DROP COLUMN fields"))
         db.session.commit()
     else:
         backend = get_backend()
@@ -126,6 +128,7 @@ def test_pages_answer_when_the_index_is_gone(need, index_now, client, engine) ->
         shutil.rmtree(backend.root)  # type: ignore[attr-defined]
     else:
         db.session.execute(text("ALTER TABLE search_documents RENAME TO sd_gone"))
+        db.session.execute(text("ALTER TABLE search_postings RENAME TO sp_gone"))
         db.session.commit()
 
     page = client.get("/needs?q=白血病")

@@ -164,6 +164,27 @@ def test_title_matches_rank_before_body_matches(need, index_now) -> None:  # typ
     assert [n.code for n in result.items] == [in_title.code, body_only.code]
 
 
+def test_relevance_title_then_body_then_labels_ties_newest_first(
+    need, index_now
+) -> None:  # type: ignore[no-untyped-def]
+    """Both engines: a word in the title beats one in the text, which beats one
+    only in the labels (the need type 医疗); equal places, newest first."""
+    edu = {"need_type": "education"}
+    body_old = need("家庭困难", "孩子患白血病需要帮助", **edu)
+    title_old = need("白血病患儿求助", **edu)
+    title_new = need("白血病儿童求助", **edu)
+    body_new = need("家庭困难", "老人患白血病需要医疗帮助", **edu)
+    label_only = need("家庭困难求助", need_type="medical")
+    in_title = need("医疗费用求助", **edu)
+    need("家庭困难需要帮助", **edu)
+    index_now()
+
+    ranked = [n.id for n in search_needs("白血病").items]
+    assert ranked == [title_new.id, title_old.id, body_new.id, body_old.id]
+    medical = [n.id for n in search_needs("医疗").items]
+    assert medical == [in_title.id, body_new.id, label_only.id]
+
+
 def test_household_private_data_finds_nothing(need, index_now, engine) -> None:  # type: ignore[no-untyped-def]
     from tests.factories import make_id_number
 
@@ -201,9 +222,12 @@ def test_household_private_data_finds_nothing(need, index_now, engine) -> None: 
         tsv = db.session.scalar(
             text("SELECT string_agg(tsv::text, ' ') FROM search_documents")
         )
-        assert "白血病" in tsv
+        words = db.session.scalar(
+            text("SELECT string_agg(word, ' ') FROM search_postings")
+        )
+        assert "白血病" in tsv and "白血病" in words
         for private in ("欧阳沁蕊", "沁蕊", id_number, "13987651234", "红旗路"):
-            assert private not in tsv
+            assert private not in tsv and private not in words
 
 
 @pytest.mark.parametrize(

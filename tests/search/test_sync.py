@@ -194,6 +194,7 @@ def test_pg_rebuild_readers_see_old_rows_until_commit(need, engine, app) -> None
     need("白血病患儿急需化疗费用")
     db.session.commit()
     db.session.execute(text("DELETE FROM search_documents"))
+    db.session.execute(text("DELETE FROM search_postings"))
     db.session.commit()
     with Session(db.engine) as rebuilding:
         get_backend().rebuild(

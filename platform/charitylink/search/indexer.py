@@ -135,6 +135,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
             count = backend.rebuild(session, iter_public_documents(session), progress)
             _delete_rows(session, row_ids)
             session.commit()
+            backend.after_rebuild(db.engine)  # type: ignore[attr-defined]
             return count
         with backend.lock(600) as locked:  # type: ignore[attr-defined]
             if not locked:

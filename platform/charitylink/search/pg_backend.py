@@ -8,6 +8,12 @@ every app node and read replica. The row also carries copies of the public
 columns (region, category, type, status, urgency, amount, dates), written in the
 same transaction, so a text search with filters, sorts and facets reads this one
 table; a search without words runs on ``needs`` itself.
+
+A one-word search (most searches) reads ``search_postings`` instead: one row per
+need and word with the same copies, and a covering index answering the page,
+the total and the facets by index-only scans (GIN keeps no per-match data, so
+counting a common word's 12,000 matches meant visiting 12,000 table rows).
+Written from the ``search_documents`` row in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,14 +21,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, text, tuple_
+from sqlalchemy import (
+    Connection,
+    delete,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from charitylink.needs.models import Need
 from charitylink.search.analysis import index_tokens
 from charitylink.search.backend import Change, Hits, IndexUnavailable, NeedQuery
 from charitylink.search.documents import NEED, Document, document_for
-from charitylink.search.models import SearchDocument, SearchOutbox
+from charitylink.search.models import (
+    IN_BODY,
+    IN_LABELS,
+    IN_TITLE,
+    SearchDocument,
+    SearchOutbox,
+    SearchPosting,
+)
 from charitylink.search.sqlfilters import need_clauses, need_order, region_facet
 
 _UPSERT = text(
@@ -43,6 +66,25 @@ _UPSERT = text(
         published = EXCLUDED.published, deadline = EXCLUDED.deadline
     """
 )
+# The postings of needs, from their ``search_documents`` rows: one row per
+# word, ``fields`` from the word's weights (title A, labels C, body D).
+_POSTINGS_SQL = f"""
+    INSERT INTO search_postings (word, object_id, fields, region, category,
+        need_type, status, urgency, amount, published, deadline)
+    SELECT u.lexeme, d.object_id,
+           CASE WHEN 'A' = ANY(u.weights) THEN {IN_TITLE} ELSE 0 END
+           + CASE WHEN 'D' = ANY(u.weights) THEN {IN_BODY} ELSE 0 END
+           + CASE WHEN 'C' = ANY(u.weights) THEN {IN_LABELS} ELSE 0 END,
+           d.region, d.category, d.need_type, d.status, d.urgency, d.amount,
+           d.published, d.deadline
+    FROM search_documents AS d CROSS JOIN LATERAL unnest(d.tsv) AS u
+    WHERE d.object_type = '{NEED}'
+"""
+_POSTINGS = text(_POSTINGS_SQL + " AND d.object_id = ANY(:ids)")
+# A rebuild writes them all at once in index order: appended to the covering
+# index instead of split into it (at 100,000 needs: 40 s and 330 MB instead of
+# 47 s and 570 MB).
+_ALL_POSTINGS = text(_POSTINGS_SQL + " ORDER BY 1, 3, 2")
 BATCH = 1000
 _COPIED = (
     "region",
@@ -67,9 +109,11 @@ def _row(doc: Document) -> dict[str, Any]:
     }
 
 
-def write_documents(conn: Connection, changes: Iterable[Change]) -> None:
-    """Upsert or delete ``search_documents`` rows on this connection (in the
-    caller's transaction). Idempotent."""
+def write_documents(
+    conn: Connection, changes: Iterable[Change], postings: bool = True
+) -> None:
+    """Upsert or delete ``search_documents`` rows, and the needs' postings, on
+    this connection (in the caller's transaction). Idempotent."""
     changes = list(changes)
     gone = [(t, i) for t, i, d in changes if d is None]
     if gone:
@@ -81,6 +125,14 @@ def write_documents(conn: Connection, changes: Iterable[Change]) -> None:
     rows = [_row(d) for _t, _i, d in changes if d is not None]
     for start in range(0, len(rows), BATCH):
         conn.execute(_UPSERT, rows[start : start + BATCH])
+    if not postings:
+        return
+    # The needs' postings follow their rows, in the same transaction.
+    need_ids = sorted({i for t, i, _d in changes if t == NEED})
+    for start in range(0, len(need_ids), BATCH):
+        ids = need_ids[start : start + BATCH]
+        conn.execute(delete(SearchPosting).where(SearchPosting.object_id.in_(ids)))
+        conn.execute(_POSTINGS, {"ids": ids})
 
 
 def write_objects(conn: Connection, changed: dict[tuple[str, int], Any]) -> None:
@@ -133,6 +185,25 @@ def _tsquery(tokens: list[str]) -> Any:
     return func.plainto_tsquery("simple", " ".join(tokens))
 
 
+def _filters(table: Any, f: Any) -> list[Any]:
+    """The filters of SPEC §4 on the copies of the public columns (the same
+    names in ``search_documents`` and ``search_postings``)."""
+    where: list[Any] = []
+    if f.status:
+        where.append(table.status == f.status)
+    if f.region:  # digits only (validated)
+        where.append(table.region.startswith(f.region, autoescape=True))
+    for name in ("category", "need_type", "urgency"):
+        value = getattr(f, name)
+        if value:
+            where.append(getattr(table, name) == value)
+    if f.min_amount is not None:
+        where.append(table.amount >= f.min_amount)
+    if f.max_amount is not None:
+        where.append(table.amount <= f.max_amount)
+    return where
+
+
 class PgBackend:
     name = "pg"
 
@@ -148,25 +219,32 @@ class PgBackend:
     def _search_needs(self, session: Session, query: NeedQuery) -> Hits:
         if not query.tokens:
             return self._browse_needs(session, query)
+        # The query's words as the documents' tsvectors hold them (the same
+        # parser and dictionary): one word → its postings; several → GIN.
+        words = list(
+            session.scalars(
+                select(
+                    func.unnest(
+                        func.tsvector_to_array(
+                            func.to_tsvector("simple", " ".join(query.tokens))
+                        )
+                    )
+                )
+            )
+        )
+        if not words:
+            return self._facet_hits([], []) if query.facets else Hits(ids=[], total=0)
+        if len(words) == 1:
+            return self._search_word(session, query, words[0])
         # One table: the words (GIN) and copies of the public columns, so a
         # common word costs no join of every match to ``needs``.
         d = SearchDocument
         tsq = _tsquery(query.tokens)
-        f = query.filters
-        where: list[Any] = [d.object_type == NEED, d.tsv.op("@@")(tsq)]
-        if f.status:
-            where.append(d.status == f.status)
-        if f.region:  # digits only (validated)
-            where.append(d.region.startswith(f.region, autoescape=True))
-        for name in ("category", "need_type", "urgency"):
-            value = getattr(f, name)
-            if value:
-                where.append(getattr(d, name) == value)
-        if f.min_amount is not None:
-            where.append(d.amount >= f.min_amount)
-        if f.max_amount is not None:
-            where.append(d.amount <= f.max_amount)
-        base = select(d.object_id).where(*where)
+        where: list[Any] = [
+            d.object_type == NEED,
+            d.tsv.op("@@")(tsq),
+            *_filters(d, query.filters),
+        ]
         sort = query.page.sort
         key: Any
         if sort == "relevance":
@@ -179,43 +257,109 @@ class PgBackend:
             key, descending = d.amount, False
         else:
             key, descending = d.published, True
-        # The sort key is computed inside a fenced subquery (OFFSET 0), so what
-        # is sorted and counted are (id, key) pairs, not rows with their whole
-        # tsvector (which spilled to disk at 10,000 matches). Without facets the
-        # total rides along as a window count: ranking reads every match
-        # anyway, a separate count would be a second pass. With facets, the
-        # facet query counts them.
-        inner = base.add_columns(key.label("k")).offset(0).subquery()
-        k = inner.c.k.desc() if descending else inner.c.k.asc()
-        columns: list[Any] = [inner.c.object_id]
-        if not query.facets:
-            columns.append(func.count().over())
-        rows = session.execute(
-            select(*columns)
-            .order_by(k, inner.c.object_id.desc())
+        # One pass over the matches: a MATERIALIZED CTE holds (id, sort key,
+        # facet columns) of every match — small rows, not the tsvectors — and
+        # the page, the total and the facet counts are all read from it in
+        # the same statement (UNION ALL, rows told apart by ``g``).
+        columns: list[Any] = [d.object_id.label("id"), key.label("k")]
+        if query.facets:
+            columns += [
+                func.substr(d.region, 1, query.region_facet_length).label("r"),
+                d.category.label("c"),
+                d.need_type.label("t"),
+            ]
+        m = select(*columns).where(*where).cte("m").prefix_with("MATERIALIZED")
+        k = m.c.k.desc() if descending else m.c.k.asc()
+        page = (
+            select(m.c.id, m.c.k)
+            .order_by(k, m.c.id.desc())
             .limit(query.page.per_page)
             .offset(query.page.offset)
-        ).all()
-        ids = [int(r[0]) for r in rows]
+            .subquery("page")
+        )
+        pk = page.c.k.desc() if descending else page.c.k.asc()
+        # g = -1: a page row, n = its position; otherwise GROUPING() bits
+        # (set = column aggregated away) and n = the count.
+        page_rows = select(
+            literal(-1).label("g"),
+            page.c.id,
+            null().label("r"),
+            null().label("c"),
+            null().label("t"),
+            func.row_number().over(order_by=(pk, page.c.id.desc())).label("n"),
+        )
+        if query.facets:
+            counts = select(
+                func.grouping(m.c.r, m.c.c, m.c.t),
+                null(),
+                m.c.r,
+                m.c.c,
+                m.c.t,
+                func.count(),
+            ).group_by(text("GROUPING SETS ((m.r), (m.c), (m.t), ())"))
+        else:
+            counts = select(
+                literal(0b111), null(), null(), null(), null(), func.count()
+            ).select_from(m)
+        rows = session.execute(union_all(page_rows, counts)).all()
+        page_ids = sorted((int(n), int(i)) for g, i, _r, _c, _t, n in rows if g < 0)
+        ids = [i for _n, i in page_ids]
+        hits = self._facet_hits(ids, [(r, c, t, g, n) for g, _i, r, c, t, n in rows])
         if not query.facets:
-            if rows:
-                total = int(rows[0][1])
-            elif query.page.offset:  # past the last page
-                total = int(session.scalar(base.with_only_columns(func.count())) or 0)
-            else:
-                total = 0
-            return Hits(ids=ids, total=total)
-        region = func.substr(d.region, 1, query.region_facet_length).label("r")
-        facet_query = base.with_only_columns(
-            region,
-            d.category,
-            d.need_type,
-            func.grouping(region, d.category, d.need_type).label("g"),
-            func.count().label("n"),
-        ).group_by(
-            text(
-                "GROUPING SETS ((r), (search_documents.category), "
-                "(search_documents.need_type), ())"
+            hits.facets = {}
+        return hits
+
+    def _search_word(self, session: Session, query: NeedQuery, word: str) -> Hits:
+        """One word: its postings, read by index-only scans of
+        ``ix_search_postings_word`` (word, fields, id) INCLUDE (public columns).
+
+        Relevance is ``fields`` descending (title, then body, then labels — the
+        order of Whoosh's 2 title + 1 body + 0.5 labels for one word), ties
+        newest first: a backward scan of the word's index entries, which stops
+        at the end of the page. The total and the facets are counted over the
+        word's entries, without visiting the table."""
+        p = SearchPosting
+        where = [p.word == word, *_filters(p, query.filters)]
+        sort = query.page.sort
+        order: list[Any]
+        if sort == "relevance":
+            order = [p.fields.desc()]
+        elif sort == "deadline":
+            order = [p.deadline.asc()]  # none last
+        elif sort == "amount":
+            order = [p.amount.desc()]
+        elif sort == "amount_asc":
+            order = [p.amount.asc()]
+        else:
+            order = [p.published.desc()]
+        ids = [
+            int(i)
+            for i in session.scalars(
+                select(p.object_id)
+                .where(*where)
+                .order_by(*order, p.object_id.desc())
+                .limit(query.page.per_page)
+                .offset(query.page.offset)
+            )
+        ]
+        if not query.facets:
+            total = session.scalar(select(func.count()).select_from(p).where(*where))
+            return Hits(ids=ids, total=int(total or 0))
+        region = func.substr(p.region, 1, query.region_facet_length).label("r")
+        facet_query = (
+            select(
+                region,
+                p.category,
+                p.need_type,
+                func.grouping(region, p.category, p.need_type).label("g"),
+                func.count().label("n"),
+            )
+            .where(*where)
+            .group_by(
+                text(
+                    "GROUPING SETS ((r), (search_postings.category), "
+                    "(search_postings.need_type), ())"
+                )
             )
         )
         return self._facet_hits(ids, session.execute(facet_query))
@@ -295,23 +439,48 @@ class PgBackend:
         until it commits (MVCC). The table lock makes concurrent changes wait, so
         none is overwritten by an older snapshot."""
         conn = session.connection()
-        conn.execute(text("LOCK TABLE search_documents IN EXCLUSIVE MODE"))
+        conn.execute(
+            text("LOCK TABLE search_documents, search_postings IN EXCLUSIVE MODE")
+        )
         conn.execute(delete(SearchDocument))
+        conn.execute(delete(SearchPosting))
         count = 0
         batch: list[Change] = []
         for doc in docs:
             batch.append((doc.object_type, doc.object_id, doc))
             if len(batch) >= BATCH:
-                write_documents(conn, batch)
+                write_documents(conn, batch, postings=False)
                 progress(len(batch))
                 count += len(batch)
                 batch = []
         if batch:
-            write_documents(conn, batch)
+            write_documents(conn, batch, postings=False)
             progress(len(batch))
             count += len(batch)
-        conn.execute(text("ANALYZE search_documents"))  # fresh statistics for plans
+        conn.execute(_ALL_POSTINGS)
+        # fresh statistics for plans
+        conn.execute(text("ANALYZE search_documents, search_postings"))
         return count
+
+    @staticmethod
+    def after_rebuild(engine: Any) -> None:
+        """After the rebuild committed: VACUUM sets the visibility map of the
+        new postings; without it every index-only scan visits the table for
+        each entry until autovacuum comes by. Outside a transaction, as VACUUM
+        must be. Right after the bulk insert VACUUM skips pages other
+        processes still pin (the background writer flushing them): measured,
+        a first pass left a fifth of the pages unmarked, a second none."""
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for _attempt in range(3):
+                conn.execute(text("VACUUM (ANALYZE) search_postings"))
+                pages, visible = conn.execute(
+                    text(
+                        "SELECT relpages, relallvisible FROM pg_class "
+                        "WHERE relname = 'search_postings'"
+                    )
+                ).one()
+                if visible >= pages * 0.98:
+                    break
 
     def status(self, session: Session) -> dict[str, Any]:
         documents, changed_at = session.execute(

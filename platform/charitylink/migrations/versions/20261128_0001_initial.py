@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 03:34:50.656507
+Create Date: 2026-11-29 05:48:45.420212
 
 """
 from alembic import op
@@ -58,6 +58,23 @@ def upgrade():
     )
     with op.batch_alter_table('search_outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_search_outbox_object_id'), ['object_id'], unique=False)
+
+    op.create_table('search_postings',
+    sa.Column('object_id', sa.Integer(), nullable=False),
+    sa.Column('word', sa.Text(), nullable=False),
+    sa.Column('fields', sa.SmallInteger(), nullable=False),
+    sa.Column('region', sa.String(length=12), nullable=True),
+    sa.Column('category', sa.String(length=32), nullable=True),
+    sa.Column('need_type', sa.String(length=32), nullable=True),
+    sa.Column('status', sa.String(length=32), nullable=True),
+    sa.Column('urgency', sa.String(length=16), nullable=True),
+    sa.Column('amount', sa.BigInteger(), nullable=True),
+    sa.Column('published', sa.BigInteger(), nullable=True),
+    sa.Column('deadline', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('object_id', 'word', name=op.f('pk_search_postings'))
+    )
+    with op.batch_alter_table('search_postings', schema=None) as batch_op:
+        batch_op.create_index('ix_search_postings_word', ['word', 'fields', 'object_id'], unique=False, postgresql_include=['region', 'category', 'need_type', 'status', 'urgency', 'amount', 'published', 'deadline'])
 
     op.create_table('organizations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -426,6 +443,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_organizations_region_code'))
 
     op.drop_table('organizations')
+    with op.batch_alter_table('search_postings', schema=None) as batch_op:
+        batch_op.drop_index('ix_search_postings_word', postgresql_include=['region', 'category', 'need_type', 'status', 'urgency', 'amount', 'published', 'deadline'])
+
+    op.drop_table('search_postings')
     with op.batch_alter_table('search_outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_search_outbox_object_id'))
 
