@@ -154,6 +154,25 @@ def test_sorts_and_pages(need, index_now) -> None:  # type: ignore[no-untyped-de
     assert [n.code for n in newest.items][0] == made[4].code
 
 
+def test_without_words_filters_sort_and_count_every_page(need, index_now) -> None:  # type: ignore[no-untyped-def]
+    made = [
+        need(f"家庭困难求助{i}", amount_fen=(i + 1) * 100_000, need_type="medical")
+        for i in range(5)
+    ]
+    need("助学金申请", need_type="education")
+    index_now()
+
+    for sort in ("amount", "amount_asc", "deadline", "newest"):
+        pages = [
+            search_needs("", {"need_type": "medical"}, sort=sort, page=p, per_page=2)
+            for p in (1, 2, 3, 4)
+        ]
+        assert [r.total for r in pages] == [5, 5, 5, 5], sort
+        assert [len(r.items) for r in pages] == [2, 2, 1, 0], sort
+    by_amount = search_needs("", {"need_type": "medical"}, sort="amount", per_page=2)
+    assert [n.code for n in by_amount.items] == [made[4].code, made[3].code]
+
+
 def test_title_matches_rank_before_body_matches(need, index_now) -> None:  # type: ignore[no-untyped-def]
     body_only = need("老人需要生活帮扶", "老人患有尿毒症，需要定期透析。")
     in_title = need("尿毒症患者需要透析费用", "每周透析三次。")

@@ -388,13 +388,21 @@ class PgBackend:
         """No words: the filters on ``needs`` itself (its own indexes)."""
         base = select(Need.id).where(*need_clauses(query.filters))
         sort = "newest" if query.page.sort == "relevance" else query.page.sort
-        ids = list(
-            session.scalars(
-                base.order_by(*need_order(sort))
-                .limit(query.page.per_page)
-                .offset(query.page.offset)
-            )
-        )
+        page = base.order_by(*need_order(sort)).limit(query.page.per_page)
+        page = page.offset(query.page.offset)
+        if not query.facets and sort != "newest":
+            # Sorted by amount or deadline every match is read to sort it: the
+            # total rides along as a window count (at 100,000 needs, 9,000
+            # matches: 26 ms instead of 20 + 20 ms for the page and a second
+            # count). Newest first stops early on the publication-order index,
+            # so there a separate count is cheaper.
+            rows = session.execute(page.add_columns(func.count().over())).all()
+            if rows or not query.page.offset:
+                return Hits(
+                    ids=[int(r[0]) for r in rows],
+                    total=int(rows[0][1]) if rows else 0,
+                )
+        ids = list(session.scalars(page))
         if not query.facets:
             total = session.scalar(select(func.count()).select_from(base.subquery()))
             return Hits(ids=ids, total=int(total or 0))
