@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from charitylink.extensions import db
 from charitylink.search import indexer
@@ -117,6 +117,14 @@ def test_rebuild_writes_the_same_postings_as_the_changes(need, index_now) -> Non
     assert snapshot() == written
     assert {i for i, *_ in written} == {m.id for m in made}
     assert search_needs("白血病").total == 1
+    # VACUUM after the commit: index-only scans need not visit the table.
+    pages, visible = db.session.execute(
+        text(
+            "SELECT relpages, relallvisible FROM pg_class "
+            "WHERE relname = 'search_postings'"
+        )
+    ).one()
+    assert pages >= 1 and visible == pages
 
 
 def test_one_word_and_several_words_give_the_same_matches(need, index_now) -> None:  # type: ignore[no-untyped-def]
