@@ -16,15 +16,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from charitylink.claims.models import Claim
 from charitylink.core.i18n import _
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
-from charitylink.needs.models import NEED_TYPE_LABELS, Need
+from charitylink.needs.models import NEED_TYPE_LABELS
 from charitylink.orgs.models import Organization, OrgStatus
 from charitylink.regions import services as regions
-from charitylink.reports import queries
-from charitylink.reports.queries import DONE, Filters
+from charitylink.reports import frame
+from charitylink.reports.queries import Filters
 from charitylink.reports.suppression import PRIMARY, suppress
 from charitylink.reports.tables import Column, Table
 
@@ -46,7 +45,9 @@ def region_label(code: str) -> str:
     return regions.region_name(pad(code)) or code
 
 
-def _org_figures() -> list[dict[str, Any]]:
+def _org_figures(reached: dict[int, int]) -> list[dict[str, Any]]:
+    """Verified orgs with their fund ledgers' sums and ``reached`` (households
+    reached through their claims, by org id)."""
     funds = (
         select(
             Fund.org_id.label("org_id"),
@@ -58,16 +59,6 @@ def _org_figures() -> list[dict[str, Any]]:
         .group_by(Fund.org_id)
         .subquery()
     )
-    reached = (
-        select(
-            Claim.org_id.label("org_id"),
-            func.count(func.distinct(Need.household_key)).label("households_reached"),
-        )
-        .join(Need, Need.id == Claim.need_id)
-        .where(Claim.status.in_(DONE), Need.published_at.is_not(None))
-        .group_by(Claim.org_id)
-        .subquery()
-    )
     stmt = (
         select(
             Organization.id.label("org_id"),
@@ -76,17 +67,16 @@ def _org_figures() -> list[dict[str, Any]]:
             func.coalesce(funds.c.donations, 0).label("donations"),
             func.coalesce(funds.c.disbursed, 0).label("disbursed"),
             func.coalesce(funds.c.reserved, 0).label("reserved"),
-            func.coalesce(reached.c.households_reached, 0).label("households_reached"),
         )
         .outerjoin(funds, funds.c.org_id == Organization.id)
-        .outerjoin(reached, reached.c.org_id == Organization.id)
         .where(Organization.status == OrgStatus.VERIFIED.value)
         .order_by(func.coalesce(funds.c.disbursed, 0).desc(), Organization.name)
     )
     rows = [dict(r._mapping) for r in db.session.execute(stmt)]
     for r in rows:
-        for k in ("funds", "donations", "disbursed", "reserved", "households_reached"):
+        for k in ("funds", "donations", "disbursed", "reserved"):
             r[k] = int(r[k] or 0)
+        r["households_reached"] = reached.get(r["org_id"], 0)
         r["available"] = r["donations"] - r["disbursed"] - r["reserved"]
     return rows
 
@@ -132,19 +122,20 @@ def _merge_months(
     return [months[m] for m in sorted(months)]
 
 
-def figures() -> dict[str, Any]:
-    """Every public figure, suppressed. Rows carry ``_hidden`` {family: kind}."""
+def figures(fr: frame.Frame | None = None) -> dict[str, Any]:
+    """Every public figure, suppressed. Rows carry ``_hidden`` {family: kind}.
+    Computed from the report frame (the process's current one unless given)."""
     f = Filters()
-    col = Need.public_region_code
-    totals = queries.totals(f)
+    fr = frame.current() if fr is None else fr
+    totals = frame.totals(fr, f)
     levels = {
-        lvl: queries.by_region(f, lvl, region_col=col)
+        lvl: frame.by_region(fr, f, lvl, public=True)
         for lvl in ("province", "city", "county")
     }
-    types = queries.by_need_type(f)
-    published = queries.published_by_month(f, col)
-    months = _merge_months(published, queries.delivered_by_month(f, col))
-    orgs = _org_figures()
+    types = frame.by_need_type(fr, f)
+    published = frame.published_by_month(fr, f)
+    months = _merge_months(published, frame.delivered_by_month(fr, f))
+    orgs = _org_figures(frame.households_reached_by_org(fr))
 
     counts: dict[tuple, int] = {
         TOTAL[PUB]: totals[PUB_N],

@@ -65,16 +65,11 @@ def _dashboard_charts(data: dict) -> dict:
 
 def _dashboard(f: filters.Filters) -> dict:
     key = cache.dashboard_key(f)
-    return cache.cached(key, lambda: dashboard.build(f, key[2]))
+    return cache.cached(key, lambda fr: dashboard.build(f, key[2], fr))
 
 
 def public_figures() -> dict:
     return cache.cached(("public",), transparency.figures)
-
-
-def _freshness(key: tuple) -> dict:
-    """When the figures shown were computed, and whether newer ones are coming."""
-    return {"as_of": cache.computed_at(key), "updating": cache.refreshing(key)}
 
 
 @bp.get("/mod/reports")
@@ -98,7 +93,7 @@ def mod_reports() -> ResponseReturnValue:
         data=data,
         charts=_dashboard_charts(data),
         export_args=_export_args(),
-        **_freshness(cache.dashboard_key(f)),
+        **cache.freshness(),
         **ctx,
     )
 
@@ -122,7 +117,7 @@ def mod_export(name: str, fmt: str) -> ResponseReturnValue:
 def transparency_page() -> ResponseReturnValue:
     fig = public_figures()
     tables = transparency.tables(fig)
-    freshness = _freshness(("public",))
+    freshness = cache.freshness()
     if freshness["updating"]:
         g.page_cacheable = False  # newer figures are seconds away: keep no copy
     return render_template(
