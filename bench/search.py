@@ -19,6 +19,9 @@ including loading the 20 needs and highlighting:
 - two words: two common words, both required;
 - browse: no text, a filter and sorted by amount.
 
+"index" is the disk the index takes after the build: the Whoosh files, or
+``search_documents`` + ``search_postings`` with their indexes on PostgreSQL.
+
 Baseline, same database, same run: fetching 20 needs by primary key through the
 ORM. Each figure is printed in ms and as a ratio to that baseline's p50.
 """
@@ -153,6 +156,7 @@ def run_engine(label: str, db_url: str, n: int, runs: int, seed: int) -> dict[st
         out["documents"] = indexer.rebuild()
         out["build_s"] = time.perf_counter() - t0
         db.session.commit()
+        out["size_mb"] = index_size_mb(out["engine"], tmp / "instance" / "search")
 
         sample = [
             f"{t} {d}"
@@ -230,6 +234,23 @@ def run_engine(label: str, db_url: str, n: int, runs: int, seed: int) -> dict[st
     return out
 
 
+def index_size_mb(engine: str, index_dir: Path) -> float:
+    """Disk taken by the index: the Whoosh files, or the PostgreSQL search
+    tables with their indexes."""
+    from charitylink.extensions import db
+
+    if engine == "whoosh":
+        total = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
+    else:
+        total = db.session.scalar(
+            text(
+                "SELECT pg_total_relation_size('search_documents')"
+                " + pg_total_relation_size('search_postings')"
+            )
+        )
+    return int(total or 0) / 1e6
+
+
 def pg_database(url: str) -> tuple[str, Callable[[], None]]:
     name = f"cl_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -291,7 +312,8 @@ def main() -> None:
         print()
         print(
             f"== {r['label']} (engine {r['engine']}): insert {r['insert_s']:.1f} s, "
-            f"build {r['build_s']:.1f} s for {r['documents']} documents"
+            f"build {r['build_s']:.1f} s for {r['documents']} documents, "
+            f"index {r['size_mb']:.0f} MB"
         )
         print(f"   common words: {', '.join(r['common_words'])}")
         print(f"   first search after the build: {r['first_ms']:.0f} ms")
