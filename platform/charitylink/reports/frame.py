@@ -26,6 +26,7 @@ itself stays in this process, mapped to a number, and is never shown).
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import threading
@@ -62,7 +63,6 @@ log = logging.getLogger(__name__)
 
 _NEED_COLS = (
     Need.id,
-    Need.code,
     Need.region_code,
     Need.public_region_code,
     Need.published_at,
@@ -125,7 +125,6 @@ class Frame:
     serial: int  # tells frames apart (cached figures name the frame they used)
     # needs, ordered by id
     n_id: np.ndarray
-    n_code: list[str]
     regions: list[str]
     n_region: np.ndarray
     public_regions: list[str]
@@ -189,11 +188,23 @@ def load() -> Frame:
     while reading makes the frame look stale (read again), never the reverse."""
     version = data_version()
     loaded_at = datetime.now(UTC)
+    # Hundreds of thousands of tuples are built and dropped here: the cyclic
+    # garbage collector would walk them over and over (~40 % of the time).
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return _read(version, loaded_at)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _read(version: tuple[Any, ...], loaded_at: datetime) -> Frame:
     need_rows = raw_rows(select(*_NEED_COLS).order_by(Need.id))
     claim_rows = raw_rows(select(*_CLAIM_COLS).order_by(Claim.id))
     n = len(need_rows)
     cols = list(zip(*need_rows, strict=True)) if n else [()] * len(_NEED_COLS)
-    (ids, codes, region, public, pub, full, cat, typ, status, amount, claimed,
+    (ids, region, public, pub, full, cat, typ, status, amount, claimed,
      delivered, hk) = cols  # fmt: skip
     n_id = np.fromiter(ids, dtype=np.int64, count=n)
     regions, n_region = _codes(region)
@@ -224,7 +235,6 @@ def load() -> Frame:
         loaded_at=loaded_at,
         serial=next(_serials),
         n_id=n_id,
-        n_code=list(codes),
         regions=regions,
         n_region=n_region,
         public_regions=public_regions,
@@ -637,6 +647,19 @@ def households_reached_by_org(fr: Frame) -> dict[int, int]:
     return {int(o): int(c) for o, c in zip(orgs, counts, strict=True)}
 
 
+def _need_codes(ids: list[int]) -> dict[int, str]:
+    """Need codes by id, for the few rows a list shows (the frame holds none)."""
+    out: dict[int, str] = {}
+    unique = sorted(set(ids))
+    for k in range(0, len(unique), _CHUNK):
+        out.update(
+            db.session.execute(
+                select(Need.id, Need.code).where(Need.id.in_(unique[k : k + _CHUNK]))
+            ).all()
+        )
+    return out
+
+
 def _org_names(ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -704,13 +727,14 @@ def expiring_claims(fr: Frame, f: Filters, today: date) -> dict[str, Any]:
     due = fr.c_due[mask]
     chosen = np.flatnonzero(mask)[np.lexsort((fr.c_id[mask], due))][:LIST_LIMIT]
     names = _org_names(sorted({int(o) for o in fr.c_org[chosen]}))
+    codes = _need_codes(fr.n_id[fr.c_row[chosen]].tolist())
     rows = []
     for i in chosen.tolist():
         due_on = _date(fr.c_due[i])
         rows.append(
             {
                 "claim_id": int(fr.c_id[i]),
-                "need_code": fr.n_code[fr.c_row[i]],
+                "need_code": codes.get(int(fr.n_id[fr.c_row[i]]), ""),
                 "org_name": names.get(int(fr.c_org[i]), ""),
                 "amount": int(fr.c_amount[i]),
                 "due_on": due_on,
@@ -759,13 +783,15 @@ def repeated_help(fr: Frame, f: Filters, today: date) -> dict[str, Any]:
     ]
     shown = order[:LIST_LIMIT]
     position = {int(g): i for i, g in enumerate(shown.tolist())}
-    codes: list[set[str]] = [set() for _ in shown]
+    need_ids: list[set[int]] = [set() for _ in shown]
     if len(shown):
         in_shown = np.isin(groups, shown)
         for g, row in zip(
             groups[in_shown].tolist(), rows_[in_shown].tolist(), strict=True
         ):
-            codes[position[g]].add(fr.n_code[row])
+            need_ids[position[g]].add(int(fr.n_id[row]))
+    code_of = _need_codes([i for ids in need_ids for i in ids])
+    codes = [{code_of.get(i, "") for i in ids} for ids in need_ids]
     rows = [
         {
             "household": i,
