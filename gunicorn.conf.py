@@ -9,6 +9,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+# numpy (the report frame, reports/frame.py) does no linear algebra here: keep its
+# BLAS from starting a thread pool per core in the master before the workers fork.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # Loopback by default: in production nginx sits in front (docs/deployment.md).
 bind = os.environ.get("BIND", os.environ.get("GUNICORN_BIND", "127.0.0.1:8000"))
 
