@@ -200,10 +200,8 @@ def load() -> Frame:
 
 
 def _read(version: tuple[Any, ...], loaded_at: datetime) -> Frame:
-    need_rows = raw_rows(select(*_NEED_COLS).order_by(Need.id))
-    claim_rows = raw_rows(select(*_CLAIM_COLS).order_by(Claim.id))
-    n = len(need_rows)
-    cols = list(zip(*need_rows, strict=True)) if n else [()] * len(_NEED_COLS)
+    cols = _columns(select(*_NEED_COLS).order_by(Need.id), len(_NEED_COLS))
+    n = len(cols[0])
     (ids, region, public, pub, full, cat, typ, status, amount, claimed,
      delivered, hk) = cols  # fmt: skip
     n_id = np.fromiter(ids, dtype=np.int64, count=n)
@@ -224,8 +222,8 @@ def _read(version: tuple[Any, ...], loaded_at: datetime) -> Frame:
     a_row, a_type_raw, a_monthly, has = _assistance(n_id, published)
     assistance_types, a_type = _codes(tuple(a_type_raw))
 
-    m = len(claim_rows)
-    ccols = list(zip(*claim_rows, strict=True)) if m else [()] * len(_CLAIM_COLS)
+    ccols = _columns(select(*_CLAIM_COLS).order_by(Claim.id), len(_CLAIM_COLS))
+    m = len(ccols[0])
     (cid, need_id, org, cstatus, camount, cdelivered, created, delivered_on,
      due) = ccols  # fmt: skip
     c_need = np.fromiter(need_id, dtype=np.int64, count=m)
@@ -273,6 +271,28 @@ def _read(version: tuple[Any, ...], loaded_at: datetime) -> Frame:
     )
 
 
+_FETCH = 4000
+
+
+def _columns(stmt: Any, width: int) -> list[tuple[Any, ...]]:
+    """The result's columns, as the driver returns the values. Read a few
+    thousand rows at a time with a short pause between: a frame is mostly read
+    by a background thread, and one long C call (``fetchall`` of 100,000 rows,
+    half a second) would hold the GIL — every request of the worker would wait
+    for it."""
+    cols: list[list[Any]] = [[] for _ in range(width)]
+    result = db.session.connection().execute(stmt)
+    try:
+        cursor = result.cursor
+        while rows := cursor.fetchmany(_FETCH):
+            for col, values in zip(cols, zip(*rows, strict=True), strict=True):
+                col.extend(values)
+            time.sleep(0.0005)
+    finally:
+        result.close()
+    return [tuple(c) for c in cols]
+
+
 # --- the government assistance lists ------------------------------------------
 
 # Reading the lists of at most this many needs by id; more, and every
@@ -299,9 +319,11 @@ def _assistance(
     missing = [i for i in wanted if i not in store]
     fetched: list[Any] = []
     if len(missing) > _BY_ID_LIMIT:
-        fetched = raw_rows(
-            select(Need.id, Need.gov_assistance).where(Need.published_at.is_not(None))
+        ids, lists = _columns(
+            select(Need.id, Need.gov_assistance).where(Need.published_at.is_not(None)),
+            2,
         )
+        fetched = list(zip(ids, lists, strict=True))
     else:
         for k in range(0, len(missing), _CHUNK):
             fetched += raw_rows(
