@@ -217,3 +217,29 @@ def test_new_frames_are_read_at_most_every_refresh_interval(  # type: ignore[no-
     cache.wait_for_refreshes()
     assert len(reads) == 1 and reads[0] - first_read >= 0.7
     assert _published(client) == 6
+
+
+def test_a_background_read_gives_way_to_requests_being_served(  # type: ignore[no-untyped-def]
+    app, client, create_user, monkeypatch
+):
+    """A sync worker serves one request at a time: the read waits while one is
+    in flight (at most PAUSE_MAX at each pause) and goes on when it ends."""
+    mod = create_user("moderator", region_prefix="22")
+    for i in range(5):
+        add_living_need(mod, i)
+    assert _published(client) == 5
+    add_living_need(mod, 5)
+    monkeypatch.setattr(frame, "_FETCH", 2)  # many pauses
+    monkeypatch.setattr(frame, "PAUSE_MAX", 5.0)
+    frame.request_started()  # a request is being served
+    try:
+        assert _published(client) == 5  # schedules the read behind it
+        import time
+
+        time.sleep(0.5)
+        assert frame.loading(app)  # still waiting for the request to end
+    finally:
+        frame.request_ended()
+    cache.wait_for_refreshes(timeout=10)
+    assert not frame.loading(app)
+    assert _published(client) == 6

@@ -10,10 +10,31 @@ from flask_login import current_user
 from charitylink.core import page_cache
 from charitylink.core.formatting import yuan
 from charitylink.core.permissions import moderator_required
-from charitylink.reports import cache, charts, dashboard, export, filters, transparency
+from charitylink.reports import (
+    cache,
+    charts,
+    dashboard,
+    export,
+    filters,
+    frame,
+    transparency,
+)
 from charitylink.reports.dashboard import LEVEL_LABELS
 
 bp = Blueprint("reports", __name__)
+
+
+@bp.before_app_request
+def _request_started() -> None:
+    # A report frame read in the background gives way to requests (frame.py).
+    frame.request_started()
+    g.reports_counted = True
+
+
+@bp.teardown_app_request
+def _request_ended(_exc: BaseException | None) -> None:
+    if g.pop("reports_counted", False):
+        frame.request_ended()
 
 
 def _scope() -> str | None:
