@@ -289,3 +289,23 @@ def test_assistance_link_follows_a_new_publication(  # type: ignore[no-untyped-d
     assert set(got) == set(want)
     for t, figures in want.items():
         _same(got[t], figures)
+
+
+def test_an_empty_platform_shows_zeros_everywhere(app, client, create_user, login_as):  # type: ignore[no-untyped-def]
+    """No need, no claim yet (a fresh deployment): every page and export answers."""
+    mod = create_user("moderator", region_prefix="22")
+    data = dashboard.build(Filters(prefix="22", level="city"), TODAY)
+    assert data["totals"]["needs"] == 0 and data["totals"]["households"] == 0
+    assert data["matrix"] == [] and data["regions"] == [] and data["orgs"] == []
+    assert data["speed"]["overall"] == {"count": 0, "median": None, "p90": None}
+    login_as(mod)
+    for path in (
+        "/mod/reports",
+        "/mod/reports?from=2026-01-01&to=2026-03-31&level=county",
+        "/mod/reports/export/totals.csv",
+        "/mod/reports/export/by_month.xlsx",
+    ):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/transparency").status_code == 200
+    stats = client.get("/api/v1/stats").get_json()
+    assert stats["needs_published"] == 0
