@@ -207,6 +207,21 @@ def _filters(table: Any, f: Any) -> list[Any]:
     return where
 
 
+def _sort_key(table: Any, sort: str, relevance: Any) -> tuple[Any, bool]:
+    """The column a sort orders by, and whether descending (ties: newest
+    first, added by the caller). Deadline ascending puts needs without one
+    last (NULLS LAST is PostgreSQL's default for ASC)."""
+    if sort == "relevance":
+        return relevance, True
+    if sort == "deadline":
+        return table.deadline, False
+    if sort == "amount":
+        return table.amount, True
+    if sort == "amount_asc":
+        return table.amount, False
+    return table.published, True
+
+
 class PgBackend:
     name = "pg"
 
@@ -240,77 +255,32 @@ class PgBackend:
         if len(words) == 1:
             return self._search_word(session, query, words[0])
         # One table: the words (GIN) and copies of the public columns, so a
-        # common word costs no join of every match to ``needs``.
+        # common word costs no join of every match to ``needs``. The tsquery is
+        # computed once per statement (a scalar subquery): in a prepared
+        # statement's generic plan ``plainto_tsquery(:words)`` is not folded
+        # into a constant and ``ts_rank`` would compute it again for every
+        # match.
         d = SearchDocument
-        tsq = _tsquery(query.tokens)
+        tsq = select(_tsquery(query.tokens)).scalar_subquery()
         where: list[Any] = [
             d.object_type == NEED,
             d.tsv.op("@@")(tsq),
             *_filters(d, query.filters),
         ]
-        sort = query.page.sort
-        key: Any
-        if sort == "relevance":
-            key, descending = func.ts_rank(d.tsv, tsq), True
-        elif sort == "deadline":
-            key, descending = d.deadline, False
-        elif sort == "amount":
-            key, descending = d.amount, True
-        elif sort == "amount_asc":
-            key, descending = d.amount, False
-        else:
-            key, descending = d.published, True
+        rank = func.ts_rank(d.tsv, tsq)
+        key, descending = _sort_key(d, query.page.sort, rank)
         # One pass over the matches: a MATERIALIZED CTE holds (id, sort key,
         # facet columns) of every match — small rows, not the tsvectors — and
-        # the page, the total and the facet counts are all read from it in
-        # the same statement (UNION ALL, rows told apart by ``g``).
-        columns: list[Any] = [d.object_id.label("id"), key.label("k")]
+        # the page, the total and the facet counts are all read from it.
+        columns: list[Any] = [d.object_id.label("object_id"), key.label("k")]
         if query.facets:
             columns += [
                 func.substr(d.region, 1, query.region_facet_length).label("r"),
-                d.category.label("c"),
-                d.need_type.label("t"),
+                d.category.label("category"),
+                d.need_type.label("need_type"),
             ]
         m = select(*columns).where(*where).cte("m").prefix_with("MATERIALIZED")
-        k = m.c.k.desc() if descending else m.c.k.asc()
-        page = (
-            select(m.c.id, m.c.k)
-            .order_by(k, m.c.id.desc())
-            .limit(query.page.per_page)
-            .offset(query.page.offset)
-            .subquery("page")
-        )
-        pk = page.c.k.desc() if descending else page.c.k.asc()
-        # g = -1: a page row, n = its position; otherwise GROUPING() bits
-        # (set = column aggregated away) and n = the count.
-        page_rows = select(
-            literal(-1).label("g"),
-            page.c.id,
-            null().label("r"),
-            null().label("c"),
-            null().label("t"),
-            func.row_number().over(order_by=(pk, page.c.id.desc())).label("n"),
-        )
-        if query.facets:
-            counts = select(
-                func.grouping(m.c.r, m.c.c, m.c.t),
-                null(),
-                m.c.r,
-                m.c.c,
-                m.c.t,
-                func.count(),
-            ).group_by(text("GROUPING SETS ((m.r), (m.c), (m.t), ())"))
-        else:
-            counts = select(
-                literal(0b111), null(), null(), null(), null(), func.count()
-            ).select_from(m)
-        rows = session.execute(union_all(page_rows, counts)).all()
-        page_ids = sorted((int(n), int(i)) for g, i, _r, _c, _t, n in rows if g < 0)
-        ids = [i for _n, i in page_ids]
-        hits = self._facet_hits(ids, [(r, c, t, g, n) for g, _i, r, c, t, n in rows])
-        if not query.facets:
-            hits.facets = {}
-        return hits
+        return self._page_and_counts(session, query, m, [], [(m.c.k, descending)])
 
     def _search_word(self, session: Session, query: NeedQuery, word: str) -> Hits:
         """One word: its postings, read by index-only scans of
@@ -323,49 +293,83 @@ class PgBackend:
         word's entries, without visiting the table."""
         p = SearchPosting
         where = [p.word == word, *_filters(p, query.filters)]
-        sort = query.page.sort
-        order: list[Any]
-        if sort == "relevance":
-            order = [p.fields.desc()]
-        elif sort == "deadline":
-            order = [p.deadline.asc()]  # none last
-        elif sort == "amount":
-            order = [p.amount.desc()]
-        elif sort == "amount_asc":
-            order = [p.amount.asc()]
-        else:
-            order = [p.published.desc()]
-        ids = [
-            int(i)
-            for i in session.scalars(
-                select(p.object_id)
-                .where(*where)
-                .order_by(*order, p.object_id.desc())
-                .limit(query.page.per_page)
-                .offset(query.page.offset)
-            )
-        ]
-        if not query.facets:
-            total = session.scalar(select(func.count()).select_from(p).where(*where))
-            return Hits(ids=ids, total=int(total or 0))
-        region = func.substr(p.region, 1, query.region_facet_length).label("r")
-        facet_query = (
-            select(
-                region,
-                p.category,
-                p.need_type,
-                func.grouping(region, p.category, p.need_type).label("g"),
-                func.count().label("n"),
-            )
+        key, descending = _sort_key(p, query.page.sort, p.fields)
+        table = SearchPosting.__table__
+        return self._page_and_counts(session, query, table, where, [(key, descending)])
+
+    @classmethod
+    def _page_and_counts(
+        cls,
+        session: Session,
+        query: NeedQuery,
+        source: Any,
+        where: list[Any],
+        keys: list[tuple[Any, bool]],
+    ) -> Hits:
+        """The page, the total and (asked for) the facet counts of the matches
+        in ``source`` (a table or CTE with object_id, region or r, category,
+        need_type), in one statement: UNION ALL of the page rows (g = -1, n =
+        position) and the counts (g = GROUPING() bits: set = column aggregated
+        away; n = the count). Ties newest first (object_id descending)."""
+        c = source.c
+        page = (
+            select(c.object_id, *[k.label(f"k{i}") for i, (k, _d) in enumerate(keys)])
             .where(*where)
-            .group_by(
-                text(
-                    "GROUPING SETS ((r), (search_postings.category), "
-                    "(search_postings.need_type), ())"
+            .order_by(
+                *[k.desc() if d else k.asc() for k, d in keys], c.object_id.desc()
+            )
+            .limit(query.page.per_page)
+            .offset(query.page.offset)
+            .subquery("page")
+        )
+        order = [
+            page.c[f"k{i}"].desc() if d else page.c[f"k{i}"].asc()
+            for i, (_k, d) in enumerate(keys)
+        ]
+        page_rows = select(
+            literal(-1).label("g"),
+            page.c.object_id,
+            null().label("r"),
+            null().label("c"),
+            null().label("t"),
+            func.row_number().over(order_by=(*order, page.c.object_id.desc())),
+        )
+        counts: Any
+        if query.facets:
+            r = c.r if "r" in c else func.substr(c.region, 1, query.region_facet_length)
+            r = r.label("r")
+            name = source.name
+            counts = (
+                select(
+                    func.grouping(r, c.category, c.need_type),
+                    null(),
+                    r,
+                    c.category,
+                    c.need_type,
+                    func.count(),
+                )
+                .where(*where)
+                .group_by(
+                    text(
+                        f"GROUPING SETS ((r), ({name}.category), "
+                        f"({name}.need_type), ())"
+                    )
                 )
             )
+        else:
+            counts = select(
+                literal(0b111), null(), null(), null(), null(), func.count()
+            ).select_from(source)
+            counts = counts.where(*where)
+        rows = session.execute(union_all(page_rows, counts)).all()
+        page_ids = sorted((int(n), int(i)) for g, i, _r, _c, _t, n in rows if g < 0)
+        hits = cls._facet_hits(
+            [i for _n, i in page_ids],
+            [(r, c, t, g, n) for g, _i, r, c, t, n in rows],
         )
-        return self._facet_hits(ids, session.execute(facet_query))
+        if not query.facets:
+            hits.facets = {}
+        return hits
 
     @staticmethod
     def _facet_hits(ids: list[int], rows: Any) -> Hits:

@@ -6,8 +6,9 @@ feature code needs no search calls:
 
 * Whoosh: a ``search_outbox`` row per changed object, inserted on the flush's own
   connection, so it commits or rolls back with the change. The indexer drains it.
-* PostgreSQL FTS: the object's ``search_documents`` row is written (or deleted)
-  on the same connection: searchable the moment the change commits, no outbox.
+* PostgreSQL FTS: the object's ``search_documents`` row (and a need's postings,
+  ``search_postings``) is written (or deleted) on the same connection:
+  searchable the moment the change commits, no outbox.
 """
 
 from __future__ import annotations
