@@ -87,32 +87,73 @@ _CLAIM_COLS = (
     Claim.due_on,
 )
 CLAIM_STATUSES = sorted(s.value for s in ClaimStatus)
-_US = np.dtype("datetime64[us]")
-_DAY = np.dtype("datetime64[D]")
 
 
-def _codes(values: tuple[Any, ...]) -> tuple[list[Any], np.ndarray]:
-    """Sorted distinct values and each value's index among them."""
-    distinct = set(values)
-    if None in distinct:
-        labels = sorted(distinct - {None}, key=str) + [None]
-    else:
-        labels = sorted(distinct)
-    index = {v: i for i, v in enumerate(labels)}
-    return labels, np.fromiter(
-        map(index.__getitem__, values), dtype=np.int32, count=len(values)
-    )
+class _Codes:
+    """A categorical column read piece by piece: each distinct value gets a
+    number; at the end the values are sorted and the numbers follow them."""
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
+        self.parts: list[np.ndarray] = []
+
+    def add(self, values: tuple[Any, ...]) -> None:
+        index = self.index
+        number = index.setdefault
+        self.parts.append(
+            np.fromiter(
+                (number(v, len(index)) for v in values),
+                dtype=np.int32,
+                count=len(values),
+            )
+        )
+
+    def done(self) -> tuple[list[Any], np.ndarray]:
+        """Sorted distinct values (None last) and each row's index among them."""
+        seen = list(self.index)
+        order = sorted(
+            range(len(seen)), key=lambda i: (seen[i] is None, str(seen[i] or ""))
+        )
+        rank = np.empty(len(seen), dtype=np.int32)
+        rank[order] = np.arange(len(seen), dtype=np.int32)
+        first_seen = _joined(self.parts, np.int32)
+        return [seen[i] for i in order], rank[first_seen] if len(seen) else first_seen
 
 
-def _ints(values: tuple[Any, ...]) -> np.ndarray:
-    """Integers read with COALESCE(x, 0): never None."""
-    return np.array(values, dtype=np.int64) if values else np.zeros(0, np.int64)
+def _joined(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
-def _times(values: tuple[Any, ...], dtype: np.dtype = _US) -> np.ndarray:
-    # SQLite hands over text ('2026-01-02 03:04:05.123456'), PostgreSQL
-    # datetime/date objects; numpy reads both, None becomes NaT.
-    return np.array(values, dtype=dtype) if values else np.array([], dtype=dtype)
+class _Array:
+    """An integer or time column read piece by piece into numpy."""
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = dtype
+        self.parts: list[np.ndarray] = []
+
+    def add(self, values: tuple[Any, ...]) -> None:
+        # SQLite hands times over as text ('2026-01-02 03:04:05.123456'),
+        # PostgreSQL as datetime/date objects; numpy reads both, None is NaT.
+        self.parts.append(np.array(values, dtype=self.dtype))
+
+    def done(self) -> np.ndarray:
+        return _joined(self.parts, self.dtype)
+
+
+class _Values:
+    """A column kept as the driver's values (a few, or parsed afterwards)."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, values: tuple[Any, ...]) -> None:
+        self.values.extend(values)
+
+    def done(self) -> list[Any]:
+        return self.values
+
+
+INT, TIME, DAY = np.int64, np.dtype("datetime64[us]"), np.dtype("datetime64[D]")
 
 
 _serials = itertools.count(1)
@@ -200,38 +241,36 @@ def load() -> Frame:
 
 
 def _read(version: tuple[Any, ...], loaded_at: datetime) -> Frame:
-    cols = _columns(select(*_NEED_COLS).order_by(Need.id), len(_NEED_COLS))
-    n = len(cols[0])
-    (ids, region, public, pub, full, cat, typ, status, amount, claimed,
-     delivered, hk) = cols  # fmt: skip
-    n_id = np.fromiter(ids, dtype=np.int64, count=n)
-    regions, n_region = _codes(region)
-    public_regions, n_public = _codes(public)
-    n_pub = _times(pub)
+    (n_id, (regions, n_region), (public_regions, n_public), n_pub, n_full,
+     (categories, n_cat), (types, n_type), (statuses, n_status), n_amount,
+     n_claimed, n_delivered, (hk_labels, n_hh)) = _columns(
+        select(*_NEED_COLS).order_by(Need.id),
+        [_Array(INT), _Codes(), _Codes(), _Array(TIME), _Array(TIME), _Codes(),
+         _Codes(), _Codes(), _Array(INT), _Array(INT), _Array(INT), _Codes()],
+    )  # fmt: skip
     months_m = n_pub.astype("datetime64[M]")
     month_labels = [str(m) for m in np.unique(months_m[~np.isnat(months_m)])]
-    n_month = np.full(n, -1, dtype=np.int32)
+    n_month = np.full(len(n_id), -1, dtype=np.int32)
     published = ~np.isnat(n_pub)
     if month_labels:
         firsts = np.array([np.datetime64(m, "M") for m in month_labels])
         n_month[published] = np.searchsorted(firsts, months_m[published])
     _pause()
-    hk_labels, n_hh = _codes(hk)
-    _pause()
-    categories, n_cat = _codes(cat)
-    types, n_type = _codes(typ)
-    statuses, n_status = _codes(status)
-    _pause()
     a_row, a_type_raw, a_monthly, has = _assistance(n_id, published)
-    assistance_types, a_type = _codes(tuple(a_type_raw))
+    kinds = _Codes()
+    kinds.add(tuple(a_type_raw))
+    assistance_types, a_type = kinds.done()
     _pause()
 
-    ccols = _columns(select(*_CLAIM_COLS).order_by(Claim.id), len(_CLAIM_COLS))
-    m = len(ccols[0])
-    (cid, need_id, org, cstatus, camount, cdelivered, created, delivered_on,
-     due) = ccols  # fmt: skip
-    c_need = np.fromiter(need_id, dtype=np.int64, count=m)
-    status_index = {s: i for i, s in enumerate(CLAIM_STATUSES)}
+    (c_id, c_need, c_org, (status_labels, status_codes), c_amount, c_delivered,
+     c_created, c_delivered_on, c_due) = _columns(
+        select(*_CLAIM_COLS).order_by(Claim.id),
+        [_Array(INT), _Array(INT), _Array(INT), _Codes(), _Array(INT), _Array(INT),
+         _Array(TIME), _Array(DAY), _Array(DAY)],
+    )  # fmt: skip
+    status_of_label = np.array(
+        [CLAIM_STATUSES.index(str(v)) for v in status_labels], dtype=np.int32
+    )
     return Frame(
         version=version,
         loaded_at=loaded_at,
@@ -242,16 +281,16 @@ def _read(version: tuple[Any, ...], loaded_at: datetime) -> Frame:
         public_regions=public_regions,
         n_public=n_public,
         n_pub=n_pub,
-        n_full=_times(full),
+        n_full=n_full,
         categories=categories,
         n_cat=n_cat,
         types=types,
         n_type=n_type,
         statuses=statuses,
         n_status=n_status,
-        n_amount=_ints(amount),
-        n_claimed=_ints(claimed),
-        n_delivered=_ints(delivered),
+        n_amount=n_amount,
+        n_claimed=n_claimed,
+        n_delivered=n_delivered,
         households=len(hk_labels),
         n_hh=n_hh,
         months=month_labels,
@@ -261,40 +300,39 @@ def _read(version: tuple[Any, ...], loaded_at: datetime) -> Frame:
         a_type=a_type,
         a_monthly=a_monthly,
         n_has_assistance=has,
-        c_id=np.fromiter(cid, dtype=np.int64, count=m),
+        c_id=c_id,
         c_row=np.searchsorted(n_id, c_need).astype(np.int32),
-        c_org=np.fromiter(org, dtype=np.int64, count=m),
-        c_status=np.fromiter(
-            (status_index[str(s)] for s in cstatus), dtype=np.int32, count=m
-        ),
-        c_amount=_ints(camount),
-        c_delivered=_ints(cdelivered),
-        c_created=_times(created),
-        c_delivered_on=_times(delivered_on, _DAY),
-        c_due=_times(due, _DAY),
+        c_org=c_org,
+        c_status=status_of_label[status_codes] if len(status_labels) else status_codes,
+        c_amount=c_amount,
+        c_delivered=c_delivered,
+        c_created=c_created,
+        c_delivered_on=c_delivered_on,
+        c_due=c_due,
     )
 
 
 _FETCH = 4000
 
 
-def _columns(stmt: Any, width: int) -> list[tuple[Any, ...]]:
-    """The result's columns, as the driver returns the values. Read a few
-    thousand rows at a time with a short pause between: a frame is mostly read
-    by a background thread, and one long C call (``fetchall`` of 100,000 rows,
-    half a second) would hold the GIL — every request of the worker would wait
-    for it."""
-    cols: list[list[Any]] = [[] for _ in range(width)]
+def _columns(stmt: Any, columns: list[Any]) -> list[Any]:
+    """The result's columns, each gathered by its reader (``_Array``,
+    ``_Codes``, ``_Values``). Read a few thousand rows at a time, each piece
+    turned into numpy at once (the driver's values of 100,000 rows would hold
+    ~100 MB more at the peak), with a pause between pieces: a frame is mostly
+    read by a background thread, and one long C call (``fetchall`` of 100,000
+    rows, half a second) would hold the GIL — every request of the worker
+    would wait for it."""
     result = db.session.connection().execute(stmt)
     try:
         cursor = result.cursor
         while rows := cursor.fetchmany(_FETCH):
-            for col, values in zip(cols, zip(*rows, strict=True), strict=True):
-                col.extend(values)
+            for reader, values in zip(columns, zip(*rows, strict=True), strict=True):
+                reader.add(values)
             _pause()
     finally:
         result.close()
-    return [tuple(c) for c in cols]
+    return [reader.done() for reader in columns]
 
 
 # A frame read behind requests (the background thread) gives way to them: a
@@ -358,7 +396,7 @@ def _assistance(
     if len(missing) > _BY_ID_LIMIT:
         ids, lists = _columns(
             select(Need.id, Need.gov_assistance).where(Need.published_at.is_not(None)),
-            2,
+            [_Values(), _Values()],
         )
         fetched = list(zip(ids, lists, strict=True))
     else:
