@@ -219,9 +219,12 @@ class Frame:
             self._prefix_cache[key] = ok
         return ok[self.n_public if public else self.n_region]
 
-    def claim_status_in(self, values: tuple[str, ...]) -> np.ndarray:
-        wanted = [CLAIM_STATUSES.index(v) for v in values]
-        return np.isin(self.c_status, wanted)
+    def claim_status_in(
+        self, values: tuple[str, ...], mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per claim (of ``mask``, if given): is its status one of ``values``."""
+        status = self.c_status if mask is None else self.c_status[mask]
+        return np.isin(status, [CLAIM_STATUSES.index(v) for v in values])
 
 
 def load() -> Frame:
@@ -782,14 +785,11 @@ def org_activity(fr: Frame, f: Filters) -> list[dict[str, Any]]:
         mask &= fr.c_created < np.datetime64(end, "us")
     orgs, groups = np.unique(fr.c_org[mask], return_inverse=True)
     size = len(orgs)
-    status = fr.c_status[mask]
-
-    def where(values: tuple[str, ...]) -> np.ndarray:
-        return np.isin(status, [CLAIM_STATUSES.index(v) for v in values])
-
-    open_, done = where(OPEN), where(DONE)
-    confirmed = where((ClaimStatus.CONFIRMED.value,))
-    lapsed = where((ClaimStatus.CANCELLED.value, ClaimStatus.EXPIRED.value))
+    open_, done = fr.claim_status_in(OPEN, mask), fr.claim_status_in(DONE, mask)
+    confirmed = fr.claim_status_in((ClaimStatus.CONFIRMED.value,), mask)
+    lapsed = fr.claim_status_in(
+        (ClaimStatus.CANCELLED.value, ClaimStatus.EXPIRED.value), mask
+    )
     amount, delivered = fr.c_amount[mask], fr.c_delivered[mask]
     zero = np.zeros_like(amount)
     figures = {
@@ -868,8 +868,7 @@ def repeated_help(fr: Frame, f: Filters, today: date) -> dict[str, Any]:
     hh_all = fr.n_hh[rows_]
     households, groups = np.unique(hh_all, return_inverse=True)
     size = len(households)
-    status = fr.c_status[mask]
-    is_open = np.isin(status, [CLAIM_STATUSES.index(v) for v in OPEN])
+    is_open = fr.claim_status_in(OPEN, mask)
     amount = np.where(is_open, fr.c_amount[mask], fr.c_delivered[mask])
     orgs = fr.c_org[mask]
     org_span = int(orgs.max()) + 1 if len(orgs) else 1
