@@ -1,18 +1,20 @@
-"""The report *frame*: the columns of every need and claim that the dashboard
-reads, held in memory as numpy arrays, one frame per process.
+"""The report *frame*: the columns of every need and claim that the reports
+read, held in memory as numpy arrays, one frame per process.
 
-Why: a dashboard is a handful of group-bys over the needs and claims of a
-region and period. In SQL each is a pass over the selected rows — at 100,000
-needs a whole province cost 1.5–2.5 s of CPU on SQLite and 2–4 s on PostgreSQL
+Why: a report is a handful of group-bys over the needs and claims of a region
+and period. In SQL each is a pass over the selected rows — at 100,000 needs a
+whole province cost 1.5–2.5 s of CPU on SQLite and 2–4 s on PostgreSQL
 (docs/reports.md), and every new cut (region, period, level) paid it again. Read
-once into arrays (~0.5–1 s, ~20 MB per 100,000 needs), any cut is a few
-vectorised passes: a province in tens of milliseconds.
+once into arrays (~2 s of CPU, ~15 MB per 100,000 needs), any cut is a few
+vectorised passes: a province in about 0.1 s.
 
 Staying current: ``current()`` compares the frame's *data version* (the newest
 ids of the audit log, ledger, claims and needs; every state change writes an
 audit event) with the database's. When they differ, one background thread
-reads a new frame while requests keep using the one they have — the page says
-when it was read (``loaded_at``) and that newer figures are coming. A frame
+reads a new frame (at most one read every ``REPORTS_REFRESH_SECONDS``, giving
+way to the requests the worker serves) while requests keep using the one they
+have — the page says when it was read (``loaded_at``) and that newer figures
+are coming. A frame
 older than ``REPORTS_STALE_SECONDS`` is not served stale: the request waits
 for the new one, as does the first request of a process (``warm_start``
 reads it when a worker starts). With ``REPORTS_CACHE_SECONDS`` 0 every call
