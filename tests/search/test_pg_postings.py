@@ -146,3 +146,24 @@ def test_one_word_and_several_words_give_the_same_matches(need, index_now) -> No
     assert one.total == both.total == 6
     assert [n.id for n in one.items] == [n.id for n in both.items]
     assert one.facets_json() == both.facets_json()
+
+
+def test_a_token_the_database_splits_is_answered_through_gin(need, index_now) -> None:  # type: ignore[no-untyped-def]
+    """One token that the database's parser splits in two lexemes (jieba never
+    yields one with a space; a hyphen or a dot can split too): the postings
+    statement reports 2 lexemes and the GIN path answers, every lexeme
+    required."""
+    from charitylink.search.backend import NeedQuery, get_backend
+    from charitylink.search.query import Filters, Page
+
+    need("白血病患儿求助")
+    need("老人护理求助")
+    both = need("白血病老人求助")
+    index_now()
+
+    hits = get_backend().search_needs(
+        db.session, NeedQuery(["白血病 老人"], Filters(), Page())
+    )
+
+    assert hits.ids == [both.id] and hits.total == 1
+    assert sum(hits.facets["need_type"].values()) == 1

@@ -173,6 +173,18 @@ def test_without_words_filters_sort_and_count_every_page(need, index_now) -> Non
     assert [n.code for n in by_amount.items] == [made[4].code, made[3].code]
 
 
+def test_numbers_and_versions_in_the_text_are_found(need, index_now) -> None:  # type: ignore[no-untyped-def]
+    """Tokens with dots or digits (the database's parser may split a token in
+    several lexemes; PostgreSQL then answers through GIN)."""
+    hearing = need("助听器更换", "旧助听器型号v1.2已损坏，需更换。")
+    dose = need("药费求助", "每日服药3.5片，药费难以负担。")
+    index_now()
+
+    assert [n.code for n in search_needs("v1.2").items] == [hearing.code]
+    assert [n.code for n in search_needs("3.5").items] == [dose.code]
+    assert search_needs("v9.9").total == 0
+
+
 def test_title_matches_rank_before_body_matches(need, index_now) -> None:  # type: ignore[no-untyped-def]
     body_only = need("老人需要生活帮扶", "老人患有尿毒症，需要定期透析。")
     in_title = need("尿毒症患者需要透析费用", "每周透析三次。")
