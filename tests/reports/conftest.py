@@ -177,27 +177,33 @@ def seeded(app, create_user, create_org, create_fund) -> Seeded:  # type: ignore
     return out
 
 
-def add_living_need(moderator: Any, i: int) -> None:
-    """Insert and commit one published need (220104, ¥500) as a plain row."""
+def add_published_need(moderator: Any, i: int, **fields: Any) -> None:
+    """Insert and commit one published need as a plain row: a living need in
+    220104 of ¥500 unless ``fields`` say otherwise."""
     from charitylink.core.timeutil import utcnow
 
-    db.session.add(
-        Need(
-            code=f"XQ-220104-{i:06d}",
-            title="测试",
-            category="tekun",
-            need_type="living",
-            region_code="220104",
-            public_region_code="220104",
-            age_band="70–79",
-            household_size=1,
-            gov_assistance=[],
-            amount_fen=50_000,
-            status="published",
-            private_ciphertext="x",
-            household_key=f"c{i}",
-            entered_by_id=moderator.id,
-            published_at=utcnow(),
-        )
-    )
+    row: dict[str, Any] = {
+        "title": "测试",
+        "category": "tekun",
+        "need_type": "living",
+        "region_code": "220104",
+        "public_region_code": "220104",
+        "age_band": "70–79",
+        "household_size": 1,
+        "gov_assistance": [],
+        "amount_fen": 50_000,
+        "status": "published",
+        "private_ciphertext": "x",
+        "household_key": f"c{i}",
+        "entered_by_id": moderator.id,
+        "published_at": utcnow(),
+        **fields,
+    }
+    row.setdefault("code", f"XQ-{row['region_code']}-{i:06d}")
+    db.session.add(Need(**row))
     db.session.commit()
+
+
+def add_living_need(moderator: Any, i: int) -> None:
+    """One published living need (220104, ¥500)."""
+    add_published_need(moderator, i)

@@ -10,7 +10,12 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.reports import expect
-from tests.reports.conftest import SECRET_ID, SECRET_NAME, SECRET_PHONE
+from tests.reports.conftest import (
+    SECRET_ID,
+    SECRET_NAME,
+    SECRET_PHONE,
+    add_published_need,
+)
 
 PUB_FIELDS = ("needs_published", "households", "amount_requested", "amount_claimed")
 DLV_FIELDS = ("households_reached", "amount_delivered")
@@ -200,32 +205,19 @@ def test_public_exports_match_the_api_with_the_same_suppression(
 
 
 def test_few_households_suppress_the_headline_figures_too(app, client, create_user):  # type: ignore[no-untyped-def]
-    from charitylink.core.timeutil import utcnow
-    from charitylink.extensions import db
-    from charitylink.needs.models import Need
-
     mod = create_user("moderator", region_prefix="22")
     for i in range(3):
-        db.session.add(
-            Need(
-                code=f"XQ-220102-{i:06d}",
-                title="测试",
-                category="dibao",
-                need_type="medical",
-                region_code="220102",
-                public_region_code="220100",
-                age_band="60–69",
-                household_size=1,
-                gov_assistance=[],
-                amount_fen=100_000,
-                status="published",
-                private_ciphertext="x",
-                household_key=f"k{i}",
-                entered_by_id=mod.id,
-                published_at=utcnow(),
-            )
+        add_published_need(
+            mod,
+            i,
+            category="dibao",
+            need_type="medical",
+            region_code="220102",
+            public_region_code="220100",
+            age_band="60–69",
+            amount_fen=100_000,
+            household_key=f"k{i}",
         )
-    db.session.commit()
     body = client.get("/api/v1/stats").get_json()
     assert body["needs_published"] is None and body["amount_requested"] is None
     assert body["suppressed"]["published"] == "lt5"

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 from flask import Flask, current_app
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import func, select
 
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core import cache as page_stamp
@@ -57,7 +57,6 @@ from charitylink.reports.queries import (
     NEAR_EXPIRY_DAYS,
     OPEN,
     Filters,
-    raw_rows,
     utc_naive,
 )
 
@@ -397,20 +396,18 @@ def _assistance(
     )
     wanted = n_id[published].tolist()
     missing = [i for i in wanted if i not in store]
-    fetched: list[Any] = []
+    lists = select(Need.id, Need.gov_assistance)
     if len(missing) > _BY_ID_LIMIT:
-        ids, lists = _columns(
-            select(Need.id, Need.gov_assistance).where(Need.published_at.is_not(None)),
-            [_Values(), _Values()],
-        )
-        fetched = list(zip(ids, lists, strict=True))
+        chunks = [lists.where(Need.published_at.is_not(None))]
     else:
-        for k in range(0, len(missing), _CHUNK):
-            fetched += raw_rows(
-                text(
-                    "SELECT n.id, n.gov_assistance FROM needs n WHERE n.id IN :ids"
-                ).bindparams(bindparam("ids", missing[k : k + _CHUNK], expanding=True))
-            )
+        chunks = [
+            lists.where(Need.id.in_(missing[k : k + _CHUNK]))
+            for k in range(0, len(missing), _CHUNK)
+        ]
+    fetched: list[tuple[int, Any]] = []
+    for stmt in chunks:
+        ids, raw = _columns(stmt, [_Values(), _Values()])
+        fetched += zip(ids, raw, strict=True)
     if fetched:
         with _store_lock:
             for need_id, raw in fetched:

@@ -22,7 +22,6 @@ from typing import Any
 
 from charitylink.claims.models import ClaimStatus
 from charitylink.core.timeutil import CHINA
-from charitylink.extensions import db
 from charitylink.needs.models import NeedStatus
 
 DONE = (ClaimStatus.DELIVERED.value, ClaimStatus.CONFIRMED.value)
@@ -61,17 +60,6 @@ def utc_naive(value: datetime) -> datetime:
     from datetime import UTC
 
     return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def raw_rows(stmt: Any) -> list[tuple[Any, ...]]:
-    """The rows as the database driver returns them (plain tuples, no result
-    processing: SQLite dates stay text). Several times faster than building
-    SQLAlchemy rows, which matters for the few reads of one row per need."""
-    result = db.session.connection().execute(stmt)
-    try:
-        return list(result.cursor.fetchall())
-    finally:
-        result.close()
 
 
 def rollup(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:

@@ -61,6 +61,19 @@ class SearchDocument(db.Model):
     deadline: Mapped[int | None] = mapped_column(Integer)  # date ordinal, none = last
 
 
+# The need's public columns copied into its search rows (filters, sorts, facets
+# answered from the search tables alone).
+COPIED = (
+    "region",
+    "category",
+    "need_type",
+    "status",
+    "urgency",
+    "amount",
+    "published",
+    "deadline",
+)
+
 # The word of a posting appears in: title, body, labels (bits of ``fields``).
 # For one word, ``fields`` descending is the relevance order of Whoosh
 # (2 title + 1 body + 0.5 labels): title beats body and labels together.
@@ -88,16 +101,7 @@ class SearchPosting(db.Model):
             "word",
             "fields",
             "object_id",  # (fields DESC, id DESC) = a backward scan
-            postgresql_include=[
-                "region",
-                "category",
-                "need_type",
-                "status",
-                "urgency",
-                "amount",
-                "published",
-                "deadline",
-            ],
+            postgresql_include=list(COPIED),
         ),
     )
 

@@ -40,6 +40,7 @@ from charitylink.search.analysis import index_tokens
 from charitylink.search.backend import Change, Hits, IndexUnavailable, NeedQuery
 from charitylink.search.documents import NEED, Document, document_for
 from charitylink.search.models import (
+    COPIED,
     IN_BODY,
     IN_LABELS,
     IN_TITLE,
@@ -89,16 +90,6 @@ _POSTINGS = text(_POSTINGS_SQL + " AND d.object_id = ANY(:ids)")
 # 47 s and 570 MB).
 _ALL_POSTINGS = text(_POSTINGS_SQL + " ORDER BY 1, 3, 2")
 BATCH = 1000
-_COPIED = (
-    "region",
-    "category",
-    "need_type",
-    "status",
-    "urgency",
-    "amount",
-    "published",
-    "deadline",
-)
 
 
 def _row(doc: Document) -> dict[str, Any]:
@@ -108,7 +99,7 @@ def _row(doc: Document) -> dict[str, Any]:
         "title": " ".join(index_tokens(doc.title)),
         "extra": " ".join(index_tokens(doc.extra)),
         "body": " ".join(index_tokens(doc.body)),
-        **{name: doc.fields.get(name) for name in _COPIED},
+        **{name: doc.fields.get(name) for name in COPIED},
     }
 
 
