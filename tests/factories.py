@@ -161,7 +161,7 @@ def create_need(app, create_user):  # type: ignore[no-untyped-def]
     Enters the need through ``needs.services.create_need`` (validation,
     encryption, household key, code, audit) and then forces the status (with
     ``published_at`` for public statuses) without the review steps, for speed.
-    Extra keyword arguments in SPEC §5 input names (title, description, urgency,
+    Extra keyword arguments in the API's input names (title, description, urgency,
     gov_assistance, in_kind, items, external_id, household_size) or model
     columns (claimed_fen, delivered_fen) are applied too.
     """

@@ -1,4 +1,4 @@
-"""The demo data (SPEC §8) and the operators' CLI."""
+"""The demo data and the operators' CLI (docs/product.md)."""
 
 from __future__ import annotations
 

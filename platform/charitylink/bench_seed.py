@@ -99,7 +99,7 @@ def generate_orgs(n: int, seed: int = 11) -> None:
         for i in range(n)
     )
     _insert(Organization, rows, n, "生成机构")
-    # One hash for all bench admins: argon2 at full cost is ~50 ms per hash.
+    # One hash for all bench admins: argon2 at full cost is slow by design.
     pw = hash_password(BENCH_PASSWORD)
     ids = db.session.scalars(
         select(Organization.id).where(Organization.id > start).order_by(Organization.id)

@@ -1,4 +1,4 @@
-"""Operators' CLI (SPEC §7): ``flask --app wsgi <command>``."""
+"""Operators' CLI: ``flask --app wsgi <command>`` (docs/product.md)."""
 
 from __future__ import annotations
 

@@ -106,7 +106,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Reports: a report frame read within this many seconds is served at once
         # while a background thread reads a new one after a change
         # (reports/frame.py); new frames are read at most every
-        # REPORTS_REFRESH_SECONDS (a read costs ~1.5 s of CPU at 100,000 needs).
+        # REPORTS_REFRESH_SECONDS (a read costs seconds of CPU at a province's
+        # scale: docs/reports.md).
         "REPORTS_STALE_SECONDS": float(os.environ.get("REPORTS_STALE_SECONDS", 900)),
         "REPORTS_REFRESH_SECONDS": float(
             os.environ.get("REPORTS_REFRESH_SECONDS", 10 if production else 0)

@@ -1,7 +1,8 @@
 """Domain errors and the HTML/JSON error handlers.
 
 Services raise ``DomainError`` subclasses; views map them to flash messages or form
-errors, the API maps them onto SPEC §5's envelope in one place (``api/__init__.py``).
+errors, the API maps them onto its error envelope (docs/product.md, "The API") in
+one place (``api/__init__.py``).
 """
 
 from __future__ import annotations

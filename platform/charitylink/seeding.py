@@ -1,4 +1,4 @@
-"""Demo data (SPEC §8): ``flask --app wsgi seed [--needs N]``.
+"""Demo data (docs/product.md, "Seed data"): ``flask --app wsgi seed [--needs N]``.
 
 Everything here is fictional: names are drawn from common surname and given-name
 lists, ID numbers are generated with valid check digits for birth dates and

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets readers run beside one writer; foreign keys are off by default in
-    # SQLite. (Measured: see shared/notes/search-claims-throughput.md §3.)
+    # SQLite (docs/claims.md, "Why no SELECT … FOR UPDATE").
     if isinstance(dbapi_conn, sqlite3.Connection):
         cur = dbapi_conn.cursor()
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):

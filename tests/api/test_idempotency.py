@@ -1,4 +1,4 @@
-"""Idempotency-Key on API POSTs (SPEC §5): replay, mismatch, in flight."""
+"""Idempotency-Key on API POSTs (docs/integration.md): replay, mismatch, in flight."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The claims API (SPEC §5): 201/409/422/403/404 with the error envelope, every
+"""The claims API: 201/409/422/403/404 with the error envelope, every
 transition allowed and refused, audit rows, and no private data in answers."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from charitylink.funds.models import FundKind
 from tests.claims.conftest import HOUSEHOLD, audit_actions, ledger_rows
 from tests.factories import org_admin_of
 
-SPEC_FIELDS = {
+CLAIM_FIELDS = {
     "id",
     "need_code",
     "org_id",
@@ -51,7 +51,7 @@ def test_claim_201_with_spec_fields(client, org_world, create_need, api_token):
     )
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
-    assert set(body) == SPEC_FIELDS
+    assert set(body) == CLAIM_FIELDS
     assert body["need_code"] == need.code and body["amount"] == 25_000
     assert body["status"] == "reserved" and body["delivered_amount"] is None
     _assert_no_private(resp.get_data(as_text=True))

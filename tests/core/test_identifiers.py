@@ -1,6 +1,6 @@
 """Validators for USCC, citizen ID numbers, phones and bank cards.
 
-Vectors come from /work/shared/notes/validators-privacy-security.md §1.
+The vectors and where they come from: docs/security.md, "Validators".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Funds API (SPEC §5): create, donations, read with figures."""
+"""Funds API: create, donations, read with figures."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Generated import rows (SPEC §5 input form), all fictional."""
+"""Generated import rows (the API's input form), all fictional."""
 
 from __future__ import annotations
 

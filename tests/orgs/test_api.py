@@ -1,4 +1,4 @@
-"""The orgs API (SPEC §5): registration, review transitions, reads, access."""
+"""The orgs API: registration, review transitions, reads, access."""
 
 from __future__ import annotations
 

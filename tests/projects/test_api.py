@@ -1,4 +1,4 @@
-"""Projects API (SPEC §5): every transition allowed and refused, field
+"""Projects API: every transition allowed and refused, field
 validation, access, the public list."""
 
 from __future__ import annotations

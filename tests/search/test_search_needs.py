@@ -1,4 +1,4 @@
-"""Finding needs by Chinese text, with the filters, sorts and facets of SPEC §4."""
+"""Finding needs by Chinese text, with the search filters, sorts and facets."""
 
 from __future__ import annotations
 

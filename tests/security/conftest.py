@@ -1,6 +1,6 @@
 """A small world with one user per role, shared by the security tests.
 
-Roles (SPEC §1): public, member and admin of org A, admin of org B, a moderator
+Roles (docs/product.md): public, member and admin of org A, admin of org B, a moderator
 whose region covers the world's objects (``22``, Jilin), one whose region does
 not (``62``, Gansu), and a platform admin. Objects: org A's fund, published
 project and a reserved claim (with evidence delivered on a second claim) on a

@@ -1,5 +1,6 @@
-"""The integration API (SPEC §5): one blueprint, a thin JSON adapter over the same
-services the pages use. Errors are mapped onto the envelope here, in one place."""
+"""The integration API (docs/product.md, "The API"): one blueprint, a thin JSON
+adapter over the same services the pages use. Errors are mapped onto the envelope
+here, in one place."""
 
 from __future__ import annotations
 

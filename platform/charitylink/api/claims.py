@@ -1,4 +1,4 @@
-"""Claims API (SPEC §5): claim/pledge a need, deliver, confirm, cancel, read.
+"""Claims API: claim/pledge a need, deliver, confirm, cancel, read.
 
 A thin adapter over ``claims.services``; DomainErrors become the error envelope
 in ``api/__init__.py`` (which also rolls the transaction back)."""
@@ -29,7 +29,7 @@ _NEVER_PUBLIC = (NeedStatus.DRAFT, NeedStatus.SUBMITTED, NeedStatus.REJECTED)
 
 
 def claim_json(claim: Claim) -> dict[str, Any]:
-    """SPEC §5 claim fields; nothing of the need's private half."""
+    """The API's claim fields; nothing of the need's private half."""
     return {
         "id": claim.id,
         "need_code": claim.need.code,

@@ -1,4 +1,4 @@
-"""Funds and donations (SPEC §5): POST /funds, POST /funds/{id}/donations,
+"""Funds and donations: POST /funds, POST /funds/{id}/donations,
 GET /funds/{id}. The same services as the pages."""
 
 from __future__ import annotations

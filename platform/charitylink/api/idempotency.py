@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on every POST of the API (SPEC §5).
+"""``Idempotency-Key`` on every POST of the API (docs/integration.md).
 
 Semantics (draft-ietf-httpapi-idempotency-key-header, as Stripe does it):
 

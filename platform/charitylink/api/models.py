@@ -10,7 +10,7 @@ from charitylink.extensions import db
 
 
 class IdempotencyRecord(db.Model):
-    """The first response to a POST carrying ``Idempotency-Key`` (SPEC §5)."""
+    """The first response to a POST carrying ``Idempotency-Key``."""
 
     __tablename__ = "idempotency_records"
     __table_args__ = (UniqueConstraint("user_key", "key", name="user_key"),)

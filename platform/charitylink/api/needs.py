@@ -1,4 +1,4 @@
-"""Needs in the API (SPEC §5): entry and review by moderators, the public library.
+"""Needs in the API: entry and review by moderators, the public library.
 
 Public responses carry the anonymised half only; the household appears masked
 in the answer to a create, and in full only from ``/needs/{code}/private``
@@ -23,7 +23,7 @@ from charitylink.regions import services as regions
 
 
 def need_json(need: Need) -> dict[str, Any]:
-    """The public half of a need, SPEC §5 names (region = the coarsened one)."""
+    """The public half of a need, in the API's names (region = the coarsened one)."""
     return {
         "code": need.code,
         "external_id": need.external_id,

@@ -1,4 +1,4 @@
-"""Organizations in the API (SPEC §5): register, review, read."""
+"""Organizations in the API: register, review, read."""
 
 from __future__ import annotations
 

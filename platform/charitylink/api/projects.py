@@ -1,4 +1,4 @@
-"""Projects (SPEC §5): create and edit drafts, submit / approve / reject /
+"""Projects: create and edit drafts, submit / approve / reject /
 close, and the public list and detail. The same services as the pages."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ EDITABLE_FIELDS = (
 def to_json(
     project: Project, progress: queries.Progress | None = None
 ) -> dict[str, Any]:
-    """SPEC §5 project representation (amounts in fen, dates YYYY-MM-DD)."""
+    """A project as the API shows it (amounts in fen, dates YYYY-MM-DD)."""
     progress = progress or queries.progress_of(project)
     return {
         "id": project.id,

@@ -1,4 +1,4 @@
-"""``GET /api/v1/stats``: the public transparency figures (SPEC §5, §6)."""
+"""``GET /api/v1/stats``: the public transparency figures (docs/reports.md)."""
 
 from __future__ import annotations
 

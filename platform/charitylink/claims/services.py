@@ -1,4 +1,4 @@
-"""Claims and pledges (认领 / 认捐): the claim loop of SPEC §2, rules 1–5.
+"""Claims and pledges (认领 / 认捐): the claim loop, rules 1–5 (docs/product.md).
 
 Every function here runs inside the caller's transaction: it checks the rules,
 changes state with guarded UPDATEs, writes ledger entries and audit rows, and
@@ -6,7 +6,7 @@ flushes. It never commits; on a ``DomainError`` the caller rolls back, which
 undoes every UPDATE made so far (the need's claimed amount, the fund's
 reservation, the claim row).
 
-Concurrency (shared/notes/search-claims-throughput.md §3): ``SELECT ... FOR
+Concurrency (docs/claims.md): ``SELECT ... FOR
 UPDATE`` is silently dropped on SQLite, so nothing here reads a figure, computes
 in Python and writes it back. Amounts move through conditional UPDATEs whose
 WHERE clause carries the rule (``claimed_fen + :amt <= amount_fen``, ``status =
@@ -55,7 +55,8 @@ from charitylink.funds.services import check_purpose
 from charitylink.needs.models import PUBLIC_STATUSES, Need, NeedStatus
 from charitylink.projects.models import Project, ProjectStatus
 
-# Which claim transitions exist (SPEC §2); anything else is InvalidTransition.
+# Which claim transitions exist (docs/product.md, "Claim"); anything else is
+# InvalidTransition.
 TRANSITIONS = {
     ClaimStatus.RESERVED: (
         ClaimStatus.DELIVERED,
@@ -83,7 +84,7 @@ def _audit_claim(
 
 def _after_need_status_change(need: Need) -> None:
     """A need entered or left the public library: re-coarsen its county's public
-    region (SPEC §2: the city where fewer than 5 public needs share a county)."""
+    region (the city where fewer than 5 public needs share a county)."""
     from charitylink.needs import privacy
 
     privacy.recompute_public_region(need.region_code)
@@ -162,7 +163,7 @@ def _has_reserved(need: Need) -> bool:
 
 
 def _reopen_if_not_full(need: Need, actor: Any, action: str) -> None:
-    """SPEC §2: ``fully_claimed → published`` when a claim is cancelled or expires."""
+    """``fully_claimed → published`` when a claim is cancelled or expires."""
     if need.status == NeedStatus.FULLY_CLAIMED and need.claimed_fen < need.amount_fen:
         _set_need_status(need, actor, NeedStatus.PUBLISHED, action)
 

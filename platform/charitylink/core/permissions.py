@@ -1,4 +1,6 @@
-"""Who may do what (SPEC §1). Deny by default; one helper per kind of check.
+"""Who may do what (docs/product.md, "Roles").
+
+Deny by default; one helper per kind of check.
 
 Views use the decorators; services call the ``require_*`` functions so the API
 and the pages enforce the same rules.

@@ -1,4 +1,4 @@
-"""Privacy guard for public text (SPEC rule 5).
+"""Privacy guard for public text (rule 5, docs/product.md; docs/security.md).
 
 Public need text is scanned on save (and again at approval and render): an ID
 number, phone number, bank card, e-mail address, precise address or the

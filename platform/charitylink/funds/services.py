@@ -158,7 +158,7 @@ def check_purpose(fund: Fund, need_type: str, region_code: str) -> None:
 
 
 def figures(fund: Fund) -> dict[str, int]:
-    """SPEC §5 fund figures, from the cached columns (reconciled with the ledger)."""
+    """The API's fund figures, from the cached columns (reconciled with the ledger)."""
     return {
         "donations_total": fund.donations_fen,
         "disbursed": fund.disbursed_fen,
@@ -219,7 +219,7 @@ def ledger_page(
 
 
 def to_json(fund: Fund) -> dict[str, Any]:
-    """SPEC §5 fund representation with figures."""
+    """A fund as the API shows it, with its figures."""
     return {
         "id": fund.id,
         "org_id": fund.org_id,

@@ -1,7 +1,7 @@
 """The moderator's need form. Amounts are typed in yuan; the service checks the rest.
 
 The form does little validation of its own: it turns what was typed into the
-SPEC §5 input the API also sends, so the service's messages (keyed by SPEC
+input the API also sends, so the service's messages (keyed by the API's
 field names) are mapped back onto these fields by :func:`field_for`.
 """
 
@@ -97,7 +97,7 @@ def _parse_items(text: str) -> list[dict[str, Any]]:
 
 
 def form_to_input(form: NeedForm) -> tuple[dict[str, Any], dict[str, str]]:
-    """The SPEC §5 input for the service, and errors of yuan amounts typed."""
+    """The API-shaped input for the service, and errors of yuan amounts typed."""
     errors: dict[str, str] = {}
     data: dict[str, Any] = {
         "external_id": form.external_id.data or None,
@@ -141,7 +141,7 @@ def form_to_input(form: NeedForm) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def fill_form(form: NeedForm, data: dict[str, Any]) -> None:
-    """Prefill the form from SPEC §5 input (editing a draft)."""
+    """Prefill the form from API-shaped input (editing a draft)."""
     for key in ("external_id", "title", "description", "category", "need_type"):
         getattr(form, key).data = data.get(key) or ""
     form.region_code.data = data.get("region_code")
@@ -165,7 +165,7 @@ def fill_form(form: NeedForm, data: dict[str, Any]) -> None:
 
 
 def field_for(key: str) -> str:
-    """The form field that shows a service error keyed by a SPEC §5 name."""
+    """The form field that shows a service error keyed by an API field name."""
     if key.startswith("household."):
         sub = key.split(".")[1]
         return (

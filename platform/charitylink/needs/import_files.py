@@ -1,4 +1,4 @@
-"""Reading import files (CSV or XLSX) into API-shaped rows (SPEC §5 field names).
+"""Reading import files (CSV or XLSX) into API-shaped rows (the API's field names).
 
 A civil-affairs clerk's spreadsheet has Chinese headers (外部编号, 标题 ...), Chinese
 labels for the enums (最低生活保障对象), amounts in yuan and dates the way Excel

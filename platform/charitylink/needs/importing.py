@@ -1,6 +1,6 @@
-"""Bulk import of needs (SPEC §5 ``POST /api/v1/needs/import``, files, CLI).
+"""Bulk import of needs (``POST /api/v1/needs/import``, files, CLI).
 
-Each row is a need in SPEC §5 input form (both halves, ``amount`` in fen) and is
+Each row is a need in the API's input form (both halves, ``amount`` in fen) and is
 matched by ``external_id``: a new id is created, a known one updated, an
 identical one left alone (so re-running an import changes nothing). Every write
 goes through ``needs.services`` (same validation, privacy guard, encryption and

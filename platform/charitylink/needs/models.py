@@ -171,11 +171,11 @@ class Need(db.Model):
         ),
         # The public library (needs/queries.py): every filter column and sort key,
         # so lists and counts read an index, never the wide rows (which carry the
-        # encrypted half): ~20 ms for any filter at 100,000 needs on SQLite; the
+        # encrypted half; docs/needs.md, "Measured"); the
         # status prefix also serves the moderator queues and the nightly expiry.
         Index("ix_needs_public_list", "status", *PUBLIC_LIST_COLUMNS),
         # The default page (public needs, newest first) walks this one and stops
-        # after 20 rows: under a millisecond (bench/load.py).
+        # after 20 rows.
         Index(
             "ix_needs_public_browse",
             *PUBLIC_LIST_COLUMNS,
@@ -210,7 +210,7 @@ class Need(db.Model):
     # The true county (moderator scoping); never shown publicly if coarsened.
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     # What the public sees: the county, or its city where fewer than 5 published
-    # needs share the county (SPEC §2).
+    # needs share the county.
     public_region_code: Mapped[str] = mapped_column(String(12), index=True)
     age_band: Mapped[str] = mapped_column(String(16))
     household_size: Mapped[int]

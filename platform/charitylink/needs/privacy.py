@@ -16,7 +16,7 @@ from charitylink.extensions import db
 from charitylink.needs.models import PUBLIC_STATUSES, Need
 from charitylink.regions import services as regions
 
-# SPEC §2: the county is shown only where at least this many public needs share it.
+# The county is shown only where at least this many public needs share it.
 K_THRESHOLD = 5
 
 
@@ -79,7 +79,7 @@ def coarse_region_for(county_code: str) -> str:
 
 
 def recompute_public_region(county_code: str) -> str:
-    """Set ``public_region_code`` of every need of ``county_code`` (SPEC §2).
+    """Set ``public_region_code`` of every need of ``county_code``.
 
     The county is shown where at least :data:`K_THRESHOLD` public needs share it,
     otherwise its prefecture. Call after any status change that moves a need in

@@ -164,8 +164,8 @@ def _col(name: str) -> Any:
 
     The unary plus keeps SQLite's planner off the one-column indexes (category,
     need type, region), which make it fetch and sort every matching need, and on
-    ``ix_needs_public_browse``, which answers a page in about a millisecond at
-    100,000 needs (measured with EXPLAIN QUERY PLAN; bench/load.py).
+    ``ix_needs_public_browse``, which answers a page by walking one index and
+    stopping after it (docs/needs.md, "Measured"; bench/load.py).
     PostgreSQL's planner chooses well by itself.
     """
     column = getattr(Need, name)
@@ -235,7 +235,7 @@ def public_needs(
         query = select(func.count(Need.id)).where(PUBLIC_CONDITION)
         return db.session.scalar(_apply_filters(query, filters)) or 0
 
-    # Counting reads every matching need (tens of ms at 100,000): keep the figure
+    # Counting reads every matching need: keep the figure
     # until the data changes (core/cache.py), for the next page and other sorts.
     key = json.dumps(
         {k: v for k, v in filters.items() if v not in (None, "")},

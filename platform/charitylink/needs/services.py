@@ -1,4 +1,4 @@
-"""The rules of needs: entry, review, withdrawal, private access (SPEC §2, §3).
+"""The rules of needs: entry, review, withdrawal, private access (docs/needs.md).
 
 Plain functions: take objects and the acting user, check, change, audit, flush.
 They never commit and never touch ``request``. Audit reasons carry moderator
@@ -89,7 +89,7 @@ def _apply(need: Need, clean: Any) -> None:
 def create_need(data: dict[str, Any], moderator: Any) -> Need:
     """Enter a need (both halves) as a draft; the moderator must cover its county.
 
-    ``data`` uses SPEC §5 names with ``amount`` in fen and a ``household`` dict.
+    ``data`` uses the API's names with ``amount`` in fen and a ``household`` dict.
     Raises ``ValidationFailed`` (fields named), ``NotAllowed``.
     """
     require_moderator(moderator)
@@ -263,7 +263,7 @@ def get_private(need: Need, moderator: Any) -> dict[str, Any]:
 
 
 def editable_input(need: Need, household: dict[str, Any]) -> dict[str, Any]:
-    """A need as SPEC §5 input (for prefilling the edit form)."""
+    """A need as API input (for prefilling the edit form)."""
     return {
         "external_id": need.external_id or "",
         "title": need.title,

@@ -1,6 +1,6 @@
 """Checking a need's input (both halves), shared by the form, the API and import.
 
-``clean_need_input`` takes SPEC §5 field names (amounts already in fen) and
+``clean_need_input`` takes the API's field names (amounts already in fen) and
 returns clean values or raises ``ValidationFailed`` whose ``fields`` names every
 bad field (``household.id_number``, ``gov_assistance.0.monthly_amount`` ...).
 Messages never repeat private values in full.
@@ -255,7 +255,7 @@ def _items(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def clean_need_input(data: dict[str, Any]) -> CleanNeed:
-    """Validate a whole need (SPEC §5 names, amounts in fen); raise on any error."""
+    """Validate a whole need (API names, amounts in fen); raise on any error."""
     errors: dict[str, str] = {}
     pub: dict[str, Any] = {}
     external_id = data.get("external_id")

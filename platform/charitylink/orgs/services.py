@@ -1,4 +1,4 @@
-"""Organizations (SPEC §2): registration, review, profile, members.
+"""Organizations (docs/orgs-accounts.md): registration, review, profile, members.
 
 Flush, never commit. Every state change writes an audit event in the same
 transaction. Status machine: ``pending → verified | rejected``,

@@ -1,4 +1,4 @@
-"""Project forms. Field names match the API's (SPEC §5) so one set of service
+"""Project forms. Field names match the API's so one set of service
 messages serves both; the rules live in ``projects.services``."""
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ def public_query(f: Filters) -> Select[Any]:
         select(Project)
         # ``+projects.org_id`` (a no-op on both databases) keeps SQLite from
         # starting at the orgs and sorting all their projects: it walks projects
-        # newest first and stops after a page (2 ms instead of 35 at 10,000).
+        # newest first and stops after a page (docs/funds-projects.md, "Measured").
         .join(
             Organization,
             Organization.id == literal_column("+projects.org_id", Integer),
@@ -154,7 +154,7 @@ def public_page(f: Filters, page: int, per_page: int) -> Page:
     stmt = public_query(f)
 
     def count() -> int:
-        # Ids only (a subquery of every column read each project: 70 ms at 10k).
+        # Ids only: a subquery of every column would read each whole project row.
         ids = stmt.with_only_columns(Project.id).subquery()
         return db.session.scalar(select(func.count()).select_from(ids)) or 0
 
@@ -233,7 +233,7 @@ def moderation_queue(user: Any, status: str = "submitted") -> list[Project]:
         select(Project)
         # ``+projects.org_id`` (a no-op on both databases) keeps SQLite from
         # starting at the orgs and sorting all their projects: it walks projects
-        # newest first and stops after a page (2 ms instead of 35 at 10,000).
+        # newest first and stops after a page (docs/funds-projects.md, "Measured").
         .join(
             Organization,
             Organization.id == literal_column("+projects.org_id", Integer),

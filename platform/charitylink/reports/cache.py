@@ -2,14 +2,14 @@
 from is replaced.
 
 Every report is computed from the process's report frame (reports/frame.py:
-the needs and claims in memory as arrays): a province's dashboard in tens of
-milliseconds at 100,000 needs, any region, period or level. The frame is read
+the needs and claims in memory as arrays): any region, period or level is a
+few vectorised passes (docs/reports.md). The frame is read
 again when the *data version* moved — the newest id of the audit log, the
 ledger, claims and needs (every state change writes an audit event, rule 7;
 each is a primary-key MAX, answered from the index end) — or after
 ``REPORTS_CACHE_SECONDS`` (default 300; 0 reads a new frame for every report).
 
-While a new frame is read (about a second at 100,000 needs), requests are
+While a new frame is read, requests are
 answered from the frame in hand (*stale-while-revalidate*); the page says when
 its data was read and that newer figures are coming. A frame older than
 ``REPORTS_STALE_SECONDS`` (default 900; 0 turns this off) is not served that

@@ -1,5 +1,5 @@
 """Reading the dashboard's filters from a query string, with a clear Chinese
-message for each bad value (SPEC §3 rule 8: bad input never yields a 500)."""
+message for each bad value (rule 8, docs/product.md: bad input never yields a 500)."""
 
 from __future__ import annotations
 

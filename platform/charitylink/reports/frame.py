@@ -2,11 +2,10 @@
 read, held in memory as numpy arrays, one frame per process.
 
 Why: a report is a handful of group-bys over the needs and claims of a region
-and period. In SQL each is a pass over the selected rows — at 100,000 needs a
-whole province cost 1.5–2.5 s of CPU on SQLite and 2–4 s on PostgreSQL
-(docs/reports.md), and every new cut (region, period, level) paid it again. Read
-once into arrays (~2 s of CPU, ~15 MB per 100,000 needs), any cut is a few
-vectorised passes: a province in about 0.1 s.
+and period. In SQL each is a pass over the selected rows, seconds of CPU for a
+whole province, and every new cut (region, period, level) paid it again. Read
+once into arrays, any cut is a few vectorised passes (the figures, before and
+after: docs/reports.md, "Speed: the report frame").
 
 Staying current: ``current()`` compares the frame's *data version* (the newest
 ids of the audit log, ledger, claims and needs; every state change writes an
@@ -234,7 +233,7 @@ def load() -> Frame:
     version = data_version()
     loaded_at = datetime.now(UTC)
     # Hundreds of thousands of tuples are built and dropped here: the cyclic
-    # garbage collector would walk them over and over (~40 % of the time).
+    # garbage collector would walk them over and over (docs/reports.md).
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
@@ -322,10 +321,10 @@ _FETCH = 4000
 def _columns(stmt: Any, columns: list[Any]) -> list[Any]:
     """The result's columns, each gathered by its reader (``_Array``,
     ``_Codes``, ``_Values``). Read a few thousand rows at a time, each piece
-    turned into numpy at once (the driver's values of 100,000 rows would hold
-    ~100 MB more at the peak), with a pause between pieces: a frame is mostly
-    read by a background thread, and one long C call (``fetchall`` of 100,000
-    rows, half a second) would hold the GIL — every request of the worker
+    turned into numpy at once (the driver's values of every row at once would
+    multiply the peak memory), with a pause between pieces: a frame is mostly
+    read by a background thread, and one long C call (``fetchall`` of every
+    row) would hold the GIL — every request of the worker
     would wait for it."""
     result = db.session.connection().execute(stmt)
     try:

@@ -1,4 +1,4 @@
-"""Small-cell suppression for public figures (SPEC §6).
+"""Small-cell suppression for public figures (docs/reports.md).
 
 A *cell* is one figure group of a table row (for example "needs published in
 长春市南关区": needs, households, amount requested) together with ``n``, the number

@@ -234,7 +234,7 @@ def _why(row: dict[str, Any]) -> dict[str, str]:
 
 
 def api_payload(fig: dict[str, Any]) -> dict[str, Any]:
-    """SPEC §5 stats fields; suppressed figures are null, with the reason."""
+    """The API's stats fields; suppressed figures are null, with the reason."""
     t = fig["totals"]
 
     def pub(row: dict[str, Any]) -> dict[str, Any]:

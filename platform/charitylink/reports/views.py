@@ -38,7 +38,7 @@ def _request_ended(_exc: BaseException | None) -> None:
 
 
 def _scope() -> str | None:
-    """Admins see every region; a moderator its prefix (SPEC §1)."""
+    """Admins see every region; a moderator its prefix."""
     if current_user.role == "admin":
         return None
     return current_user.region_prefix or "__none__"

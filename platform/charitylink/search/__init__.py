@@ -1,4 +1,4 @@
-"""Full-text search over published needs and projects (SPEC §4, issue 4)."""
+"""Full-text search over published needs and projects (docs/search.md)."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ _initialized = False
 
 
 def _jieba(cache_dir: str | None = None) -> Any:
-    """``jieba``, initialised once per process (~0.4 s), its cache in instance/
+    """``jieba``, initialised once per process (it is slow), its cache in instance/
     (``cache_dir``, else the current app's instance folder)."""
     global _initialized
     import jieba
@@ -84,7 +84,8 @@ def _jieba(cache_dir: str | None = None) -> Any:
 
 def warm_up(cache_dir: str | None = None) -> None:
     """Load jieba now: before gunicorn forks (``--preload``), so workers share
-    its ~120 MB instead of each paying it on their first search."""
+    its dictionary's memory instead of each paying it on their first search
+    (docs/search.md)."""
     _jieba(cache_dir)
 
 

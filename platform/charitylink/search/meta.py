@@ -1,8 +1,8 @@
 """Whoosh: filters, sorts, facets and ranking without Whoosh's query engine.
 
 Whoosh scores and collects every matching document in Python, through a chain
-of matcher objects: at 100,000 needs a word found in 10% of them cost 30–130 ms
-per query (shared notes §1), and more with filters and facet counts. Here the
+of matcher objects, so a common word is slow at a province's scale, and slower
+with filters and facet counts (docs/search.md, "Measured facts"). Here the
 index is used only for what it is fast at — the posting list of each word —
 and everything else runs over one fixed-size record per document (``meta``, a
 Whoosh column), read once per segment into plain Python lists:
@@ -18,8 +18,8 @@ Whoosh column), read once per segment into plain Python lists:
   idf × (2 title + 1 body + 0.5 labels), ties newest first.
 
 Segments never change once written (deletions are kept beside them), so a
-segment's records are loaded once per process (~50 ms per 100,000 documents)
-and reused after every index update; only new, small segments are read.
+segment's records are loaded once per process and reused after every index
+update; only new, small segments are read.
 """
 
 from __future__ import annotations

@@ -83,12 +83,11 @@ IN_TITLE, IN_BODY, IN_LABELS = 4, 2, 1
 class SearchPosting(db.Model):
     """PostgreSQL: one row per (need, word) — a covering inverted index.
 
-    GIN finds the documents of a word but keeps nothing else: counting,
-    ranking and the facets of a common word visited every matching row of
-    ``search_documents`` (~15 ms for 12,000 matches at 100,000 needs, before any
-    work). Here each posting carries the word's fields and copies of the need's
-    public columns, and the covering index (word, fields, id) INCLUDE (the rest)
-    answers a one-word search with index-only scans: the page of the relevance
+    GIN finds the documents of a word but keeps nothing else: counting, ranking and the
+    facets of a common word visited every matching row of ``search_documents`` before
+    any work (docs/search.md). Here each posting carries the word's fields and copies of
+    the need's public columns, and the covering index (word, fields, id) INCLUDE (the
+    rest) answers a one-word search with index-only scans: the page of the relevance
     order is the first entries of the index, the total and the facets are
     counted over the word's index entries. Written from ``search_documents``
     in the same transaction (``pg_backend.write_documents``). Needs only;

@@ -86,8 +86,8 @@ _POSTINGS_SQL = f"""
 """
 _POSTINGS = text(_POSTINGS_SQL + " AND d.object_id = ANY(:ids)")
 # A rebuild writes them all at once in index order: appended to the covering
-# index instead of split into it (at 100,000 needs: 40 s and 330 MB instead of
-# 47 s and 570 MB).
+# index instead of split into it, which is quicker and leaves a smaller index
+# (docs/search.md, "Measured facts").
 _ALL_POSTINGS = text(_POSTINGS_SQL + " ORDER BY 1, 3, 2")
 BATCH = 1000
 
@@ -180,7 +180,7 @@ def _tsquery(tokens: list[str]) -> Any:
 
 
 def _filters(table: Any, f: Any) -> list[Any]:
-    """The filters of SPEC §4 on the copies of the public columns (the same
+    """The search filters on the copies of the public columns (the same
     names in ``search_documents`` and ``search_postings``)."""
     where: list[Any] = []
     if f.status:
@@ -401,10 +401,9 @@ class PgBackend:
         page = page.offset(query.page.offset)
         if not query.facets and sort != "newest":
             # Sorted by amount or deadline every match is read to sort it: the
-            # total rides along as a window count (at 100,000 needs, 9,000
-            # matches: 26 ms instead of 20 + 20 ms for the page and a second
-            # count). Newest first stops early on the publication-order index,
-            # so there a separate count is cheaper.
+            # total rides along as a window count (one pass instead of one for
+            # the page and a second for the count). Newest first stops early on
+            # the publication-order index, so there a separate count is cheaper.
             rows = session.execute(page.add_columns(func.count().over())).all()
             if rows or not query.page.offset:
                 return Hits(

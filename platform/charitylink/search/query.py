@@ -1,4 +1,4 @@
-"""Filters, sorts and paging of a search (SPEC §4), parsed from request arguments."""
+"""Filters, sorts and paging of a search, parsed from request arguments."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ _REGION = re.compile(r"^\d{2,12}$")
 
 @dataclass(frozen=True)
 class Filters:
-    """Filters of SPEC §4. Projects use region, need_type, status and the amount
+    """The search filters. Projects use region, need_type, status and the amount
     range (over the target amount); category and urgency apply to needs only."""
 
     region: str | None = None

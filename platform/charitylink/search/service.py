@@ -171,7 +171,7 @@ def _load(model: Any, ids: list[int], public: list[Any]) -> list[Any]:
     Whoosh index may lag by a few seconds: a just-withdrawn need is not shown).
     Needs are checked in Python by the caller: with a status condition in the
     query, SQLite without statistics (no ANALYZE) scanned every public need
-    through the status index instead of 20 primary-key lookups (17 ms at 100k)."""
+    through the status index instead of doing 20 primary-key lookups."""
     if not ids:
         return []
     found = {

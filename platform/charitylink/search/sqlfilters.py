@@ -1,4 +1,4 @@
-"""The filters and sorts of SPEC §4 as SQL over the live needs/projects rows: used
+"""The search filters and sorts as SQL over the live needs/projects rows: used
 by the PostgreSQL backend and by the database fallback, so both are exact."""
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ A rebuild writes a new generation and then switches CURRENT (``os.replace``);
 readers keep their open searcher on the old generation until they next look at
 CURRENT. The previous generation is kept for them; older ones are removed.
 Request workers only read. Searchers are reopened when stale, never
-``refresh()``-ed (see notes §1).
+``refresh()``-ed (docs/search.md, "Measured facts": Whoosh forks' refresh bug).
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class WhooshBackend:
     # -- reading ------------------------------------------------------------
     def searcher(self) -> Any:
         """This thread's searcher on the current generation, reopened when the
-        index changed (``up_to_date`` costs ~0.07 ms) or CURRENT moved."""
+        index changed (``up_to_date`` is a cheap check) or CURRENT moved."""
         path = self.current_dir()
         if path is None:
             raise IndexUnavailable(f"no search index under {self.root}")
