@@ -17,8 +17,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 bind = os.environ.get("BIND", os.environ.get("GUNICORN_BIND", "127.0.0.1:8000"))
 
 # Sync workers: the app is CPU-bound (Jinja, SQLAlchemy) and its DB calls are short.
-# Measured on 2 cores (shared/notes/search-claims-throughput.md §5): 2 workers reach
-# the same rate as 4, so one worker per core plus one to cover a blocked request.
+# On 2 cores, 2 workers reach the same rate as 4 (docs/deployment.md), so one worker
+# per core plus one to cover a blocked request.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
 worker_class = "sync"
 threads = 1
