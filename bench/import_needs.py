@@ -1,4 +1,4 @@
-"""Benchmark: bulk import of needs (issue 5) against a plain bulk INSERT.
+"""Benchmark: bulk import of needs (docs/integration.md) against a plain bulk INSERT.
 
     .venv/bin/python bench/import_needs.py [--rows 10000] [--batch 250]
     TEST_DATABASE_URL=postgresql://... .venv/bin/python bench/import_needs.py

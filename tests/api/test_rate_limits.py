@@ -1,5 +1,5 @@
 """Login and token endpoints are rate-limited per account and per address, with a
-clear 429 (issue 5); other accounts and addresses are unaffected."""
+clear 429 (docs/integration.md); other accounts and addresses are unaffected."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The flow a person clicks through (issue 2 item 12): an org registers, a
+"""The flow a person clicks through: an org registers, a
 moderator verifies it, the org admin creates a fund and records a donation, the
 public fund page shows it."""
 

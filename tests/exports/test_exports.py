@@ -1,4 +1,4 @@
-"""Exports (issue 5): the right rows, private data for moderators only."""
+"""Exports (docs/integration.md): the right rows, private data for moderators only."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`GET /api/v1/needs?q=` and `/api/v1/projects?q=` return facet counts beside
-the results (issue 4): region one level below the region filter, category
+the results (docs/search.md): region one level below the region filter, category
 (needs), need type — on both engines."""
 
 from __future__ import annotations

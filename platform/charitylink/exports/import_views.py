@@ -1,4 +1,4 @@
-"""Import of needs from a file, in the moderator's pages (issue 5).
+"""Import of needs from a file, in the moderator's pages (docs/integration.md).
 
 Upload (CSV in UTF-8 with or without BOM, or GB18030; or XLSX) → the parsed rows
 and a dry run are stored, encrypted with the data key, in the instance folder

@@ -1,4 +1,4 @@
-"""What each role may export, as (header, rows) sheets (issue 5).
+"""What each role may export, as (header, rows) sheets (docs/integration.md).
 
 Moderators export their region: needs with both halves (decrypted; audited as
 ``export.needs_private``), claims, deliveries and the ledger entries of claims on

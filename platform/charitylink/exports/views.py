@@ -1,4 +1,4 @@
-"""Data exchange pages: exports for moderators and org admins (issue 5).
+"""Data exchange pages: exports for moderators and org admins (docs/integration.md).
 
 The import pages (``/mod/needs/import``) register on the same blueprint from
 ``exports/import_views.py``.

@@ -1,4 +1,4 @@
-"""``flask --app wsgi import-needs FILE --moderator EMAIL`` (issue 5)."""
+"""``flask --app wsgi import-needs FILE --moderator EMAIL`` (docs/integration.md)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ MAX_ROWS = 5000
 DEFAULT_BATCH = 250
 # An import may rewrite a need only while nobody outside the office has seen it.
 EDITABLE_STATUSES = (NeedStatus.DRAFT, NeedStatus.REJECTED)
-# Statuses at or beyond a claim: an import never touches these (issue 5).
+# Statuses at or beyond a claim: an import never touches these.
 CLAIMED_STATUSES = (
     NeedStatus.FULLY_CLAIMED,
     NeedStatus.DELIVERED,
