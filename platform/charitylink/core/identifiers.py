@@ -111,8 +111,8 @@ def validate_uscc(value: str) -> str:
     :data:`USCC_ALPHABET` (no I, O, S, V, Z), and the 18th character equal to
     the GB 32100 check character.
 
-    Pilot-era codes that fail the check exist; they are rejected here and
-    accepted only through a moderator override recorded elsewhere.
+    Pilot-era codes that fail the check exist; they are rejected (the platform
+    has no override for them yet: docs/security.md, "Validators").
 
     Raises :class:`InvalidIdentifier` with a message naming the exact problem:
     the length, the first disallowed character, or the expected check char.
