@@ -133,6 +133,30 @@ def register_template_helpers(app: Flask) -> None:
 
         return {"L": label_sets}
 
+    @app.context_processor
+    def org_banner() -> dict[str, Any]:
+        return {"org_block_banner": _org_block_banner}
+
+
+def _org_block_banner() -> str | None:
+    """The banner a suspended org's staff see on every page: why they cannot act
+    (the same text as each refusal)."""
+    from flask_login import current_user
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from charitylink.core.permissions import org_block_message
+
+    user = current_user
+    if not getattr(user, "is_authenticated", False) or not user.is_org_staff:
+        return None
+    try:
+        org = user.org
+        if org is None or org.status != "suspended":
+            return None
+        return org_block_message(org.status, org.status_reason)
+    except SQLAlchemyError:  # an error page while the database is away
+        return None
+
 
 def register_cli(app: Flask) -> None:
     from charitylink.cli import register

@@ -37,6 +37,7 @@ from charitylink.core.permissions import (
     covers_region,
     is_moderator,
     require_moderator,
+    require_org_can_act,
     require_org_staff,
 )
 from charitylink.core.timeutil import today as china_today
@@ -193,10 +194,8 @@ def claim_need(
     its amount (rule 1, guarded UPDATE → OverClaim); the fund's available
     balance covers the amount (rule 2, guarded UPDATE → InsufficientFunds).
     """
-    require_org_staff(org_user, fund.org_id)
+    require_org_can_act(org_user, fund.org_id)
     org = fund.org
-    if not org.is_verified:
-        raise NotAllowed(_("机构尚未通过认证（或已被暂停），不能认领或认捐需求。"))
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
         raise ValidationFailed(
             _("金额必须是以分为单位的整数。"), {"amount": _("金额格式不正确。")}
@@ -284,8 +283,12 @@ def deliver_claim(
     """The org reports a delivery: ``delivered_fen`` (≤ the claimed amount) is
     paid out of the fund, the undelivered rest goes back to it (and off the
     need's claimed amount). ``evidence`` is an optional uploaded file
-    (``werkzeug.datastructures.FileStorage`` or ``(filename, bytes)``)."""
-    require_org_staff(user, claim.org_id)
+    (``werkzeug.datastructures.FileStorage`` or ``(filename, bytes)``).
+
+    A suspended org reports no delivery: money leaves the fund here. A delivery
+    it reported before the suspension stays for the moderator to confirm or not
+    (``confirm_claim`` does not look at the org's status)."""
+    require_org_can_act(user, claim.org_id)
     if claim.status != ClaimStatus.RESERVED:
         raise InvalidTransition(_invalid_message(claim, ClaimStatus.DELIVERED))
     fields: dict[str, str] = {}
@@ -391,7 +394,12 @@ def _maybe_confirm_need(need: Need, actor: Any) -> None:
 
 def cancel_claim(claim: Claim, user: Any, reason: str = "") -> Claim:
     """Org staff withdraw a reserved claim: the reservation goes back to the fund
-    and the amount back to the need."""
+    and the amount back to the need.
+
+    Allowed whatever the org's status (a suspended org may cancel): cancelling
+    moves no money out and reveals nothing; it hands the reserved amount back to
+    the fund and the need back to other orgs, which is what a regulator wants
+    from a suspended org's open claims."""
     require_org_staff(user, claim.org_id)
     _close_reserved(claim, user, ClaimStatus.CANCELLED, "claim.cancel", reason)
     return claim
@@ -540,8 +548,9 @@ def household_contact_available(claim: Claim) -> bool:
 def reveal_household_contact(claim: Claim, user: Any) -> dict[str, str]:
     """Rule 5's one exception: the household consented in writing and the org
     holds a reserved claim → its staff see the contact name and phone (never the
-    ID number, address or notes). Each showing is audited."""
-    require_org_staff(user, claim.org_id)
+    ID number, address or notes). Each showing is audited. A suspended org
+    sees no contact."""
+    require_org_can_act(user, claim.org_id)
     if claim.status != ClaimStatus.RESERVED:
         raise NotAllowed(_("只有待交付（已认领）的认领可以查看受助家庭联系方式。"))
     if not claim.need.consent_share_contact:

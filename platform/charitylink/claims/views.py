@@ -26,7 +26,11 @@ from charitylink.claims.forms import ClaimForm, DeliverForm, ReasonForm
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, fen_to_yuan_str, parse_yuan
-from charitylink.core.permissions import moderator_required, org_staff_required
+from charitylink.core.permissions import (
+    moderator_required,
+    org_block_message,
+    org_staff_required,
+)
 from charitylink.core.timeutil import today
 from charitylink.errors import DomainError
 from charitylink.extensions import db
@@ -100,7 +104,7 @@ def claim_panel(need: Need) -> dict[str, Any]:
         )
     )
     if not org.is_verified:
-        panel["reason"] = _("本机构尚未通过认证（或已被暂停），暂不能认领。")
+        panel["reason"] = org_block_message(org.status, org.status_reason)
     elif need.status != NeedStatus.PUBLISHED:
         panel["reason"] = _("该需求当前不可认领（%(s)s）。", s=need.status_label)
     elif need.deadline_on is not None and need.deadline_on < today():

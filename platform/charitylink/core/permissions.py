@@ -94,3 +94,73 @@ def require_org_staff(user: Any, org_id: int) -> None:
 def require_org_admin(user: Any, org_id: int) -> None:
     if not (getattr(user, "role", None) == ORG_ADMIN and user.org_id == org_id):
         raise NotAllowed(_("只有本机构的管理员可以执行此操作。"))
+
+
+# ---------------------------------------------------------------------------
+# Whether the acting org may act now (its review status)
+# ---------------------------------------------------------------------------
+
+
+def org_block_message(status: Any, reason: str | None = None) -> str | None:
+    """Why an org in ``status`` may not act (None for a verified org): the text
+    of every refusal and of the banner on the org's work pages."""
+    status = str(status)
+    if status == "verified":
+        return None
+    if status == "suspended":
+        because = _("（原因：%(reason)s）", reason=reason) if reason else ""
+        return _(
+            "本机构已被民政部门暂停%(because)s。暂停期间不能认领或认捐、登记交付、"
+            "查看受助家庭联系方式、设立基金、登记捐赠、创建或修改项目、发布进展、"
+            "编辑机构资料或添加成员；已登记的交付由民政部门核实，待交付的认领可以"
+            "取消（资金退回基金）。恢复认证后即可继续，如有疑问请联系所在地民政部门。",
+            because=because,
+        )
+    if status == "rejected":
+        return _(
+            "本机构的注册已被驳回，请修改并重新提交审核，通过认证后才能进行此操作。"
+        )
+    return _("本机构尚未通过民政部门认证，通过后才能进行此操作。")
+
+
+def require_org_can_act(
+    user: Any,
+    org_id: int,
+    *,
+    admin: bool = False,
+    while_pending: bool = False,
+    for_update: bool = False,
+) -> None:
+    """The one check every org action calls: ``user`` is staff (``admin``: an
+    admin) of the org, and the org is verified at this moment.
+
+    ``while_pending`` lets a pending org do what it needs while it waits for
+    review (edit its profile, add staff); a suspended or rejected org never
+    passes. The status is read from the database, not from a loaded object, and
+    the row is share-locked (PostgreSQL; SQLite serialises writers anyway): a
+    suspension that commits meanwhile waits for this action to finish, so an
+    action never completes after the suspension it raced with.
+    ``for_update`` takes the row lock in exclusive mode, for an action that
+    then changes the org row itself (two share holders upgrading would
+    deadlock).
+    """
+    if admin:
+        require_org_admin(user, org_id)
+    else:
+        require_org_staff(user, org_id)
+    from sqlalchemy import select
+
+    from charitylink.extensions import db
+    from charitylink.orgs.models import Organization
+
+    row = db.session.execute(
+        select(Organization.status, Organization.status_reason)
+        .where(Organization.id == org_id)
+        .with_for_update(read=not for_update)
+    ).one_or_none()
+    if row is None:
+        raise NotAllowed(_("您只能操作本机构的数据。"))
+    status = str(row.status)
+    if status == "verified" or (while_pending and status == "pending"):
+        return
+    raise NotAllowed(org_block_message(status, row.status_reason) or "")

@@ -9,18 +9,13 @@ from sqlalchemy import func, select
 from charitylink.core import audit
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, validate_fen
-from charitylink.core.permissions import require_org_admin
-from charitylink.errors import FundPurpose, NotAllowed, ValidationFailed
+from charitylink.core.permissions import require_org_can_act
+from charitylink.errors import FundPurpose, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds import ledger
 from charitylink.funds.models import Fund, FundKind, LedgerEntry, LedgerKind
 from charitylink.needs.models import NEED_TYPE_LABELS, NeedType
 from charitylink.orgs.models import Organization
-
-
-def _require_verified(org: Organization) -> None:
-    if not org.is_verified:
-        raise NotAllowed(_("机构尚未通过认证（或已被暂停），暂不能进行此操作。"))
 
 
 def create_fund(
@@ -35,8 +30,7 @@ def create_fund(
     description: str = "",
 ) -> Fund:
     """A named fund needs its naming donor; a special fund needs a purpose."""
-    require_org_admin(actor, org.id)
-    _require_verified(org)
+    require_org_can_act(actor, org.id, admin=True)
     fields: dict[str, str] = {}
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 100:
@@ -100,8 +94,7 @@ def record_donation(
     reference: str | None = None,
 ) -> LedgerEntry:
     """A donation into the fund's ledger. ``donor_name`` None or empty = anonymous."""
-    require_org_admin(actor, fund.org_id)
-    _require_verified(fund.org)
+    require_org_can_act(actor, fund.org_id, admin=True)
     try:
         amount = validate_fen(amount_fen)
     except InvalidAmount as exc:

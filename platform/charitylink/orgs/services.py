@@ -24,7 +24,11 @@ from charitylink.core.identifiers import (
     validate_phone,
     validate_uscc,
 )
-from charitylink.core.permissions import require_moderator, require_org_admin
+from charitylink.core.permissions import (
+    require_moderator,
+    require_org_admin,
+    require_org_can_act,
+)
 from charitylink.core.timeutil import utcnow
 from charitylink.errors import (
     Conflict,
@@ -330,12 +334,10 @@ PROFILE_FIELDS = ("description", "contact_name", "contact_phone", "contact_email
 
 def update_profile(org: Organization, actor: Any, data: dict[str, Any]) -> None:
     """The org admin edits the public profile. Name, credit code, type and region
-    are what the moderator verified: they are not editable here."""
-    require_org_admin(actor, org.id)
-    if org.status == OrgStatus.REJECTED:
-        raise NotAllowed(
-            _("机构注册已被驳回：请在「修改并重新提交」中更正后重新提交审核。")
-        )
+    are what the moderator verified: they are not editable here. A pending org
+    may fill its profile while it waits for review; a suspended one may not (a
+    rejected one corrects it through :func:`resubmit_org`)."""
+    require_org_can_act(actor, org.id, admin=True, while_pending=True, for_update=True)
     fields: dict[str, str] = {}
     description = _text(data.get("description"))
     if len(description) > DESCRIPTION_MAX:
@@ -369,9 +371,8 @@ def add_member(
     role: Any = Role.ORG_MEMBER,
 ) -> User:
     """The org admin adds a staff account (member or admin) to its own org."""
-    require_org_admin(actor, org.id)
-    if org.status == OrgStatus.REJECTED:
-        raise NotAllowed(_("机构注册已被驳回，不能添加成员。"))
+    # A pending org sets up its staff while waiting; a suspended one adds nobody.
+    require_org_can_act(actor, org.id, admin=True, while_pending=True)
     try:
         role = Role(role)
     except ValueError:
@@ -403,7 +404,10 @@ def add_member(
 
 def deactivate_member(org: Organization, actor: Any, member: User) -> None:
     """Deactivate a staff account of the org; its sessions and tokens end at once.
-    Nobody deactivates themselves, and the last active admin stays."""
+    Nobody deactivates themselves, and the last active admin stays.
+
+    Allowed whatever the org's status: taking an account's access away is what
+    a suspended org should still be able to do (a leaver's account)."""
     require_org_admin(actor, org.id)
     if member.org_id != org.id:
         raise NotAllowed(_("该用户不是本机构成员。"))

@@ -19,7 +19,7 @@ from charitylink.core.permissions import (
     covers_region,
     is_moderator,
     is_org_staff,
-    require_org_staff,
+    require_org_can_act,
 )
 from charitylink.core.timeutil import utcnow
 from charitylink.errors import InvalidTransition, NotAllowed, ValidationFailed
@@ -55,11 +55,6 @@ def require_transition(project: Project, *allowed_from: ProjectStatus) -> None:
                 status=_label(project.status),
             )
         )
-
-
-def _require_verified(org: Organization) -> None:
-    if not org.is_verified:
-        raise NotAllowed(_("机构尚未通过认证（或已被暂停），暂不能进行此操作。"))
 
 
 def require_reviewer(user: Any, project: Project) -> None:
@@ -225,8 +220,7 @@ def _audit(
 
 def create_project(org: Organization, actor: Any, data: dict[str, Any]) -> Project:
     """A new draft by the org's staff (member or admin)."""
-    require_org_staff(actor, org.id)
-    _require_verified(org)
+    require_org_can_act(actor, org.id)
     values = clean_fields(org, data)
     project = Project(
         org_id=org.id,
@@ -244,8 +238,7 @@ def create_project(org: Organization, actor: Any, data: dict[str, Any]) -> Proje
 
 def update_project(project: Project, actor: Any, data: dict[str, Any]) -> Project:
     """Edit a draft; editing a rejected project takes it back to draft."""
-    require_org_staff(actor, project.org_id)
-    _require_verified(project.org)
+    require_org_can_act(actor, project.org_id)
     require_transition(project, *EDITABLE)
     values = clean_fields(project.org, data)
     for key, value in values.items():
@@ -262,8 +255,7 @@ def update_project(project: Project, actor: Any, data: dict[str, Any]) -> Projec
 
 
 def submit_project(project: Project, actor: Any) -> None:
-    require_org_staff(actor, project.org_id)
-    _require_verified(project.org)
+    require_org_can_act(actor, project.org_id)
     require_transition(project, ProjectStatus.DRAFT)
     project.status = ProjectStatus.SUBMITTED
     project.submitted_at = utcnow()
@@ -310,7 +302,7 @@ def reject_project(project: Project, moderator: Any, reason: Any) -> None:
 
 def redraft_project(project: Project, actor: Any) -> None:
     """rejected → draft without editing (the org will edit next)."""
-    require_org_staff(actor, project.org_id)
+    require_org_can_act(actor, project.org_id)
     require_transition(project, ProjectStatus.REJECTED)
     project.status = ProjectStatus.DRAFT
     _audit(actor, "project.redraft", project, ProjectStatus.REJECTED, project.status)
@@ -319,7 +311,9 @@ def redraft_project(project: Project, actor: Any) -> None:
 
 def close_project(project: Project, actor: Any, reason: Any = None) -> None:
     """Close a published project: the org's staff, or a moderator of its region."""
-    if not is_org_staff(actor, project.org_id):
+    if is_org_staff(actor, project.org_id):
+        require_org_can_act(actor, project.org_id)
+    else:
         require_reviewer(actor, project)
     require_transition(project, ProjectStatus.PUBLISHED)
     text = _text(reason)[:1000] or None
@@ -334,7 +328,7 @@ def close_project(project: Project, actor: Any, reason: Any = None) -> None:
 def post_update(project: Project, actor: Any, body: Any) -> ProjectUpdate:
     """A dated progress update on a published project (Charity Law: every 3
     months at least); resets the overdue reminder."""
-    require_org_staff(actor, project.org_id)
+    require_org_can_act(actor, project.org_id)
     require_transition(project, ProjectStatus.PUBLISHED)
     text = _text(body)
     if not text or len(text) > 5000:
