@@ -132,3 +132,39 @@ def test_token_endpoint_ignores_the_key_and_stores_no_token(
     assert a.status_code == b.status_code == 201
     assert a.json["token"] != b.json["token"]
     assert db.session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
+
+
+def _records() -> int:
+    return db.session.scalar(select(func.count()).select_from(IdempotencyRecord))
+
+
+def test_anonymous_posts_write_no_record_and_get_401_before_any_key_check(
+    client,
+) -> None:
+    # Pen-test finding: 200 rejected anonymous requests wrote 200 rows.
+    for n in range(40):
+        resp = client.post(
+            URL, json=[need_row(n)], headers={"Idempotency-Key": f"anon-{n}"}
+        )
+        assert resp.status_code == 401
+    # Authentication first: a reused key with another body, or a malformed key,
+    # is still a 401 for a caller without a token (not 422 / 400).
+    for key, body in (("anon-1", [need_row(99)]), ("x" * 300, [need_row(1)])):
+        resp = client.post(URL, json=body, headers={"Idempotency-Key": key})
+        assert resp.status_code == 401
+        assert resp.json["error"]["code"] == "unauthorized"
+    bad_token = {"Authorization": "Bearer nope", "Idempotency-Key": "anon-1"}
+    assert client.post(URL, json=[need_row(99)], headers=bad_token).status_code == 401
+    assert _records() == 0
+
+
+def test_anonymous_registration_ignores_the_key(client) -> None:
+    from tests.orgs.conftest import api_registration
+
+    body = api_registration()
+    for _n in range(3):
+        resp = client.post(
+            "/api/v1/orgs", json=body, headers={"Idempotency-Key": "register-1"}
+        )
+        assert "Idempotent-Replayed" not in resp.headers
+    assert _records() == 0

@@ -13,9 +13,12 @@ The key is claimed by inserting a *pending* record in its own committed
 transaction before the endpoint runs (so two concurrent requests cannot both
 run: the second hits the unique constraint), and the response is stored when
 the endpoint returns. A 5xx answer deletes the record, so the client may retry
-with the same key. Keys are scoped per caller (``user:<id>``, or the address
-for anonymous calls). ``POST /tokens`` is exempt: its response carries a raw
-token, which must never be stored.
+with the same key. Keys are scoped per caller (``user:<id>``). Only an
+authenticated caller gets a record: an anonymous POST ignores the header, so
+nobody can fill the table without a token, and authentication is answered
+before anything about the key (a 401 comes before a 400 or 422). ``POST
+/tokens`` is exempt: its response carries a raw token, which must never be
+stored.
 """
 
 from __future__ import annotations
@@ -62,18 +65,14 @@ def _error(status: int, code: str, message: str) -> Response:
     return resp
 
 
-def _caller_key() -> tuple[str, int | None]:
-    user = g.get("api_user")
-    if user is not None:
-        return f"user:{user.id}", user.id
-    return f"anon:{(request.remote_addr or '-')[:58]}", None
-
-
 def before_request() -> Response | None:
     if request.method != "POST" or request.endpoint in EXEMPT_ENDPOINTS:
         return None
     key = request.headers.get(HEADER)
-    if key is None:
+    user = g.get("api_user")
+    if key is None or user is None:
+        # Anonymous: the endpoint answers (401, or registration's own answer);
+        # no record, so rejected requests cannot grow the table.
         return None
     if not _KEY.fullmatch(key):
         return _error(
@@ -81,10 +80,10 @@ def before_request() -> Response | None:
             "bad_request",
             _("Idempotency-Key 应为 1 到 255 个可打印 ASCII 字符（建议使用 UUID）。"),
         )
-    user_key, user_id = _caller_key()
+    user_key = f"user:{user.id}"
     digest = _request_hash()
     record = IdempotencyRecord(
-        user_key=user_key, key=key, request_hash=digest, user_id=user_id
+        user_key=user_key, key=key, request_hash=digest, user_id=user.id
     )
     db.session.add(record)
     try:

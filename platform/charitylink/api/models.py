@@ -16,7 +16,7 @@ class IdempotencyRecord(db.Model):
     __table_args__ = (UniqueConstraint("user_key", "key", name="user_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # "user:<id>" for authenticated calls, "anon:<ip>" otherwise.
+    # "user:<id>": only authenticated calls get a record.
     user_key: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
