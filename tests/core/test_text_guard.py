@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from charitylink.core.text_guard import KINDS, Finding, findings_message, scan
+from charitylink.core.text_guard import (
+    KINDS,
+    Finding,
+    findings_message,
+    scan,
+    scan_fields,
+)
 
 ZW = "\u200b"  # zero-width space, a favourite way to slip a number past a filter
 FW = {c: c - 0x30 + 0xFF10 for c in range(0x30, 0x3A)}  # ASCII digits to full width
@@ -87,6 +95,9 @@ POSITIVE = [
     ("门牌号：幸福路88号", "address", "门牌号：幸福路88号"),
     ("住１２号楼", "address", "１２号楼"),
     (f"住3{ZW}号楼", "address", f"3{ZW}号楼"),
+    # Labelled QQ numbers and WeChat IDs.
+    ("加QQ：12345678 咨询", "qq", "QQ：12345678"),
+    ("微信：zhang_san88 联系", "wechat", "微信：zhang_san88"),
     # The household's own name.
     ("户主张三患病", "name", "张三"),
     ("户主张 三患病", "name", "张 三"),
@@ -245,7 +256,8 @@ def test_long_text_is_scanned_quickly() -> None:
 @settings(max_examples=300, deadline=None)
 @given(
     st.text(
-        alphabet="0123456789138 -+()X@a.号楼村组门牌张三\u200b１８＋－",
+        alphabet="0123456789138 -+()X@a.号楼村组门牌张三\u200b１８＋－"
+        "一三九〇十百两,/_\n·歐陽欧阳QQ微信:١",
         max_size=80,
     )
 )
@@ -257,3 +269,184 @@ def test_scan_never_fails_and_findings_are_consistent(text: str) -> None:
         assert f.excerpt and f.message
     for a, b in zip(findings, findings[1:], strict=False):
         assert a.end <= b.start
+
+
+# ----------------------------------------------------------------------------
+# Ways around the guard (the penetration test's finding 5): each is refused.
+# ----------------------------------------------------------------------------
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+HOUSEHOLD = ["欧阳金丝"]
+
+# (text, kind, excerpt as typed)
+BYPASSES = [
+    ("电话139.1234.5678", "mobile", "139.1234.5678"),
+    ("电话 1 3 9 1 2 3 4 5 6 7 8 谢谢", "mobile", "1 3 9 1 2 3 4 5 6 7 8"),
+    ("电话一三九一二三四五六七八", "mobile", "一三九一二三四五六七八"),
+    ("电话幺三九〇〇〇〇一一一一", "mobile", "幺三九〇〇〇〇一一一一"),
+    ("电话139一二三四5678", "mobile", "139一二三四5678"),
+    ("电话139/1234/5678", "mobile", "139/1234/5678"),
+    ("电话139,1234,5678", "mobile", "139,1234,5678"),
+    ("电话139_1234_5678", "mobile", "139_1234_5678"),
+    ("电话139、1234、5678", "mobile", "139、1234、5678"),
+    ("电话" + "13912345678".translate(ARABIC_INDIC), "mobile", "١٣٩١٢٣٤٥٦٧٨"),
+    ("电话 +86.139.1234.5678", "mobile", "+86.139.1234.5678"),
+    ("电话 +86.13912345678", "mobile", "+86.13912345678"),
+    (
+        "电话1\u200c3\u200d9\u20601234\ufeff5678",
+        "mobile",
+        "1\u200c3\u200d9\u20601234\ufeff5678",
+    ),
+    (
+        "身份证一一零一零五一九四九一二三一零零二X",
+        "id_number",
+        "一一零一零五一九四九一二三一零零二X",
+    ),
+    ("身份证号\n110105\n19491231\n002X\n", "id_number", "110105\n19491231\n002X"),
+    ("身份证号110105.19491231.002X", "id_number", "110105.19491231.002X"),
+    ("身份证号110105/19491231/002X", "id_number", "110105/19491231/002X"),
+    ("卡号6222.0200.0000.0007", "bank_card", "6222.0200.0000.0007"),
+    ("户主欧·阳金丝", "name", "欧·阳金丝"),
+    ("户主歐陽金絲", "name", "歐陽金絲"),
+    ("户主欧 阳 金 丝", "name", "欧 阳 金 丝"),
+    ("户主欧-阳-金-丝", "name", "欧-阳-金-丝"),
+    ("家住幸福路十二号", "address", "幸福路十二号"),
+    ("住三号楼二单元五零一室", "address", "三号楼二单元五零一室"),
+    ("家住王家村三组", "address", "王家村三组"),
+    ("QQ 123456789", "qq", "QQ 123456789"),
+    ("qq号:987654321", "qq", "qq号:987654321"),
+    ("VX：abc_12345", "wechat", "VX：abc_12345"),
+    ("vx abc12345", "wechat", "vx abc12345"),
+    ("wx:hello_world", "wechat", "wx:hello_world"),
+    ("微信号 zhangsan2024", "wechat", "微信号 zhangsan2024"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "excerpt"), BYPASSES)
+def test_obfuscated_personal_data_is_still_found(
+    text: str, kind: str, excerpt: str
+) -> None:
+    findings = scan(text, household_names=HOUSEHOLD)
+    assert [(f.kind, f.excerpt) for f in findings] == [(kind, excerpt)]
+    finding = findings[0]
+    assert text[finding.start : finding.end] == excerpt
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        ("电话一三九一二三四五六七八", "「一三九…五六七八」"),
+        ("电话139.1234.5678", "「139…5678」"),
+        ("户主歐陽金絲患病", "「歐陽金絲」"),
+        ("家住幸福路十二号", "「幸福路十二号」"),
+    ],
+)
+def test_message_quotes_the_text_as_typed(text: str, quoted: str) -> None:
+    [finding] = scan(text, household_names=HOUSEHOLD)
+    assert quoted in finding.message
+
+
+BENIGN = [
+    "捐款¥3,000，已到账",
+    "¥3,000、¥5,000 和 ¥8,000 三档",
+    "分别为 3000，5000，8000，12000，20000 元",
+    "2026-12-01 开始，2026/12/31 结束",
+    "2026.12.01—2027.01.31",
+    "2019, 2020, 2021, 2022 年连续资助",
+    "二〇二六年十二月一日",
+    "一九九八年出生，今年六十五岁",
+    "老人今年 78 岁，家庭人口 4 人",
+    "一家三口，三口之家，两位老人",
+    "十二个月，每月三百元",
+    "共资助一千二百户家庭",
+    "12:30-13:30 发放，时间 09:00",
+    "完成率 7.5%，版本 v1.2.3",
+    "第一单元、一楼大厅、住在一楼",
+    "关注微信公众号，使用微信支付",
+    "加入QQ群",
+    "微信 WeChat 转账",
+    "七八个人，三四十岁",
+    "千万不要错过",
+    "批次 2024/001、2024/002",
+]
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_ordinary_numbers_in_every_script_are_not_flagged(text: str) -> None:
+    assert scan(text, household_names=HOUSEHOLD + ["王一", "李三"]) == []
+
+
+def test_names_holding_numerals_are_still_matched() -> None:
+    text = "王一和李三一起"
+    assert [f.excerpt for f in scan(text, household_names=["王一", "李三"])] == [
+        "王一",
+        "李三",
+    ]
+
+
+def test_allowed_contact_numbers_are_not_findings() -> None:
+    text = "机构热线 0431-88886666，手机 139 1234 5678，邮箱 info@aixin.org"
+    assert [f.kind for f in scan(text)] == ["landline", "mobile", "email"]
+    allowed = ["0431-88886666", "13912345678", "INFO@aixin.org"]
+    assert scan(text, allowed=allowed) == []
+    # Only the org's own numbers: another phone is still refused.
+    other = text + "，户主电话13812345678"
+    assert [f.kind for f in scan(other, allowed=allowed)] == ["mobile"]
+
+
+def test_a_number_split_between_fields_is_found_in_both() -> None:
+    messages = scan_fields(
+        [("title", "标题", "求助：电话139 1234"), ("description", "描述", "5678 谢谢")]
+    )
+    assert set(messages) == {"title", "description"}
+    assert "139****5678" in messages["title"]
+    assert "「描述」" in messages["title"] and "「标题」" in messages["description"]
+
+
+def test_a_name_split_between_fields_is_found() -> None:
+    messages = scan_fields(
+        [("title", "标题", "感谢欧阳"), ("summary", "简介", "金丝一家")],
+        household_names=HOUSEHOLD,
+    )
+    assert set(messages) == {"title", "summary"}
+
+
+def test_clean_fields_give_no_messages() -> None:
+    fields = [("title", "标题", "助学项目 2026"), ("body", "详情", "资助 30 名学生")]
+    assert scan_fields(fields, household_names=HOUSEHOLD) == {}
+
+
+ADVERSARIAL = [
+    "1 " * 50,
+    "1" * 100,
+    "1.1," * 25,
+    "一" * 100,
+    "一十" * 50,
+    "村 " * 50,
+    "a@" + "b." * 50,
+    "QQ" * 50,
+    "微信:a" * 20,
+    "号" * 100,
+    "1号" * 50,
+    "欧·阳" * 50,
+    "\u200b1" * 100,
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
+def test_scan_time_grows_linearly(unit: str) -> None:
+    """10× the text may cost at most 30× the time (linear with a generous
+    margin; quadratic would be 100×). Best of three runs each."""
+
+    def cost(size: int) -> float:
+        text = (unit * (size // len(unit) + 1))[:size]
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            scan(text, household_names=HOUSEHOLD)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    small, large = cost(10_000), cost(100_000)
+    assert large <= 30 * max(small, 1e-3), (small, large)

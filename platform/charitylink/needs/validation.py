@@ -119,33 +119,21 @@ def _date(value: Any, errors: dict[str, str], key: str, name: str) -> date | Non
         return None
 
 
-def _guard(
-    text: str, names: list[str], errors: dict[str, str], key: str, label: str
-) -> None:
-    if key in errors or not text:
-        return
-    findings = text_guard.scan(text, household_names=names)
-    if findings:
-        errors[key] = _(
-            "%(label)s：%(message)s",
-            label=label,
-            message=text_guard.findings_message(findings),
-        )
-
-
 def guard_public_text(
     title: str,
     description: str,
     items: list[dict[str, Any]] | None,
     household_name: str,
 ) -> None:
-    """Rule 5: refuse personal data in a need's public text (on every save)."""
-    errors: dict[str, str] = {}
-    names = [household_name] if household_name else []
-    _guard(title, names, errors, "title", _("标题"))
-    _guard(description, names, errors, "description", _("描述"))
+    """Rule 5: refuse personal data in a need's public text (on every save).
+
+    Title, description and item names are scanned together, so a number split
+    between two of them is still one number."""
+    fields = [("title", _("标题"), title), ("description", _("描述"), description)]
     for i, item in enumerate(items or []):
-        _guard(str(item.get("name", "")), names, errors, f"items.{i}.name", _("物品"))
+        fields.append((f"items.{i}.name", _("物品"), str(item.get("name", ""))))
+    names = [household_name] if household_name else []
+    errors = text_guard.scan_fields(fields, household_names=names)
     if errors:
         raise ValidationFailed(_("公开内容包含个人信息，请修改后再保存。"), errors)
 
