@@ -1,6 +1,6 @@
 """Privacy guard for public text (rule 5, docs/product.md; docs/security.md).
 
-Public need text is scanned on save (and again at approval and render): an ID
+Public need text is scanned on save (and again at submission and approval): an ID
 number, phone number, bank card, e-mail address, precise address or the
 household's own name in it is refused with a message pointing at the offending
 text. The scan is deliberately one-sided: a false alarm costs an author one
