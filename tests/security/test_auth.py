@@ -11,7 +11,9 @@ from werkzeug.security import generate_password_hash
 
 from charitylink.accounts import passwords
 from charitylink.accounts.models import User
+from charitylink.bench_seed import BENCH_PASSWORD
 from charitylink.extensions import db
+from charitylink.seeding import DEMO_PASSWORD
 from tests.factories import PASSWORD
 
 
@@ -100,10 +102,59 @@ def test_production_hasher_is_argon2id_with_owasp_parameters(monkeypatch):
         ("x" * 129, False),
         ("长白山下的一棵老松树", True),  # 10 Chinese characters
         ("correct horse battery staple", True),
+        # The pen test's weak passwords (finding 9c): long enough, still guessable.
+        ("password1234", False),
+        ("admin123456", False),
+        ("qwerty123456", False),
+        ("Passw0rd!!", False),
+        ("1q2w3e4r5t6y", False),  # keyboard run
+        ("woaini1314520", False),
+        ("zhongguo2026", False),
+        ("baobei123456", False),
+        # Passwords the demo data, the benchmark, the docs and the tests use.
+        (DEMO_PASSWORD, True),
+        (BENCH_PASSWORD, True),
+        (PASSWORD, True),
+        ("spring-light-2026", True),  # docs/orgs-accounts.md
     ],
 )
 def test_password_policy(password, ok):
     assert (passwords.password_problem(password) is None) is ok
+
+
+@pytest.mark.parametrize(
+    "password", ["liu.chunhui-2026", "liuchunhui2026", "aixinjijin2026"]
+)
+def test_password_built_from_the_users_own_details_is_refused(password):
+    # Strong enough for a stranger, guessable for whoever knows the account.
+    assert passwords.password_problem(password) is None
+    own = ["liu.chunhui@example.org", "Liu Chunhui", "aixinjijin"]
+    problem = passwords.password_problem(password, own)
+    assert problem is not None and "邮箱、姓名或机构名称" in problem
+
+
+def test_a_long_password_is_judged_quickly():
+    # zxcvbn's matching grows steeply with length; only the start is scored.
+    import secrets
+    import string
+    import time
+
+    password = "".join(secrets.choice(string.ascii_letters) for _ in range(128))
+    started = time.monotonic()
+    assert passwords.password_problem(password) is None
+    assert time.monotonic() - started < 5
+
+
+def test_registration_refuses_a_password_made_of_the_orgs_details(client):
+    from tests.orgs.conftest import api_registration
+
+    body = api_registration()
+    body["admin"]["password"] = body["admin"]["email"].split("@")[0] + "-2026"
+    resp = client.post("/api/v1/orgs", json=body)
+    assert resp.status_code == 422
+    assert (
+        "邮箱、姓名或机构名称" in resp.get_json()["error"]["fields"]["admin.password"]
+    )
 
 
 def test_registration_refuses_a_common_password(app, client):

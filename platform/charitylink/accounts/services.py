@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import current_app
@@ -40,13 +41,32 @@ def validate_email(email: str) -> str:
     return email
 
 
-def validate_new_password(password: str | None, field: str = "password") -> str:
+def validate_new_password(
+    password: str | None,
+    field: str = "password",
+    user_inputs: Iterable[str | None] = (),
+) -> str:
+    """The password policy (``passwords.password_problem``); ``user_inputs`` are
+    the account's own e-mail, name and org name, which make a password weak."""
     if not isinstance(password, str):
         raise ValidationFailed(_("请填写密码。"), {field: _("请填写密码。")})
-    problem = password_problem(password)
+    problem = password_problem(password, user_inputs)
     if problem:
         raise ValidationFailed(problem, {field: problem})
     return password
+
+
+def _own_words(email: str, name: str | None, org_id: int | None) -> list[str | None]:
+    """What an account's password must not be built from: its e-mail, its
+    name and its org's name."""
+    org_name = None
+    if org_id is not None:
+        from charitylink.orgs.models import Organization
+
+        org_name = db.session.scalar(
+            select(Organization.name).where(Organization.id == org_id)
+        )
+    return [email, name, org_name]
 
 
 def get_by_email(email: str) -> User | None:
@@ -65,7 +85,7 @@ def create_user(
 ) -> User:
     """Create an account; refuses a taken e-mail, a weak password, a bad scope."""
     email = validate_email(email)
-    validate_new_password(password)
+    validate_new_password(password, user_inputs=_own_words(email, name, org_id))
     role = Role(role)
     if get_by_email(email) is not None:
         raise Conflict(_("该邮箱已注册。"), {"email": _("该邮箱已注册。")})
@@ -131,7 +151,9 @@ def change_password(user: User, current: str, new: str) -> None:
         raise ValidationFailed(
             _("当前密码不正确。"), {"current_password": _("当前密码不正确。")}
         )
-    validate_new_password(new, "new_password")
+    validate_new_password(
+        new, "new_password", _own_words(user.email, user.name, user.org_id)
+    )
     user.password_hash = hash_password(new)
     end_all_sessions(user)
     audit.record(user, "user.password_change", user)

@@ -137,7 +137,7 @@ def _check_contact(data: dict[str, Any], fields: dict[str, str]) -> dict[str, st
 
 
 def _check_admin_fields(
-    data: dict[str, Any], fields: dict[str, str]
+    data: dict[str, Any], fields: dict[str, str], org_name: str = ""
 ) -> tuple[str, str, str]:
     email = _text(data.get("admin_email"))
     try:
@@ -153,7 +153,9 @@ def _check_admin_fields(
         fields["admin_name"] = _("姓名不能超过 64 个字。")
     password = data.get("admin_password")
     try:
-        accounts.validate_new_password(password, "admin_password")
+        accounts.validate_new_password(
+            password, "admin_password", (email, name, org_name)
+        )
     except ValidationFailed as exc:
         fields.update(exc.fields)
     return email, name, password if isinstance(password, str) else ""
@@ -191,7 +193,7 @@ def register_org(data: dict[str, Any], actor: Any = None) -> tuple[Organization,
     """
     fields: dict[str, str] = {}
     clean = _check_org_fields(data, fields)
-    email, admin_name, password = _check_admin_fields(data, fields)
+    email, admin_name, password = _check_admin_fields(data, fields, clean["name"])
     if fields:
         raise ValidationFailed(_("注册信息有误，请检查标出的项目。"), fields)
     conflicts = _duplicates(clean["name"], clean["uscc"])
@@ -392,7 +394,9 @@ def add_member(
     elif len(name_text) > 64:
         fields["name"] = _("姓名不能超过 64 个字。")
     try:
-        accounts.validate_new_password(password, "password")
+        accounts.validate_new_password(
+            password, "password", (email_text, name_text, org.name)
+        )
     except ValidationFailed as exc:
         fields.update(exc.fields)
     if fields:
