@@ -14,9 +14,12 @@ import csv
 import io
 import re
 import unicodedata
+import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from xml.parsers import expat
 
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, fen_to_yuan_str, parse_yuan
@@ -235,41 +238,224 @@ def _decode(raw: bytes) -> str:
         ) from exc
 
 
-def _csv_lines(raw: bytes) -> list[list[Any]]:
+# What a file may make the server hold. The template has 18 columns; a few more
+# are read so that unknown ones can be named, the rest are never looked at.
+MAX_COLUMNS = 64
+# XLSX (a zip of XML parts). zipfile never returns more bytes than a member's
+# declared size, so checking the declared sizes first bounds what is inflated.
+XLSX_MAX_MEMBERS = 1_000
+XLSX_MAX_PART_BYTES = 64 * 1024 * 1024  # one worksheet or the shared strings
+XLSX_MAX_TOTAL_BYTES = 160 * 1024 * 1024
+XLSX_MAX_ROWS = 100_000  # <row> elements in a part, filled or not
+XLSX_MAX_STRINGS = 500_000  # shared strings
+XLSX_MAX_INNER = 10_000  # elements inside one row or one shared string
+XLSX_MAX_OTHER = 200_000  # every other element of a part
+_BIG_PARTS = re.compile(r"xl/(worksheets/sheet\d+|sharedStrings)\.xml", re.I)
+_OTHER_PART_BYTES = 8 * 1024 * 1024
+
+
+class _Refused(Exception):
+    """Raised from the XML scan's handlers; carries the Chinese message."""
+
+
+class _PartScan:
+    """Streams one XML part through expat (no tree is built) and refuses, before
+    openpyxl reads the workbook, anything that would make it hold more than a
+    bounded amount: a DTD or entity declaration (entity expansion), too many
+    rows, a row or string with too many elements, too many other elements.
+
+    openpyxl keeps every (cleared) row element of a sheet and every element of
+    the other parts while it reads, so these counts bound its memory."""
+
+    def __init__(self) -> None:
+        self.rows = self.strings = self.other = 0
+        self.inside: str | None = None
+        self.depth = self.inner = 0
+
+    def start(self, tag: str, _attrs: Any) -> None:
+        if self.inside is not None:
+            self.depth += 1
+            self.inner += 1
+            if self.inner > XLSX_MAX_INNER:
+                raise _Refused(
+                    _(
+                        "工作表的一行（或一个文字）包含的单元格过多（超过 %(n)s 个）。"
+                        "请使用导入模板，只保留需要的列。",
+                        n=XLSX_MAX_INNER,
+                    )
+                )
+            return
+        local = tag.rpartition(":")[2]
+        if local in ("row", "si"):
+            self.inside, self.depth, self.inner = local, 1, 0
+            if local == "row":
+                self.rows += 1
+                if self.rows > XLSX_MAX_ROWS:
+                    raise _Refused(
+                        _(
+                            "工作表的行数过多（超过 %(n)s 行，含空行）。"
+                            "请删除多余的行，或拆分文件后分批导入。",
+                            n=XLSX_MAX_ROWS,
+                        )
+                    )
+            else:
+                self.strings += 1
+                if self.strings > XLSX_MAX_STRINGS:
+                    raise _Refused(_("文件包含的文字条目过多，无法导入。"))
+            return
+        self.other += 1
+        if self.other > XLSX_MAX_OTHER:
+            raise _Refused(_("XLSX 文件结构过于复杂，无法导入。请使用导入模板。"))
+
+    def end(self, _tag: str) -> None:
+        if self.inside is not None:
+            self.depth -= 1
+            if self.depth == 0:
+                self.inside = None
+
+
+def _refuse_declarations(*_args: Any) -> None:
+    raise _Refused(_("XLSX 文件包含文档类型或实体声明（DTD），出于安全原因拒绝导入。"))
+
+
+def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    scan = _PartScan()
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = scan.start
+    parser.EndElementHandler = scan.end
+    parser.StartDoctypeDeclHandler = _refuse_declarations
+    parser.EntityDeclHandler = _refuse_declarations
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    with archive.open(info) as part:
+        head = part.read(64 * 1024)
+        # Only what an XML parser would accept is scanned; anything else (an
+        # image) is never parsed as XML by openpyxl either.
+        if not head.lstrip(b" \t\r\n\xef\xbb\xbf\xff\xfe\x00").startswith(b"<"):
+            return
+        try:
+            chunk = head
+            while chunk:
+                parser.Parse(chunk, False)
+                chunk = part.read(64 * 1024)
+            parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            raise ImportFileError(_("无法读取 XLSX 文件，文件可能已损坏。")) from exc
+
+
+def _check_xlsx(raw: bytes) -> None:
+    """Refuse, with a Chinese message, an XLSX that would take unbounded memory
+    or time to read (a zip bomb, a sheet of a million rows, entity expansion)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileError(_("无法读取 XLSX 文件，文件可能已损坏。")) from exc
+    too_big = _(
+        "XLSX 文件解压后过大（工作表或文字超过 %(n)s MB），无法导入。"
+        "请拆分文件后分批导入。",
+        n=XLSX_MAX_PART_BYTES // (1024 * 1024),
+    )
+    if len(infos) > XLSX_MAX_MEMBERS:
+        raise ImportFileError(_("XLSX 文件结构过于复杂，无法导入。请使用导入模板。"))
+    if sum(i.file_size for i in infos) > XLSX_MAX_TOTAL_BYTES:
+        raise ImportFileError(too_big)
+    with archive:
+        for info in infos:
+            limit = (
+                XLSX_MAX_PART_BYTES
+                if _BIG_PARTS.fullmatch(info.filename)
+                else _OTHER_PART_BYTES
+            )
+            if info.file_size > limit:
+                raise ImportFileError(too_big)
+            try:
+                _scan_part(archive, info)
+            except _Refused as exc:
+                raise ImportFileError(str(exc)) from exc
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+                raise ImportFileError(
+                    _("无法读取 XLSX 文件，文件可能已损坏。")
+                ) from exc
+
+
+def _csv_lines(raw: bytes) -> Iterator[Sequence[Any]]:
     text = _decode(raw)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    return list(csv.reader(io.StringIO(text), dialect))
+    try:
+        for line in csv.reader(io.StringIO(text), dialect):
+            yield line[:MAX_COLUMNS]
+    except csv.Error as exc:  # e.g. one field longer than csv's field limit
+        raise ImportFileError(
+            _(
+                "CSV 文件格式有误（%(e)s），请用 Excel 另存为 CSV 或 XLSX 后重试。",
+                e=str(exc)[:80],
+            )
+        ) from exc
 
 
-def _xlsx_lines(raw: bytes) -> list[list[Any]]:
+def _xlsx_lines(raw: bytes) -> Iterator[Sequence[Any]]:
+    """The first sheet's lines, read lazily, each at most ``MAX_COLUMNS`` wide.
+
+    The sheet's declared ``<dimension>`` is ignored: openpyxl's read-only reader
+    would otherwise pad every line to it (a 1.7 KB file can declare XFD1048576).
+    Missing rows come back one empty line at a time, never as one list."""
     from openpyxl import load_workbook
 
+    _check_xlsx(raw)
     try:
         wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise ImportFileError(_("无法读取 XLSX 文件，文件可能已损坏。")) from exc
+        raise ImportFileError(_damaged_message(exc)) from exc
     try:
+        if not wb.worksheets:
+            raise ImportFileError(_("XLSX 文件中没有工作表。"))
         sheet = wb.worksheets[0]
-        return [list(line) for line in sheet.iter_rows(values_only=True)]
+        sheet.reset_dimensions()
+        lines = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+        while True:
+            try:
+                line = next(lines)
+            except StopIteration:
+                return
+            except ImportFileError:
+                raise
+            except Exception as exc:  # a damaged part found while reading
+                raise ImportFileError(_damaged_message(exc)) from exc
+            yield line
     finally:
         wb.close()
 
 
+def _damaged_message(exc: Exception) -> str:
+    if type(exc).__module__.startswith("defusedxml"):
+        return _("XLSX 文件包含文档类型或实体声明（DTD），出于安全原因拒绝导入。")
+    return _("无法读取 XLSX 文件，文件可能已损坏。")
+
+
+def _blank(line: Sequence[Any]) -> bool:
+    if line.count(None) == len(line):  # the common case, at C speed
+        return True
+    return not any(_cell_text(c) for c in line)
+
+
 def parse_file(raw: bytes, filename: str, max_rows: int) -> ParsedFile:
-    """Read a CSV or XLSX upload; raise ``ImportFileError`` for an unreadable file."""
+    """Read a CSV or XLSX upload; raise ``ImportFileError`` for an unreadable file.
+
+    Lines are read lazily and reading stops at the first data line past
+    ``max_rows``, so memory follows the rows kept, not the file's claims."""
     is_xlsx = raw[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
-    lines = _xlsx_lines(raw) if is_xlsx else _csv_lines(raw)
-    while lines and not any(_cell_text(c) for c in lines[0]):
-        lines.pop(0)
-    if not lines:
+    # Numbered as the spreadsheet shows them (the first line is 1).
+    lines = enumerate(_xlsx_lines(raw) if is_xlsx else _csv_lines(raw), start=1)
+    header = next((line for _n, line in lines if not _blank(line)), None)
+    if header is None:
         raise ImportFileError(_("文件是空的。"))
     index = _header_index()
     columns: list[str | None] = []
     unknown: list[str] = []
-    for cell in lines[0]:
+    for cell in header:
         path = index.get(_norm_header(cell))
         if path is None and _cell_text(cell):
             unknown.append(_cell_text(cell)[:40])
@@ -280,8 +466,8 @@ def parse_file(raw: bytes, filename: str, max_rows: int) -> ParsedFile:
             _("缺少必需的列：%(c)s。请使用导入模板。", c="、".join(missing))
         )
     rows: list[FileRow] = []
-    for number, line in enumerate(lines[1:], start=2):
-        if not any(_cell_text(c) for c in line):
+    for number, line in lines:
+        if _blank(line):
             continue
         if len(rows) >= max_rows:
             raise ImportFileError(
