@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from charitylink import seeding
@@ -100,6 +101,39 @@ def test_create_user_cli_makes_a_moderator_and_refuses_bad_input(app, runner):
         ]
     )
     assert no_region.exit_code != 0
+    assert "区划代码前缀" in no_region.output
+
+
+@pytest.mark.parametrize(
+    ("region", "message"),
+    [
+        ("2", "2、4 或 6 位数字"),  # the pen test's case: all of China's "2x"
+        ("220", "2、4 或 6 位数字"),
+        ("22010201", "2、4 或 6 位数字"),
+        ("22ab", "2、4 或 6 位数字"),
+        ("99", "没有以 99 开头的行政区划"),
+        ("2299", "没有以 2299 开头的行政区划"),
+    ],
+)
+def test_create_user_cli_checks_the_region_like_the_admin_page(
+    app, runner, region, message
+):
+    resp = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "r@example.org",
+            "--password",
+            "a-long-enough-pass",
+            "--role",
+            "moderator",
+            "--region",
+            region,
+        ]
+    )
+    assert resp.exit_code != 0
+    assert message in resp.output
+    assert db.session.scalar(select(User).where(User.email == "r@example.org")) is None
 
 
 def test_init_db_is_safe_to_run_again(app, runner):

@@ -91,13 +91,9 @@ def create_user(
         raise Conflict(_("该邮箱已注册。"), {"email": _("该邮箱已注册。")})
     if role in (Role.ORG_ADMIN, Role.ORG_MEMBER) and org_id is None:
         raise ValidationFailed(_("机构用户必须属于一个机构。"))
-    if role == Role.MODERATOR and (
-        not region_prefix or not region_prefix.isdigit() or len(region_prefix) > 12
-    ):
-        raise ValidationFailed(
-            _("审核员必须指定负责的行政区划代码前缀，例如 22 或 2201。"),
-            {"region": _("请填写行政区划代码前缀。")},
-        )
+    if role == Role.MODERATOR:
+        # One rule for every way a moderator is made (admin page, CLI, seed).
+        region_prefix = validate_region_prefix(region_prefix)
     user = User(
         email=email,
         name=(name or "").strip()[:64],
@@ -224,6 +220,9 @@ def validate_region_prefix(prefix: object) -> str:
     from charitylink.regions import services as regions
 
     text = prefix.strip() if isinstance(prefix, str) else ""
+    if not text:
+        message = _("审核员必须指定负责的行政区划代码前缀，例如 22 或 2201。")
+        raise ValidationFailed(message, {"region_prefix": message})
     if not text.isdigit() or len(text) not in (2, 4, 6):
         message = _("区划代码前缀应为 2、4 或 6 位数字，例如 22 或 2201。")
         raise ValidationFailed(message, {"region_prefix": message})
