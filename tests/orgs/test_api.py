@@ -10,6 +10,14 @@ from charitylink.orgs.models import Organization
 from tests.orgs.conftest import api_registration, audit_rows, uscc
 
 ORG_FIELDS = {"id", "name", "uscc", "org_type", "region_code", "description", "status"}
+# The registration answer: what was accepted, built from the submission (no id,
+# so it reads the same whether or not the admin e-mail already had an account).
+REGISTRATION_FIELDS = (ORG_FIELDS - {"id"}) | {
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "message",
+}
 
 
 def test_register_returns_201_pending_with_spec_fields(client):
@@ -17,8 +25,9 @@ def test_register_returns_201_pending_with_spec_fields(client):
     resp = client.post("/api/v1/orgs", json=body)
     assert resp.status_code == 201
     data = resp.get_json()
-    assert set(data) >= ORG_FIELDS
+    assert set(data) == REGISTRATION_FIELDS
     assert data["status"] == "pending" and data["org_type"] == "social_service"
+    assert data["name"] == body["name"] and data["uscc"] == body["uscc"]
     assert "password" not in resp.get_data(as_text=True)
     token = client.post(
         "/api/v1/tokens",
@@ -111,13 +120,37 @@ def test_register_duplicates_are_409_conflict(client, create_org):
     assert err["code"] == "conflict" and "name" in err["fields"]
     resp = client.post("/api/v1/orgs", json=api_registration(uscc=existing.uscc))
     assert resp.status_code == 409 and "uscc" in resp.get_json()["error"]["fields"]
+
+
+def test_register_answers_the_same_for_a_taken_admin_email(client, create_user):
+    """No account enumeration (pen-test finding 9d): a registration with an
+    e-mail that already has an account gets the same status and body as one
+    with a new e-mail, and creates nothing."""
     body = api_registration()
-    assert client.post("/api/v1/orgs", json=body).status_code == 201
-    again = api_registration()
-    again["admin"]["email"] = body["admin"]["email"]
-    resp = client.post("/api/v1/orgs", json=again)
-    assert resp.status_code == 409
-    assert "admin.email" in resp.get_json()["error"]["fields"]
+    first = client.post("/api/v1/orgs", json=body)
+    assert first.status_code == 201
+    moderator = create_user("moderator")
+    for email in (body["admin"]["email"], moderator.email.upper()):
+        again = api_registration()
+        again["admin"]["email"] = email
+        again["admin"]["password"] = "another-secret-phrase"
+        resp = client.post("/api/v1/orgs", json=again)
+        assert resp.status_code == 201, resp.get_json()
+        data = resp.get_json()
+        assert set(data) == set(first.get_json())
+        expected = {**first.get_json(), "name": again["name"], "uscc": again["uscc"]}
+        assert data == expected
+        assert (
+            db.session.scalar(
+                select(Organization.id).where(Organization.name == again["name"])
+            )
+            is None
+        )
+    # The existing account keeps its own password; the submitted one is unused.
+    login = {"email": body["admin"]["email"], "password": "another-secret-phrase"}
+    assert client.post("/api/v1/tokens", json=login).status_code == 401
+    login["password"] = body["admin"]["password"]
+    assert client.post("/api/v1/tokens", json=login).status_code == 201
 
 
 # ------------------------------------------------------------ transitions

@@ -79,11 +79,30 @@ def test_register_refuses_duplicate_name_and_code(app):
     assert "已被注册" in err.value.fields["uscc"]
 
 
-def test_register_refuses_taken_admin_email(app, create_user):
+def test_register_with_a_taken_admin_email_creates_nothing_and_says_so_to_nobody(
+    app, create_user
+):
+    # No account enumeration: no error; the caller answers as for a new e-mail.
     user = create_user("moderator")
-    with pytest.raises(Conflict) as err:
-        services.register_org(registration(admin_email=user.email.upper()))
-    assert "admin_email" in err.value.fields
+    hash_before = user.password_hash
+    data = registration(admin_email=user.email.upper())
+    result = services.register_org(data)
+    db.session.commit()
+    assert result.org is None and result.user is None
+    fresh = services.register_org(registration()).submitted
+    db.session.rollback()
+    assert set(result.submitted) == set(fresh)
+    assert result.submitted["name"] == data["name"]
+    assert result.submitted["status"] == "pending"
+    assert (
+        db.session.scalar(
+            select(Organization.id).where(Organization.name == data["name"])
+        )
+        is None
+    )
+    db.session.refresh(user)
+    assert user.password_hash == hash_before and user.role == Role.MODERATOR
+    assert audit_rows("org.register") == []
 
 
 def test_non_civil_affairs_code_is_accepted_with_a_warning(app):

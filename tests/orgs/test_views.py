@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -78,6 +80,28 @@ def test_register_form_refuses_duplicates_with_clear_messages(client, create_org
     assert (
         db.session.scalar(select(db.func.count()).select_from(Organization)) == 1 + 0
     )  # only ``existing``
+
+
+def test_register_form_answers_the_same_for_a_taken_admin_email(client, create_user):
+    """No account enumeration (pen-test finding 9d): the same redirect and the
+    same message as for a new e-mail; nothing is created."""
+    fresh = client.post("/register", data=registration(), follow_redirects=True)
+    user = create_user("moderator")
+    data = registration(admin_email=user.email)
+    taken = client.post("/register", data=data, follow_redirects=True)
+    assert taken.status_code == fresh.status_code == 200
+    assert taken.request.path == fresh.request.path == "/login"
+
+    def flashes(resp):  # type: ignore[no-untyped-def]
+        return re.findall(
+            r'<p class="flash[^"]*">([^<]*)</p>', resp.get_data(as_text=True)
+        )
+
+    assert flashes(taken) == flashes(fresh) != []
+    assert "已注册" not in taken.get_data(as_text=True).replace(
+        "如果该邮箱此前已注册过账号", ""
+    )
+    assert _org_named(data["name"]) is None
 
 
 @pytest.mark.parametrize(

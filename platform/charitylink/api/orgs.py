@@ -70,11 +70,32 @@ def register_org() -> ResponseReturnValue:
     data["admin_name"] = admin.get("name")
     data["admin_password"] = admin.get("password")
     try:
-        org, _user = services.register_org(data)
+        registration = services.register_org(data)
     except (ValidationFailed, Conflict) as exc:
         raise _renamed(exc) from None
     db.session.commit()
-    return created(org_json(org))
+    # Built from what was submitted, never from the database: a new e-mail and
+    # one that already has an account get the same status and the same body.
+    return created(registration_json(registration.submitted))
+
+
+REGISTRATION_FIELDS = (
+    "name",
+    "uscc",
+    "org_type",
+    "region_code",
+    "description",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "status",
+)
+
+
+def registration_json(submitted: dict[str, Any]) -> dict[str, Any]:
+    body = {key: str(submitted.get(key) or "") for key in REGISTRATION_FIELDS}
+    body["message"] = services.registered_message()
+    return body
 
 
 @bp.get("/orgs")

@@ -128,6 +128,21 @@ SCHEMAS: dict[str, Any] = {
         },
         ["id", "name", "uscc", "org_type", "region_code", "status"],
     ),
+    "OrgRegistrationAccepted": obj(
+        {
+            "name": STR,
+            "uscc": STR,
+            "org_type": _s("string", enum=_enum(OrgType)),
+            "region_code": STR,
+            "description": NSTR,
+            "contact_name": NSTR,
+            "contact_phone": NSTR,
+            "contact_email": NSTR,
+            "status": _s("string", enum=["pending"]),
+            "message": STR,
+        },
+        ["name", "uscc", "org_type", "region_code", "status", "message"],
+    ),
     "OrgRegistration": obj(
         {
             "name": STR,
@@ -665,7 +680,11 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
                 "注册慈善组织及其第一位管理员",
                 "orgs",
                 {
-                    **_ok("201", "Org", "已登记，状态 pending"),
+                    **_ok(
+                        "201",
+                        "OrgRegistrationAccepted",
+                        "已受理，状态 pending（新邮箱与已注册邮箱的答复相同）",
+                    ),
                     **_errors("400", "401", "409", "413", "422", "429"),
                 },
                 body="OrgRegistration",

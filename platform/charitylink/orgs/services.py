@@ -8,6 +8,8 @@ transaction. Status machine: ``pending → verified | rejected``,
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from charitylink.accounts import services as accounts
 from charitylink.accounts.models import Role, User
+from charitylink.accounts.passwords import hash_password
 from charitylink.core import audit
 from charitylink.core.i18n import _
 from charitylink.core.identifiers import (
@@ -183,13 +186,36 @@ def _duplicates(name: str | None, uscc: str | None, exclude_id: int | None = Non
     return fields
 
 
-def register_org(data: dict[str, Any], actor: Any = None) -> tuple[Organization, User]:
+@dataclass
+class Registration:
+    """What :func:`register_org` did. ``org`` and ``user`` are None when the
+    admin e-mail already had an account (nothing was created); ``submitted`` is
+    the cleaned organization half, the same either way, for the answer.
+    Unpacks as ``org, user``."""
+
+    org: Organization | None
+    user: User | None
+    submitted: dict[str, Any]
+
+    def __iter__(self) -> Iterator[Any]:
+        yield self.org
+        yield self.user
+
+
+def register_org(data: dict[str, Any], actor: Any = None) -> Registration:
     """Register an organization (status ``pending``) and its first admin user.
 
     ``data`` keys: name, uscc, org_type, region_code, description, contact_name,
     contact_phone, contact_email, website, admin_email, admin_name, admin_password.
-    Bad fields → ValidationFailed naming each; a taken name, credit code or e-mail
-    → Conflict naming the field. Nothing is written unless everything is valid.
+    Bad fields → ValidationFailed naming each; a taken name or credit code →
+    Conflict naming the field (both are public record). Nothing is written
+    unless everything is valid.
+
+    An admin e-mail that already has an account is **not** an error: the caller
+    answers exactly as for a new registration, so the form cannot be used to
+    find out who has an account here. Nothing is created, the password is
+    hashed anyway (the same work), and the account's owner is told
+    (:func:`_notify_existing_account_owner`).
     """
     fields: dict[str, str] = {}
     clean = _check_org_fields(data, fields)
@@ -197,10 +223,12 @@ def register_org(data: dict[str, Any], actor: Any = None) -> tuple[Organization,
     if fields:
         raise ValidationFailed(_("注册信息有误，请检查标出的项目。"), fields)
     conflicts = _duplicates(clean["name"], clean["uscc"])
-    if accounts.get_by_email(email) is not None:
-        conflicts["admin_email"] = _("该邮箱已注册，请直接登录或换一个邮箱。")
     if conflicts:
         raise Conflict(next(iter(conflicts.values())), conflicts)
+    submitted = {**clean, "status": str(OrgStatus.PENDING)}
+    existing = accounts.get_by_email(email)
+    if existing is not None:
+        return _registration_for_existing_account(existing, password, submitted)
     org = Organization(status=OrgStatus.PENDING, **clean)
     db.session.add(org)
     try:
@@ -212,18 +240,60 @@ def register_org(data: dict[str, Any], actor: Any = None) -> tuple[Organization,
             _("该机构名称或统一社会信用代码已被注册。"),
             {"uscc": _("该机构名称或统一社会信用代码已被注册。")},
         ) from exc
-    user = accounts.create_user(
-        email,
-        password,
-        Role.ORG_ADMIN,
-        name=admin_name,
-        org_id=org.id,
-        actor=actor,
-    )
+    try:
+        user = accounts.create_user(
+            email,
+            password,
+            Role.ORG_ADMIN,
+            name=admin_name,
+            org_id=org.id,
+            actor=actor,
+        )
+    except (IntegrityError, Conflict):
+        # A concurrent registration created the account between check and insert:
+        # the same answer as for any existing account; the rollback takes the
+        # org back out too, so no org is left without its admin.
+        db.session.rollback()
+        existing = accounts.get_by_email(email)
+        if existing is None:
+            raise
+        return _registration_for_existing_account(existing, password, submitted)
     # A public registration is attributed to the admin account it creates.
     audit.record(actor or user, "org.register", org, None, OrgStatus.PENDING)
     db.session.flush()
-    return org, user
+    return Registration(org, user, submitted)
+
+
+def registered_message() -> str:
+    """The answer to every accepted registration, new e-mail or not."""
+    return _(
+        "注册已提交，等待所在地民政部门审核。审核通过前，您可以用管理员邮箱登录"
+        "查看审核状态、完善机构资料。如果该邮箱此前已注册过账号，不会重复创建，"
+        "请用原有密码登录。"
+    )
+
+
+def _registration_for_existing_account(
+    existing: User, password: str, submitted: dict[str, Any]
+) -> Registration:
+    hash_password(password)  # the work a new account costs; result unused
+    _notify_existing_account_owner(existing, submitted)
+    return Registration(None, None, submitted)
+
+
+def _notify_existing_account_owner(user: User, submitted: dict[str, Any]) -> None:
+    """Someone registered an org with the e-mail of an existing account.
+
+    The registration page and API answer as if it were new (no account
+    enumeration), so the only one who should learn of it is the owner of the
+    address. **This is where the mail goes once the platform sends mail**: tell
+    the owner that someone tried to register 「``submitted["name"]``」 with their
+    address, that nothing was created, how to log in or reset the password, and
+    to contact the civil-affairs office if it was not them. Until then nothing
+    is sent and nothing is stored (no audit row: nothing changed, and a row per
+    attempt would let anyone fill the log).
+    """
+    return None
 
 
 def resubmit_org(org: Organization, actor: Any, data: dict[str, Any]) -> None:

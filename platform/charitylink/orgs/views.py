@@ -68,13 +68,8 @@ def register() -> ResponseReturnValue:
             apply_errors(form, exc)
         else:
             db.session.commit()
-            flash(
-                _(
-                    "注册已提交，等待所在地民政部门审核。审核通过前，"
-                    "您可以登录查看审核状态、完善机构资料。"
-                ),
-                "success",
-            )
+            # The same answer whether or not the e-mail already had an account.
+            flash(services.registered_message(), "success")
             return redirect(url_for("accounts.login"))
     return render_template("orgs/register.html", form=form)
 
