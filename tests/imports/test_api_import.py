@@ -159,3 +159,49 @@ def test_batch_hitting_a_constraint_is_replayed_row_by_row(
     assert [o.status for o in outcomes] == ["created", "refused", "created"]
     assert "external_id" in outcomes[1].errors
     assert _count() == 3  # the colleague's need and two imported ones
+
+
+def test_dry_run_does_not_reveal_where_an_external_id_is_used(
+    client, create_user, api_token
+) -> None:
+    """Pen-test finding 9b: a moderator of another province learned that an id
+    exists in Jilin. The answer now says only that the id is taken (ids are
+    unique platform-wide): the same for an id used in Jilin or in Qinghai, no
+    region, no need code, no state; a row's own errors still come first."""
+    jilin = api_token(create_user("moderator", region_prefix="22"))
+    qinghai = api_token(create_user("moderator", region_prefix="63"))
+    assert client.post(URL, json=[need_row(1)], headers=jilin).status_code == 200
+    row = need_row(2, region_code="630102")
+    assert client.post(URL, json=[row], headers=qinghai).status_code == 200
+    gansu = api_token(create_user("moderator", region_prefix="62"))
+
+    def outcome(external_id: str, dry_run: bool = True, **overrides):  # type: ignore[no-untyped-def]
+        row = need_row(7, region_code="620102", external_id=external_id, **overrides)
+        url = URL + ("?dry_run=true" if dry_run else "")
+        return client.post(url, json=[row], headers=gansu).json["rows"][0]
+
+    in_jilin, in_qinghai = outcome("JL-000001"), outcome("JL-000002")
+    assert in_jilin["status"] == "refused" and in_jilin["code"] is None
+    assert in_jilin["error_code"] == "external_id_taken"
+    for key in ("status", "code", "error_code", "message", "errors"):
+        same = str(in_qinghai[key]).replace("JL-000002", "JL-000001")
+        assert str(in_jilin[key]) == same
+    text = in_jilin["message"] + str(in_jilin["errors"])
+    for hint in ("区划", "吉林", "220102", "XQ-", "草稿", "draft"):
+        assert hint not in text
+    assert outcome("JL-000001", dry_run=False) == in_jilin
+    # A bad row: its own errors, whether the id is new or used elsewhere.
+    bad_foreign = outcome("JL-000001", amount=-5)
+    bad_new = outcome("JL-999999", amount=-5)
+    assert bad_foreign["error_code"] == bad_new["error_code"] == "validation_failed"
+    assert bad_foreign["errors"] == bad_new["errors"]
+    # A new id is simply created; the uniqueness of ids still holds.
+    assert outcome("JL-999999")["status"] == "created"
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Need)
+            .where(Need.external_id == "JL-000001")
+        )
+        == 1
+    )

@@ -429,6 +429,7 @@ SCHEMAS: dict[str, Any] = {
                 "string",
                 True,
                 description="validation_failed, duplicate_external_id, forbidden, "
+                "external_id_taken（外部编号已被其他地区的需求使用）, "
                 "claimed（已被认领，不会修改）, invalid_transition ...",
             ),
             "message": STR,

@@ -211,12 +211,24 @@ def _precheck(
         return _refuse(row, ext, "forbidden", msg, {"region_code": msg})
     need = existing.get(ext)
     if need is not None and not covers_region(moderator, need.region_code):
-        msg = _("该外部编号对应的需求不在您负责的行政区划内。")
-        return _refuse(row, ext, "forbidden", msg, {"external_id": msg})
+        need = None  # another region's need: nothing of it may show, not even its code
+        foreign = True
+    else:
+        foreign = False
     try:
         clean = clean_need_input({**data, "external_id": ext})
     except ValidationFailed as exc:
         return _refuse(row, ext, exc.code, exc.message, exc.fields, need)
+    if foreign:
+        # External ids are unique across the platform, so this row cannot be
+        # created; say only that the id is taken. Where, by which need, in what
+        # state stays hidden, and the row's own errors came first, as for a new id.
+        msg = _(
+            "外部编号 %(e)s 已被使用，不能用于本行。外部编号在全平台唯一，"
+            "请核对编号，或在编号前加上本地前缀（例如区县代码）。",
+            e=ext,
+        )
+        return _refuse(row, ext, "external_id_taken", msg, {"external_id": msg})
     return ext, need, clean
 
 
