@@ -249,7 +249,7 @@ def test_overdue_progress_is_flagged_and_an_update_clears_it(
     assert "已超过3个月未发布进展" in reminder and "逾期项目" in reminder
 
     resp = client.post(f"/org/projects/{project.id}/updates", data={"body": "  "})
-    assert "请填写进展内容" in _text(client.get(f"/org/projects/{project.id}"))
+    assert resp.status_code == 422 and "请填写进展内容" in _text(resp)
     resp = client.post(
         f"/org/projects/{project.id}/updates",
         data={"body": "本季度资助12名学生，发放助学金6万元。"},

@@ -15,6 +15,7 @@ from charitylink.extensions import db
 from charitylink.funds import ledger
 from charitylink.funds.models import Fund, FundKind, LedgerEntry, LedgerKind
 from charitylink.needs.models import NEED_TYPE_LABELS, NeedType
+from charitylink.orgs import public_text
 from charitylink.orgs.models import Organization
 
 
@@ -62,6 +63,15 @@ def create_fund(
             )
     if fields:
         raise ValidationFailed(_("基金信息有误，请检查标出的字段。"), fields)
+    description = (description or "")[:2000] if isinstance(description, str) else ""
+    public_text.check(
+        [
+            ("name", _("基金名称"), name),
+            ("donor_name", _("冠名方"), donor if kind == FundKind.NAMED else ""),
+            ("description", _("基金说明"), description),
+        ],
+        org=org,
+    )
     fund = Fund(
         org_id=org.id,
         name=name,
@@ -69,7 +79,7 @@ def create_fund(
         donor_name=donor if kind == FundKind.NAMED else None,
         purpose_need_types=types if kind == FundKind.SPECIAL else None,
         purpose_region_prefix=(prefix or None) if kind == FundKind.SPECIAL else None,
-        description=(description or "")[:2000] if isinstance(description, str) else "",
+        description=description,
     )
     db.session.add(fund)
     db.session.flush()
@@ -109,6 +119,8 @@ def record_donation(
         raise ValidationFailed(
             _("凭证号不超过100字。"), {"reference": _("凭证号不超过100字。")}
         )
+    # The donor's name is shown on the public fund page.
+    public_text.check([("donor_name", _("捐赠人"), donor)], org=fund.org)
     entry = ledger.add_donation(
         fund, amount, donor_name=donor or None, reference=ref or None, actor_id=actor.id
     )

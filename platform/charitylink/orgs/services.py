@@ -40,6 +40,7 @@ from charitylink.errors import (
     ValidationFailed,
 )
 from charitylink.extensions import db
+from charitylink.orgs import public_text
 from charitylink.orgs.models import ORG_STATUS_LABELS, Organization, OrgStatus, OrgType
 from charitylink.regions import services as regions
 
@@ -139,6 +140,20 @@ def _check_contact(data: dict[str, Any], fields: dict[str, str]) -> dict[str, st
     return clean
 
 
+def _check_description(
+    description: str, contact: dict[str, Any], org: Organization | None = None
+) -> None:
+    """Rule 5 on the public description; the org's own contact is allowed."""
+    public_text.check(
+        [("description", _("机构简介"), description)],
+        org=org,
+        own_contacts=[
+            contact.get("contact_phone", ""),
+            contact.get("contact_email", ""),
+        ],
+    )
+
+
 def _check_admin_fields(
     data: dict[str, Any], fields: dict[str, str], org_name: str = ""
 ) -> tuple[str, str, str]:
@@ -222,6 +237,7 @@ def register_org(data: dict[str, Any], actor: Any = None) -> Registration:
     email, admin_name, password = _check_admin_fields(data, fields, clean["name"])
     if fields:
         raise ValidationFailed(_("注册信息有误，请检查标出的项目。"), fields)
+    _check_description(clean["description"], clean)
     conflicts = _duplicates(clean["name"], clean["uscc"])
     if conflicts:
         raise Conflict(next(iter(conflicts.values())), conflicts)
@@ -308,6 +324,7 @@ def resubmit_org(org: Organization, actor: Any, data: dict[str, Any]) -> None:
     clean = _check_org_fields(data, fields)
     if fields:
         raise ValidationFailed(_("注册信息有误，请检查标出的项目。"), fields)
+    _check_description(clean["description"], clean, org)
     conflicts = _duplicates(clean["name"], clean["uscc"], exclude_id=org.id)
     if conflicts:
         raise Conflict(next(iter(conflicts.values())), conflicts)
@@ -417,6 +434,7 @@ def update_profile(org: Organization, actor: Any, data: dict[str, Any]) -> None:
     contact = _check_contact(data, fields)
     if fields:
         raise ValidationFailed(_("机构资料有误，请检查标出的项目。"), fields)
+    _check_description(description, contact, org)
     changed = []
     for key, value in {"description": description, **contact}.items():
         if getattr(org, key) != value:

@@ -26,6 +26,7 @@ from charitylink.errors import InvalidTransition, NotAllowed, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
 from charitylink.needs.models import NEED_TYPE_LABELS
+from charitylink.orgs import public_text
 from charitylink.orgs.models import Organization
 from charitylink.projects.models import (
     PROJECT_STATUS_LABELS,
@@ -193,6 +194,28 @@ def clean_fields(org: Organization, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def check_public_text(
+    org: Organization, values: dict[str, Any], project_id: int | None = None
+) -> None:
+    """Rule 5: title, summary and body are public; scanned together, with the
+    names of the households the org claimed needs of (see orgs.public_text)."""
+    public_text.check(
+        [
+            ("title", _("项目名称"), values.get("title") or ""),
+            ("summary", _("项目简介"), values.get("summary") or ""),
+            ("body", _("项目详情"), values.get("body") or ""),
+        ],
+        org=org,
+        project_id=project_id,
+    )
+
+
+def _recheck_public_text(project: Project) -> None:
+    # Text saved before the guard covered projects is caught on its way out.
+    values = {k: getattr(project, k) for k in ("title", "summary", "body")}
+    check_public_text(project.org, values, project.id)
+
+
 # ----------------------------------------------------------------------------
 # State changes
 # ----------------------------------------------------------------------------
@@ -222,6 +245,7 @@ def create_project(org: Organization, actor: Any, data: dict[str, Any]) -> Proje
     """A new draft by the org's staff (member or admin)."""
     require_org_can_act(actor, org.id)
     values = clean_fields(org, data)
+    check_public_text(org, values)
     project = Project(
         org_id=org.id,
         status=ProjectStatus.DRAFT,
@@ -241,6 +265,7 @@ def update_project(project: Project, actor: Any, data: dict[str, Any]) -> Projec
     require_org_can_act(actor, project.org_id)
     require_transition(project, *EDITABLE)
     values = clean_fields(project.org, data)
+    check_public_text(project.org, values, project.id)
     for key, value in values.items():
         setattr(project, key, value)
     previous = project.status
@@ -257,6 +282,7 @@ def update_project(project: Project, actor: Any, data: dict[str, Any]) -> Projec
 def submit_project(project: Project, actor: Any) -> None:
     require_org_can_act(actor, project.org_id)
     require_transition(project, ProjectStatus.DRAFT)
+    _recheck_public_text(project)
     project.status = ProjectStatus.SUBMITTED
     project.submitted_at = utcnow()
     project.status_reason = None
@@ -269,6 +295,7 @@ def approve_project(project: Project, moderator: Any) -> None:
     require_transition(project, ProjectStatus.SUBMITTED)
     if not project.org.is_verified:
         raise NotAllowed(_("该机构当前未通过认证，不能发布其项目。"))
+    _recheck_public_text(project)
     project.status = ProjectStatus.PUBLISHED
     project.published_at = utcnow()
     project.status_reason = None
@@ -336,6 +363,9 @@ def post_update(project: Project, actor: Any, body: Any) -> ProjectUpdate:
             _("请填写进展内容（不超过5000字）。"),
             {"body": _("请填写进展内容（不超过5000字）。")},
         )
+    public_text.check(
+        [("body", _("进展内容"), text)], org=project.org, project_id=project.id
+    )
     update = ProjectUpdate(project_id=project.id, body=text, author_id=actor.id)
     db.session.add(update)
     now = utcnow()

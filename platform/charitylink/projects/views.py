@@ -21,7 +21,7 @@ from charitylink.core.permissions import (
     moderator_required,
     org_staff_required,
 )
-from charitylink.errors import DomainError
+from charitylink.errors import DomainError, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds.services import org_funds
 from charitylink.orgs.models import Organization, OrgStatus
@@ -284,10 +284,6 @@ def _org_action(project_id: int, action: str) -> ResponseReturnValue:
             lambda: services.redraft_project(project, user),
             _("项目已退回草稿，可以修改后重新提交。"),
         ),
-        "update": (
-            lambda: services.post_update(project, user, form.get("body")),
-            _("项目进展已发布。"),
-        ),
     }[action]
     return _act(project, run, done, ".org_detail")
 
@@ -313,7 +309,27 @@ def close(project_id: int) -> ResponseReturnValue:
 @bp.post("/org/projects/<int:project_id>/updates")
 @org_staff_required
 def post_update(project_id: int) -> ResponseReturnValue:
-    return _org_action(project_id, "update")
+    project = _own_project_or_404(project_id)
+    form = ProgressForm()
+    try:
+        services.post_update(project, current_user, request.form.get("body"))
+    except ValidationFailed as exc:
+        # Shown next to the text, which stays in the box to be corrected.
+        db.session.rollback()
+        _apply_errors(form, exc)
+        return render_template(
+            "projects/org_detail.html",
+            progress_form=form,
+            close_form=ReasonForm(),
+            **_detail_context(project),
+        ), 422
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("项目进展已发布。"), "success")
+    return redirect(url_for(".org_detail", project_id=project.id))
 
 
 # ----------------------------------------------------------------------------
