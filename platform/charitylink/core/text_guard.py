@@ -1,9 +1,10 @@
 """Privacy guard for public text (rule 5, docs/product.md; docs/security.md).
 
-Public need text is scanned on save (and again at submission and approval): an ID
-number, phone number, bank card, e-mail address, precise address or the
-household's own name in it is refused with a message pointing at the offending
-text. The scan is deliberately one-sided: a false alarm costs an author one
+Every public text is scanned on save — needs (again at submission and
+approval), and what organizations publish (``orgs.public_text``): an ID
+number, phone number, bank card, e-mail address, QQ/WeChat ID, precise address
+or the name of a household concerned is refused with a message pointing at the
+offending text. The scan is deliberately one-sided: a false alarm costs an author one
 edit, a miss publishes a family's identity. It still must not fire on the
 amounts, dates and counts every need contains (``需求金额 12000 元``,
 ``2024年3月``, ``3口之家``), or authors learn to ignore it.
