@@ -71,9 +71,9 @@ clean:
 # from the models. After a release, add new revisions with `flask db migrate`.
 migration-regen: $(VENV)/.test-installed
 	rm -f platform/charitylink/migrations/versions/*_0001_initial.py
-	d=$$(mktemp -d) && mv platform/charitylink/migrations/versions/*_0002_*.py $$d/ && \
+	d=$$(mktemp -d) && mv platform/charitylink/migrations/versions/*_000[2-9]_*.py $$d/ && \
 	  CHARITYLINK_INSTANCE=$$d DATABASE_URL=sqlite:///$$d/empty.db \
 	  $(FLASK) db revision --autogenerate --rev-id 0001 -m initial; \
-	  mv $$d/*_0002_*.py platform/charitylink/migrations/versions/ && rm -rf $$d
+	  mv $$d/*_000[2-9]_*.py platform/charitylink/migrations/versions/ && rm -rf $$d
 	cd platform/charitylink/migrations/versions && f=$$(ls *_0001_initial.py) && \
 	  [ "$$f" = 20261128_0001_initial.py ] || mv "$$f" 20261128_0001_initial.py

@@ -131,7 +131,7 @@ def build(app, n_needs: int) -> None:  # type: ignore[no-untyped-def]
         needs.append(
             {
                 "id": i,
-                "code": f"XQ-{county}-{i:06d}",
+                "code": f"XQ-{county[:2]}-{i:06d}",
                 "title": "基准需求",
                 "description": "",
                 "category": pick(rng, CATEGORIES),

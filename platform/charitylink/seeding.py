@@ -23,6 +23,7 @@ from charitylink.core.crypto import DataCipher
 from charitylink.core.identifiers import age_band, id_check_char
 from charitylink.core.timeutil import as_utc, today, utcnow
 from charitylink.extensions import db
+from charitylink.needs import codes as need_codes
 
 DEMO_DIR = ROOT / "seeds" / "demo"
 DEMO_PASSWORD = "Demo-Pass-2026"
@@ -140,9 +141,7 @@ def need_rows(
         ]
         seq = start_seq + i + 1
         yield {
-            "code": f"XQ-{county}-{seq:06d}"
-            if seq < 1_000_000
-            else f"XQ-{county}-{seq}",
+            "code": need_codes.format_code(county, seq),
             "external_id": None,
             "title": title,
             "description": description,

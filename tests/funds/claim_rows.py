@@ -20,7 +20,7 @@ _seq = itertools.count(1)
 def add_need(entered_by_id: int, household_key: str | None = None, **kw: Any) -> Need:
     n = next(_seq)
     fields: dict[str, Any] = {
-        "code": f"XQ-220102-{900000 + n:06d}",
+        "code": f"XQ-22-{900000 + n:06d}",
         "title": "助学需求",
         "description": "",
         "category": "dibao",

@@ -105,7 +105,7 @@ def seeded(app, create_user, create_org, create_fund) -> Seeded:  # type: ignore
             ]
             row = {
                 "id": n,
-                "code": f"XQ-{region}-{n:06d}",
+                "code": f"XQ-{region[:2]}-{n:06d}",
                 "title": f"测试需求{n}",
                 "description": "家庭因病致贫，需要帮助。",
                 "category": rng.choice(CATEGORIES),
@@ -199,7 +199,7 @@ def add_published_need(moderator: Any, i: int, **fields: Any) -> None:
         "published_at": utcnow(),
         **fields,
     }
-    row.setdefault("code", f"XQ-{row['region_code']}-{i:06d}")
+    row.setdefault("code", f"XQ-{row['region_code'][:2]}-{i:06d}")
     db.session.add(Need(**row))
     db.session.commit()
 

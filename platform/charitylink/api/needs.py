@@ -23,10 +23,14 @@ from charitylink.regions import services as regions
 
 
 def need_json(need: Need) -> dict[str, Any]:
-    """The public half of a need, in the API's names (region = the coarsened one)."""
+    """The public half of a need (region = the coarsened one).
+
+    Never ``external_id`` (the monitoring platform's id, once found holding an ID
+    number) nor ``legacy_code`` (names the county): moderators get those from
+    ``_work_json``.
+    """
     return {
         "code": need.code,
-        "external_id": need.external_id,
         "title": need.title,
         "description": need.description,
         "category": need.category,
@@ -56,12 +60,15 @@ def _moderator() -> Any:
 
 
 def _load_for(user: Any, code: str) -> Need:
+    # Also a first-release code (moderators only); answers carry the current one.
     return queries.get_for_moderator_or_404(code, user)
 
 
 def _work_json(need: Need) -> dict[str, Any]:
     """What a moderator gets back after a change: public half + workflow fields."""
     body = need_json(need)
+    body["external_id"] = need.external_id
+    body["legacy_code"] = need.legacy_code
     body["region_code"] = need.region_code
     body["region_name"] = regions.full_name(need.region_code)
     body["public_region_code"] = need.public_region_code

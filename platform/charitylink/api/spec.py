@@ -331,8 +331,11 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Need": obj(
         {
-            "code": STR,
-            "external_id": NSTR,
+            "code": _s(
+                "string",
+                pattern=r"^XQ-\d{2}-\d{6,}$",
+                description="需求编号：XQ-省级代码(2位)-序号，如 XQ-22-000123",
+            ),
             "title": STR,
             "description": STR,
             "category": _s("string", enum=_enum(Category)),
@@ -359,6 +362,12 @@ SCHEMAS: dict[str, Any] = {
             ref("Need"),
             obj(
                 {
+                    "external_id": NSTR,
+                    "legacy_code": _s(
+                        "string",
+                        True,
+                        description="首版按区县编的旧编号（仅审核员可见，仍可用于审核员接口）",
+                    ),
                     "public_region_code": STR,
                     "status_reason": NSTR,
                     "household": obj(
@@ -560,7 +569,13 @@ def _ok(status: str, schema: str, text: str) -> dict[str, Any]:
 
 def _path_param(name: str, kind: str = "integer") -> dict[str, Any]:
     schema = {"type": kind} if kind != "code" else {"type": "string"}
-    return {"name": name, "in": "path", "required": True, "schema": schema}
+    param = {"name": name, "in": "path", "required": True, "schema": schema}
+    if kind == "code":
+        param["description"] = (
+            "需求编号，如 XQ-22-000123；审核员的接口也接受首版的旧编号（XQ-区县代码-序号），"
+            "公开接口不接受"
+        )
+    return param
 
 
 def _query(name: str, text: str, **schema: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from charitylink.core.i18n import _
 from charitylink.core.permissions import covers_region, require_moderator
 from charitylink.errors import DomainError, ValidationFailed
 from charitylink.extensions import db
-from charitylink.needs import privacy, services
+from charitylink.needs import codes, privacy, services
 from charitylink.needs.models import Need, NeedStatus
 from charitylink.needs.validation import clean_need_input
 from charitylink.regions import services as regions
@@ -274,11 +274,12 @@ def _write(
 
 
 def _next_seq(county: str, allocated: dict[str, int]) -> str:
-    if county not in allocated:
-        first = services._next_code(county)
-        allocated[county] = int(first.rsplit("-", 1)[1]) - 1
-    allocated[county] += 1
-    return f"XQ-{county}-{allocated[county]:06d}"
+    """The batch's next code in the county's province (one query per province)."""
+    province = codes.province_of(county)
+    if province not in allocated:
+        allocated[province] = codes.last_seq(province)
+    allocated[province] += 1
+    return codes.format_code(province, allocated[province])
 
 
 def _create_batch(
@@ -290,7 +291,7 @@ def _create_batch(
     ``_apply``: the same encryption and household key; the same code series
     and audit event); rows were validated by the same ``clean_need_input``.
     Should the batch hit a constraint (a colleague entering a need in the same
-    county, or the same external id, at that moment), it is rolled back to its
+    province, or the same external id, at that moment), it is rolled back to its
     savepoint and replayed row by row through ``services.create_need``.
     """
     if not pending:

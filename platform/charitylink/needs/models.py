@@ -201,7 +201,14 @@ class Need(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Public: "XQ-<province>-<sequence>" (needs/codes.py), never finer than the
+    # province, whatever the public region shows.
     code: Mapped[str] = mapped_column(String(24), unique=True)
+    # The first release's per-county code, kept so moderators' old links resolve
+    # (moderators only: it names the county).
+    legacy_code: Mapped[str | None] = mapped_column(String(24), unique=True, index=True)
+    # The monitoring platform's id: moderators only (never public, never in an
+    # org's export or the search index), scanned like public text.
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")

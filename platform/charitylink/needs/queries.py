@@ -21,6 +21,7 @@ from charitylink.core.money import InvalidAmount, parse_yuan, validate_fen
 from charitylink.core.permissions import covers_region, is_moderator
 from charitylink.errors import NotFound
 from charitylink.extensions import db
+from charitylink.needs import codes
 from charitylink.needs.models import (
     PUBLIC_CONDITION,
     PUBLIC_STATUSES,
@@ -267,8 +268,16 @@ def get_public_or_404(code: str) -> Need:
 
 
 def get_for_moderator_or_404(code: str, user: Any) -> Need:
-    """A need the moderator covers; anything else is "not found" (no probing)."""
-    need = db.session.scalar(select(Need).where(Need.code == code))
+    """A need the moderator covers; anything else is "not found" (no probing).
+
+    A first-release code (``XQ-<county>-<seq>``, needs/codes.py) finds its need
+    here too, for moderators only; the caller sees ``need.code != code`` and
+    redirects or answers with the current code.
+    """
+    if codes.is_legacy(code):
+        need = db.session.scalar(select(Need).where(Need.legacy_code == code))
+    else:
+        need = db.session.scalar(select(Need).where(Need.code == code))
     if (
         need is None
         or not is_moderator(user)

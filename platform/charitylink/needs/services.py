@@ -8,7 +8,6 @@ household data.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +25,7 @@ from charitylink.errors import (
     ValidationFailed,
 )
 from charitylink.extensions import db
-from charitylink.needs import privacy
+from charitylink.needs import codes, privacy
 from charitylink.needs.models import Need, NeedStatus
 from charitylink.needs.validation import clean_need_input, guard_public_text
 
@@ -37,7 +36,6 @@ CLOSED_FOR_DUPLICATES = (
     NeedStatus.EXPIRED,
     NeedStatus.CONFIRMED,
 )
-_CODE_SEQ = re.compile(r"XQ-\d+-(\d+)$")
 
 
 def _require_status(need: Need, *allowed: NeedStatus, action: str) -> NeedStatus:
@@ -53,18 +51,8 @@ def _require_status(need: Need, *allowed: NeedStatus, action: str) -> NeedStatus
     return current
 
 
-def _next_code(county: str) -> str:
-    prefix = f"XQ-{county}-"
-    # A range, not LIKE: SQLite's LIKE cannot seek the unique index on code, so
-    # every new need scanned all codes (slow bulk imports); "." follows "-".
-    last = db.session.scalar(
-        select(func.max(Need.code)).where(
-            Need.code >= prefix, Need.code < prefix[:-1] + "."
-        )
-    )
-    m = _CODE_SEQ.search(last or "")
-    seq = int(m.group(1)) + 1 if m else 1
-    return f"{prefix}{seq:06d}"
+def _next_code(region_code: str) -> str:
+    return codes.next_code(region_code)
 
 
 def _check_external_id(external_id: str | None, need_id: int | None) -> None:
@@ -105,8 +93,8 @@ def create_need(data: dict[str, Any], moderator: Any) -> Need:
         delivered_fen=0,
     )
     _apply(need, clean)
-    # The code is "XQ-<county>-<sequence>"; two moderators entering in the same
-    # county at once may pick the same number: retry inside a savepoint.
+    # The code is "XQ-<province>-<sequence>"; two moderators entering in the
+    # same province at once may pick the same number: retry inside a savepoint.
     for attempt in range(5):
         need.code = _next_code(county)
         try:
@@ -146,7 +134,13 @@ def _household_name(need: Need) -> str:
 
 
 def _recheck_text(need: Need) -> None:
-    guard_public_text(need.title, need.description, need.items, _household_name(need))
+    guard_public_text(
+        need.title,
+        need.description,
+        need.items,
+        _household_name(need),
+        external_id=need.external_id,
+    )
 
 
 def _clean_reason(need: Need, reason: Any, *, required: bool) -> str:

@@ -124,16 +124,32 @@ def guard_public_text(
     description: str,
     items: list[dict[str, Any]] | None,
     household_name: str,
+    external_id: str | None = None,
 ) -> None:
     """Rule 5: refuse personal data in a need's public text (on every save).
 
     Title, description and item names are scanned together, so a number split
-    between two of them is still one number."""
+    between two of them is still one number.
+
+    ``external_id`` is not public, but it travels further than the private half
+    (import files, previews, the monitoring platform) and an operator once filled
+    it with a household's ID number: it gets the same scan, on its own.
+    """
     fields = [("title", _("标题"), title), ("description", _("描述"), description)]
     for i, item in enumerate(items or []):
         fields.append((f"items.{i}.name", _("物品"), str(item.get("name", ""))))
     names = [household_name] if household_name else []
     errors = text_guard.scan_fields(fields, household_names=names)
+    if external_id:
+        found = text_guard.scan_fields(
+            [("external_id", _("外部编号"), external_id)], household_names=names
+        )
+        if found:
+            errors["external_id"] = found["external_id"] + _(
+                "外部编号只填监测平台的编号，不能填身份证号、电话等个人信息。"
+            )
+    if set(errors) == {"external_id"}:
+        raise ValidationFailed(_("外部编号包含个人信息，请修改后再保存。"), errors)
     if errors:
         raise ValidationFailed(_("公开内容包含个人信息，请修改后再保存。"), errors)
 
@@ -299,6 +315,10 @@ def clean_need_input(data: dict[str, Any]) -> CleanNeed:
     if errors:
         raise ValidationFailed(_("需求信息有误，请检查标出的字段。"), errors)
     guard_public_text(
-        pub["title"], pub["description"], pub["items"], household.get("name", "")
+        pub["title"],
+        pub["description"],
+        pub["items"],
+        household.get("name", ""),
+        external_id=pub["external_id"],
     )
     return CleanNeed(public=pub, household=household)

@@ -108,9 +108,16 @@ def detail(code: str) -> ResponseReturnValue:
 
 def _load(code: str) -> Any:
     try:
-        return queries.get_for_moderator_or_404(code, current_user)
+        need = queries.get_for_moderator_or_404(code, current_user)
     except NotFound:
         abort(404)
+    if need.code != code:
+        # A first-release code (moderators' old links): the same page under the
+        # current code; 308 keeps a POST a POST (with its form and CSRF token).
+        args = {**(request.view_args or {}), "code": need.code}
+        target = url_for(request.endpoint or ".review", **args)
+        abort(redirect(target, 301 if request.method in ("GET", "HEAD") else 308))
+    return need
 
 
 def _region_choices() -> list[tuple[str, str]]:

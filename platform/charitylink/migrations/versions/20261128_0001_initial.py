@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 05:48:45.420212
+Create Date: 2026-12-02 17:35:51.725337
 
 """
 from alembic import op
@@ -204,6 +204,7 @@ def upgrade():
     op.create_table('needs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=24), nullable=False),
+    sa.Column('legacy_code', sa.String(length=24), nullable=True),
     sa.Column('external_id', sa.String(length=64), nullable=True),
     sa.Column('title', sa.String(length=120), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
@@ -248,6 +249,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_needs_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_deadline_on'), ['deadline_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_needs_household_key'), ['household_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_needs_legacy_code'), ['legacy_code'], unique=True)
         batch_op.create_index(batch_op.f('ix_needs_need_type'), ['need_type'], unique=False)
         batch_op.create_index('ix_needs_public_browse', ['published_at', 'public_region_code', 'need_type', 'category', 'urgency', 'amount_fen', 'deadline_on'], unique=False, sqlite_where=sa.text("status IN ('published', 'fully_claimed', 'delivered', 'confirmed')"), postgresql_where=sa.text("status IN ('published', 'fully_claimed', 'delivered', 'confirmed')"))
         batch_op.create_index('ix_needs_public_list', ['status', 'published_at', 'public_region_code', 'need_type', 'category', 'urgency', 'amount_fen', 'deadline_on'], unique=False)
@@ -407,6 +409,7 @@ def downgrade():
         batch_op.drop_index('ix_needs_public_list')
         batch_op.drop_index('ix_needs_public_browse', sqlite_where=sa.text("status IN ('published', 'fully_claimed', 'delivered', 'confirmed')"), postgresql_where=sa.text("status IN ('published', 'fully_claimed', 'delivered', 'confirmed')"))
         batch_op.drop_index(batch_op.f('ix_needs_need_type'))
+        batch_op.drop_index(batch_op.f('ix_needs_legacy_code'))
         batch_op.drop_index(batch_op.f('ix_needs_household_key'))
         batch_op.drop_index(batch_op.f('ix_needs_deadline_on'))
         batch_op.drop_index(batch_op.f('ix_needs_category'))
