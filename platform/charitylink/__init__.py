@@ -13,6 +13,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     ``config`` overrides the environment (tests pass a temporary database)."""
     from charitylink import setup
     from charitylink.config import ROOT, load_config
+    from charitylink.core import jsonbody
 
     settings = load_config(config)
     app = Flask(
@@ -22,6 +23,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_path=settings["INSTANCE_PATH"],
     )
     app.config.update(settings)
+    # Every request body read as JSON goes through one parser that refuses lone
+    # surrogates and deep nesting as bad input (core/jsonbody.py).
+    app.json = jsonbody.JSONProvider(app)
     setup.register_extensions(app)
     setup.register_security(app)
     setup.register_blueprints(app)

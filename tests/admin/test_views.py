@@ -182,7 +182,7 @@ def test_audit_page_filters(client, login_as, create_org, create_user):
     assert "org.reject" in html
     resp = client.get("/mod/audit?from=2026-13-45&page=zz")
     assert resp.status_code == 200
-    assert "日期格式应为" in resp.get_data(as_text=True)
+    assert "开始日期格式不正确，应为 YYYY-MM-DD" in resp.get_data(as_text=True)
 
 
 def test_audit_page_pages(client, login_as, create_user):

@@ -147,7 +147,7 @@ def test_refused_transition_on_a_page_shows_message_and_changes_nothing(
         ({"region_codes": ""}, "至少一个"),
         ({"need_types": []}, "至少一种"),
         ({"end_on": "2025-12-31"}, "结束日期不能早于开始日期"),
-        ({"start_on": "明天"}, "日期格式应为"),
+        ({"start_on": "明天"}, "开始日期格式不正确"),
         ({"fund_id": "abc"}, "请选择支付项目资金"),
     ],
 )

@@ -14,6 +14,7 @@ from charitylink.accounts.models import ROLE_LABELS, User
 from charitylink.admin.forms import ModeratorForm
 from charitylink.core.i18n import _
 from charitylink.core.permissions import admin_required, moderator_required
+from charitylink.core.timeutil import InvalidDate, parse_day
 from charitylink.errors import DomainError
 from charitylink.extensions import db
 from charitylink.orgs import queries
@@ -106,12 +107,13 @@ def audit() -> ResponseReturnValue:
     action = (args.get("action") or "").strip()[:64]
     object_type = (args.get("object_type") or "").strip()[:32]
     object_id = (args.get("object_id") or "").strip()[:64]
-    date_from_raw = (args.get("from") or "").strip()[:10]
-    date_to_raw = (args.get("to") or "").strip()[:10]
-    date_from = queries.parse_date(date_from_raw)
-    date_to = queries.parse_date(date_to_raw)
-    if (date_from_raw and date_from is None) or (date_to_raw and date_to is None):
-        flash(_("日期格式应为 年-月-日，例如 2026-01-31。已忽略该条件。"), "warning")
+    date_from = date_to = None
+    try:
+        date_from = parse_day(args.get("from"), _("开始日期"))
+        date_to = parse_day(args.get("to"), _("结束日期"))
+    except InvalidDate as exc:
+        flash(_("%(m)s已忽略日期条件。", m=str(exc)), "warning")
+        date_from = date_to = None
     page, _n = queries.page_args(args.get("page"))
     pagination = db.paginate(
         queries.audit_events(

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
+from charitylink.core import jsonbody
 from charitylink.core.i18n import _
 from charitylink.errors import DomainError
 from charitylink.extensions import csrf, db
@@ -85,6 +86,22 @@ def _authenticate() -> None:
     g.api_user = user
 
 
+_NO_BODY = object()
+
+
+@bp.before_request
+def _read_json_body() -> None:
+    """Every JSON body is parsed here, once, before any endpoint (or the
+    idempotency record) sees it: a malformed one, a lone surrogate or deep
+    nesting is a 400 for every operation, also for those that ignore the body."""
+    g.json_body = _NO_BODY
+    if request.is_json and request.get_data(cache=True).strip():
+        try:
+            g.json_body = jsonbody.loads(request.get_data(cache=True))
+        except jsonbody.BodyRefused as exc:
+            raise ApiError(400, "bad_request", str(exc)) from exc
+
+
 def current_user_or_none() -> Any:
     return g.get("api_user")
 
@@ -98,15 +115,24 @@ def require_user() -> Any:
     return user
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 with a clear message."""
+def json_value() -> Any:
+    """The request's JSON body (any JSON value, read by ``_read_json_body``), or
+    a 400 with a clear message."""
     if not request.is_json:
         raise ApiError(
             400,
             "bad_request",
             _("请求体必须是 JSON（Content-Type: application/json）。"),
         )
-    data = request.get_json(silent=True)
+    body = g.get("json_body", _NO_BODY)
+    if body is _NO_BODY:
+        raise ApiError(400, "bad_request", _("请求体不是合法的 JSON。"))
+    return body
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 with a clear message."""
+    data = json_value()
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", _("请求体必须是一个 JSON 对象。"))
     return data

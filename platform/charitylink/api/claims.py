@@ -5,19 +5,26 @@ in ``api/__init__.py`` (which also rolls the transaction back)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from charitylink.api import ApiError, bp, created, json_body, require_user
+from charitylink.api import (
+    ApiError,
+    bp,
+    created,
+    json_body,
+    json_value,
+    require_user,
+)
 from charitylink.claims import services
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, validate_fen
 from charitylink.core.permissions import require_org_staff
+from charitylink.core.timeutil import InvalidDate, parse_day
 from charitylink.errors import NotFound, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
@@ -121,11 +128,14 @@ def deliver_claim(claim_id: int) -> ResponseReturnValue:
     delivered_on: Any = None
     raw_on = data.get("delivered_on")
     try:
-        delivered_on = date.fromisoformat(raw_on) if isinstance(raw_on, str) else None
-    except ValueError:
-        delivered_on = None
-    if delivered_on is None:
-        fields["delivered_on"] = _("请填写交付日期，格式 YYYY-MM-DD。")
+        delivered_on = parse_day(
+            raw_on if isinstance(raw_on, str) else None, _("交付日期")
+        )
+    except InvalidDate as exc:
+        fields["delivered_on"] = str(exc)
+    else:
+        if delivered_on is None:
+            fields["delivered_on"] = _("请填写交付日期，格式 YYYY-MM-DD。")
     method = data.get("method")
     if not isinstance(method, str):
         fields["method"] = _("交付方式必须是 cash、goods 或 service。")
@@ -155,8 +165,8 @@ def cancel_claim(claim_id: int) -> ResponseReturnValue:
     user = require_user()
     claim = _claim_for(user, claim_id)
     reason = ""
-    if request.is_json:
-        body = request.get_json(silent=True)
+    if request.is_json and request.get_data(cache=True).strip():
+        body = json_value()
         if isinstance(body, dict) and isinstance(body.get("reason"), str):
             reason = body["reason"]
     services.cancel_claim(claim, user, reason)

@@ -33,6 +33,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from charitylink.api.models import IdempotencyRecord
+from charitylink.core import jsonbody
 from charitylink.core.i18n import _
 from charitylink.extensions import db
 
@@ -46,9 +47,12 @@ def _request_hash() -> str:
     try:
         # Same JSON with other whitespace or key order is the same request.
         canonical = json.dumps(
-            json.loads(raw), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+            jsonbody.loads(raw),
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
         ).encode()
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:  # jsonbody refuses what cannot be re-encoded, too
         canonical = raw
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.path}?{request.query_string!r}".encode())

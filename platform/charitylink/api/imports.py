@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
-from charitylink.api import ApiError, bp, require_user
-from charitylink.core.i18n import _
+from charitylink.api import bp, json_value, require_user
 from charitylink.extensions import db
 from charitylink.needs import importing
 
@@ -17,15 +16,7 @@ def import_needs() -> ResponseReturnValue:
 
     ``?dry_run=true`` classifies the rows (the preview) without writing."""
     user = require_user()
-    if not request.is_json:
-        raise ApiError(
-            400,
-            "bad_request",
-            _("请求体必须是 JSON（Content-Type: application/json）。"),
-        )
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "bad_request", _("请求体不是合法的 JSON。"))
+    body = json_value()
     dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
     rows = importing.rows_from_json(body)
     result = importing.run_import(user, rows, dry_run=dry_run)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 
 
@@ -17,16 +15,15 @@ import click
 def expire(on: str | None) -> None:
     """Expire reserved claims past their due date and needs past their deadline."""
     from charitylink.claims.services import expire_overdue
+    from charitylink.core.timeutil import InvalidDate, parse_day
     from charitylink.extensions import db
 
     day = None
     if on:
         try:
-            day = date.fromisoformat(on)
-        except ValueError as exc:
-            raise click.BadParameter(
-                "日期格式应为 YYYY-MM-DD。", param_hint="--today"
-            ) from exc
+            day = parse_day(on, "--today")
+        except InvalidDate as exc:
+            raise click.BadParameter(str(exc), param_hint="--today") from exc
     # Commit after each claim and need: short transactions, nothing held for long.
     counts = expire_overdue(day, on_each=db.session.commit)
     db.session.commit()

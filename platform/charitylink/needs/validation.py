@@ -23,7 +23,7 @@ from charitylink.core.identifiers import (
     validate_phone,
 )
 from charitylink.core.money import InvalidAmount, validate_fen
-from charitylink.core.timeutil import today
+from charitylink.core.timeutil import InvalidDate, parse_day, today
 from charitylink.errors import ValidationFailed
 from charitylink.needs.models import AssistanceType, Category, NeedType, Urgency
 from charitylink.regions import services as regions
@@ -106,16 +106,13 @@ def _int(
 
 
 def _date(value: Any, errors: dict[str, str], key: str, name: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         errors[key] = _("%(name)s格式应为 YYYY-MM-DD。", name=name)
+        return None
+    try:
+        return parse_day(value, name)
+    except InvalidDate as exc:
+        errors[key] = str(exc)
         return None
 
 

@@ -96,15 +96,6 @@ def published_projects_of(org: Organization) -> list[Project]:
     )
 
 
-def parse_date(value: Any) -> date | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def _utc_start(day: date) -> datetime:
     start = datetime.combine(day, time.min, CHINA)
     return start.astimezone(UTC).replace(tzinfo=None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
 from typing import Any
 
 from charitylink.core import audit
@@ -21,7 +20,7 @@ from charitylink.core.permissions import (
     is_org_staff,
     require_org_can_act,
 )
-from charitylink.core.timeutil import utcnow
+from charitylink.core.timeutil import InvalidDate, parse_day, utcnow
 from charitylink.errors import InvalidTransition, NotAllowed, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
@@ -162,18 +161,12 @@ def clean_fields(org: Organization, data: dict[str, Any]) -> dict[str, Any]:
         fields["target_amount"] = _("目标金额：%(msg)s", msg=str(exc))
 
     for key in ("start_on", "end_on"):
-        value = data.get(key)
-        if value is None or value == "":
-            out[key] = None
-        elif isinstance(value, date):
-            out[key] = value
-        elif isinstance(value, str):
-            try:
-                out[key] = date.fromisoformat(value.strip())
-            except ValueError:
-                fields[key] = _("日期格式应为 YYYY-MM-DD，例如 2026-01-31。")
-        else:
-            fields[key] = _("日期格式应为 YYYY-MM-DD，例如 2026-01-31。")
+        try:
+            out[key] = parse_day(
+                data.get(key), _("开始日期") if key == "start_on" else _("结束日期")
+            )
+        except InvalidDate as exc:
+            fields[key] = str(exc)
     start, end = out.get("start_on"), out.get("end_on")
     if start and end and end < start:
         fields["end_on"] = _("结束日期不能早于开始日期。")

@@ -8,30 +8,19 @@ from datetime import date
 from typing import Any
 
 from charitylink.core.i18n import _
+from charitylink.core.timeutil import InvalidDate, parse_day
 from charitylink.regions import services as regions
 from charitylink.reports.queries import LEVEL_LENGTH, Filters
 
 __all__ = ["Filters", "parse"]
 
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2100, 12, 31)
-
 
 def _date(raw: str, label: str, errors: dict[str, str], key: str) -> date | None:
-    raw = raw.strip()
-    if not raw:
-        return None
     try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        errors[key] = _(
-            "%(label)s格式不正确，应为 YYYY-MM-DD，例如 2026-01-31。", label=label
-        )
+        return parse_day(raw, label)
+    except InvalidDate as exc:
+        errors[key] = str(exc)
         return None
-    if not EARLIEST <= value <= LATEST:
-        errors[key] = _("%(label)s超出范围（2000 年至 2100 年）。", label=label)
-        return None
-    return value
 
 
 def parse(args: Mapping[str, Any], scope: str | None) -> tuple[Filters, dict[str, str]]:
