@@ -16,6 +16,7 @@ from charitylink.api import (
 )
 from charitylink.core.i18n import _
 from charitylink.core.permissions import covers_region, is_org_staff
+from charitylink.core.timeutil import iso_utc
 from charitylink.errors import NotAllowed
 from charitylink.extensions import db
 from charitylink.funds import services
@@ -102,7 +103,7 @@ def create_donation(fund_id: int) -> ResponseReturnValue:
             "amount": entry.amount_fen,
             "donor_name": entry.donor_name,
             "reference": entry.reference,
-            "created_at": entry.created_at.isoformat(),
+            "created_at": iso_utc(entry.created_at),
             "fund": services.to_json(fund),
         }
     )

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from charitylink.api import ApiError, bp, created, json_body, require_user
 from charitylink.core.i18n import _
 from charitylink.core.permissions import is_moderator
+from charitylink.core.timeutil import iso_utc
 from charitylink.extensions import db
 from charitylink.needs import privacy, queries, services
 from charitylink.needs.models import Need
@@ -48,7 +49,7 @@ def need_json(need: Need) -> dict[str, Any]:
         "urgency": need.urgency,
         "deadline": need.deadline_on.isoformat() if need.deadline_on else None,
         "status": need.status,
-        "published_at": need.published_at.isoformat() if need.published_at else None,
+        "published_at": iso_utc(need.published_at),
     }
 
 

@@ -17,6 +17,7 @@ from charitylink.api import (
     require_user,
 )
 from charitylink.core.i18n import _
+from charitylink.core.timeutil import iso_utc
 from charitylink.errors import NotAllowed
 from charitylink.extensions import db
 from charitylink.orgs.models import Organization
@@ -57,9 +58,7 @@ def to_json(
         "end_on": project.end_on.isoformat() if project.end_on else None,
         "status": str(project.status),
         "status_reason": project.status_reason,
-        "published_at": (
-            project.published_at.isoformat() if project.published_at else None
-        ),
+        "published_at": iso_utc(project.published_at),
         "progress_overdue": project.progress_overdue(),
         "claimed_amount": progress.claimed_fen,
         "delivered_amount": progress.delivered_fen,

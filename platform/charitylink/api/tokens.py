@@ -8,7 +8,7 @@ from charitylink.accounts import services
 from charitylink.api import ApiError, bp, created, json_body
 from charitylink.core import audit
 from charitylink.core.i18n import _
-from charitylink.core.timeutil import as_utc
+from charitylink.core.timeutil import iso_utc
 from charitylink.extensions import db, limiter
 
 
@@ -44,4 +44,4 @@ def create_token() -> ResponseReturnValue:
     )
     audit.record(user, "user.login_api", user)
     db.session.commit()
-    return created({"token": raw, "expires_at": as_utc(token.expires_at).isoformat()})
+    return created({"token": raw, "expires_at": iso_utc(token.expires_at)})
