@@ -30,6 +30,8 @@ from charitylink.needs.models import Need, NeedStatus
 from charitylink.needs.validation import clean_need_input, guard_public_text
 
 MAX_REASON = 500
+# Tries at a free code: enough for a few dozen entries in one province at once.
+CODE_ATTEMPTS = 30
 # Statuses of a household's needs counted as "open" for duplicate warnings.
 CLOSED_FOR_DUPLICATES = (
     NeedStatus.WITHDRAWN,
@@ -49,10 +51,6 @@ def _require_status(need: Need, *allowed: NeedStatus, action: str) -> NeedStatus
             )
         )
     return current
-
-
-def _next_code(region_code: str) -> str:
-    return codes.next_code(region_code)
 
 
 def _check_external_id(external_id: str | None, need_id: int | None) -> None:
@@ -93,17 +91,22 @@ def create_need(data: dict[str, Any], moderator: Any) -> Need:
         delivered_fen=0,
     )
     _apply(need, clean)
-    # The code is "XQ-<province>-<sequence>"; two moderators entering in the
-    # same province at once may pick the same number: retry inside a savepoint.
-    for attempt in range(5):
-        need.code = _next_code(county)
+    # The code is "XQ-<province>-<sequence>"; moderators entering in the same
+    # province at once may pick the same number. The unique index refuses all
+    # but one (on PostgreSQL once the holder commits); the others retry inside a
+    # savepoint, each time past the number just refused, since the last one
+    # committed may still be behind numbers other writers hold.
+    tried = 0
+    for attempt in range(CODE_ATTEMPTS):
+        tried = max(codes.last_seq(county), tried) + 1
+        need.code = codes.format_code(county, tried)
         try:
             with db.session.begin_nested():
                 db.session.add(need)
                 db.session.flush()
             break
         except IntegrityError:
-            if attempt == 4:
+            if attempt == CODE_ATTEMPTS - 1:
                 raise Conflict(_("需求编号生成冲突，请重试。")) from None
     audit.record(moderator, "need.create", need, None, NeedStatus.DRAFT)
     db.session.flush()
