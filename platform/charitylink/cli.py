@@ -104,10 +104,47 @@ def create_user(
     click.echo(f"已创建用户 {user.email}（{user.role_label}）。")
 
 
+@click.command("scan-public-text")
+def scan_public_text() -> None:
+    """Re-scan what organizations published (descriptions, funds, donors'
+    names, projects, progress updates) for personal data; exit 1 if any."""
+    import re
+
+    from charitylink.orgs.public_text import rescan
+
+    labels = {
+        "org": "机构",
+        "fund": "基金",
+        "donation": "捐赠记录",
+        "project": "项目",
+        "project_update": "项目进展",
+    }
+    count = 0
+    for what, object_id, messages in rescan():
+        for field, message in messages.items():
+            # The quoted text is the personal data itself: say what, not what it is.
+            masked = re.sub(r"「[^」]*」", "「…」", message)
+            click.echo(f"{labels[what]} #{object_id} {field}：{masked}")
+            count += 1
+    db.session.rollback()  # read only
+    if count:
+        click.echo(f"共 {count} 处公开内容包含个人信息，请通知机构修改。", err=True)
+        raise SystemExit(1)
+    click.echo("未发现包含个人信息的公开内容。")
+
+
 def register(app: Flask) -> None:
     from charitylink.claims.cli import expire
     from charitylink.needs.cli import import_needs
     from charitylink.search.cli import search
 
-    for command in (init_db, seed, create_user, expire, import_needs, search):
+    for command in (
+        init_db,
+        seed,
+        create_user,
+        expire,
+        import_needs,
+        search,
+        scan_public_text,
+    ):
         app.cli.add_command(command)

@@ -306,3 +306,24 @@ def test_donor_name_is_scanned_on_the_page_and_the_api(
         f"/org/funds/{fund.id}/donations", data={"amount": "100", "donor": "张先生"}
     )
     assert ok.status_code == 302
+
+
+# ---------------------------------------------------------------- old text
+
+
+def test_rescan_command_finds_text_saved_before_the_guard(runner, scene):
+    clean = runner.invoke(args=["scan-public-text"])
+    assert clean.exit_code == 0 and "未发现" in clean.output
+    project = scene["project"]
+    db.session.add(
+        ProjectUpdate(project_id=project.id, body=f"感谢{HOUSEHOLD}，电话{PHONE}")
+    )
+    scene["fund"].description = "受助人电话 139.1234.5678"
+    db.session.commit()
+    result = runner.invoke(args=["scan-public-text"])
+    assert result.exit_code == 1
+    update_id = db.session.scalar(select(ProjectUpdate.id))
+    assert f"项目进展 #{update_id} body：" in result.output
+    assert f"基金 #{scene['fund'].id} description：" in result.output
+    # It says what was found, never the data itself.
+    assert HOUSEHOLD not in result.output and "5678" not in result.output
