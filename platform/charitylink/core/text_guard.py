@@ -112,8 +112,9 @@ def _fold(ch: str) -> str:
     if ch.isascii():
         return ch
     category = unicodedata.category(ch)
-    if category in ("Cf", "Mn", "Me"):
-        return ""  # zero-width characters, joiners, combining marks
+    if category in ("Cf", "Cs", "Mn", "Me"):
+        # Zero-width characters, joiners, lone surrogates, combining marks.
+        return ""
     if category == "Nd":
         return str(unicodedata.decimal(ch))  # Arabic-Indic, Devanagari ...
     return unicodedata.normalize("NFKC", ch)
