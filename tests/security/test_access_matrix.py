@@ -36,7 +36,7 @@ REDIRECT_OK = {
 
 # Allowed GETs whose object does not exist in the world (a random import token):
 # allowed roles get 404, so only the refusal of the others is checked.
-NOT_FOUND_OK = {"exports.import_preview"}
+NOT_FOUND_OK = {"needs.import_preview"}
 
 # POSTs whose API endpoint checks the body before the service checks the role:
 # refused roles get 422 (and nothing changes); the service would answer 403.
@@ -111,11 +111,11 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "needs.withdraw": {"POST": MOD_IN},
     "needs.to_draft": {"POST": MOD_IN},
     "needs.reveal": {"POST": MOD_IN},
-    "exports.import_upload": {"GET": MODS},
-    "exports.import_preview_post": {"POST": MODS},
-    "exports.import_preview": {"GET": MODS},
-    "exports.import_confirm": {"POST": MODS},
-    "exports.import_template": {"GET": MODS},
+    "needs.import_upload": {"GET": MODS},
+    "needs.import_preview_post": {"POST": MODS},
+    "needs.import_preview": {"GET": MODS},
+    "needs.import_confirm": {"POST": MODS},
+    "needs.import_template": {"GET": MODS},
     "exports.mod_exports": {"GET": MODS},
     "exports.mod_export": {"GET": MODS},
     "exports.org_exports": {"GET": ORG_ADMINS},

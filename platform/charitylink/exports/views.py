@@ -1,7 +1,7 @@
-"""Data exchange pages: exports for moderators and org admins (docs/integration.md).
+"""Data exports for moderators and org admins (docs/integration.md).
 
-The import pages (``/mod/needs/import``) register on the same blueprint from
-``exports/import_views.py``.
+The import pages (``/mod/needs/import``) belong to the needs feature:
+``needs/import_views.py``.
 """
 
 from __future__ import annotations
@@ -62,6 +62,3 @@ def org_export(kind: str, fmt: str) -> ResponseReturnValue:
         sheet.header,
         sheet.rows,
     )
-
-
-from charitylink.exports import import_views  # noqa: E402,F401

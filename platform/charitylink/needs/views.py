@@ -354,3 +354,7 @@ def withdraw(code: str) -> ResponseReturnValue:
 @moderator_required
 def to_draft(code: str) -> ResponseReturnValue:
     return _act(code, "to_draft")
+
+
+# The import pages share this blueprint; their module adds its routes to ``bp``.
+from charitylink.needs import import_views  # noqa: E402,F401

@@ -1,5 +1,8 @@
 """Import of needs from a file, in the moderator's pages (docs/integration.md).
 
+Routes on the needs blueprint (``needs.import_*``), registered by the import at
+the end of ``needs/views.py``.
+
 Upload (CSV in UTF-8 with or without BOM, or GB18030; or XLSX) → the parsed rows
 and a dry run are stored, encrypted with the data key, in the instance folder
 under a random id → the preview shows what would be created, updated and
@@ -32,9 +35,9 @@ from charitylink.core.i18n import _
 from charitylink.core.permissions import moderator_required
 from charitylink.errors import DomainError
 from charitylink.exports import writers
-from charitylink.exports.views import bp
 from charitylink.extensions import db
 from charitylink.needs import import_files, importing, privacy
+from charitylink.needs.views import bp
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 STALE_SECONDS = 24 * 3600
