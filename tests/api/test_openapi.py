@@ -8,21 +8,15 @@ import re
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    ignored_auth,
+    negative_data_rejection,
+    positive_data_acceptance,
 )
 
 from tests.factories import org_admin_of
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
 
 
 def _spec_routes(spec: dict) -> set[tuple[str, str]]:
@@ -84,15 +78,26 @@ def tokens(create_user, create_org, create_fund, api_token):
     org = create_org()
     create_fund(org=org, donations_fen=1_000_000)
     return {
+        "public": {},
         "moderator": api_token(moderator),
         "org": api_token(org_admin_of(org)),
     }
 
 
-def _fuzz(operation, headers: dict[str, str]) -> None:
-    @given(case=operation.as_strategy())
+# Every schemathesis check (``--checks all``) except three, still to be earned:
+# - positive_data_acceptance / negative_data_rejection hold the spec to every
+#   rule the code enforces (patterns, bounds, a named fund's donor, a region
+#   that exists); the hand-written spec does not state them all yet;
+# - ignored_auth cannot tell the token passed in ``headers`` from generated
+#   credentials, so here it reports valid tokens as "invalid auth accepted".
+NOT_YET = [positive_data_acceptance, negative_data_rejection, ignored_auth]
+EXAMPLES = {GenerationMode.POSITIVE: 3, GenerationMode.NEGATIVE: 2}
+
+
+def _fuzz(operation, headers: dict[str, str], mode: GenerationMode) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=5,
+        max_examples=EXAMPLES[mode],
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -100,24 +105,33 @@ def _fuzz(operation, headers: dict[str, str]) -> None:
     )
     def run(case) -> None:
         response = case.call(headers=headers)
-        case.validate_response(response, checks=CHECKS)
+        # No ``checks=``: all of schemathesis's checks, less NOT_YET.
+        case.validate_response(response, excluded_checks=NOT_YET)
 
-    run()
+    try:
+        run()
+    except Unsatisfiable:
+        # Nothing in the operation can be made invalid (no parameters, no
+        # body): there is no negative case to send.
+        assert mode is GenerationMode.NEGATIVE, operation.label
 
 
-def test_schemathesis_responses_match_the_spec(app, tokens) -> None:
-    """Every operation, ~5 generated inputs each, with each token: no 500, every
-    status documented, every body matching its schema."""
+@pytest.mark.parametrize("who", ["public", "moderator", "org"])
+def test_schemathesis_all_checks(app, tokens, who) -> None:
+    """Every operation with generated valid and invalid inputs, as the public, a
+    moderator and an org admin: no 500, every status and header documented,
+    every body matching its schema, no answer to a method or a missing header
+    the spec does not allow."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        for who, headers in tokens.items():
+        for mode in GenerationMode:
             try:
-                _fuzz(operation, headers)
-            except Exception as exc:  # collect all, report together
-                failures.append(f"{operation.label} as {who}: {exc}"[:1500])
-    assert not failures, "\n\n".join(failures)
+                _fuzz(operation, tokens[who], mode)
+            except (Exception, BaseExceptionGroup) as exc:  # collect, report together
+                failures.append(f"{operation.label} {mode.value}: {exc}"[:1500])
+    assert not failures, f"{len(failures)} failing:\n\n" + "\n\n".join(failures)
 
 
 def test_out_of_range_numbers_are_422_or_404_never_500(
