@@ -76,7 +76,7 @@ def seed(args: argparse.Namespace, env: dict[str, str]) -> None:
     sh([*flask, "init-db"], env)
     check = (
         "from charitylink import create_app\n"
-        "from charitylink.seeding import has_data\n"
+        "from charitylink.seeding.demo import has_data\n"
         "with create_app().app_context(): print(has_data())"
     )
     probe = sh([str(PY / "python"), "-c", check], env, capture_output=True, text=True)

@@ -6,7 +6,7 @@
 For each engine it builds a fresh database (Whoosh: a temporary SQLite file;
 PostgreSQL: a new database on the server named by ``--database-url``, or
 ``TEST_DATABASE_URL`` as set by ``.ci/pg.sh``), bulk-inserts N fictional needs
-(``seeding.need_rows``: realistic Chinese texts, an encrypted fictional private
+(``seeding/generated.need_rows``: realistic Chinese texts, an encrypted fictional private
 half; each description gets two extra words drawn from a pool of N/5 (at most
 20,000) jieba dictionary words, so rare terms exist), then times ``search rebuild`` and the
 query classes through ``search.service.search_needs`` — what a page pays,
@@ -76,9 +76,9 @@ def rare_pool(size: int, rng: random.Random) -> list[str]:
 def populate(n: int, rng: random.Random, pool: list[str]) -> None:
     from charitylink.extensions import db
     from charitylink.needs.models import Need
-    from charitylink.seeding import _generator_user_id, need_rows
+    from charitylink.seeding.generated import generator_user_id, need_rows
 
-    user_id = _generator_user_id()
+    user_id = generator_user_id()
     db.session.commit()
     chunk: list[dict[str, Any]] = []
     for row in need_rows(n, user_id, seed=2026):

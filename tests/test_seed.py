@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from charitylink import seeding
 from charitylink.accounts.models import Role, User
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.extensions import db
 from charitylink.funds import ledger
 from charitylink.funds.models import Fund
 from charitylink.needs.models import Need
+from charitylink.seeding import demo, generated
 
 
 def test_demo_data_has_every_role_and_claims_in_every_state(app, client):
-    seeding.load_demo(needs_count=60)
+    demo.load_demo(needs_count=60)
     roles = set(db.session.scalars(select(User.role).where(User.active.is_(True))))
     assert {r.value for r in Role} <= {str(r) for r in roles}
     states = set(db.session.scalars(select(Claim.status).distinct()))
@@ -48,7 +48,7 @@ def test_seed_refuses_a_database_with_data(app, runner, create_org):
 
 
 def test_generate_needs_bulk_inserts_fictional_needs(app):
-    seeding.generate_needs(50, batch=20)
+    generated.generate_needs(50, batch=20)
     assert db.session.scalar(select(func.count()).select_from(Need)) == 50
     assert not db.session.scalar(
         select(func.count())

@@ -21,63 +21,6 @@ def init_db() -> None:
     click.echo(f"数据库已是最新版本；新增行政区划 {added} 条。")
 
 
-@click.command("seed")
-@click.option(
-    "--needs",
-    "extra_needs",
-    type=click.IntRange(0, 1_000_000),
-    default=0,
-    help="另外生成 N 条虚构需求（用于性能测试）。",
-)
-@click.option(
-    "--if-empty", is_flag=True, help="数据库已有数据时什么也不做（make run 使用）。"
-)
-@click.option("--orgs", "bench_orgs", type=click.IntRange(0, 100_000), default=0)
-@click.option("--funds", "bench_funds", type=click.IntRange(0, 500_000), default=0)
-@click.option(
-    "--projects", "bench_projects", type=click.IntRange(0, 1_000_000), default=0
-)
-def seed(
-    extra_needs: int,
-    if_empty: bool,
-    bench_orgs: int = 0,
-    bench_funds: int = 0,
-    bench_projects: int = 0,
-) -> None:
-    """Load the demo data in seeds/ into an empty database.
-
-    ``--orgs/--funds/--projects/--needs N`` add generated fictional data for the
-    load benchmark (bench/load.py, charitylink/bench_seed.py)."""
-    from charitylink import bench_seed, seeding
-
-    def extras() -> None:
-        for n, generate in (
-            (bench_orgs, bench_seed.generate_orgs),
-            (bench_funds, bench_seed.generate_funds),
-            (bench_projects, bench_seed.generate_projects),
-        ):
-            if n:
-                generate(n)
-
-    if seeding.has_data():
-        if if_empty:
-            click.echo("数据库已有数据，跳过演示数据。")
-            extras()
-            if extra_needs:
-                seeding.generate_needs(extra_needs)
-            return
-        raise click.ClickException("数据库不是空的：演示数据只能载入空数据库。")
-    seeding.load_demo()
-    extras()
-    if extra_needs:
-        seeding.generate_needs(extra_needs)  # rebuilds the search index itself
-    else:
-        from charitylink.search import indexer
-
-        indexer.rebuild()
-    click.echo("演示数据已载入。")
-
-
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
@@ -137,6 +80,7 @@ def register(app: Flask) -> None:
     from charitylink.claims.cli import expire
     from charitylink.needs.cli import import_needs
     from charitylink.search.cli import search
+    from charitylink.seeding.cli import seed
 
     for command in (
         init_db,

@@ -8,11 +8,11 @@ import re
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
-from charitylink import seeding
 from charitylink.accounts.models import Role, User
 from charitylink.extensions import db
 from charitylink.needs.models import PUBLIC_STATUSES, Need
 from charitylink.search.documents import need_document
+from charitylink.seeding import demo
 from tests.imports.rows import need_row
 from tests.needs.conftest import CANARY_ID, valid_input
 
@@ -29,7 +29,7 @@ def _public_needs() -> list[Need]:
 def test_demo_public_needs_carry_only_their_province(app, client, login_as):
     """The canary: on demo-like data, nothing the public or an org receives
     holds a need code finer than the province (nor an external id)."""
-    seeding.load_demo(needs_count=90)
+    demo.load_demo(needs_count=90)
     public = _public_needs()
     coarsened = [n for n in public if n.public_region_code != n.region_code]
     assert coarsened, "demo data should include needs of coarsened counties"

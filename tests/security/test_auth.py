@@ -11,9 +11,9 @@ from werkzeug.security import generate_password_hash
 
 from charitylink.accounts import passwords
 from charitylink.accounts.models import User
-from charitylink.bench_seed import BENCH_PASSWORD
 from charitylink.extensions import db
-from charitylink.seeding import DEMO_PASSWORD
+from charitylink.seeding.demo import DEMO_PASSWORD
+from charitylink.seeding.generated import BENCH_PASSWORD
 from tests.factories import PASSWORD
 
 

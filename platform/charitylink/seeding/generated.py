@@ -1,10 +1,12 @@
-"""Bulk generators for the load benchmark: ``seed --orgs N --funds N --projects N``.
+"""Generated data for the benchmarks: ``seed --orgs/--funds/--projects/--needs N``.
 
 Fictional and deterministic (seeded RNG), inserted in batches with one
 ``INSERT`` per batch (no ORM objects, no per-row audit: this is benchmark data,
 not a history). Every org is verified and gets one admin login; every fund gets
 one donation ledger entry equal to its ``donations_fen`` (ledger sums stay equal to
-the shown figures, rule 2); projects are published, paid from their org's funds.
+the shown figures, rule 2); projects are published, paid from their org's funds;
+needs get realistic Chinese texts and an encrypted fictional household
+(bench/search.py, bench/load.py).
 """
 
 from __future__ import annotations
@@ -15,10 +17,23 @@ from datetime import timedelta
 from typing import Any
 
 import click
+from flask import current_app
 from sqlalchemy import func, insert, select
 
+from charitylink.core.crypto import DataCipher
+from charitylink.core.identifiers import age_band
 from charitylink.core.timeutil import today, utcnow
 from charitylink.extensions import db
+from charitylink.needs import codes as need_codes
+from charitylink.seeding.demo import DEMO_PASSWORD
+from charitylink.seeding.fictional import (
+    ASSISTANCE_BY_CATEGORY,
+    CATEGORIES,
+    URGENCIES,
+    claimable_counties,
+    fictional_household,
+    need_texts,
+)
 
 BENCH_PASSWORD = "Bench-Pass-2026"
 NEED_TYPES = [
@@ -68,12 +83,6 @@ def _insert(model: Any, rows: Iterable[dict[str, Any]], n: int, label: str) -> N
             bar.update(len(chunk))
 
 
-def _counties() -> list[str]:
-    from charitylink.seeding import _counties
-
-    return _counties()
-
-
 def generate_orgs(n: int, seed: int = 11) -> None:
     """``n`` verified orgs, each with an org-admin login (benchmark claims)."""
     from charitylink.accounts.models import Role, User
@@ -81,7 +90,7 @@ def generate_orgs(n: int, seed: int = 11) -> None:
     from charitylink.orgs.models import Organization
 
     rng = random.Random(seed)
-    counties = _counties()
+    counties = claimable_counties()
     start = db.session.scalar(select(func.max(Organization.id))) or 0
     now = utcnow()
     rows = (
@@ -179,7 +188,7 @@ def generate_projects(n: int, seed: int = 13) -> None:
     funds = db.session.execute(select(Fund.id, Fund.org_id)).all()
     if not funds:
         raise click.ClickException("请先生成基金（--funds）。")
-    counties = _counties()
+    counties = claimable_counties()
     now = utcnow()
     d0 = today()
 
@@ -208,3 +217,163 @@ def generate_projects(n: int, seed: int = 13) -> None:
             }
 
     _insert(Project, rows(), n, "生成项目")
+
+
+def need_rows(
+    n: int,
+    entered_by_id: int,
+    *,
+    seed: int = 2026,
+    start_seq: int = 0,
+    statuses: tuple[tuple[str, int], ...] = (
+        ("published", 70),
+        ("fully_claimed", 10),
+        ("delivered", 8),
+        ("confirmed", 7),
+        ("expired", 3),
+        ("withdrawn", 2),
+    ),
+) -> Iterator[dict[str, Any]]:
+    """Yield ``n`` fictional need rows ready for a bulk INSERT (benchmarks)."""
+    rng = random.Random(seed)
+    texts = need_texts()
+    templates, names = texts["templates"], texts["names"]
+    counties = claimable_counties()
+    cipher = DataCipher(current_app.config["DATA_KEY"])
+    status_pop = [s for s, _w in statuses]
+    status_w = [w for _s, w in statuses]
+    types = sorted(templates)
+    now = utcnow()
+    d0 = today()
+    for i in range(n):
+        county = rng.choice(counties)
+        need_type = rng.choice(types)
+        title, description, (lo, hi) = rng.choice(templates[need_type])
+        category = rng.choice(CATEGORIES)
+        hh = fictional_household(rng, county, names)
+        amount = rng.randrange(lo, hi + 1, 100) * 100
+        status = rng.choices(status_pop, status_w)[0]
+        claimed = {
+            "fully_claimed": amount,
+            "delivered": amount,
+            "confirmed": amount,
+        }.get(
+            status, rng.choice([0, 0, 0, amount // 2]) if status == "published" else 0
+        )
+        delivered = amount if status in ("delivered", "confirmed") else 0
+        published_at = now - timedelta(
+            days=rng.randrange(1, 360), minutes=rng.randrange(1440)
+        )
+        assistance = [
+            {
+                "type": t,
+                "monthly_amount": rng.randrange(lo_a, hi_a + 1, 100) if hi_a else 0,
+            }
+            for t, lo_a, hi_a in ASSISTANCE_BY_CATEGORY[category]
+        ]
+        seq = start_seq + i + 1
+        yield {
+            "code": need_codes.format_code(county, seq),
+            "external_id": None,
+            "title": title,
+            "description": description,
+            "category": category,
+            "need_type": need_type,
+            "region_code": county,
+            "public_region_code": county,
+            "age_band": age_band(hh.birth, d0),
+            "household_size": rng.choice([1, 1, 2, 3, 3, 4, 5]),
+            "gov_assistance": assistance,
+            "amount_fen": amount,
+            "claimed_fen": claimed,
+            "delivered_fen": delivered,
+            "in_kind": False,
+            "items": None,
+            "urgency": rng.choice(URGENCIES),
+            "deadline_on": d0 + timedelta(days=rng.randrange(15, 240)),
+            "status": status,
+            "private_ciphertext": cipher.encrypt_json(
+                {
+                    "name": hh.name,
+                    "id_number": hh.id_number,
+                    "phone": hh.phone,
+                    "address": hh.address,
+                    "region_code": hh.township,
+                    "notes": "系统生成的虚构测试数据。",
+                }
+            ),
+            "household_key": cipher.household_key(hh.id_number),
+            "consent_share_contact": rng.random() < 0.3,
+            "entered_by_id": entered_by_id,
+            "created_at": published_at - timedelta(days=2),
+            "updated_at": published_at,
+            "submitted_at": published_at - timedelta(days=1),
+            "published_at": published_at,
+            "fully_claimed_at": (
+                published_at + timedelta(days=rng.randrange(1, 40))
+                if claimed == amount
+                else None
+            ),
+        }
+
+
+def generator_user_id() -> int:
+    from charitylink.accounts.models import Role, User
+    from charitylink.accounts.passwords import hash_password
+
+    user = db.session.scalar(
+        select(User).where(User.email == "generator@charitylink.invalid")
+    )
+    if user is None:
+        user = User(
+            email="generator@charitylink.invalid",
+            name="数据生成器",
+            password_hash=hash_password(DEMO_PASSWORD + "-generator"),
+            role=Role.MODERATOR,
+            region_prefix="",
+            active=False,
+        )
+        db.session.add(user)
+        db.session.flush()
+    return user.id
+
+
+def generate_needs(n: int, batch: int = 2000) -> None:
+    """Bulk-insert ``n`` fictional published-state needs (for benchmarks), then
+    coarsen regions and rebuild the search index."""
+    from charitylink.needs.models import Need
+
+    user_id = generator_user_id()
+    start = db.session.scalar(select(func.count()).select_from(Need)) or 0
+    # Generated codes start at sequence 500000 so they never meet entered needs'.
+    rows = need_rows(n, user_id, seed=start + 7, start_seq=500_000 + start)
+    with click.progressbar(length=n, label="生成需求") as bar:
+        chunk: list[dict[str, Any]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= batch:
+                db.session.execute(insert(Need), chunk)
+                db.session.commit()
+                bar.update(len(chunk))
+                chunk = []
+        if chunk:
+            db.session.execute(insert(Need), chunk)
+            db.session.commit()
+            bar.update(len(chunk))
+    _after_bulk_needs()
+
+
+def _after_bulk_needs() -> None:
+    """Coarsen public regions and rebuild the search index after a bulk insert."""
+    try:
+        from charitylink.needs.privacy import recompute_all_public_regions
+    except ImportError:  # pragma: no cover - feature not present
+        recompute_all_public_regions = None
+    if recompute_all_public_regions is not None:
+        recompute_all_public_regions()
+        db.session.commit()
+    try:
+        from charitylink.search.indexer import rebuild
+    except ImportError:  # pragma: no cover - feature not present
+        return
+    rebuild()
