@@ -239,6 +239,9 @@ class Need(db.Model):
 
     entered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Who changed its content last (edit page, API, re-import): four eyes keeps
+    # them from approving it, as it keeps the enterer.
+    last_edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None]

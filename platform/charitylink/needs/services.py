@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from charitylink.core import audit, text_guard
@@ -20,6 +20,7 @@ from charitylink.core.permissions import require_moderator
 from charitylink.core.timeutil import today, utcnow
 from charitylink.errors import (
     Conflict,
+    DomainError,
     FourEyes,
     InvalidTransition,
     ValidationFailed,
@@ -51,6 +52,28 @@ def _require_status(need: Need, *allowed: NeedStatus, action: str) -> NeedStatus
             )
         )
     return current
+
+
+def _move(need: Need, old: NeedStatus, values: dict[str, Any], *rules: Any) -> bool:
+    """Change the need's row only while it still has status ``old`` and meets
+    ``rules``: one guarded UPDATE, its WHERE re-checked by the database under its
+    row (PostgreSQL) or write (SQLite) lock, so two requests racing cannot both
+    pass a check made before the write. The object is refreshed either way:
+    callers and the audit row see the stored state. True if the row moved."""
+    moved = db.session.execute(
+        update(Need)
+        .where(Need.id == need.id, Need.status == old, *rules)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(need)
+    return moved == 1
+
+
+def _changed_meanwhile() -> InvalidTransition:
+    # The row left the expected state and came back between the check and the
+    # write (another request); the user just tries again.
+    return InvalidTransition(_("需求状态刚刚发生了变化，请刷新页面后重试。"))
 
 
 def _check_external_id(external_id: str | None, need_id: int | None) -> None:
@@ -122,11 +145,17 @@ def update_need(need: Need, data: dict[str, Any], moderator: Any) -> Need:
     clean = clean_need_input(data)
     require_moderator(moderator, clean.public["region_code"])
     _check_external_id(clean.public["external_id"], need.id)
+    # Status and editor first, guarded (a submit or approval racing this edit
+    # either lands before it, and the edit is refused, or waits for it); the
+    # content is written while this transaction holds the row.
+    values = {"status": NeedStatus.DRAFT, "last_edited_by_id": moderator.id}
+    if not _move(need, current, values):
+        _require_status(need, NeedStatus.DRAFT, NeedStatus.REJECTED, action=_("修改"))
+        raise _changed_meanwhile()
     old_county = need.region_code
     _apply(need, clean)
     if need.region_code != old_county:
         need.public_region_code = privacy.coarse_region_for(need.region_code)
-    need.status = NeedStatus.DRAFT
     audit.record(moderator, "need.update", need, current, NeedStatus.DRAFT)
     db.session.flush()
     return need
@@ -169,26 +198,73 @@ def submit_need(need: Need, moderator: Any) -> None:
     """draft → submitted (the public text is scanned again)."""
     require_moderator(moderator, need.region_code)
     _require_status(need, NeedStatus.DRAFT, action=_("提交审核"))
+    values = {
+        "status": NeedStatus.SUBMITTED,
+        "submitted_at": utcnow(),
+        "status_reason": None,
+    }
+    if not _move(need, NeedStatus.DRAFT, values):
+        _require_status(need, NeedStatus.DRAFT, action=_("提交审核"))
+        raise _changed_meanwhile()
+    # Scanned after the move: the text is the one stored, and no edit can
+    # change it any more (edits need a draft).
     _recheck_text(need)
-    need.status = NeedStatus.SUBMITTED
-    need.submitted_at = utcnow()
-    need.status_reason = None
     audit.record(moderator, "need.submit", need, NeedStatus.DRAFT, NeedStatus.SUBMITTED)
     db.session.flush()
 
 
-def approve_need(need: Need, moderator: Any) -> None:
-    """submitted → published. Rule 6: whoever entered it may not approve it."""
-    require_moderator(moderator, need.region_code)
-    _require_status(need, NeedStatus.SUBMITTED, action=_("审核通过"))
+def four_eyes_refusal(need: Need, moderator: Any) -> FourEyes | None:
+    """Rule 6: neither the moderator who entered a need nor the one who changed
+    its content last (edit page, API or re-import) approves it."""
     if need.entered_by_id == moderator.id:
-        raise FourEyes(_("录入人不能审核自己录入的需求，请由另一位审核员审核。"))
+        return FourEyes(_("录入人不能审核自己录入的需求，请由另一位审核员审核。"))
+    if need.last_edited_by_id == moderator.id:
+        return FourEyes(
+            _("您最后修改过这条需求，不能再审核通过它，请由另一位审核员审核。")
+        )
+    return None
+
+
+def approval_refusal(need: Need, moderator: Any) -> DomainError | None:
+    """Why ``moderator`` may not approve ``need`` now (None: they may). The
+    pages use it to offer the button; approve_need raises it."""
+    current = NeedStatus(need.status)
+    if current != NeedStatus.SUBMITTED:
+        return InvalidTransition(
+            _(
+                "需求当前状态为「%(s)s」，不能%(a)s。",
+                s=need.status_label,
+                a=_("审核通过"),
+            )
+        )
+    refusal = four_eyes_refusal(need, moderator)
+    if refusal is not None:
+        return refusal
     if need.deadline_on is not None and need.deadline_on < today():
-        raise InvalidTransition(_("截止日期已过，请驳回后修改截止日期。"))
+        return InvalidTransition(_("截止日期已过，请驳回后修改截止日期。"))
+    return None
+
+
+def approve_need(need: Need, moderator: Any) -> None:
+    """submitted → published, by a moderator who neither entered nor last
+    edited it (rule 6), before its deadline; the rule is in the UPDATE."""
+    require_moderator(moderator, need.region_code)
+    refusal = approval_refusal(need, moderator)
+    if refusal is not None:
+        raise refusal
+    values = {
+        "status": NeedStatus.PUBLISHED,
+        "published_at": utcnow(),
+        "reviewed_by_id": moderator.id,
+    }
+    rules = (
+        Need.entered_by_id != moderator.id,
+        Need.last_edited_by_id.is_distinct_from(moderator.id),
+        or_(Need.deadline_on.is_(None), Need.deadline_on >= today()),
+    )
+    if not _move(need, NeedStatus.SUBMITTED, values, *rules):
+        raise approval_refusal(need, moderator) or _changed_meanwhile()
     _recheck_text(need)
-    need.status = NeedStatus.PUBLISHED
-    need.published_at = utcnow()
-    need.reviewed_by_id = moderator.id
     audit.record(
         moderator, "need.approve", need, NeedStatus.SUBMITTED, NeedStatus.PUBLISHED
     )
@@ -201,9 +277,14 @@ def reject_need(need: Need, moderator: Any, reason: Any) -> None:
     require_moderator(moderator, need.region_code)
     _require_status(need, NeedStatus.SUBMITTED, action=_("驳回"))
     reason = _clean_reason(need, reason, required=True)
-    need.status = NeedStatus.REJECTED
-    need.status_reason = reason
-    need.reviewed_by_id = moderator.id
+    values = {
+        "status": NeedStatus.REJECTED,
+        "status_reason": reason,
+        "reviewed_by_id": moderator.id,
+    }
+    if not _move(need, NeedStatus.SUBMITTED, values):
+        _require_status(need, NeedStatus.SUBMITTED, action=_("驳回"))
+        raise _changed_meanwhile()
     audit.record(
         moderator,
         "need.reject",
@@ -219,25 +300,40 @@ def return_to_draft(need: Need, moderator: Any) -> None:
     """rejected → draft, to edit and resubmit."""
     require_moderator(moderator, need.region_code)
     _require_status(need, NeedStatus.REJECTED, action=_("退回草稿"))
-    need.status = NeedStatus.DRAFT
+    if not _move(need, NeedStatus.REJECTED, {"status": NeedStatus.DRAFT}):
+        _require_status(need, NeedStatus.REJECTED, action=_("退回草稿"))
+        raise _changed_meanwhile()
     audit.record(
         moderator, "need.to_draft", need, NeedStatus.REJECTED, NeedStatus.DRAFT
     )
     db.session.flush()
 
 
-def withdraw_need(need: Need, moderator: Any, reason: Any) -> None:
-    """published → withdrawn, with a reason; refused while claims hold money."""
-    require_moderator(moderator, need.region_code)
+def _check_withdraw(need: Need) -> None:
     _require_status(need, NeedStatus.PUBLISHED, action=_("撤回"))
-    reason = _clean_reason(need, reason, required=True)
     if need.claimed_fen > 0:
         raise InvalidTransition(
             _("该需求已有机构认领，不能撤回；请先与认领机构协商取消认领。")
         )
-    need.status = NeedStatus.WITHDRAWN
-    need.status_reason = reason
-    need.closed_at = utcnow()
+
+
+def withdraw_need(need: Need, moderator: Any, reason: Any) -> None:
+    """published → withdrawn, with a reason; refused while claims hold money.
+
+    ``claimed_fen = 0`` is part of the UPDATE: a claim racing the withdrawal
+    either lands first (the withdrawal is refused) or finds the need withdrawn
+    (the claim is refused, see claims.services.claim_need)."""
+    require_moderator(moderator, need.region_code)
+    _check_withdraw(need)
+    reason = _clean_reason(need, reason, required=True)
+    values = {
+        "status": NeedStatus.WITHDRAWN,
+        "status_reason": reason,
+        "closed_at": utcnow(),
+    }
+    if not _move(need, NeedStatus.PUBLISHED, values, Need.claimed_fen == 0):
+        _check_withdraw(need)
+        raise _changed_meanwhile()
     audit.record(
         moderator,
         "need.withdraw",

@@ -261,7 +261,7 @@ def _render_review(need: Any, household: dict[str, Any], revealed: bool) -> str:
         dup=dup,
         dup_message=_duplicate_message(dup) if dup else "",
         region_name=regions.full_name,
-        can_approve=need.entered_by_id != current_user.id,
+        four_eyes=services.four_eyes_refusal(need, current_user),
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 17:35:51.725337
+Create Date: 2026-12-02 18:35:13.872925
 
 """
 from alembic import op
@@ -229,6 +229,7 @@ def upgrade():
     sa.Column('consent_share_contact', sa.Boolean(), nullable=False),
     sa.Column('entered_by_id', sa.Integer(), nullable=False),
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.Column('last_edited_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('submitted_at', sa.DateTime(), nullable=True),
@@ -239,6 +240,7 @@ def upgrade():
     sa.CheckConstraint('claimed_fen >= 0 AND claimed_fen <= amount_fen', name=op.f('ck_needs_claimed_within_amount')),
     sa.CheckConstraint('delivered_fen >= 0 AND delivered_fen <= amount_fen', name=op.f('ck_needs_delivered_within_amount')),
     sa.ForeignKeyConstraint(['entered_by_id'], ['users.id'], name=op.f('fk_needs_entered_by_id_users')),
+    sa.ForeignKeyConstraint(['last_edited_by_id'], ['users.id'], name=op.f('fk_needs_last_edited_by_id_users')),
     sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_needs_region_code_regions')),
     sa.ForeignKeyConstraint(['reviewed_by_id'], ['users.id'], name=op.f('fk_needs_reviewed_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_needs')),
