@@ -409,3 +409,46 @@ def test_expiring_a_need_recoarsens_its_county(org_world, create_need):
     assert needs[0].status == NeedStatus.EXPIRED
     # Four public needs left in the county: shown as the city from now on.
     assert {n.public_region_code for n in needs[1:]} == {"220100"}
+
+
+def _withdraw_behind_the_sessions_back(need) -> None:  # type: ignore[no-untyped-def]
+    """The need becomes withdrawn in another connection while our session
+    still holds it as published (as a withdrawal racing a claim left it)."""
+    from sqlalchemy import update
+
+    from charitylink.needs.models import Need
+
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(Need).where(Need.id == need.id).values(status=NeedStatus.WITHDRAWN)
+        )
+
+
+@pytest.mark.parametrize("seen_by_session", [True, False])
+def test_a_withdrawn_need_pays_nothing_out(org_world, create_need, seen_by_session):
+    """A reserved claim on a withdrawn need is never delivered: whether the
+    need's status is known before the delivery starts (the early check) or
+    changes under it (the need's status is in the delivery's UPDATE)."""
+    need = create_need(amount_fen=100_000)
+    claim = _claim(org_world, need, 50_000)
+    _withdraw_behind_the_sessions_back(need)
+    if seen_by_session:
+        db.session.expire_all()
+    else:
+        assert claim.need.status == NeedStatus.PUBLISHED  # the stale copy
+    exc = _refused(
+        InvalidTransition,
+        services.deliver_claim,
+        claim,
+        org_world["member"],
+        50_000,
+        today(),
+        "cash",
+    )
+    assert "已撤回" in exc.message and "不能交付" in exc.message
+    db.session.expire_all()
+    assert claim.status == ClaimStatus.RESERVED and claim.need.delivered_fen == 0
+    kinds = [kind for kind, _amount, _claim_id in ledger_rows(org_world["fund"].id)]
+    assert "disburse" not in kinds
+    assert "claim.deliver" not in audit_actions("claim", claim.id)
+    _reconciled(org_world["fund"])

@@ -94,15 +94,28 @@ def _after_need_status_change(need: Need) -> None:
 def _set_need_status(
     need: Need, actor: Any, new: NeedStatus, action: str, reason: str = ""
 ) -> None:
+    """Move the need on from the status it has, guarded like every transition:
+    the UPDATE only applies while the row still has that status."""
     old = need.status
     if old == new:
         return
-    need.status = new
+    values: dict[str, Any] = {"status": new}
     now = utcnow()
     if new == NeedStatus.FULLY_CLAIMED:
-        need.fully_claimed_at = now
+        values["fully_claimed_at"] = now
     if new in (NeedStatus.CONFIRMED, NeedStatus.EXPIRED):
-        need.closed_at = now
+        values["closed_at"] = now
+    moved = db.session.execute(
+        update(Need)
+        .where(Need.id == need.id, Need.status == old)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(need)
+    if moved != 1:
+        raise InvalidTransition(
+            _("需求当前状态为「%(s)s」，请刷新页面后重试。", s=need.status_label)
+        )
     audit.record(actor, action, need, old, new, reason or None)
     db.session.flush()
     if (old in PUBLIC_STATUSES) != (new in PUBLIC_STATUSES):
@@ -138,18 +151,37 @@ def _invalid_message(claim: Claim, new: ClaimStatus) -> str:
     )
 
 
-def _add_to_need(need: Need, claimed_delta: int, delivered_delta: int = 0) -> None:
-    """Adjust the need's figures atomically (another claim may be running)."""
-    db.session.execute(
-        update(Need)
-        .where(Need.id == need.id)
-        .values(
+# A need whose claims may still be delivered: money is paid out only on these
+# (a withdrawn or expired need pays nothing, whatever claim rows say).
+DELIVERABLE_NEED_STATUSES = (NeedStatus.PUBLISHED, NeedStatus.FULLY_CLAIMED)
+
+
+def _add_to_need(
+    need: Need,
+    claimed_delta: int,
+    delivered_delta: int = 0,
+    only_if: tuple[NeedStatus, ...] | None = None,
+) -> bool:
+    """Adjust the need's figures atomically (another claim may be running);
+    with ``only_if``, only while the need has one of those statuses. True if
+    the row changed."""
+    stmt = update(Need).where(Need.id == need.id)
+    if only_if is not None:
+        stmt = stmt.where(Need.status.in_(only_if))
+    moved = db.session.execute(
+        stmt.values(
             claimed_fen=Need.claimed_fen + claimed_delta,
             delivered_fen=Need.delivered_fen + delivered_delta,
-        )
-        .execution_options(synchronize_session=False)
-    )
+        ).execution_options(synchronize_session=False)
+    ).rowcount
     db.session.refresh(need)
+    return moved == 1
+
+
+def _not_deliverable(need: Need) -> InvalidTransition:
+    return InvalidTransition(
+        _("需求当前状态为「%(s)s」，不能交付。", s=need.status_label)
+    )
 
 
 def _has_reserved(need: Need) -> bool:
@@ -291,6 +323,8 @@ def deliver_claim(
     require_org_can_act(user, claim.org_id)
     if claim.status != ClaimStatus.RESERVED:
         raise InvalidTransition(_invalid_message(claim, ClaimStatus.DELIVERED))
+    if claim.need.status not in DELIVERABLE_NEED_STATUSES:
+        raise _not_deliverable(claim.need)
     fields: dict[str, str] = {}
     if isinstance(delivered_fen, bool) or not isinstance(delivered_fen, int):
         fields["delivered_amount"] = _("交付金额必须是以分为单位的整数。")
@@ -327,7 +361,12 @@ def deliver_claim(
         # Lock order everywhere: claim row, then need row, then fund row (as in
         # claim_need), so two transactions never wait on each other in a circle.
         need = claim.need
-        _add_to_need(need, -rest, delivered_fen)
+        # The need's status is part of the UPDATE: nothing is paid out on a
+        # need that left the library (withdrawn, expired) meanwhile.
+        if not _add_to_need(
+            need, -rest, delivered_fen, only_if=DELIVERABLE_NEED_STATUSES
+        ):
+            raise _not_deliverable(need)
         ledger.disburse(claim.fund_id, delivered_fen, claim.id, user.id)
         ledger.release(claim.fund_id, rest, claim.id, user.id, note="交付余额释放")
         claim.delivered_fen = delivered_fen
