@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from charitylink.accounts import services as accounts
@@ -328,11 +328,14 @@ def resubmit_org(org: Organization, actor: Any, data: dict[str, Any]) -> None:
     conflicts = _duplicates(clean["name"], clean["uscc"], exclude_id=org.id)
     if conflicts:
         raise Conflict(next(iter(conflicts.values())), conflicts)
+    # The status first, guarded (two resubmissions racing: one moves the row,
+    # the other is refused); the fields while this transaction holds the row.
+    if not _move(org, OrgStatus.REJECTED, {"status": OrgStatus.PENDING}):
+        raise InvalidTransition(_("只有被驳回的注册可以修改后重新提交。"))
+    org.status_reason = None
     changed = [k for k, v in clean.items() if getattr(org, k) != v]
     for key, value in clean.items():
         setattr(org, key, value)
-    org.status = OrgStatus.PENDING
-    org.status_reason = None
     try:
         db.session.flush()
     except IntegrityError as exc:  # a concurrent registration took the name
@@ -352,15 +355,24 @@ def resubmit_org(org: Organization, actor: Any, data: dict[str, Any]) -> None:
     db.session.flush()
 
 
-def _transition(
-    org: Organization,
-    moderator: Any,
-    allowed_from: tuple[OrgStatus, ...],
-    to: OrgStatus,
-    action: str,
-    reason: str | None = None,
-) -> None:
-    require_moderator(moderator, org.region_code)
+def _move(org: Organization, old: OrgStatus, values: dict[str, Any]) -> bool:
+    """Write ``values`` only while the org still has status ``old``: one guarded
+    UPDATE whose WHERE the database re-checks under its lock (a check in Python
+    before the first write of a transaction protects nothing on SQLite). The
+    object is refreshed either way. True if the row moved."""
+    moved = db.session.execute(
+        update(Organization)
+        .where(Organization.id == org.id, Organization.status == old)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(org)
+    return moved == 1
+
+
+def _require_from(
+    org: Organization, allowed_from: tuple[OrgStatus, ...], to: OrgStatus
+) -> OrgStatus:
     current = OrgStatus(org.status)
     if current not in allowed_from:
         raise InvalidTransition(
@@ -370,8 +382,25 @@ def _transition(
                 t=ORG_STATUS_LABELS[to],
             )
         )
-    org.status = to
-    org.status_reason = reason
+    return current
+
+
+def _transition(
+    org: Organization,
+    moderator: Any,
+    allowed_from: tuple[OrgStatus, ...],
+    to: OrgStatus,
+    action: str,
+    reason: str | None = None,
+    **values: Any,
+) -> None:
+    """Move the org from one of ``allowed_from`` to ``to`` (guarded UPDATE);
+    refused with the same message whether the check or the UPDATE says no."""
+    require_moderator(moderator, org.region_code)
+    current = _require_from(org, allowed_from, to)
+    if not _move(org, current, {"status": to, "status_reason": reason, **values}):
+        _require_from(org, allowed_from, to)
+        raise InvalidTransition(_("机构状态刚刚发生了变化，请刷新页面后重试。"))
     audit.record(moderator, action, org, current, to, reason)
     db.session.flush()
 
@@ -388,9 +417,14 @@ def _reason(reason: Any) -> str:
 
 def verify_org(org: Organization, moderator: Any) -> None:
     """pending → verified (moderator of the org's region)."""
-    _transition(org, moderator, (OrgStatus.PENDING,), OrgStatus.VERIFIED, "org.verify")
-    org.verified_at = utcnow()
-    db.session.flush()
+    _transition(
+        org,
+        moderator,
+        (OrgStatus.PENDING,),
+        OrgStatus.VERIFIED,
+        "org.verify",
+        verified_at=utcnow(),
+    )
 
 
 def reject_org(org: Organization, moderator: Any, reason: Any) -> None:

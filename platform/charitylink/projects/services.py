@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy import select, update
 
 from charitylink.core import audit
 from charitylink.core.i18n import _
@@ -26,7 +29,7 @@ from charitylink.extensions import db
 from charitylink.funds.models import Fund
 from charitylink.needs.models import NEED_TYPE_LABELS
 from charitylink.orgs import public_text
-from charitylink.orgs.models import Organization
+from charitylink.orgs.models import Organization, OrgStatus
 from charitylink.projects.models import (
     PROJECT_STATUS_LABELS,
     Project,
@@ -55,6 +58,53 @@ def require_transition(project: Project, *allowed_from: ProjectStatus) -> None:
                 status=_label(project.status),
             )
         )
+
+
+def _move(
+    project: Project,
+    allowed_from: tuple[ProjectStatus, ...],
+    values: dict[str, Any],
+    *rules: Any,
+    refuse: Callable[[Project], None] | None = None,
+) -> ProjectStatus:
+    """Check, then write ``values`` with one guarded UPDATE: ``WHERE id = :id
+    AND status = :from`` plus ``rules``, re-checked by the database under its
+    lock (a status read in Python before the first write of a transaction
+    protects nothing on SQLite). On no row moved, the project is re-read and
+    the same refusal raised (``refuse`` raises the one of ``rules``). Returns
+    the status it left; the object is refreshed, so the audit row and callers
+    see the stored state."""
+    require_transition(project, *allowed_from)
+    previous = ProjectStatus(project.status)
+    moved = db.session.execute(
+        update(Project)
+        .where(Project.id == project.id, Project.status == previous, *rules)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(project)
+    if moved != 1:
+        require_transition(project, *allowed_from)
+        if refuse is not None:
+            refuse(project)
+        raise InvalidTransition(_("项目状态刚刚发生了变化，请刷新页面后重试。"))
+    return previous
+
+
+def _org_verified(project: Project) -> Any:
+    """The UPDATE's own check that the project's org is (still) verified."""
+    return Project.org_id.in_(
+        select(Organization.id).where(
+            Organization.id == project.org_id,
+            Organization.status == OrgStatus.VERIFIED,
+        )
+    )
+
+
+def _require_publishable(project: Project) -> None:
+    db.session.refresh(project.org)
+    if not project.org.is_verified:
+        raise NotAllowed(_("该机构当前未通过认证，不能发布其项目。"))
 
 
 def require_reviewer(user: Any, project: Project) -> None:
@@ -259,12 +309,14 @@ def update_project(project: Project, actor: Any, data: dict[str, Any]) -> Projec
     require_transition(project, *EDITABLE)
     values = clean_fields(project.org, data)
     check_public_text(project.org, values, project.id)
+    # Status first, guarded (an edit racing a submission is refused or waits);
+    # then the fields, while this transaction holds the row.
+    previous = _move(
+        project, EDITABLE, {"status": ProjectStatus.DRAFT, "updated_at": utcnow()}
+    )
     for key, value in values.items():
         setattr(project, key, value)
-    previous = project.status
-    project.updated_at = utcnow()
     if previous == ProjectStatus.REJECTED:
-        project.status = ProjectStatus.DRAFT
         _audit(actor, "project.redraft", project, previous, ProjectStatus.DRAFT)
     else:
         _audit(actor, "project.edit", project, previous, previous)
@@ -274,11 +326,13 @@ def update_project(project: Project, actor: Any, data: dict[str, Any]) -> Projec
 
 def submit_project(project: Project, actor: Any) -> None:
     require_org_can_act(actor, project.org_id)
-    require_transition(project, ProjectStatus.DRAFT)
+    values = {
+        "status": ProjectStatus.SUBMITTED,
+        "submitted_at": utcnow(),
+        "status_reason": None,
+    }
+    _move(project, (ProjectStatus.DRAFT,), values)
     _recheck_public_text(project)
-    project.status = ProjectStatus.SUBMITTED
-    project.submitted_at = utcnow()
-    project.status_reason = None
     _audit(actor, "project.submit", project, ProjectStatus.DRAFT, project.status)
     db.session.flush()
 
@@ -286,12 +340,20 @@ def submit_project(project: Project, actor: Any) -> None:
 def approve_project(project: Project, moderator: Any) -> None:
     require_reviewer(moderator, project)
     require_transition(project, ProjectStatus.SUBMITTED)
-    if not project.org.is_verified:
-        raise NotAllowed(_("该机构当前未通过认证，不能发布其项目。"))
+    _require_publishable(project)
+    values = {
+        "status": ProjectStatus.PUBLISHED,
+        "published_at": utcnow(),
+        "status_reason": None,
+    }
+    _move(
+        project,
+        (ProjectStatus.SUBMITTED,),
+        values,
+        _org_verified(project),
+        refuse=_require_publishable,
+    )
     _recheck_public_text(project)
-    project.status = ProjectStatus.PUBLISHED
-    project.published_at = utcnow()
-    project.status_reason = None
     _audit(
         moderator, "project.approve", project, ProjectStatus.SUBMITTED, project.status
     )
@@ -306,9 +368,8 @@ def reject_project(project: Project, moderator: Any, reason: Any) -> None:
             _("请填写驳回理由（不超过1000字）。"),
             {"reason": _("请填写驳回理由（不超过1000字）。")},
         )
-    require_transition(project, ProjectStatus.SUBMITTED)
-    project.status = ProjectStatus.REJECTED
-    project.status_reason = text
+    values = {"status": ProjectStatus.REJECTED, "status_reason": text}
+    _move(project, (ProjectStatus.SUBMITTED,), values)
     _audit(
         moderator,
         "project.reject",
@@ -323,8 +384,7 @@ def reject_project(project: Project, moderator: Any, reason: Any) -> None:
 def redraft_project(project: Project, actor: Any) -> None:
     """rejected → draft without editing (the org will edit next)."""
     require_org_can_act(actor, project.org_id)
-    require_transition(project, ProjectStatus.REJECTED)
-    project.status = ProjectStatus.DRAFT
+    _move(project, (ProjectStatus.REJECTED,), {"status": ProjectStatus.DRAFT})
     _audit(actor, "project.redraft", project, ProjectStatus.REJECTED, project.status)
     db.session.flush()
 
@@ -337,8 +397,8 @@ def close_project(project: Project, actor: Any, reason: Any = None) -> None:
         require_reviewer(actor, project)
     require_transition(project, ProjectStatus.PUBLISHED)
     text = _text(reason)[:1000] or None
-    project.status = ProjectStatus.CLOSED
-    project.closed_at = utcnow()
+    values = {"status": ProjectStatus.CLOSED, "closed_at": utcnow()}
+    _move(project, (ProjectStatus.PUBLISHED,), values)
     _audit(
         actor, "project.close", project, ProjectStatus.PUBLISHED, project.status, text
     )
@@ -359,12 +419,14 @@ def post_update(project: Project, actor: Any, body: Any) -> ProjectUpdate:
     public_text.check(
         [("body", _("进展内容"), text)], org=project.org, project_id=project.id
     )
-    update = ProjectUpdate(project_id=project.id, body=text, author_id=actor.id)
-    db.session.add(update)
     now = utcnow()
-    update.created_at = now
-    project.last_progress_at = now
+    # Guarded like a transition: a progress update racing the closing of the
+    # project lands before it or is refused.
+    _move(project, (ProjectStatus.PUBLISHED,), {"last_progress_at": now})
+    progress = ProjectUpdate(project_id=project.id, body=text, author_id=actor.id)
+    db.session.add(progress)
+    progress.created_at = now
     db.session.flush()
     _audit(actor, "project.progress", project, project.status, project.status)
     db.session.flush()
-    return update
+    return progress
