@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from charitylink.accounts.models import ApiToken, Role, User
 from charitylink.accounts.passwords import (
@@ -244,15 +244,28 @@ def create_moderator(
     )
 
 
+def set_active(user: User, active: bool, *rules: object) -> bool:
+    """Switch the account on or off only if it is not so already (and ``rules``
+    hold): a guarded UPDATE, so two admins acting at once do it, and audit it,
+    once. The object is refreshed. True if the row changed."""
+    moved = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.active == (not active), *rules)
+        .values(active=active)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(user)
+    return moved == 1
+
+
 def deactivate_user(user: User, actor: User) -> None:
     """Admin only: the account can no longer log in; its sessions and tokens end."""
     if actor.role != Role.ADMIN:
         raise NotAllowed(_("只有平台管理员可以停用账号。"))
     if user.id == actor.id:
         raise NotAllowed(_("不能停用自己的账号。"))
-    if not user.active:
+    if not user.active or not set_active(user, False):
         raise Conflict(_("该账号已经停用。"))
-    user.active = False
     end_all_sessions(user)
     audit.record(actor, "user.deactivate", user, "active", "inactive")
 
@@ -260,8 +273,7 @@ def deactivate_user(user: User, actor: User) -> None:
 def reactivate_user(user: User, actor: User) -> None:
     if actor.role != Role.ADMIN:
         raise NotAllowed(_("只有平台管理员可以启用账号。"))
-    if user.active:
+    if user.active or not set_active(user, True):
         raise Conflict(_("该账号已是启用状态。"))
-    user.active = True
     audit.record(actor, "user.reactivate", user, "inactive", "active")
     db.session.flush()

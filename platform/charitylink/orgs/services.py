@@ -541,15 +541,33 @@ def deactivate_member(org: Organization, actor: Any, member: User) -> None:
         raise NotAllowed(_("不能停用自己的账号。"))
     if not member.active:
         raise Conflict(_("该账号已经停用。"))
+    rules = []
     if member.role == Role.ORG_ADMIN:
-        admins = db.session.scalar(
+        # Two admins deactivating each other at once must not both succeed:
+        # the org row is locked first (PostgreSQL; SQLite's UPDATE below runs
+        # under its write lock anyway) and the count of the other active admins
+        # is part of the UPDATE.
+        db.session.execute(
+            select(Organization.id).where(Organization.id == org.id).with_for_update()
+        )
+        other_admins = (
             select(func.count())
             .select_from(User)
-            .where(User.org_id == org.id, User.role == Role.ORG_ADMIN, User.active)
+            .where(
+                User.org_id == org.id,
+                User.role == Role.ORG_ADMIN,
+                User.active,
+                User.id != member.id,
+            )
+            .scalar_subquery()
         )
-        if (admins or 0) <= 1:
+        if not db.session.scalar(select(other_admins)):
             raise NotAllowed(_("不能停用机构的最后一位管理员。"))
-    member.active = False
+        rules.append(other_admins > 0)
+    if not accounts.set_active(member, False, *rules):
+        if not member.active:
+            raise Conflict(_("该账号已经停用。"))
+        raise NotAllowed(_("不能停用机构的最后一位管理员。"))
     accounts.end_all_sessions(member)
     audit.record(actor, "user.deactivate", member, "active", "inactive", org_id=org.id)
     db.session.flush()
