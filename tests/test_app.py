@@ -70,3 +70,23 @@ def test_append_only_tables_refuse_update_and_delete(app, create_fund, table):
         with pytest.raises(Exception, match="append-only"):
             db.session.execute(text(stmt))
         db.session.rollback()
+
+
+def test_every_label_set_a_template_names_is_in_L(app):
+    """Templates read the models' ``*_LABELS`` dicts as ``L.…``; one they name
+    that the models do not define would only fail when that page renders."""
+    import re
+
+    from charitylink.config import ROOT
+
+    with app.test_request_context():
+        names = {
+            m
+            for path in (ROOT / "templates").rglob("*.html")
+            for m in re.findall(r"\bL\.([A-Z_]+)", path.read_text(encoding="utf-8"))
+        }
+        context: dict = {}
+        app.update_template_context(context)
+        assert names, "templates no longer use L"
+        for name in sorted(names):
+            assert isinstance(getattr(context["L"], name, None), dict), name

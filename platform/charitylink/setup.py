@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Flask
@@ -129,13 +131,32 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def labels() -> dict[str, Any]:
-        from charitylink import labels as label_sets
-
-        return {"L": label_sets}
+        return {"L": _label_sets()}
 
     @app.context_processor
     def org_banner() -> dict[str, Any]:
         return {"org_block_banner": _org_block_banner}
+
+
+@functools.cache
+def _label_sets() -> SimpleNamespace:
+    """The Chinese labels each feature's models define next to their enums (every
+    module-level ``*_LABELS`` dict), for templates: ``L.NEED_TYPE_LABELS[...]``."""
+    from charitylink.accounts import models as accounts
+    from charitylink.claims import models as claims
+    from charitylink.funds import models as funds
+    from charitylink.needs import models as needs
+    from charitylink.orgs import models as orgs
+    from charitylink.projects import models as projects
+
+    return SimpleNamespace(
+        **{
+            name: value
+            for module in (accounts, claims, funds, needs, orgs, projects)
+            for name, value in vars(module).items()
+            if name.endswith("_LABELS") and isinstance(value, dict)
+        }
+    )
 
 
 def _org_block_banner() -> str | None:
