@@ -108,7 +108,7 @@ _HTTP_MESSAGES = {
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
         code, message = _HTTP_MESSAGES.get(status, ("error", exc.description or ""))
         if status == 400 and exc.description and "CSRF" in exc.description:
@@ -126,12 +126,13 @@ def register_error_handlers(app: Flask) -> None:
             )
         if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
             resp.headers["Allow"] = ", ".join(exc.valid_methods)
-        if status == 429 and getattr(exc, "retry_after", None):
-            resp.headers["Retry-After"] = str(exc.retry_after)
+        retry_after = getattr(exc, "retry_after", None)  # set by flask-limiter
+        if status == 429 and retry_after:
+            resp.headers["Retry-After"] = str(retry_after)
         return resp, status
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(exc: OperationalError):  # type: ignore[no-untyped-def]
+    def database_unavailable(exc: OperationalError) -> tuple[Response | str, int]:
         # The database is down or locked for too long: a clear 503, never a traceback.
         log.error(
             "database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc
@@ -145,7 +146,7 @@ def register_error_handlers(app: Flask) -> None:
         return render_template("errors/error.html", status=503, message=message), 503
 
     @app.errorhandler(Exception)
-    def server_error(exc: Exception):  # type: ignore[no-untyped-def]
+    def server_error(exc: Exception) -> tuple[Response | str, int]:
         log.exception("unhandled error on %s %s", request.method, request.path)
         from charitylink.extensions import db
 

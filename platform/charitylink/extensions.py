@@ -1,5 +1,7 @@
 """Extensions, created unbound and attached in ``create_app``."""
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -25,6 +27,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Models subclass ``Model``: at run time it is ``db.Model`` (Flask-SQLAlchemy's
+# subclass of ``Base``); the type checker cannot take a class from an attribute
+# (``db.Model``), so it sees ``Base``, whose mapped attributes it checks the same.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

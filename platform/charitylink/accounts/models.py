@@ -8,7 +8,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charitylink.core.timeutil import utcnow
-from charitylink.extensions import db
+from charitylink.extensions import Model
 
 
 class Role(enum.StrEnum):
@@ -26,7 +26,7 @@ ROLE_LABELS = {
 }
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,7 +52,7 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_version}"
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     @property
@@ -86,7 +86,7 @@ class User(UserMixin, db.Model):
         return ROLE_LABELS.get(Role(self.role), self.role)
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the API; only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"

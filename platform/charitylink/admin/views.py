@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -25,7 +26,7 @@ bp = Blueprint("admin", __name__)
 PER_PAGE = 50
 
 
-def _args(params: dict[str, str]):  # type: ignore[no-untyped-def]
+def _args(params: dict[str, str]) -> Callable[[int], str]:
     clean = {k: v for k, v in params.items() if v}
 
     def args(page: int) -> str:

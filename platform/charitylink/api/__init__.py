@@ -40,7 +40,7 @@ def error_response(
 
 
 @bp.errorhandler(ApiError)
-def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
+def _api_error(exc: ApiError) -> tuple[Response, int]:
     db.session.rollback()
     resp, status = error_response(exc.status, exc.code, exc.message, exc.fields)
     if status == 401:
@@ -49,14 +49,14 @@ def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
 
 
 @bp.errorhandler(DomainError)
-def _domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
+def _domain_error(exc: DomainError) -> tuple[Response, int]:
     db.session.rollback()
     return error_response(exc.status, exc.code, exc.message, exc.fields)
 
 
 @bp.errorhandler(OverflowError)
 @bp.errorhandler(DataError)
-def _out_of_range(exc: Exception):  # type: ignore[no-untyped-def]
+def _out_of_range(exc: Exception) -> tuple[Response, int]:
     # A number beyond the column's range in a body (an id of 2**70): the driver
     # refuses it (OverflowError on SQLite, DataError on PostgreSQL). Bad input,
     # so a 422, never a 500 (rule 8).

@@ -6,10 +6,10 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charitylink.core.timeutil import utcnow
-from charitylink.extensions import db
+from charitylink.extensions import Model
 
 
-class IdempotencyRecord(db.Model):
+class IdempotencyRecord(Model):
     """The first response to a POST carrying ``Idempotency-Key``."""
 
     __tablename__ = "idempotency_records"

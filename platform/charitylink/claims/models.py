@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charitylink.core.timeutil import utcnow
-from charitylink.extensions import db
+from charitylink.extensions import Model
 
 
 class ClaimStatus(enum.StrEnum):
@@ -46,7 +46,7 @@ DELIVERY_METHOD_LABELS = {
 }
 
 
-class Claim(db.Model):
+class Claim(Model):
     """An org's claim (认领, the whole remaining amount) or pledge (认捐, part).
 
     ``amount_fen`` is what was reserved; once delivered, ``delivered_fen`` is what

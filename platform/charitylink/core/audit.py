@@ -12,7 +12,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charitylink.core.timeutil import utcnow
-from charitylink.extensions import db
+from charitylink.extensions import Model, db
 
 
 class Actor(Protocol):
@@ -20,7 +20,7 @@ class Actor(Protocol):
     email: str
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)

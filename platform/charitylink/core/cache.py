@@ -41,7 +41,7 @@ def stamp_path_for(app: Flask) -> Path:
 
 
 def _stamp_path() -> Path:
-    return stamp_path_for(current_app)  # type: ignore[arg-type]
+    return stamp_path_for(current_app)
 
 
 def stamp_at(path: Path) -> int:
@@ -86,7 +86,7 @@ def get_or_set(key: str, compute: Callable[[], T], ttl: float | None = None) -> 
     with _lock:
         hit = _store.get(key)
     if hit is not None and hit[1] == stamp and now - hit[0] < ttl:
-        return hit[2]  # type: ignore[no-any-return]
+        return hit[2]
     value = compute()
     with _lock:
         if len(_store) >= MAX_ENTRIES and key not in _store:

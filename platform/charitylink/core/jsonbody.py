@@ -83,7 +83,7 @@ class JSONProvider(DefaultJSONProvider):
     """``app.json``: reading goes through ``loads`` above; writing is Flask's,
     except that a datetime is written with its UTC offset (``iso_utc``)."""
 
-    default = staticmethod(_default)  # type: ignore[assignment]
+    default = staticmethod(_default)
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return loads(s)

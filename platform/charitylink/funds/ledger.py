@@ -7,7 +7,7 @@ balance from going below zero under concurrency on SQLite and PostgreSQL alike
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 
 from charitylink.core.i18n import _
 from charitylink.core.money import format_fen
@@ -115,7 +115,7 @@ def disburse(
 def sums(fund_id: int) -> dict[str, int]:
     """The fund's figures computed from the ledger alone (for reconciliation)."""
 
-    def total(kind: LedgerKind):  # type: ignore[no-untyped-def]
+    def total(kind: LedgerKind) -> ColumnElement[int]:
         return func.coalesce(
             func.sum(case((LedgerEntry.kind == kind, LedgerEntry.amount_fen), else_=0)),
             0,

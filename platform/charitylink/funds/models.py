@@ -7,7 +7,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charitylink.core.timeutil import utcnow
-from charitylink.extensions import db
+from charitylink.extensions import Model
 
 
 class FundKind(enum.StrEnum):
@@ -33,7 +33,7 @@ LEDGER_KIND_LABELS = {
 }
 
 
-class Fund(db.Model):
+class Fund(Model):
     """A named or special fund. The ``*_fen`` figures are a cache of the ledger,
     changed only by ``funds.services`` in the same transaction as the entry, and
     guarded by CHECK constraints (rule 2)."""
@@ -76,7 +76,7 @@ class Fund(db.Model):
         return FUND_KIND_LABELS.get(FundKind(self.kind), self.kind)
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     """Append-only (database triggers refuse UPDATE and DELETE). ``amount_fen`` is
     always positive; the kind gives the direction."""
 

@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charitylink.core.timeutil import utcnow
-from charitylink.extensions import db
+from charitylink.extensions import Model
 
 
 class NeedStatus(enum.StrEnum):
@@ -153,7 +153,7 @@ URGENCY_LABELS = {
 }
 
 
-class Need(db.Model):
+class Need(Model):
     """One household's request. Public columns are the anonymised half; the private
     half lives only in ``private_ciphertext`` (encrypted JSON, see core.crypto) and
     ``household_key`` (HMAC of the ID number, never the number itself)."""

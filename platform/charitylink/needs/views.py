@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +27,7 @@ def _pages(total: int, per_page: int) -> int:
     return max(1, -(-total // per_page))
 
 
-def _args_for(params: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _args_for(params: dict[str, Any]) -> Callable[[int], str]:
     def build(page: int) -> str:
         clean = {k: v for k, v in params.items() if v not in (None, "")}
         clean["page"] = page

@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charitylink.core.timeutil import utcnow
-from charitylink.extensions import db
+from charitylink.extensions import Model
 
 
 class OrgStatus(enum.StrEnum):
@@ -38,7 +38,7 @@ ORG_STATUS_LABELS = {
 }
 
 
-class Organization(db.Model):
+class Organization(Model):
     __tablename__ = "organizations"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -500,7 +500,7 @@ def add_member(
     try:
         role = Role(role)
     except ValueError:
-        role = None  # type: ignore[assignment]
+        role = None
     if role not in MEMBER_ROLES:
         message = _("角色只能是机构成员或机构管理员。")
         raise ValidationFailed(message, {"role": message})

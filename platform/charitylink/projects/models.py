@@ -7,7 +7,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charitylink.core.timeutil import as_utc, utcnow
-from charitylink.extensions import db
+from charitylink.extensions import Model
 
 
 class ProjectStatus(enum.StrEnum):
@@ -33,7 +33,7 @@ PROJECT_STATUS_LABELS = {
 }
 
 
-class Project(db.Model):
+class Project(Model):
     __tablename__ = "projects"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,7 +84,7 @@ class Project(db.Model):
         return due is not None and (now or utcnow()) > due
 
 
-class ProjectUpdate(db.Model):
+class ProjectUpdate(Model):
     """A dated progress update (the Charity Law asks for one every 3 months)."""
 
     __tablename__ = "project_updates"

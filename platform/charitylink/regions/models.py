@@ -5,7 +5,7 @@ import enum
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from charitylink.extensions import db
+from charitylink.extensions import Model
 
 
 class RegionLevel(enum.StrEnum):
@@ -15,7 +15,7 @@ class RegionLevel(enum.StrEnum):
     TOWNSHIP = "township"
 
 
-class Region(db.Model):
+class Region(Model):
     """A GB/T 2260 division (6 digits; townships 9 or 12)."""
 
     __tablename__ = "regions"

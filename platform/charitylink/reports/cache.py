@@ -58,7 +58,7 @@ def data_version() -> tuple[Any, ...]:
 
 
 def _store(app: Flask) -> dict[Hashable, _Entry]:
-    return app.extensions.setdefault("reports_cache", {})  # type: ignore[no-any-return]
+    return app.extensions.setdefault("reports_cache", {})
 
 
 def _put(app: Flask, key: Hashable, entry: _Entry) -> None:
@@ -79,7 +79,7 @@ def cached(key: Hashable, compute: Callable[[Any], T]) -> T:
     hit = _store(app).get(key)
     if hit is not None and hit.frame == fr.serial:
         hit.used = time.monotonic()
-        return hit.value  # type: ignore[no-any-return]
+        return hit.value
     value = compute(fr)
     _put(app, key, _Entry(fr.serial, value))
     return value

@@ -472,7 +472,7 @@ class _Holder:
 
 def _holder(app: Flask) -> _Holder:
     # dict.setdefault is atomic: two threads get the same holder.
-    return app.extensions.setdefault("reports_frame", _Holder())  # type: ignore[no-any-return]
+    return app.extensions.setdefault("reports_frame", _Holder())
 
 
 def in_hand(app: Flask) -> Frame | None:

@@ -129,7 +129,7 @@ class JiebaTokenizer(Tokenizer):
     """Whoosh tokenizer over jieba search mode with sequential positions (phrase
     queries work; ``jieba.analyse.ChineseAnalyzer`` puts character offsets there)."""
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         value: str,
         positions: bool = False,

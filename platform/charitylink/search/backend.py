@@ -103,4 +103,4 @@ def get_backend(app: Flask | None = None) -> SearchBackend:
 
             backend = WhooshBackend(app.config["SEARCH_INDEX_DIR"])
         cache["backend"] = backend
-    return backend  # type: ignore[no-any-return]
+    return backend

@@ -79,7 +79,7 @@ def region_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
     rows = session.execute(
         select(Region.code, Region.name).where(Region.code.in_(codes))
     ).all()
-    return dict(rows)  # type: ignore[arg-type]
+    return dict(rows)
 
 
 def need_document(need: Need, names: dict[str, str] | None = None) -> Document | None:
@@ -92,8 +92,8 @@ def need_document(need: Need, names: dict[str, str] | None = None) -> Document |
         filter(
             None,
             [
-                CATEGORY_LABELS.get(need.category, ""),  # type: ignore[call-overload]
-                NEED_TYPE_LABELS.get(need.need_type, ""),  # type: ignore[call-overload]
+                CATEGORY_LABELS.get(need.category, ""),
+                NEED_TYPE_LABELS.get(need.need_type, ""),
                 names.get(region, ""),
             ],
         )
@@ -203,7 +203,7 @@ def count_public(session: Session) -> int:
 
 def iter_public_documents(session: Session, batch: int = 1000) -> Iterator[Document]:
     """Every searchable document, read in id-ordered batches (keyset paging)."""
-    names = dict(session.execute(select(Region.code, Region.name)).all())  # type: ignore[arg-type]
+    names = dict(session.execute(select(Region.code, Region.name)).all())
     # Only the columns a need document reads: the private half is not even loaded.
     need_columns = load_only(*(getattr(Need, c) for c in NEED_DOCUMENT_COLUMNS))
     for model, statuses in (

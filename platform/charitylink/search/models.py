@@ -15,10 +15,10 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charitylink.core.timeutil import utcnow
-from charitylink.extensions import db
+from charitylink.extensions import Model
 
 
-class SearchOutbox(db.Model):
+class SearchOutbox(Model):
     """A searchable object changed: written in the same transaction as the change,
     deleted by the indexer only after the index committed (at-least-once)."""
 
@@ -30,7 +30,7 @@ class SearchOutbox(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class SearchDocument(db.Model):
+class SearchDocument(Model):
     """PostgreSQL full-text search: one row per searchable (public) object, its
     jieba-segmented text as a tsvector and the public columns that filters, sorts
     and facets read, written in the transaction that changed the object (so they
@@ -80,7 +80,7 @@ COPIED = (
 IN_TITLE, IN_BODY, IN_LABELS = 4, 2, 1
 
 
-class SearchPosting(db.Model):
+class SearchPosting(Model):
     """PostgreSQL: one row per (need, word) — a covering inverted index.
 
     GIN finds the documents of a word but keeps nothing else: counting, ranking and the

@@ -150,7 +150,7 @@ def write_objects(conn: Connection, changed: dict[tuple[str, int], Any]) -> None
             conn.execute(
                 select(Region.code, Region.name).where(Region.code.in_(codes))
             ).all()
-        )  # type: ignore[arg-type]
+        )
         if codes
         else {}
     )
@@ -160,7 +160,7 @@ def write_objects(conn: Connection, changed: dict[tuple[str, int], Any]) -> None
                 select(Organization.id, Organization.name).where(
                     Organization.id.in_(org_ids)
                 )
-            ).all()  # type: ignore[arg-type]
+            ).all()
         )
         if org_ids
         else {}
