@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -73,6 +74,22 @@ def test_moderator_exports_needs_of_region_with_private_half_audited(
     )
     assert event is not None and event.actor_id == mod.id
     assert CANARY_NAME not in (event.reason or "")
+
+
+@pytest.mark.parametrize("prefix", ["", None])
+def test_moderator_without_a_region_exports_no_household(
+    client, login_as, create_user, create_need, prefix
+) -> None:
+    """A moderator whose scope is empty covers nothing (it used to export every
+    region's private half: an empty prefix read as "no filter")."""
+    create_need(region_code="220102", household={"name": CANARY_NAME})
+    login_as(create_user("moderator", region_prefix=prefix))
+    resp = client.get("/mod/exports/needs.xlsx")
+    assert resp.status_code == 200
+    assert _sheet(resp)[1:] == []
+    csv_resp = client.get("/mod/exports/claims.csv")
+    assert csv_resp.status_code == 200
+    assert len(list(csv.reader(io.StringIO(csv_resp.data.decode("utf-8-sig"))))) == 1
 
 
 def test_moderator_exports_claims_deliveries_ledger_csv(

@@ -1,21 +1,16 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from charitylink.core.permissions import ORG_ROLES, Role
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
 
-
-class Role(enum.StrEnum):
-    ORG_MEMBER = "org_member"
-    ORG_ADMIN = "org_admin"
-    MODERATOR = "moderator"
-    ADMIN = "admin"
+__all__ = ["ROLE_LABELS", "ApiToken", "Role", "User"]
 
 
 ROLE_LABELS = {
@@ -65,21 +60,11 @@ class User(UserMixin, Model):
 
     @property
     def is_org_staff(self) -> bool:
-        return (
-            self.role in (Role.ORG_MEMBER, Role.ORG_ADMIN) and self.org_id is not None
-        )
+        return self.role in ORG_ROLES and self.org_id is not None
 
     @property
     def is_org_admin(self) -> bool:
         return self.role == Role.ORG_ADMIN and self.org_id is not None
-
-    def covers_region(self, code: str | None) -> bool:
-        """Moderator scope: a region code is in scope when it starts with the prefix."""
-        if self.role == Role.ADMIN:
-            return True
-        if self.role != Role.MODERATOR or not code or self.region_prefix is None:
-            return False
-        return code.startswith(self.region_prefix)
 
     @property
     def role_label(self) -> str:

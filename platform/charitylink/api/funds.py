@@ -15,7 +15,7 @@ from charitylink.api import (
     require_user,
 )
 from charitylink.core.i18n import _
-from charitylink.core.permissions import covers_region, is_org_staff
+from charitylink.core.permissions import covers, is_org_staff
 from charitylink.core.timeutil import iso_utc
 from charitylink.errors import NotAllowed
 from charitylink.extensions import db
@@ -31,7 +31,7 @@ def _fund_or_404(fund_id: int, user: object | None) -> Fund:
     if fund is not None and (
         services.is_public(fund)
         or is_org_staff(user, fund.org_id)
-        or covers_region(user, fund.org.region_code)
+        or covers(user, fund.org.region_code)
     ):
         return fund
     raise ApiError(404, "not_found", _("基金不存在。"))

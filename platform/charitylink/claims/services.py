@@ -34,7 +34,7 @@ from charitylink.core import audit
 from charitylink.core.i18n import _
 from charitylink.core.money import format_fen
 from charitylink.core.permissions import (
-    covers_region,
+    covers,
     is_moderator,
     require_moderator,
     require_org_can_act,
@@ -561,7 +561,7 @@ def can_view(claim: Claim, user: Any) -> bool:
     """The org's staff, and moderators of the need's region."""
     if getattr(user, "role", None) in ("org_admin", "org_member"):
         return getattr(user, "org_id", None) == claim.org_id
-    return is_moderator(user) and covers_region(user, claim.need.region_code)
+    return is_moderator(user) and covers(user, claim.need.region_code)
 
 
 def civil_affairs_contact(need: Need) -> dict[str, str] | None:

@@ -27,6 +27,7 @@ from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, fen_to_yuan_str, parse_yuan
 from charitylink.core.permissions import (
+    in_scope,
     moderator_required,
     org_block_message,
     org_staff_required,
@@ -312,11 +313,9 @@ def cancel(claim_id: int) -> ResponseReturnValue:
 
 
 def _in_region(query: Any) -> Any:
-    query = query.join(Need, Need.id == Claim.need_id)
-    if current_user.role != "admin":
-        prefix = current_user.region_prefix or "\x00"
-        query = query.where(Need.region_code.startswith(prefix, autoescape=True))
-    return query
+    return query.join(Need, Need.id == Claim.need_id).where(
+        in_scope(current_user, Need.region_code)
+    )
 
 
 @bp.get("/mod/claims")

@@ -24,7 +24,11 @@ from charitylink.claims.models import (
 )
 from charitylink.core import audit
 from charitylink.core.i18n import _
-from charitylink.core.permissions import require_moderator, require_org_admin
+from charitylink.core.permissions import (
+    in_scope,
+    require_moderator,
+    require_org_admin,
+)
 from charitylink.extensions import db
 from charitylink.funds.models import LEDGER_KIND_LABELS, Fund, LedgerEntry
 from charitylink.needs import privacy
@@ -58,10 +62,7 @@ def _label(labels: dict[Any, str], value: Any) -> str:
 
 
 def _in_region(query: Select, moderator: Any) -> Select:
-    prefix = getattr(moderator, "region_prefix", None)
-    if getattr(moderator, "role", None) == "admin" or not prefix:
-        return query
-    return query.where(Need.region_code.startswith(prefix, autoescape=True))
+    return query.where(in_scope(moderator, Need.region_code))
 
 
 def _assistance_text(items: list[dict] | None) -> str:

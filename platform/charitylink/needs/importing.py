@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from charitylink.core import audit
 from charitylink.core.i18n import _
-from charitylink.core.permissions import covers_region, require_moderator
+from charitylink.core.permissions import covers, require_moderator
 from charitylink.errors import DomainError, ValidationFailed
 from charitylink.extensions import db
 from charitylink.needs import codes, privacy, services
@@ -205,12 +205,12 @@ def _precheck(
     if (
         isinstance(county, str)
         and regions.exists(county.strip())
-        and not covers_region(moderator, county.strip())
+        and not covers(moderator, county.strip())
     ):
         msg = _("区县代码 %(c)s 不在您负责的行政区划内。", c=county.strip())
         return _refuse(row, ext, "forbidden", msg, {"region_code": msg})
     need = existing.get(ext)
-    if need is not None and not covers_region(moderator, need.region_code):
+    if need is not None and not covers(moderator, need.region_code):
         need = None  # another region's need: nothing of it may show, not even its code
         foreign = True
     else:
@@ -366,9 +366,7 @@ def run_import(
                 status = "created" if need is None else "updated"
                 code = need.code if need is not None else None
                 done.append(RowOutcome(row.row, ext, status, code=code))
-            elif need is None and not covers_region(
-                moderator, clean.public["region_code"]
-            ):
+            elif need is None and not covers(moderator, clean.public["region_code"]):
                 msg = _("该需求的区县不在您负责的行政区划内。")
                 done.append(_refuse(row, ext, "forbidden", msg, {"region_code": msg}))
             elif need is None:

@@ -18,7 +18,7 @@ from sqlalchemy import Select, case, func, literal_column, or_, select
 from charitylink.core import cache
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, parse_yuan, validate_fen
-from charitylink.core.permissions import covers_region, is_moderator
+from charitylink.core.permissions import covers, in_scope, is_moderator, prefix_range
 from charitylink.errors import NotFound
 from charitylink.extensions import db
 from charitylink.needs import codes
@@ -186,12 +186,9 @@ def _apply_filters(query: Select, filters: Mapping[str, Any]) -> Select:
             )
         )
     if filters.get("region"):
-        # A code range, not LIKE: an index serves it on SQLite and PostgreSQL.
-        prefix = filters["region"]
-        region = _col("public_region_code")
-        query = query.where(
-            region >= prefix, region <= prefix + "9" * (12 - len(prefix))
-        )
+        # A code range, not LIKE (prefix_range); written ``+needs.…`` on SQLite
+        # like every filter here (_col).
+        query = query.where(prefix_range(_col("public_region_code"), filters["region"]))
     for key in ("category", "need_type", "urgency", "status"):
         if filters.get(key):
             query = query.where(_col(key) == filters[key])
@@ -278,11 +275,7 @@ def get_for_moderator_or_404(code: str, user: Any) -> Need:
         need = db.session.scalar(select(Need).where(Need.legacy_code == code))
     else:
         need = db.session.scalar(select(Need).where(Need.code == code))
-    if (
-        need is None
-        or not is_moderator(user)
-        or not covers_region(user, need.region_code)
-    ):
+    if need is None or not is_moderator(user) or not covers(user, need.region_code):
         raise NotFound(_("需求不存在或不在您负责的区划内。"))
     return need
 
@@ -295,20 +288,11 @@ def moderator_queue(
     per_page: int = PER_PAGE,
 ) -> tuple[list[Need], int]:
     """Needs in the moderator's regions; submitted ones first, then newest."""
-    query = select(Need)
-    if user.role != "admin":
-        prefix = user.region_prefix or "\x00"
-        query = query.where(
-            Need.region_code.like(_like_escape(prefix) + "%", escape="\\")
-        )
+    query = select(Need).where(in_scope(user, Need.region_code))
     if status:
         query = query.where(Need.status == status)
     if region:
-        query = query.where(
-            Need.region_code.like(
-                _like_escape(_region_prefix(region)) + "%", escape="\\"
-            )
-        )
+        query = query.where(prefix_range(Need.region_code, _region_prefix(region)))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     query = query.order_by(
         case((Need.status == NeedStatus.SUBMITTED, 0), else_=1),

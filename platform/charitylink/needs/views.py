@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from charitylink.core import page_cache
 from charitylink.core.i18n import _
-from charitylink.core.permissions import covers_region, moderator_required
+from charitylink.core.permissions import covers, moderator_required
 from charitylink.errors import DomainError, NotFound, ValidationFailed
 from charitylink.extensions import db
 from charitylink.needs import forms, privacy, queries, services
@@ -125,7 +125,7 @@ def _region_choices() -> list[tuple[str, str]]:
     return [
         (code, name)
         for code, name in regions.choices(("prefecture", "county"))
-        if regions.is_claimable_level(code) and covers_region(current_user, code)
+        if regions.is_claimable_level(code) and covers(current_user, code)
     ]
 
 

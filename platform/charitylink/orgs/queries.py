@@ -8,7 +8,13 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 
 from charitylink.core.audit import AuditEvent
-from charitylink.core.permissions import covers_region, is_org_staff
+from charitylink.core.permissions import (
+    covers,
+    in_scope,
+    is_org_staff,
+    prefix_range,
+    scope_prefix,
+)
 from charitylink.core.timeutil import CHINA
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
@@ -34,7 +40,7 @@ def page_args(page: Any, per_page: Any = 20) -> tuple[int, int]:
 def verified_orgs(region: str | None = None, org_type: str | None = None) -> Select:
     stmt = select(Organization).where(Organization.status == OrgStatus.VERIFIED)
     if region:
-        stmt = stmt.where(Organization.region_code.startswith(region))
+        stmt = stmt.where(prefix_range(Organization.region_code, region))
     if org_type:
         stmt = stmt.where(Organization.org_type == org_type)
     return stmt.order_by(Organization.name, Organization.id)
@@ -49,7 +55,7 @@ def visible_org(org_id: int, viewer: Any) -> Organization | None:
     if org.is_verified:
         return org
     if viewer is not None and (
-        is_org_staff(viewer, org.id) or covers_region(viewer, org.region_code)
+        is_org_staff(viewer, org.id) or covers(viewer, org.region_code)
     ):
         return org
     return None
@@ -59,18 +65,14 @@ def org_for_moderator(org_id: int, moderator: Any) -> Organization | None:
     """The org if it lies in the moderator's region (admins: any); else None, so
     the caller answers 404 and does not reveal that it exists."""
     org = db.session.get(Organization, org_id)
-    if org is None or not covers_region(moderator, org.region_code):
+    if org is None or not covers(moderator, org.region_code):
         return None
     return org
 
 
 def moderation_queue(moderator: Any, status: str | None = None) -> Select:
     """Orgs of the moderator's region, pending first, then newest."""
-    stmt = select(Organization)
-    if not getattr(moderator, "is_admin", False):
-        stmt = stmt.where(
-            Organization.region_code.startswith(moderator.region_prefix or "-")
-        )
+    stmt = select(Organization).where(in_scope(moderator, Organization.region_code))
     if status:
         stmt = stmt.where(Organization.status == status)
     pending_first = (Organization.status != OrgStatus.PENDING).asc()
@@ -115,14 +117,13 @@ def audit_events(
     Admins read everything. A moderator reads the events whose region lies in
     its prefix, plus those of orgs in its region (funds, members...)."""
     stmt = select(AuditEvent)
-    if not getattr(viewer, "is_admin", False):
-        prefix = viewer.region_prefix or "-"
+    if scope_prefix(viewer) is not None:
         orgs_in_region = select(Organization.id).where(
-            Organization.region_code.startswith(prefix)
+            in_scope(viewer, Organization.region_code)
         )
         stmt = stmt.where(
             or_(
-                AuditEvent.region_code.startswith(prefix),
+                in_scope(viewer, AuditEvent.region_code),
                 AuditEvent.org_id.in_(orgs_in_region),
             )
         )

@@ -12,6 +12,7 @@ from sqlalchemy.sql import Select
 
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core import cache
+from charitylink.core.permissions import in_scope
 from charitylink.extensions import db
 from charitylink.needs.models import NEED_TYPE_LABELS, Need
 from charitylink.orgs.models import Organization, OrgStatus
@@ -240,11 +241,7 @@ def moderation_queue(user: Any, status: str = "submitted") -> list[Project]:
         )
         .where(Project.status == status)
     )
-    if getattr(user, "role", None) != "admin":
-        prefix = getattr(user, "region_prefix", None) or ""
-        if not prefix:
-            return []
-        stmt = stmt.where(Organization.region_code.startswith(prefix, autoescape=True))
+    stmt = stmt.where(in_scope(user, Organization.region_code))
     return list(
         db.session.scalars(
             stmt.order_by(Project.submitted_at.asc(), Project.id.asc()).limit(500)

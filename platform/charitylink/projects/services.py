@@ -18,7 +18,7 @@ from charitylink.core import audit
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, validate_fen
 from charitylink.core.permissions import (
-    covers_region,
+    covers,
     is_moderator,
     is_org_staff,
     require_org_can_act,
@@ -111,7 +111,7 @@ def require_reviewer(user: Any, project: Project) -> None:
     """A moderator reviews projects of orgs in their region; admins everywhere."""
     if not is_moderator(user):
         raise NotAllowed(_("只有民政审核员可以审核项目。"))
-    if not covers_region(user, project.org.region_code):
+    if not covers(user, project.org.region_code):
         raise NotAllowed(_("该项目的机构不在您负责的行政区划内。"))
 
 
@@ -124,7 +124,7 @@ def can_view(user: Any, project: Project) -> bool:
         return False
     if is_org_staff(user, project.org_id):
         return True
-    return is_moderator(user) and covers_region(user, project.org.region_code)
+    return is_moderator(user) and covers(user, project.org.region_code)
 
 
 # ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from charitylink.core import page_cache
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, fen_to_yuan_str, parse_yuan
 from charitylink.core.permissions import (
-    covers_region,
+    covers,
     moderator_required,
     org_staff_required,
 )
@@ -339,7 +339,7 @@ def post_update(project_id: int) -> ResponseReturnValue:
 
 def _reviewable_or_404(project_id: int) -> Project:
     project = db.session.get(Project, project_id)
-    if project is None or not covers_region(current_user, project.org.region_code):
+    if project is None or not covers(current_user, project.org.region_code):
         abort(404)
     return project
 

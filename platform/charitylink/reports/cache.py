@@ -122,6 +122,7 @@ def _warm_keys(app: Flask) -> list[tuple[Hashable, Callable[[Any], Any]]]:
     from sqlalchemy import select
 
     from charitylink.accounts.models import User
+    from charitylink.core.permissions import NO_REGION, Role
     from charitylink.reports import dashboard, filters, transparency
 
     keys: list[tuple[Hashable, Callable[[Any], Any]]] = [
@@ -129,10 +130,10 @@ def _warm_keys(app: Flask) -> list[tuple[Hashable, Callable[[Any], Any]]]:
     ]
     prefixes = db.session.scalars(
         select(User.region_prefix)
-        .where(User.role == "moderator", User.active.is_(True))
+        .where(User.role == Role.MODERATOR, User.active.is_(True))
         .distinct()
     ).all()
-    scopes: list[str | None] = [None, *sorted({p or "__none__" for p in prefixes})]
+    scopes: list[str | None] = [None, *sorted({p or NO_REGION for p in prefixes})]
     for scope in scopes:
         f, _errors = filters.parse({}, scope)
         key = dashboard_key(f)

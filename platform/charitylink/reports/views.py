@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from charitylink.core import page_cache
 from charitylink.core.formatting import yuan
-from charitylink.core.permissions import moderator_required
+from charitylink.core.permissions import moderator_required, scope_prefix
 from charitylink.reports import (
     cache,
     charts,
@@ -38,10 +38,8 @@ def _request_ended(_exc: BaseException | None) -> None:
 
 
 def _scope() -> str | None:
-    """Admins see every region; a moderator its prefix."""
-    if current_user.role == "admin":
-        return None
-    return current_user.region_prefix or "__none__"
+    """Admins see every region (None); a moderator its prefix."""
+    return scope_prefix(current_user)
 
 
 def _num(value: int) -> str:
