@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from charitylink.core.permissions import Role
 from charitylink.extensions import db
 
 
@@ -24,7 +25,9 @@ def init_db() -> None:
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", type=click.Choice(["moderator", "admin"]), required=True)
+@click.option(
+    "--role", type=click.Choice([Role.MODERATOR.value, Role.ADMIN.value]), required=True
+)
 @click.option(
     "--region", default=None, help="审核员负责的行政区划代码前缀，例如 22 或 2201。"
 )

@@ -129,6 +129,13 @@ def register_template_helpers(app: Flask) -> None:
 
     formatting.register(app)
 
+    from charitylink.core.permissions import MODERATION_ROLES, ORG_ROLES, Role
+
+    # Templates compare roles against the enum, never a spelled-out string.
+    app.jinja_env.globals.update(
+        Role=Role, ORG_ROLES=ORG_ROLES, MODERATION_ROLES=MODERATION_ROLES
+    )
+
     @app.context_processor
     def labels() -> dict[str, Any]:
         return {"L": _label_sets()}

@@ -6,6 +6,9 @@ every code, on both databases, and ``in_scope`` must stay a form an index serves
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -177,3 +180,39 @@ def test_sql_scope_is_served_by_the_column_index(app, create_org) -> None:
         )
         assert "ix_organizations_region_code" in plan and "Index Cond" in plan
     assert "LIKE" not in str(compiled).upper()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE_VALUES = {r.value for r in Role}
+
+
+def _spelled_out_roles(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Constant) and node.value in ROLE_VALUES:
+        return [node.value]
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return [v for e in node.elts for v in _spelled_out_roles(e)]
+    return []
+
+
+def test_no_role_is_compared_as_a_string() -> None:
+    """Roles are compared against ``Role`` (and templates against the Jinja
+    globals), so renaming or adding one is a change in one enum."""
+    found = []
+    for path in sorted((ROOT / "platform" / "charitylink").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Compare):
+                for side in (node.left, *node.comparators):
+                    found += [
+                        f"{path.relative_to(ROOT)}:{node.lineno} {v}"
+                        for v in _spelled_out_roles(side)
+                    ]
+    values = "|".join(sorted(ROLE_VALUES))
+    in_template = re.compile(r"(==|!=|\bin\b)[^%}]*['\"](" + values + r")['\"]")
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for tag in re.findall(r"{%.*?%}", line):
+                if in_template.search(tag):
+                    found.append(f"{path.relative_to(ROOT)}:{lineno} {tag}")
+    assert found == []

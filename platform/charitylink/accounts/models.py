@@ -51,10 +51,6 @@ class User(UserMixin, Model):
         return self.active
 
     @property
-    def is_moderator(self) -> bool:
-        return self.role == Role.MODERATOR
-
-    @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 

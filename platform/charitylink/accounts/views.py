@@ -11,6 +11,7 @@ from charitylink.accounts.forms import LoginForm, PasswordChangeForm, TokenForm
 from charitylink.accounts.models import ApiToken
 from charitylink.core import audit
 from charitylink.core.i18n import _
+from charitylink.core.permissions import MODERATION_ROLES, ORG_ROLES, role_of
 from charitylink.core.urls import safe_next
 from charitylink.errors import DomainError
 from charitylink.extensions import db, limiter
@@ -25,10 +26,10 @@ def _login_account_key() -> str:
 
 
 def home_for(user: object) -> str:
-    role = getattr(user, "role", None)
-    if role in ("org_admin", "org_member"):
+    role = role_of(user)
+    if role in ORG_ROLES:
         return url_for("workspace.org_home")
-    if role in ("moderator", "admin"):
+    if role in MODERATION_ROLES:
         return url_for("workspace.mod_home")
     return url_for("public.home")
 

@@ -34,11 +34,13 @@ from charitylink.core import audit
 from charitylink.core.i18n import _
 from charitylink.core.money import format_fen
 from charitylink.core.permissions import (
+    ORG_ROLES,
     covers,
     is_moderator,
     require_moderator,
     require_org_can_act,
     require_org_staff,
+    role_of,
 )
 from charitylink.core.timeutil import today as china_today
 from charitylink.core.timeutil import utcnow
@@ -559,7 +561,7 @@ def expire_overdue(
 
 def can_view(claim: Claim, user: Any) -> bool:
     """The org's staff, and moderators of the need's region."""
-    if getattr(user, "role", None) in ("org_admin", "org_member"):
+    if role_of(user) in ORG_ROLES:
         return getattr(user, "org_id", None) == claim.org_id
     return is_moderator(user) and covers(user, claim.need.region_code)
 

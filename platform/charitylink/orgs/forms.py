@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from charitylink.accounts.models import ROLE_LABELS, Role
 from charitylink.core.i18n import _l
 from charitylink.errors import DomainError
 from charitylink.orgs.models import ORG_STATUS_LABELS, ORG_TYPE_LABELS
@@ -104,7 +105,7 @@ class MemberForm(FlaskForm):
     )
     role = SelectField(
         _l("角色"),
-        choices=[("org_member", "机构成员"), ("org_admin", "机构管理员")],
+        choices=[(r.value, ROLE_LABELS[r]) for r in (Role.ORG_MEMBER, Role.ORG_ADMIN)],
         validate_choice=False,
     )
 

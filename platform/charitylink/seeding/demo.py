@@ -13,6 +13,7 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
+from charitylink.core.permissions import Role
 from charitylink.core.timeutil import as_utc, today, utcnow
 from charitylink.extensions import db
 from charitylink.seeding.fictional import (
@@ -71,7 +72,7 @@ def _seed_orgs_users(demo: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
 
 def _org_admin(users: dict[str, Any], org: Any) -> Any:
     return next(
-        u for u in users.values() if u.org_id == org.id and u.role == "org_admin"
+        u for u in users.values() if u.org_id == org.id and u.role == Role.ORG_ADMIN
     )
 
 
