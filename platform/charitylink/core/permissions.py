@@ -48,8 +48,11 @@ NO_REGION = "__none__"
 
 def role_of(user: Any) -> Role | None:
     """The user's role, or None for the public and for a value no role has."""
+    role = getattr(user, "role", None)
+    if not isinstance(role, str):
+        return None
     try:
-        return Role(getattr(user, "role", None))
+        return Role(role)
     except ValueError:
         return None
 
