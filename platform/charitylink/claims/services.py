@@ -44,6 +44,7 @@ from charitylink.core.permissions import (
 )
 from charitylink.core.timeutil import today as china_today
 from charitylink.core.timeutil import utcnow
+from charitylink.core.transitions import move_if
 from charitylink.errors import (
     InvalidTransition,
     NotAllowed,
@@ -107,14 +108,7 @@ def _set_need_status(
         values["fully_claimed_at"] = now
     if new in (NeedStatus.CONFIRMED, NeedStatus.EXPIRED):
         values["closed_at"] = now
-    moved = db.session.execute(
-        update(Need)
-        .where(Need.id == need.id, Need.status == old)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(need)
-    if moved != 1:
+    if not move_if(need, old, values):
         raise InvalidTransition(
             _("需求当前状态为「%(s)s」，请刷新页面后重试。", s=need.status_label)
         )

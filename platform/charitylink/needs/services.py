@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from charitylink.core import audit, text_guard
 from charitylink.core.i18n import _
 from charitylink.core.permissions import require_moderator
 from charitylink.core.timeutil import today, utcnow
+from charitylink.core.transitions import move_if
 from charitylink.errors import (
     Conflict,
     DomainError,
@@ -60,14 +61,7 @@ def _move(need: Need, old: NeedStatus, values: dict[str, Any], *rules: Any) -> b
     row (PostgreSQL) or write (SQLite) lock, so two requests racing cannot both
     pass a check made before the write. The object is refreshed either way:
     callers and the audit row see the stored state. True if the row moved."""
-    moved = db.session.execute(
-        update(Need)
-        .where(Need.id == need.id, Need.status == old, *rules)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(need)
-    return moved == 1
+    return move_if(need, old, values, *rules)
 
 
 def _changed_meanwhile() -> InvalidTransition:

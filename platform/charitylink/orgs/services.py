@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from charitylink.accounts import services as accounts
@@ -33,6 +33,7 @@ from charitylink.core.permissions import (
     require_org_can_act,
 )
 from charitylink.core.timeutil import utcnow
+from charitylink.core.transitions import move_if
 from charitylink.errors import (
     Conflict,
     InvalidTransition,
@@ -360,14 +361,7 @@ def _move(org: Organization, old: OrgStatus, values: dict[str, Any]) -> bool:
     UPDATE whose WHERE the database re-checks under its lock (a check in Python
     before the first write of a transaction protects nothing on SQLite). The
     object is refreshed either way. True if the row moved."""
-    moved = db.session.execute(
-        update(Organization)
-        .where(Organization.id == org.id, Organization.status == old)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(org)
-    return moved == 1
+    return move_if(org, old, values)
 
 
 def _require_from(

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from charitylink.core import audit
 from charitylink.core.i18n import _
@@ -24,6 +24,7 @@ from charitylink.core.permissions import (
     require_org_can_act,
 )
 from charitylink.core.timeutil import InvalidDate, parse_day, utcnow
+from charitylink.core.transitions import move_if
 from charitylink.errors import InvalidTransition, NotAllowed, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
@@ -76,14 +77,7 @@ def _move(
     see the stored state."""
     require_transition(project, *allowed_from)
     previous = ProjectStatus(project.status)
-    moved = db.session.execute(
-        update(Project)
-        .where(Project.id == project.id, Project.status == previous, *rules)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(project)
-    if moved != 1:
+    if not move_if(project, previous, values, *rules):
         require_transition(project, *allowed_from)
         if refuse is not None:
             refuse(project)
