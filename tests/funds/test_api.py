@@ -47,7 +47,7 @@ def test_create_named_and_special_funds(create_org, api_token, client):
         ({"name": "x", "kind": "named"}, "donor_name"),
         ({"name": "", "kind": "named", "donor_name": "y"}, "name"),
         ({"name": "x", "kind": "loan"}, "kind"),
-        ({"name": "x", "kind": "special"}, "need_types"),
+        ({"name": "x", "kind": "special"}, "purpose.need_types"),
         ({"name": "x", "kind": "special", "purpose": "medical"}, "purpose"),
         ({"name": 5, "kind": ["named"], "donor_name": {}}, "name"),
     ],

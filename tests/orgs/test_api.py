@@ -50,7 +50,7 @@ VALID = uscc("52220100MJ0000555")
         (VALID[:15] + "V" + VALID[16:], "「V」"),
         (VALID[:15] + "Z" + VALID[16:], "「Z」"),
         ("", "请输入统一社会信用代码"),
-        (12345, "请输入统一社会信用代码"),
+        (12345, "统一社会信用代码应为文本"),
     ],
 )
 def test_register_bad_credit_code_is_422_on_the_field(client, code, message):
@@ -293,4 +293,6 @@ def test_list_orgs_verified_paged_and_filtered(client, create_org):
     assert [o["id"] for o in data["items"]] == [gs.id]
     assert client.get("/api/v1/orgs?org_type=bank").status_code == 422
     assert client.get("/api/v1/orgs?region=abc").status_code == 422
-    assert client.get("/api/v1/orgs?page=x&per_page=-1").status_code == 200
+    bad = client.get("/api/v1/orgs?page=x&per_page=-1")
+    assert bad.status_code == 422
+    assert set(bad.get_json()["error"]["fields"]) == {"page", "per_page"}

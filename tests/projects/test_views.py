@@ -93,7 +93,7 @@ def test_rejection_reason_shown_and_org_resubmits(
     resp = mod.post(f"/mod/projects/{project.id}/reject", data={"reason": ""})
     db.session.refresh(project)
     assert project.status == ProjectStatus.SUBMITTED
-    assert "请填写驳回理由" in _text(mod.get(f"/mod/projects/{project.id}"))
+    assert "请填写原因" in _text(mod.get(f"/mod/projects/{project.id}"))
     resp = mod.post(
         f"/mod/projects/{project.id}/reject", data={"reason": "请补充预算明细"}
     )

@@ -24,7 +24,10 @@ from charitylink.core.timeutil import as_utc, utcnow
 from charitylink.errors import Conflict, NotAllowed, ValidationFailed
 from charitylink.extensions import db
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# A mailbox, then a domain of letters, digits and hyphens with a TLD of letters
+# (the API document states the same pattern).
+EMAIL_PATTERN = r"^[^@\s]{1,64}@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$"
+EMAIL_RE = re.compile(EMAIL_PATTERN)
 # Verified once at import so a login for an unknown account costs the same time as
 # a wrong password (no user enumeration by timing).
 _DUMMY_HASH = hash_password("timing-equaliser-not-a-password")

@@ -4,6 +4,7 @@ here, in one place."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -130,12 +131,30 @@ def json_value() -> Any:
     return body
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 with a clear message."""
+def json_body(
+    schema: str | None = None, also: Callable[[Any], object] | None = None
+) -> dict[str, Any]:
+    """The request's JSON object, or a 400 with a clear message; checked against
+    the spec's ``schema`` when named (a 422 naming each bad field, with those
+    the service's own check ``also`` finds: see ``validation.check``)."""
+    from charitylink.api import validation
+
     data = json_value()
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", _("请求体必须是一个 JSON 对象。"))
+    if schema is not None:
+        validation.check(schema, data, also)
     return data
+
+
+def reason_body() -> Any:
+    """The ``reason`` of an action's body ``{"reason": "…"}``; the body may be
+    left out (None). Its rule (text, length, required or not) is checked by the
+    service with ``core.reasons.clean_reason``, after the service has checked
+    who may act: a stranger learns nothing from a 422."""
+    if not request.get_data(cache=True).strip():
+        return None
+    return json_body().get("reason")
 
 
 def created(payload: dict[str, Any]) -> tuple[Response, int]:

@@ -16,11 +16,12 @@ from charitylink.api import (
     bp,
     created,
     json_body,
-    json_value,
+    reason_body,
     require_user,
 )
 from charitylink.claims import services
 from charitylink.claims.models import Claim, ClaimStatus
+from charitylink.core import params
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, validate_fen
 from charitylink.core.permissions import require_org_staff
@@ -80,7 +81,7 @@ def _claim_for(user: Any, claim_id: int) -> Claim:
 @bp.post("/needs/<code>/claims")
 def create_claim(code: str) -> ResponseReturnValue:
     user = _org_member()
-    data = json_body()
+    data = json_body("ClaimCreate")
     need = db.session.scalar(select(Need).where(Need.code == code))
     if need is None or need.status in _NEVER_PUBLIC:
         raise NotFound(_("需求不存在。"))
@@ -118,7 +119,7 @@ def deliver_claim(claim_id: int) -> ResponseReturnValue:
     user = require_user()
     claim = _claim_for(user, claim_id)
     require_org_staff(user, claim.org_id)  # a moderator may read it, not report it
-    data = json_body()
+    data = json_body("Delivery")
     fields: dict[str, str] = {}
     try:
         delivered = validate_fen(data.get("delivered_amount"))
@@ -164,12 +165,7 @@ def confirm_claim(claim_id: int) -> ResponseReturnValue:
 def cancel_claim(claim_id: int) -> ResponseReturnValue:
     user = require_user()
     claim = _claim_for(user, claim_id)
-    reason = ""
-    if request.is_json and request.get_data(cache=True).strip():
-        body = json_value()
-        if isinstance(body, dict) and isinstance(body.get("reason"), str):
-            reason = body["reason"]
-    services.cancel_claim(claim, user, reason)
+    services.cancel_claim(claim, user, reason_body())
     db.session.commit()
     return claim_json(claim)
 
@@ -180,22 +176,21 @@ def get_claim(claim_id: int) -> ResponseReturnValue:
     return claim_json(_claim_for(user, claim_id))
 
 
+LIST_PARAMS = [
+    params.Param("status", "状态", enum=params.enum_values(ClaimStatus)),
+    *params.paging(default_per_page=50),
+]
+
+
 @bp.get("/claims")
 def list_claims() -> ResponseReturnValue:
     """The caller org's claims, newest first; ``status`` filters, paged."""
     user = _org_member()
+    args = params.parse(LIST_PARAMS, request.args)
     query = select(Claim).where(Claim.org_id == user.org_id)
-    status = request.args.get("status")
-    if status:
-        try:
-            query = query.where(Claim.status == ClaimStatus(status))
-        except ValueError:
-            raise ValidationFailed(
-                _("未知的认领状态。"), {"status": _("未知的认领状态。")}
-            ) from None
-    page = request.args.get("page", 1, type=int) or 1
-    per_page = min(max(request.args.get("per_page", 50, type=int) or 50, 1), 100)
-    page = max(page, 1)
+    if args["status"]:
+        query = query.where(Claim.status == ClaimStatus(args["status"]))
+    page, per_page = args["page"], args["per_page"]
     claims = db.session.scalars(
         query.order_by(Claim.id.desc()).offset((page - 1) * per_page).limit(per_page)
     ).all()

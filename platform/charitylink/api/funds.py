@@ -15,9 +15,9 @@ from charitylink.api import (
     require_user,
 )
 from charitylink.core.i18n import _
-from charitylink.core.permissions import covers, is_org_staff
+from charitylink.core.permissions import covers, is_org_staff, require_org_can_act
 from charitylink.core.timeutil import iso_utc
-from charitylink.errors import NotAllowed
+from charitylink.errors import NotAllowed, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds import services
 from charitylink.funds.models import Fund
@@ -37,32 +37,36 @@ def _fund_or_404(fund_id: int, user: object | None) -> Fund:
     raise ApiError(404, "not_found", _("基金不存在。"))
 
 
+# The purpose's fields sit inside ``purpose`` in the body.
+_IN_PURPOSE = {
+    "need_types": "purpose.need_types",
+    "region_prefix": "purpose.region_prefix",
+}
+
+
 @bp.post("/funds")
 def create_fund() -> ResponseReturnValue:
     user = require_user()
-    data = json_body()
     if getattr(user, "org_id", None) is None:
         raise NotAllowed(_("只有机构管理员可以创建基金。"))
+    require_org_can_act(user, user.org_id, admin=True)  # before the body: 403
+    data = json_body("FundCreate")
     org = db.session.get(Organization, user.org_id)
-    purpose = data.get("purpose")
-    if purpose is not None and not isinstance(purpose, dict):
-        raise ApiError(
-            422,
-            "validation_failed",
-            _("purpose 必须是对象：{need_types: [...], region_prefix}。"),
-            {"purpose": _("purpose 必须是对象：{need_types: [...], region_prefix}。")},
+    purpose = data.get("purpose") or {}
+    try:
+        fund = services.create_fund(
+            org,
+            user,
+            name=data["name"],
+            kind=data["kind"],
+            donor_name=data.get("donor_name"),
+            need_types=purpose.get("need_types"),
+            region_prefix=purpose.get("region_prefix"),
+            description=data.get("description") or "",
         )
-    purpose = purpose or {}
-    fund = services.create_fund(
-        org,
-        user,
-        name=data.get("name"),  # type: ignore[arg-type]
-        kind=data.get("kind"),  # type: ignore[arg-type]
-        donor_name=data.get("donor_name"),
-        need_types=purpose.get("need_types"),
-        region_prefix=purpose.get("region_prefix"),
-        description=data.get("description") or "",
-    )
+    except ValidationFailed as exc:
+        exc.fields = {_IN_PURPOSE.get(k, k): v for k, v in exc.fields.items()}
+        raise
     db.session.commit()
     return created(services.to_json(fund))
 
@@ -70,30 +74,15 @@ def create_fund() -> ResponseReturnValue:
 @bp.post("/funds/<int:fund_id>/donations")
 def create_donation(fund_id: int) -> ResponseReturnValue:
     user = require_user()
-    data = json_body()
     fund = _fund_or_404(fund_id, user)
-    donor = data.get("donor_name")
-    if donor is not None and not isinstance(donor, str):
-        raise ApiError(
-            422,
-            "validation_failed",
-            _("donor_name 必须是文本，匿名捐赠请传 null。"),
-            {"donor_name": _("donor_name 必须是文本，匿名捐赠请传 null。")},
-        )
-    reference = data.get("reference")
-    if reference is not None and not isinstance(reference, str):
-        raise ApiError(
-            422,
-            "validation_failed",
-            _("reference 必须是文本。"),
-            {"reference": _("reference 必须是文本。")},
-        )
+    require_org_can_act(user, fund.org_id, admin=True)  # before the body: 403
+    data = json_body("DonationCreate")
     entry = services.record_donation(
         fund,
         user,
         amount_fen=data.get("amount"),
-        donor_name=donor,
-        reference=reference,
+        donor_name=data.get("donor_name"),
+        reference=data.get("reference"),
     )
     db.session.commit()
     return created(

@@ -5,9 +5,14 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
-from charitylink.api import bp, json_value, require_user
+from charitylink.api import bp, json_value, require_user, validation
+from charitylink.core import params
 from charitylink.extensions import db
 from charitylink.needs import importing
+
+PARAMS = [
+    params.Param("dry_run", "只预览，不写入", kind="boolean", default=False),
+]
 
 
 @bp.post("/needs/import")
@@ -16,8 +21,9 @@ def import_needs() -> ResponseReturnValue:
 
     ``?dry_run=true`` classifies the rows (the preview) without writing."""
     user = require_user()
+    dry_run = params.parse(PARAMS, request.args)["dry_run"]
     body = json_value()
-    dry_run = request.args.get("dry_run", "").lower() in ("1", "true", "yes")
+    validation.check("ImportRequest", body)
     rows = importing.rows_from_json(body)
     result = importing.run_import(user, rows, dry_run=dry_run)
     if dry_run:

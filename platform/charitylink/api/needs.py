@@ -13,13 +13,29 @@ from typing import Any
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
-from charitylink.api import ApiError, bp, created, json_body, require_user
+from charitylink.api import (
+    ApiError,
+    bp,
+    created,
+    json_body,
+    reason_body,
+    require_user,
+)
+from charitylink.core import params
 from charitylink.core.i18n import _
+from charitylink.core.money import MAX_AMOUNT_FEN
 from charitylink.core.permissions import is_moderator
 from charitylink.core.timeutil import iso_utc
 from charitylink.extensions import db
 from charitylink.needs import privacy, queries, services
-from charitylink.needs.models import Need
+from charitylink.needs.models import (
+    PUBLIC_STATUSES,
+    Category,
+    Need,
+    NeedType,
+    Urgency,
+)
+from charitylink.needs.validation import clean_need_input
 from charitylink.regions import services as regions
 
 
@@ -80,7 +96,7 @@ def _work_json(need: Need) -> dict[str, Any]:
 @bp.post("/needs")
 def create_need() -> ResponseReturnValue:
     user = _moderator()
-    data = json_body()
+    data = json_body("NeedInput", also=clean_need_input)
     need = services.create_need(data, user)
     dup = services.duplicate_summary(need.household_key, need.id)
     body = _work_json(need)
@@ -94,8 +110,31 @@ def create_need() -> ResponseReturnValue:
     return created(body)
 
 
+def _amount(name: str, text: str) -> params.Param:
+    return params.Param(name, text, kind="integer", minimum=0, maximum=MAX_AMOUNT_FEN)
+
+
+LIST_PARAMS = [
+    params.Param("q", "关键词（中文分词检索；返回 facets）", max_length=100),
+    params.region_prefix("行政区划代码前缀（2–6 位，如 22、2205）", high=6),
+    params.Param("category", "家庭类别", enum=params.enum_values(Category)),
+    params.Param("need_type", "需求类型", enum=params.enum_values(NeedType)),
+    params.Param("urgency", "紧急程度", enum=params.enum_values(Urgency)),
+    params.Param("status", "状态", enum=tuple(str(s) for s in PUBLIC_STATUSES)),
+    _amount("min_amount", "最低金额（分）"),
+    _amount("max_amount", "最高金额（分）"),
+    params.Param(
+        "sort",
+        "排序（带 q 时默认 relevance，否则 newest）",
+        enum=queries.ACCEPTED_SORTS,
+    ),
+    *params.paging(),
+]
+
+
 @bp.get("/needs")
 def list_needs() -> ResponseReturnValue:
+    params.parse(LIST_PARAMS, request.args)  # strict: a bad value is a 422
     f = queries.parse_filters(request.args, money="fen")
     if f.q:  # free text: the search engine (issue 4), same filters
         from charitylink.search.service import search_needs
@@ -137,12 +176,6 @@ def get_private(code: str) -> ResponseReturnValue:
     return resp
 
 
-def _reason() -> Any:
-    if not request.data:
-        return None
-    return json_body().get("reason")
-
-
 @bp.post("/needs/<code>/submit")
 def submit_need(code: str) -> ResponseReturnValue:
     user = _moderator()
@@ -165,7 +198,7 @@ def approve_need(code: str) -> ResponseReturnValue:
 def reject_need(code: str) -> ResponseReturnValue:
     user = _moderator()
     need = _load_for(user, code)
-    services.reject_need(need, user, _reason())
+    services.reject_need(need, user, reason_body())
     db.session.commit()
     return jsonify(_work_json(need))
 
@@ -174,6 +207,6 @@ def reject_need(code: str) -> ResponseReturnValue:
 def withdraw_need(code: str) -> ResponseReturnValue:
     user = _moderator()
     need = _load_for(user, code)
-    services.withdraw_need(need, user, _reason())
+    services.withdraw_need(need, user, reason_body())
     db.session.commit()
     return jsonify(_work_json(need))

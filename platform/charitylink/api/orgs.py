@@ -7,14 +7,21 @@ from typing import Any
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
-from charitylink.api import ApiError, bp, created, current_user_or_none, json_body
+from charitylink.api import (
+    bp,
+    created,
+    current_user_or_none,
+    json_body,
+    reason_body,
+)
 from charitylink.api import require_user as _require_user
+from charitylink.core import params
 from charitylink.core.i18n import _
 from charitylink.core.security import registration_account_key
 from charitylink.errors import Conflict, DomainError, NotFound, ValidationFailed
 from charitylink.extensions import db, limiter
 from charitylink.orgs import queries, services
-from charitylink.orgs.models import ORG_TYPE_LABELS, Organization
+from charitylink.orgs.models import Organization, OrgType
 
 # Service field names → the API's names (the admin account is a nested object).
 _FIELD_NAMES = {
@@ -44,42 +51,8 @@ def _renamed(exc: DomainError) -> DomainError:
     return exc
 
 
-@bp.post("/orgs")
-@limiter.limit("10/hour")
-@limiter.limit("5/hour", key_func=registration_account_key)
-def register_org() -> ResponseReturnValue:
-    body = json_body()
-    admin = body.get("admin")
-    if admin is None:
-        admin = {}
-    if not isinstance(admin, dict):
-        raise ApiError(
-            422,
-            "validation_failed",
-            _("admin 必须是对象：{email, password, name}。"),
-            {"admin": _("admin 必须是对象：{email, password, name}。")},
-        )
-    data = {k: body.get(k) for k in ("name", "uscc", "org_type", "region_code")}
-    data.update(
-        {
-            k: body.get(k)
-            for k in ("description", "contact_name", "contact_phone", "contact_email")
-        }
-    )
-    data["admin_email"] = admin.get("email")
-    data["admin_name"] = admin.get("name")
-    data["admin_password"] = admin.get("password")
-    try:
-        registration = services.register_org(data)
-    except (ValidationFailed, Conflict) as exc:
-        raise _renamed(exc) from None
-    db.session.commit()
-    # Built from what was submitted, never from the database: a new e-mail and
-    # one that already has an account get the same status and the same body.
-    return created(registration_json(registration.submitted))
-
-
-REGISTRATION_FIELDS = (
+# The organization half of a registration, as sent and as answered.
+ORG_FIELDS = (
     "name",
     "uscc",
     "org_type",
@@ -88,8 +61,42 @@ REGISTRATION_FIELDS = (
     "contact_name",
     "contact_phone",
     "contact_email",
-    "status",
 )
+REGISTRATION_FIELDS = (*ORG_FIELDS, "status")
+
+
+def _service_data(body: dict[str, Any]) -> dict[str, Any]:
+    """The body's fields under the service's names (the admin account is a
+    nested object in the API)."""
+    admin = body.get("admin")
+    admin = admin if isinstance(admin, dict) else {}
+    data = {k: body.get(k) for k in ORG_FIELDS}
+    data["admin_email"] = admin.get("email")
+    data["admin_name"] = admin.get("name")
+    data["admin_password"] = admin.get("password")
+    return data
+
+
+def _check_registration(body: dict[str, Any]) -> None:
+    try:
+        services.check_registration(_service_data(body))
+    except ValidationFailed as exc:
+        raise _renamed(exc) from None
+
+
+@bp.post("/orgs")
+@limiter.limit("10/hour")
+@limiter.limit("5/hour", key_func=registration_account_key)
+def register_org() -> ResponseReturnValue:
+    body = json_body("OrgRegistration", also=_check_registration)
+    try:
+        registration = services.register_org(_service_data(body))
+    except (ValidationFailed, Conflict) as exc:
+        raise _renamed(exc) from None
+    db.session.commit()
+    # Built from what was submitted, never from the database: a new e-mail and
+    # one that already has an account get the same status and the same body.
+    return created(registration_json(registration.submitted))
 
 
 def registration_json(submitted: dict[str, Any]) -> dict[str, Any]:
@@ -98,23 +105,18 @@ def registration_json(submitted: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+LIST_PARAMS = [
+    params.region_prefix("行政区划代码前缀（1–12 位）", low=1),
+    params.Param("org_type", "机构类型", enum=params.enum_values(OrgType)),
+    *params.paging(),
+]
+
+
 @bp.get("/orgs")
 def list_orgs() -> ResponseReturnValue:
-    page, per_page = queries.page_args(
-        request.args.get("page"), request.args.get("per_page", 20)
-    )
-    region = request.args.get("region", "")
-    org_type = request.args.get("org_type", "")
-    if region and not (region.isdigit() and len(region) <= 12):
-        raise ValidationFailed(
-            _("region 应为行政区划代码前缀（数字）。"),
-            {"region": _("region 应为行政区划代码前缀（数字）。")},
-        )
-    if org_type and org_type not in ORG_TYPE_LABELS:
-        message = _(
-            "org_type 只能是 foundation、social_group、social_service 或 other。"
-        )
-        raise ValidationFailed(message, {"org_type": message})
+    args = params.parse(LIST_PARAMS, request.args)
+    page, per_page = args["page"], args["per_page"]
+    region, org_type = args["region"], args["org_type"]
     pagination = db.paginate(
         queries.verified_orgs(region or None, org_type or None),
         page=page,
@@ -149,10 +151,6 @@ def _moderated(org_id: int) -> Organization:
     return org
 
 
-def _reason_of(body: dict[str, Any]) -> Any:
-    return body.get("reason")
-
-
 @bp.post("/orgs/<int:org_id>/verify")
 def verify_org(org_id: int) -> ResponseReturnValue:
     org = _moderated(org_id)
@@ -164,8 +162,7 @@ def verify_org(org_id: int) -> ResponseReturnValue:
 @bp.post("/orgs/<int:org_id>/reject")
 def reject_org(org_id: int) -> ResponseReturnValue:
     org = _moderated(org_id)
-    body = json_body()
-    services.reject_org(org, _require_user(), _reason_of(body))
+    services.reject_org(org, _require_user(), reason_body())
     db.session.commit()
     return jsonify(org_json(org))
 
@@ -173,8 +170,7 @@ def reject_org(org_id: int) -> ResponseReturnValue:
 @bp.post("/orgs/<int:org_id>/suspend")
 def suspend_org(org_id: int) -> ResponseReturnValue:
     org = _moderated(org_id)
-    body = json_body()
-    services.suspend_org(org, _require_user(), _reason_of(body))
+    services.suspend_org(org, _require_user(), reason_body())
     db.session.commit()
     return jsonify(org_json(org))
 

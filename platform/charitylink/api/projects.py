@@ -14,15 +14,19 @@ from charitylink.api import (
     created,
     current_user_or_none,
     json_body,
+    reason_body,
     require_user,
 )
+from charitylink.core import params
 from charitylink.core.i18n import _
+from charitylink.core.permissions import require_org_can_act
 from charitylink.core.timeutil import iso_utc
 from charitylink.errors import NotAllowed
 from charitylink.extensions import db
+from charitylink.needs.models import NeedType
 from charitylink.orgs.models import Organization
 from charitylink.projects import queries, services
-from charitylink.projects.models import Project
+from charitylink.projects.models import PUBLIC_PROJECT_STATUSES, Project
 
 EDITABLE_FIELDS = (
     "fund_id",
@@ -76,10 +80,11 @@ def _project_or_404(project_id: int, user: Any) -> Project:
 @bp.post("/projects")
 def create_project() -> ResponseReturnValue:
     user = require_user()
-    data = json_body()
     if getattr(user, "org_id", None) is None:
         raise NotAllowed(_("只有机构工作人员可以创建项目。"))
     org = db.session.get(Organization, user.org_id)
+    require_org_can_act(user, org.id)  # who acts, before what is sent
+    data = json_body("ProjectCreate", also=lambda d: services.clean_fields(org, d))
     project = services.create_project(org, user, data)
     db.session.commit()
     return created(to_json(project))
@@ -90,22 +95,20 @@ def update_project(project_id: int) -> ResponseReturnValue:
     """Edit a draft (or a rejected project, which goes back to draft). Fields
     left out keep their current values."""
     user = require_user()
-    data = json_body()
     project = _project_or_404(project_id, user)
+    require_org_can_act(user, project.org_id)  # who acts, before what is sent
     current = {
         k: v
         for k, v in to_json(project, queries.Progress()).items()
         if k in EDITABLE_FIELDS
     }
+    data = json_body(
+        "ProjectInput",
+        also=lambda d: services.clean_fields(project.org, {**current, **d}),
+    )
     services.update_project(project, user, {**current, **data})
     db.session.commit()
     return jsonify(to_json(project))
-
-
-def _reason() -> Any:
-    if not request.get_data():
-        return None
-    return json_body().get("reason")
 
 
 @bp.post("/projects/<int:project_id>/submit")
@@ -130,7 +133,7 @@ def approve_project(project_id: int) -> ResponseReturnValue:
 def reject_project(project_id: int) -> ResponseReturnValue:
     user = require_user()
     project = _project_or_404(project_id, user)
-    services.reject_project(project, user, _reason())
+    services.reject_project(project, user, reason_body())
     db.session.commit()
     return jsonify(to_json(project))
 
@@ -139,21 +142,28 @@ def reject_project(project_id: int) -> ResponseReturnValue:
 def close_project(project_id: int) -> ResponseReturnValue:
     user = require_user()
     project = _project_or_404(project_id, user)
-    services.close_project(project, user, _reason())
+    services.close_project(project, user, reason_body())
     db.session.commit()
     return jsonify(to_json(project))
 
 
+LIST_PARAMS = [
+    params.Param("q", "关键词（中文分词检索；返回 facets）", max_length=100),
+    params.region_prefix("覆盖的行政区划代码前缀（2–12 位）"),
+    params.Param("need_type", "需求类型", enum=params.enum_values(NeedType)),
+    params.Param("org_id", "机构编号", kind="integer", minimum=1, maximum=999_999_999),
+    params.Param("status", "状态", enum=PUBLIC_PROJECT_STATUSES),
+    params.Param("sort", "排序（带 q 时默认按相关度）", enum=queries.SORTS),
+    *params.paging(),
+]
+
+
 @bp.get("/projects")
 def list_projects() -> ResponseReturnValue:
+    checked = params.parse(LIST_PARAMS, request.args)  # strict: bad value → 422
     args = request.args
-    filters = queries.parse_filters(args)
-    page, per_page, page_errors = queries.parse_page(args)
-    errors = {**filters.errors, **page_errors}
-    if errors:
-        raise ApiError(
-            422, "validation_failed", _("查询参数有误，请检查标出的参数。"), errors
-        )
+    filters = queries.parse_filters(args)  # the values above, as the query wants
+    page, per_page = checked["page"], checked["per_page"]
     q = (args.get("q") or "").strip()
     if q:  # free text: the search engine (issue 4), same filters
         from charitylink.search.service import search_projects

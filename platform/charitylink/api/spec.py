@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from charitylink.accounts.services import EMAIL_PATTERN
 from charitylink.claims.models import ClaimStatus, DeliveryMethod
+from charitylink.core.money import MAX_AMOUNT_FEN
 from charitylink.funds.models import FundKind
 from charitylink.needs.models import (
     AssistanceType,
@@ -66,18 +68,120 @@ def page_of(item: str, total: bool = True) -> dict[str, Any]:
     return obj(props, ["items", "page", "per_page"])
 
 
+# What a request body may hold. The API checks every body against these
+# schemas before anything else (api/validation.py), so what this document says
+# is what the code enforces; the services then apply the rules no schema can
+# state, each marked ``x-depends-on`` (a fund of the caller's org, a date not in
+# the past, the privacy scan of public text).
+ID_MAX = 2**31 - 1
+DAY_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
+def text(
+    max_len: int, *, filled: bool = False, nullable: bool = False, **extra: Any
+) -> dict[str, Any]:
+    """A string of at most ``max_len`` characters; ``filled``: not blank."""
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_len, **extra}
+    if filled:
+        schema.setdefault("minLength", 1)
+        schema.setdefault("pattern", r"\S")
+    if nullable:
+        schema["nullable"] = True
+    return schema
+
+
+def money(minimum: int = 1, nullable: bool = False) -> dict[str, Any]:
+    return _s(
+        "integer",
+        nullable,
+        minimum=minimum,
+        maximum=MAX_AMOUNT_FEN,
+        description="金额，单位分（整数）",
+    )
+
+
+def day(nullable: bool = False, **extra: Any) -> dict[str, Any]:
+    return _s(
+        "string",
+        nullable,
+        format="date",
+        pattern=DAY_PATTERN,
+        description="YYYY-MM-DD，2000-01-01 至 2100-12-31",
+        **extra,
+    )
+
+
+def depends(schema: dict[str, Any], on: str, text: str) -> dict[str, Any]:
+    """A rule beyond the schema: the service answers 422 naming the field."""
+    described = "；".join(filter(None, [text, schema.get("description")]))
+    return {**schema, "x-depends-on": on, "description": described}
+
+
+def ref_id(target: str, text: str, nullable: bool = False) -> dict[str, Any]:
+    return {
+        **_s("integer", nullable, minimum=1, maximum=ID_MAX, description=text),
+        "x-refers-to": target,
+    }
+
+
+PRIVACY_SCAN = "公开显示；不得含个人信息（姓名、身份证号、电话、地址），否则 422"
+NEED_TYPE = _s("string", enum=_enum(NeedType))
+REGION_6 = r"^[0-9]{6}$"
+EMAIL = text(
+    254,
+    format="email",
+    pattern=EMAIL_PATTERN,
+    minLength=3,
+)
+PHONE = text(
+    32,
+    nullable=True,
+    format="cn-phone",
+    pattern=r"^([0-9+() -]{7,32})?$",
+    description="手机号码（11 位）或固定电话（如 010-12345678）；空为不填",
+)
+
 _HOUSEHOLD_IN = obj(
     {
-        "name": _s("string", maxLength=40),
-        "id_number": _s("string", description="18 位公民身份号码（校验码须正确）"),
-        "phone": STR,
-        "address": _s("string", maxLength=200),
-        "region_code": _s("string", description="乡镇（街道）代码，9 或 12 位"),
-        "notes": _s("string", maxLength=2000),
+        "name": text(40, filled=True),
+        "id_number": _s(
+            "string",
+            format="cn-id-number",
+            pattern=r"^[0-9]{17}[0-9Xx]$",
+            description="18 位公民身份号码（地区码、出生日期和校验码须正确）",
+        ),
+        "phone": depends(
+            PHONE,
+            "consent_share_contact",
+            "手机或固定电话；家庭同意提供联系方式时必填",
+        ),
+        "address": text(200, nullable=True),
+        "region_code": depends(
+            _s("string", True, pattern=r"^([0-9]{6}([0-9]{3}){0,2})?$"),
+            "region_code",
+            "乡镇（街道）代码，9 或 12 位，须以需求的县级代码开头",
+        ),
+        "notes": text(2000, nullable=True),
         "consent_share_contact": _s("boolean", default=False),
     },
     ["name", "id_number"],
 )
+
+
+# Any row is taken: each is checked on its own and reported in the result (a
+# bad row is refused there and changes nothing; the others are imported).
+IMPORT_ROWS = {
+    "type": "array",
+    "items": {"description": "一行需求，字段同 NeedInput，另需 external_id"},
+    "minItems": 1,
+    "maxItems": 5000,
+}
+
+
+def _reason(max_len: int, required: bool) -> dict[str, Any]:
+    reason = text(max_len, filled=required, nullable=not required)
+    return obj({"reason": reason}, ["reason"] if required else None)
+
 
 SCHEMAS: dict[str, Any] = {
     "Error": obj(
@@ -106,7 +210,11 @@ SCHEMAS: dict[str, Any] = {
         ["error"],
     ),
     "TokenRequest": obj(
-        {"email": STR, "password": STR, "name": _s("string", maxLength=64)},
+        {
+            "email": text(254, filled=True),
+            "password": text(1024, minLength=1),
+            "name": text(64, nullable=True, description="令牌的名称，便于日后识别"),
+        },
         ["email", "password"],
     ),
     "Token": obj(
@@ -145,22 +253,50 @@ SCHEMAS: dict[str, Any] = {
     ),
     "OrgRegistration": obj(
         {
-            "name": STR,
-            "uscc": _s("string", description="统一社会信用代码，18 位"),
+            "name": depends(
+                text(100, filled=True),
+                "organizations",
+                "机构名称，不能与已注册机构同名（409）",
+            ),
+            "uscc": _s(
+                "string",
+                format="uscc",
+                pattern=r"^[0-9A-Za-z]{18}$",
+                description="统一社会信用代码，18 位（校验位须正确，不含 I、O、S、V、Z）",
+            ),
             "org_type": _s("string", enum=_enum(OrgType)),
-            "region_code": STR,
-            "description": STR,
-            "contact_name": STR,
-            "contact_phone": STR,
-            "contact_email": STR,
+            "region_code": _s(
+                "string",
+                format="region",
+                pattern=REGION_6,
+                description="所在地：省、市或区县的行政区划代码（6 位，须存在）",
+            ),
+            "description": depends(
+                text(2000, nullable=True), "privacy scan", PRIVACY_SCAN
+            ),
+            "contact_name": text(64, nullable=True),
+            "contact_phone": PHONE,
+            # No ``format``: an empty string (not given) is accepted here.
+            "contact_email": text(254, nullable=True, pattern="^$|" + EMAIL_PATTERN),
             "admin": obj(
-                {"email": STR, "password": STR, "name": STR},
+                {
+                    "email": EMAIL,
+                    "password": depends(
+                        text(128, minLength=10, format="password"),
+                        "strength",
+                        "10–128 个字符，且不容易猜（常用密码、键盘顺序、含邮箱或姓名的密码会被拒绝）",
+                    ),
+                    "name": text(64, filled=True),
+                },
                 ["email", "password", "name"],
             ),
         },
         ["name", "uscc", "org_type", "region_code", "admin"],
     ),
-    "Reason": obj({"reason": _s("string", maxLength=500)}),
+    "Reason": _reason(500, required=True),
+    "ReasonOptional": _reason(500, required=False),
+    "ProjectReason": _reason(1000, required=True),
+    "ProjectReasonOptional": _reason(1000, required=False),
     "Fund": obj(
         {
             "id": INT,
@@ -187,24 +323,47 @@ SCHEMAS: dict[str, Any] = {
     ),
     "FundCreate": obj(
         {
-            "name": STR,
+            "name": depends(text(100, filled=True), "privacy scan", PRIVACY_SCAN),
             "kind": _s("string", enum=_enum(FundKind)),
-            "donor_name": _s("string", True, description="冠名基金必填"),
-            "purpose": obj(
-                {
-                    "need_types": {
-                        "type": "array",
-                        "items": _s("string", enum=_enum(NeedType)),
-                    },
-                    "region_prefix": NSTR,
-                }
+            "donor_name": depends(
+                text(100, nullable=True),
+                "kind",
+                "冠名方；冠名基金（named）必填。" + PRIVACY_SCAN,
             ),
-            "description": STR,
+            "purpose": _s(
+                "object",
+                True,
+                properties={
+                    "need_types": depends(
+                        {"type": "array", "items": NEED_TYPE, "nullable": True},
+                        "kind",
+                        "可资助的需求类型；专项基金（special）至少一种",
+                    ),
+                    "region_prefix": _s(
+                        "string",
+                        True,
+                        pattern=r"^([0-9]{2}){0,3}$",
+                        description="地区范围：行政区划代码前缀（2、4 或 6 位），空为不限",
+                    ),
+                },
+            ),
+            "description": depends(
+                text(2000, nullable=True), "privacy scan", PRIVACY_SCAN
+            ),
         },
         ["name", "kind"],
     ),
     "DonationCreate": obj(
-        {"amount": FEN, "donor_name": NSTR, "reference": NSTR}, ["amount"]
+        {
+            "amount": money(),
+            "donor_name": depends(
+                text(100, nullable=True),
+                "privacy scan",
+                "捐赠人（公开显示），匿名捐赠传 null。" + PRIVACY_SCAN,
+            ),
+            "reference": text(100, nullable=True, description="凭证号"),
+        },
+        ["amount"],
     ),
     "Donation": obj(
         {
@@ -244,20 +403,36 @@ SCHEMAS: dict[str, Any] = {
     ),
     "ProjectInput": obj(
         {
-            "fund_id": INT,
-            "filing_number": STR,
-            "title": STR,
-            "summary": STR,
-            "body": _s("string", description="Markdown，保存时清洗"),
-            "need_types": {
+            "fund_id": ref_id("Fund", "支付项目资金的本机构基金"),
+            "filing_number": _s(
+                "string",
+                True,
+                pattern=r"^[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]{0,64}$",
+                description="慈善中国备案编号（字母和数字，全角字符按半角保存）",
+            ),
+            "title": depends(text(120, filled=True), "privacy scan", PRIVACY_SCAN),
+            "summary": depends(text(500, nullable=True), "privacy scan", PRIVACY_SCAN),
+            "body": depends(
+                text(20000, nullable=True),
+                "privacy scan",
+                "Markdown，保存时清洗。" + PRIVACY_SCAN,
+            ),
+            "need_types": {"type": "array", "items": NEED_TYPE, "minItems": 1},
+            "region_codes": {
                 "type": "array",
-                "items": _s("string", enum=_enum(NeedType)),
+                "items": _s(
+                    "string",
+                    format="region",
+                    pattern=r"^[0-9]{6}([0-9]{3}){0,2}$",
+                    description="行政区划代码（须存在）",
+                ),
+                "minItems": 1,
+                "maxItems": 200,
             },
-            "region_codes": {"type": "array", "items": STR},
-            "target_amount": FEN,
-            "start_on": DATE,
-            "end_on": DATE,
-        }
+            "target_amount": money(),
+            "start_on": day(True),
+            "end_on": depends(day(True), "start_on", "不能早于 start_on"),
+        },
     ),
     "ProjectPage": obj(
         {
@@ -294,28 +469,56 @@ SCHEMAS: dict[str, Any] = {
     "GovAssistance": obj(
         {
             "type": _s("string", enum=_enum(AssistanceType)),
-            "monthly_amount": FEN,
+            "monthly_amount": money(minimum=0),
         },
         ["type", "monthly_amount"],
     ),
     "NeedInput": obj(
         {
-            "external_id": _s("string", maxLength=64, description="导入时必填"),
-            "title": _s("string", maxLength=120),
-            "description": _s("string", maxLength=5000),
+            "external_id": depends(
+                text(64, nullable=True),
+                "privacy scan",
+                "来源系统的编号；导入时必填。不得是身份证号等个人信息",
+            ),
+            "title": depends(text(120, filled=True), "privacy scan", PRIVACY_SCAN),
+            "description": depends(
+                text(5000, filled=True), "privacy scan", PRIVACY_SCAN
+            ),
             "category": _s("string", enum=_enum(Category)),
-            "need_type": _s("string", enum=_enum(NeedType)),
-            "region_code": _s("string", description="县级行政区划代码（6 位）"),
+            "need_type": NEED_TYPE,
+            "region_code": _s(
+                "string",
+                format="region-county",
+                pattern=REGION_6,
+                description="县级行政区划代码（6 位，须存在）",
+            ),
             "household_size": _s("integer", minimum=1, maximum=30),
-            "gov_assistance": {"type": "array", "items": ref("GovAssistance")},
-            "amount": FEN,
-            "in_kind": BOOL,
-            "items": {
+            "gov_assistance": {
                 "type": "array",
-                "items": obj({"name": STR, "quantity": INT}, ["name"]),
+                "items": ref("GovAssistance"),
+                "maxItems": 10,
+                "nullable": True,
             },
-            "urgency": _s("string", enum=_enum(Urgency)),
-            "deadline": DATE,
+            "amount": money(),
+            "in_kind": _s("boolean", default=False),
+            "items": depends(
+                {
+                    "type": "array",
+                    "nullable": True,
+                    "maxItems": 30,
+                    "items": obj(
+                        {
+                            "name": text(60, filled=True),
+                            "quantity": _s("integer", minimum=1, maximum=100000),
+                        },
+                        ["name"],
+                    ),
+                },
+                "in_kind",
+                "物品清单；in_kind 为 true 时必填（1–30 项）",
+            ),
+            "urgency": _s("string", True, enum=[*_enum(Urgency), None]),
+            "deadline": depends(day(True), "today", "截止日期，不能早于今天"),
             "household": _HOUSEHOLD_IN,
         },
         [
@@ -414,19 +617,12 @@ SCHEMAS: dict[str, Any] = {
         ["code", "household"],
     ),
     "ImportRequest": {
+        "description": "需求数组，或 {rows: [...]}；每行的字段同 NeedInput（另需 external_id），"
+        "逐行校验并在结果中报告，坏行不影响其他行",
         "oneOf": [
-            {"type": "array", "items": ref("NeedInput"), "maxItems": 5000},
-            obj(
-                {
-                    "rows": {
-                        "type": "array",
-                        "items": ref("NeedInput"),
-                        "maxItems": 5000,
-                    }
-                },
-                ["rows"],
-            ),
-        ]
+            IMPORT_ROWS,
+            obj({"rows": IMPORT_ROWS}, ["rows"]),
+        ],
     },
     "ImportRow": obj(
         {
@@ -461,7 +657,12 @@ SCHEMAS: dict[str, Any] = {
         ["dry_run", "summary", "rows"],
     ),
     "ClaimCreate": obj(
-        {"fund_id": INT, "amount": FEN, "project_id": NINT}, ["fund_id", "amount"]
+        {
+            "fund_id": ref_id("Fund", "出资的本机构基金"),
+            "amount": money(),
+            "project_id": ref_id("Project", "所属的本机构项目（可选）", nullable=True),
+        },
+        ["fund_id", "amount"],
     ),
     "Claim": obj(
         {
@@ -483,10 +684,12 @@ SCHEMAS: dict[str, Any] = {
     "ClaimPage": page_of("Claim", total=False),
     "Delivery": obj(
         {
-            "delivered_amount": FEN,
-            "delivered_on": DATE,
+            "delivered_amount": depends(money(), "claim", "不能超过认领金额"),
+            "delivered_on": depends(
+                day(), "today", "交付日期：不晚于今天，不早于认领日期的前一天"
+            ),
             "method": _s("string", enum=_enum(DeliveryMethod)),
-            "note": STR,
+            "note": text(2000, nullable=True),
         },
         ["delivered_amount", "delivered_on", "method"],
     ),
@@ -537,6 +740,121 @@ SCHEMAS: dict[str, Any] = {
     ),
 }
 
+# The Chinese name of each input field: shown in the document, and the name the
+# validator's messages use ("请填写标题。", "金额（分）应为整数。").
+_LABELS: dict[str, dict[str, str]] = {
+    "TokenRequest": {"email": "邮箱", "password": "密码", "name": "令牌名称"},
+    "OrgRegistration": {
+        "name": "机构名称",
+        "uscc": "统一社会信用代码",
+        "org_type": "机构类型",
+        "region_code": "所在地区",
+        "description": "机构简介",
+        "contact_name": "联系人",
+        "contact_phone": "联系电话",
+        "contact_email": "联系邮箱",
+        "admin": "管理员",
+        "admin.email": "管理员邮箱",
+        "admin.password": "管理员密码",
+        "admin.name": "管理员姓名",
+    },
+    "FundCreate": {
+        "name": "基金名称",
+        "kind": "基金类型",
+        "donor_name": "冠名方",
+        "purpose": "资助范围",
+        "purpose.need_types": "可资助的需求类型",
+        "purpose.region_prefix": "地区范围",
+        "description": "基金说明",
+    },
+    "DonationCreate": {
+        "amount": "捐赠金额（分）",
+        "donor_name": "捐赠人",
+        "reference": "凭证号",
+    },
+    "ProjectInput": {
+        "fund_id": "基金编号",
+        "filing_number": "慈善中国备案编号",
+        "title": "项目名称",
+        "summary": "项目简介",
+        "body": "项目详情",
+        "need_types": "需求类型",
+        "region_codes": "覆盖区划",
+        "target_amount": "目标金额（分）",
+        "start_on": "开始日期",
+        "end_on": "结束日期",
+    },
+    "GovAssistance": {"type": "救助类型", "monthly_amount": "每月金额（分）"},
+    "NeedInput": {
+        "external_id": "外部编号",
+        "title": "标题",
+        "description": "描述",
+        "category": "家庭类别",
+        "need_type": "需求类型",
+        "region_code": "县级区划代码",
+        "household_size": "家庭人口",
+        "gov_assistance": "已获政府救助",
+        "amount": "金额（分）",
+        "in_kind": "是否实物",
+        "items": "物品清单",
+        "items.name": "物品名称",
+        "items.quantity": "数量",
+        "urgency": "紧急程度",
+        "deadline": "截止日期",
+        "household": "家庭信息",
+        "household.name": "姓名",
+        "household.id_number": "身份证号码",
+        "household.phone": "联系电话",
+        "household.address": "地址",
+        "household.region_code": "乡镇（街道）代码",
+        "household.notes": "备注",
+        "household.consent_share_contact": "同意提供联系方式",
+    },
+    "ClaimCreate": {
+        "fund_id": "基金编号",
+        "amount": "认领金额（分）",
+        "project_id": "项目编号",
+    },
+    "Delivery": {
+        "delivered_amount": "交付金额（分）",
+        "delivered_on": "交付日期",
+        "method": "交付方式",
+        "note": "说明",
+    },
+    **{
+        name: {"reason": "原因"}
+        for name in (
+            "Reason",
+            "ReasonOptional",
+            "ProjectReason",
+            "ProjectReasonOptional",
+        )
+    },
+}
+
+
+def _labelled(schema: dict[str, Any], path: list[str], label: str) -> dict[str, Any]:
+    """A copy of ``schema`` with ``title`` set on the property at ``path`` (the
+    property schemas are shared between bodies, so never changed in place)."""
+    if not path:
+        return {**schema, "title": label}
+    if schema.get("type") == "array":
+        return {**schema, "items": _labelled(schema["items"], path, label)}
+    props = dict(schema["properties"])
+    props[path[0]] = _labelled(props[path[0]], path[1:], label)
+    return {**schema, "properties": props}
+
+
+for _name, _fields in _LABELS.items():
+    for _path, _label in _fields.items():
+        SCHEMAS[_name] = _labelled(SCHEMAS[_name], _path.split("."), _label)
+
+# Creating a project needs what editing one may leave out.
+SCHEMAS["ProjectCreate"] = {
+    **SCHEMAS["ProjectInput"],
+    "required": ["fund_id", "title", "need_types", "region_codes", "target_amount"],
+}
+
 _ERR_TEXT = {
     "400": "请求格式不正确（不是 JSON、JSON 不是对象、Idempotency-Key 格式不对，"
     "或参数中含 NUL 字符）",
@@ -568,7 +886,9 @@ def _ok(status: str, schema: str, text: str) -> dict[str, Any]:
 
 
 def _path_param(name: str, kind: str = "integer") -> dict[str, Any]:
-    schema = {"type": kind} if kind != "code" else {"type": "string"}
+    schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+    if kind == "code":
+        schema = {"type": "string", "pattern": r"^XQ-[0-9]{2}([0-9]{4})?-[0-9]{6,}$"}
     param = {"name": name, "in": "path", "required": True, "schema": schema}
     if kind == "code":
         param["description"] = (
@@ -578,14 +898,8 @@ def _path_param(name: str, kind: str = "integer") -> dict[str, Any]:
     return param
 
 
-def _query(name: str, text: str, **schema: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": text,
-        "schema": schema or {"type": "string"},
-    }
+def _params(declared: list[Any]) -> list[dict[str, Any]]:
+    return [param.openapi() for param in declared]
 
 
 IDEMPOTENCY = {
@@ -594,12 +908,13 @@ IDEMPOTENCY = {
     "required": False,
     "description": "可选。同一调用者用同一键重复提交相同请求体时，返回第一次的响应且不再改变任何数据；"
     "请求体不同返回 422，第一次仍在处理返回 409。建议使用 UUID。",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": r"^[!-~]{1,255}$",
+    },
 }
-PAGE = [
-    _query("page", "页码，从 1 开始", type="integer", minimum=1),
-    _query("per_page", "每页条数（1–100）", type="integer", minimum=1, maximum=100),
-]
 AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
 PUBLIC: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 
@@ -648,10 +963,11 @@ def _action(
     tag: str,
     schema: str,
     param: dict[str, Any],
-    reason: bool = False,
     body: str | None = None,
     ok: str = "200",
 ) -> dict[str, Any]:
+    """A POST on one object; ``body`` names its schema. An optional reason
+    (``…Optional``) may be left out with its body."""
     return _op(
         summary,
         tag,
@@ -659,8 +975,8 @@ def _action(
             **_ok(ok, schema, "成功"),
             **_errors("400", "401", "403", "404", "409", "413", "422"),
         },
-        body=body or ("Reason" if reason else None),
-        body_required=bool(body),
+        body=body,
+        body_required=bool(body) and not body.endswith("Optional"),
         params=[param],
         post=True,
         op_id=op_id,
@@ -668,6 +984,14 @@ def _action(
 
 
 def build_spec(server_url: str = "/") -> dict[str, Any]:
+    # The endpoint modules declare their query parameters; imported here, not at
+    # the top, because they import the API package that imports this module.
+    from charitylink.api import claims as api_claims
+    from charitylink.api import imports as api_imports
+    from charitylink.api import needs as api_needs
+    from charitylink.api import orgs as api_orgs
+    from charitylink.api import projects as api_projects
+
     org_id = _path_param("org_id")
     fund_id = _path_param("fund_id")
     project_id = _path_param("project_id")
@@ -712,11 +1036,7 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
                 "已认证的慈善组织列表",
                 "orgs",
                 {**_ok("200", "OrgPage", "成功"), **_errors("401", "422")},
-                params=[
-                    _query("region", "行政区划代码前缀", pattern=r"^\d{1,12}$"),
-                    _query("org_type", "机构类型", type="string", enum=_enum(OrgType)),
-                    *PAGE,
-                ],
+                params=_params(api_orgs.LIST_PARAMS),
                 security=PUBLIC,
                 op_id="listOrgs",
             ),
@@ -738,9 +1058,9 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
         ("suspend", "暂停机构（审核员，需填写原因）", True),
         ("reinstate", "恢复被暂停的机构（审核员）", False),
     ):
-        op = _action(f"{verb}Org", text, "orgs", "Org", org_id, reason=reason)
-        if reason:
-            op["requestBody"]["required"] = True
+        op = _action(
+            f"{verb}Org", text, "orgs", "Org", org_id, "Reason" if reason else None
+        )
         paths[f"/api/v1/orgs/{{org_id}}/{verb}"] = {"post": op}
     paths["/api/v1/funds"] = {
         "post": _op(
@@ -778,7 +1098,7 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
             "创建帮扶项目草稿（机构工作人员）",
             "projects",
             {**_ok("201", "Project", "成功"), **_errors(*write)},
-            body="ProjectInput",
+            body="ProjectCreate",
             post=True,
             op_id="createProject",
         ),
@@ -786,15 +1106,7 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
             "已发布的帮扶项目",
             "projects",
             {**_ok("200", "ProjectPage", "成功"), **_errors("401", "422")},
-            params=[
-                _query("q", "关键词（中文分词检索；返回 facets）"),
-                _query("region", "覆盖的行政区划代码前缀"),
-                _query("need_type", "需求类型", type="string", enum=_enum(NeedType)),
-                _query("org_id", "机构编号", type="integer"),
-                _query("status", "状态（公众只能查已发布/已结束）"),
-                _query("sort", "排序", type="string", enum=["newest", "target"]),
-                *PAGE,
-            ],
+            params=_params(api_projects.LIST_PARAMS),
             security=PUBLIC,
             op_id="listProjects",
         ),
@@ -818,10 +1130,10 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
         ),
     }
     for verb, text, reason in (
-        ("submit", "提交项目审核（机构）", False),
-        ("approve", "审核通过并发布项目（审核员）", False),
-        ("reject", "驳回项目（审核员，需填写原因）", True),
-        ("close", "结束项目（机构）", True),
+        ("submit", "提交项目审核（机构）", None),
+        ("approve", "审核通过并发布项目（审核员）", None),
+        ("reject", "驳回项目（审核员，需填写原因）", "ProjectReason"),
+        ("close", "结束项目（机构，可说明原因）", "ProjectReasonOptional"),
     ):
         paths[f"/api/v1/projects/{{project_id}}/{verb}"] = {
             "post": _action(
@@ -841,26 +1153,10 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
             "需求库：已公开的需求（只有匿名信息）",
             "needs",
             {
-                **_ok("200", "NeedPage", "成功；无效的筛选条件被忽略并列在 warnings"),
-                **_errors("401"),
+                **_ok("200", "NeedPage", "成功；检索引擎不可用时 warnings 说明"),
+                **_errors("401", "422"),
             },
-            params=[
-                _query("q", "关键词（中文分词检索；返回 facets）"),
-                _query("region", "行政区划代码前缀"),
-                _query("category", "家庭类别", type="string", enum=_enum(Category)),
-                _query("need_type", "需求类型", type="string", enum=_enum(NeedType)),
-                _query("urgency", "紧急程度", type="string", enum=_enum(Urgency)),
-                _query("status", "状态"),
-                _query("min_amount", "最低金额（分）", type="integer", minimum=0),
-                _query("max_amount", "最高金额（分）", type="integer", minimum=0),
-                _query(
-                    "sort",
-                    "排序",
-                    type="string",
-                    enum=["newest", "deadline", "amount_desc", "amount_asc"],
-                ),
-                *PAGE,
-            ],
+            params=_params(api_needs.LIST_PARAMS),
             security=PUBLIC,
             op_id="listNeeds",
         ),
@@ -878,9 +1174,7 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
                 **_errors("400", "401", "403", "409", "413", "422"),
             },
             body="ImportRequest",
-            params=[
-                _query("dry_run", "只预览，不写入", type="boolean"),
-            ],
+            params=_params(api_imports.PARAMS),
             post=True,
             description="最多 5000 行（超过返回 422）。已被认领的需求不会被修改（该行 "
             "refused，error_code=claimed）；只有草稿或已驳回的需求可被更新。"
@@ -908,10 +1202,14 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
         )
     }
     for verb, text, reason in (
-        ("submit", "提交需求审核", False),
-        ("approve", "审核通过并发布（录入人不能审核自己录入的需求：four_eyes）", False),
-        ("reject", "驳回需求（需填写原因）", True),
-        ("withdraw", "撤回已发布的需求（需填写原因）", True),
+        ("submit", "提交需求审核", None),
+        (
+            "approve",
+            "审核通过并发布（录入人和最后修改人都不能审核：four_eyes）",
+            None,
+        ),
+        ("reject", "驳回需求（需填写原因）", "Reason"),
+        ("withdraw", "撤回已发布的需求（需填写原因）", "Reason"),
     ):
         paths[f"/api/v1/needs/{{code}}/{verb}"] = {
             "post": _action(f"{verb}Need", text, "needs", "NeedWork", code, reason)
@@ -932,10 +1230,7 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
             "本机构的认领（最新在前）",
             "claims",
             {**_ok("200", "ClaimPage", "成功"), **_errors("401", "403", "422")},
-            params=[
-                _query("status", "状态", type="string", enum=_enum(ClaimStatus)),
-                *PAGE,
-            ],
+            params=_params(api_claims.LIST_PARAMS),
             op_id="listClaims",
         )
     }
@@ -970,7 +1265,7 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
             "claims",
             "Claim",
             claim_id,
-            reason=True,
+            "ReasonOptional",
         )
     }
     paths["/api/v1/stats"] = {

@@ -27,7 +27,7 @@ def _token_account_key() -> str:
 @limiter.limit("20/minute;100/hour")
 @limiter.limit("10/minute;50/hour", key_func=_token_account_key)
 def create_token() -> ResponseReturnValue:
-    data = json_body()
+    data = json_body("TokenRequest")
     email, password = data.get("email"), data.get("password")
     fields = {}
     if not isinstance(email, str) or not email.strip():

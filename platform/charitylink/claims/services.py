@@ -42,6 +42,7 @@ from charitylink.core.permissions import (
     require_org_staff,
     role_of,
 )
+from charitylink.core.reasons import clean_reason
 from charitylink.core.timeutil import today as china_today
 from charitylink.core.timeutil import utcnow
 from charitylink.core.transitions import move_if
@@ -436,6 +437,7 @@ def cancel_claim(claim: Claim, user: Any, reason: str = "") -> Claim:
     the fund and the need back to other orgs, which is what a regulator wants
     from a suspended org's open claims."""
     require_org_staff(user, claim.org_id)
+    reason = clean_reason(reason, required=False)
     _close_reserved(claim, user, ClaimStatus.CANCELLED, "claim.cancel", reason)
     return claim
 

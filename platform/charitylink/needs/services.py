@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from charitylink.core import audit, text_guard
 from charitylink.core.i18n import _
 from charitylink.core.permissions import require_moderator
+from charitylink.core.reasons import clean_reason
 from charitylink.core.timeutil import today, utcnow
 from charitylink.core.transitions import move_if
 from charitylink.errors import (
@@ -31,7 +32,6 @@ from charitylink.needs import codes, privacy
 from charitylink.needs.models import Need, NeedStatus
 from charitylink.needs.validation import clean_need_input, guard_public_text
 
-MAX_REASON = 500
 # Tries at a free code: enough for a few dozen entries in one province at once.
 CODE_ATTEMPTS = 30
 # Statuses of a household's needs counted as "open" for duplicate warnings.
@@ -170,16 +170,7 @@ def _recheck_text(need: Need) -> None:
 
 
 def _clean_reason(need: Need, reason: Any, *, required: bool) -> str:
-    if reason is None:
-        reason = ""
-    if not isinstance(reason, str):
-        raise ValidationFailed(_("原因必须是文本。"), {"reason": _("原因必须是文本。")})
-    reason = reason.strip()
-    if required and not reason:
-        raise ValidationFailed(_("请填写原因。"), {"reason": _("请填写原因。")})
-    if len(reason) > MAX_REASON:
-        msg = _("原因最多 %(n)s 个字符。", n=MAX_REASON)
-        raise ValidationFailed(msg, {"reason": msg})
+    reason = clean_reason(reason, required=required)
     # Reasons go into the audit trail: keep household data out of it.
     findings = text_guard.scan(reason, household_names=[_household_name(need)])
     if findings:

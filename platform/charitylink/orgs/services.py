@@ -32,6 +32,7 @@ from charitylink.core.permissions import (
     require_org_admin,
     require_org_can_act,
 )
+from charitylink.core.reasons import clean_reason
 from charitylink.core.timeutil import utcnow
 from charitylink.core.transitions import move_if
 from charitylink.errors import (
@@ -47,7 +48,6 @@ from charitylink.regions import services as regions
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 2000
-REASON_MAX = 500
 MEMBER_ROLES = (Role.ORG_MEMBER, Role.ORG_ADMIN)
 
 
@@ -202,6 +202,21 @@ def _duplicates(name: str | None, uscc: str | None, exclude_id: int | None = Non
     return fields
 
 
+def _checked_registration(data: dict[str, Any]) -> tuple[dict[str, Any], str, str, str]:
+    fields: dict[str, str] = {}
+    clean = _check_org_fields(data, fields)
+    email, admin_name, password = _check_admin_fields(data, fields, clean["name"])
+    if fields:
+        raise ValidationFailed(_("注册信息有误，请检查标出的项目。"), fields)
+    return clean, email, admin_name, password
+
+
+def check_registration(data: dict[str, Any]) -> None:
+    """A registration's field rules alone (the keys of :func:`register_org`);
+    writes nothing. Raises ValidationFailed naming each bad field."""
+    _checked_registration(data)
+
+
 @dataclass
 class Registration:
     """What :func:`register_org` did. ``org`` and ``user`` are None when the
@@ -233,11 +248,7 @@ def register_org(data: dict[str, Any], actor: Any = None) -> Registration:
     hashed anyway (the same work), and the account's owner is told
     (:func:`_notify_existing_account_owner`).
     """
-    fields: dict[str, str] = {}
-    clean = _check_org_fields(data, fields)
-    email, admin_name, password = _check_admin_fields(data, fields, clean["name"])
-    if fields:
-        raise ValidationFailed(_("注册信息有误，请检查标出的项目。"), fields)
+    clean, email, admin_name, password = _checked_registration(data)
     _check_description(clean["description"], clean)
     conflicts = _duplicates(clean["name"], clean["uscc"])
     if conflicts:
@@ -400,13 +411,7 @@ def _transition(
 
 
 def _reason(reason: Any) -> str:
-    text = _text(reason)
-    if not text:
-        raise ValidationFailed(_("请填写原因。"), {"reason": _("请填写原因。")})
-    if len(text) > REASON_MAX:
-        message = _("原因不能超过 %(n)d 个字。", n=REASON_MAX)
-        raise ValidationFailed(message, {"reason": message})
-    return text
+    return clean_reason(reason, required=True)
 
 
 def verify_org(org: Organization, moderator: Any) -> None:

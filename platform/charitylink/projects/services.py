@@ -23,6 +23,7 @@ from charitylink.core.permissions import (
     is_org_staff,
     require_org_can_act,
 )
+from charitylink.core.reasons import LONG_REASON_MAX, clean_reason
 from charitylink.core.timeutil import InvalidDate, parse_day, utcnow
 from charitylink.core.transitions import move_if
 from charitylink.errors import InvalidTransition, NotAllowed, ValidationFailed
@@ -356,12 +357,7 @@ def approve_project(project: Project, moderator: Any) -> None:
 
 def reject_project(project: Project, moderator: Any, reason: Any) -> None:
     require_reviewer(moderator, project)
-    text = _text(reason)
-    if not text or len(text) > 1000:
-        raise ValidationFailed(
-            _("请填写驳回理由（不超过1000字）。"),
-            {"reason": _("请填写驳回理由（不超过1000字）。")},
-        )
+    text = clean_reason(reason, required=True, max_len=LONG_REASON_MAX)
     values = {"status": ProjectStatus.REJECTED, "status_reason": text}
     _move(project, (ProjectStatus.SUBMITTED,), values)
     _audit(
@@ -390,7 +386,7 @@ def close_project(project: Project, actor: Any, reason: Any = None) -> None:
     else:
         require_reviewer(actor, project)
     require_transition(project, ProjectStatus.PUBLISHED)
-    text = _text(reason)[:1000] or None
+    text = clean_reason(reason, required=False, max_len=LONG_REASON_MAX) or None
     values = {"status": ProjectStatus.CLOSED, "closed_at": utcnow()}
     _move(project, (ProjectStatus.PUBLISHED,), values)
     _audit(

@@ -1,0 +1,224 @@
+"""Request bodies checked against the schemas the API document publishes.
+
+One description serves both: ``api/spec.py`` writes the schemas into
+``/api/v1/openapi.json`` and this module checks every body against the same
+schema (JSON Schema, by the ``jsonschema`` library) before an endpoint reads it.
+So a limit typed in the spec is the limit enforced, and a body the document
+calls invalid is refused with a 422 that names each bad field in Chinese.
+
+The services still check what no schema can say (a fund of the caller's org, a
+deadline not in the past, the privacy scan); the spec marks those fields with
+``x-depends-on`` or ``x-refers-to``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from charitylink.core.i18n import _
+from charitylink.core.money import (
+    MAX_AMOUNT_FEN,
+    MSG_NEGATIVE,
+    MSG_NOT_INT_FEN,
+    MSG_POSITIVE,
+    MSG_TOO_LARGE,
+)
+from charitylink.errors import ValidationFailed
+
+
+def _format_problem(fmt: str, value: Any) -> str | None:
+    """What the platform's own validator for ``fmt`` says about ``value``: more
+    precise than "does not match the pattern" ("长度应为18位，当前为16位")."""
+    from charitylink.accounts.services import validate_email
+    from charitylink.core import identifiers
+    from charitylink.core.timeutil import today
+
+    checks = {
+        "cn-id-number": lambda v: identifiers.validate_id_number(v, today=today()),
+        "uscc": identifiers.validate_uscc,
+        "cn-phone": identifiers.validate_phone,
+        "email": validate_email,
+    }
+    if fmt not in checks or not isinstance(value, str):
+        return None
+    try:
+        checks[fmt](value)
+    except (identifiers.InvalidIdentifier, ValidationFailed) as exc:
+        return str(exc)
+    return None
+
+
+_TYPE_NAMES = {
+    "string": "文本",
+    "integer": "整数",
+    "number": "数字",
+    "boolean": "true 或 false",
+    "object": "对象",
+    "array": "数组",
+    "null": "null",
+}
+
+
+def _openapi_to_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0's ``nullable: true`` is JSON Schema's ``type: [t, "null"]``
+    (and ``null`` among the ``enum`` values); everything else is the same."""
+    if isinstance(node, list):
+        return [_openapi_to_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _openapi_to_json_schema(v) for k, v in node.items()}
+    if out.pop("nullable", False):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    from charitylink.api.spec import SCHEMAS
+
+    schemas = _openapi_to_json_schema(copy.deepcopy(SCHEMAS))
+    root = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": schemas}}
+    return Draft202012Validator(root)
+
+
+def _field(error: ValidationError, root: dict[str, Any]) -> tuple[str, str]:
+    """The bad field as the API names it (``household.phone``) and as a person
+    reads it (the schema's ``title``: 联系电话; an array's item: 需求类型第 2 项)."""
+    path: list[Any] = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "required":
+        # "'name' is a required property": the missing property's own name.
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        path.append(missing)
+        schema = (schema.get("properties") or {}).get(missing) or {}
+    field = ".".join(map(str, path)) or "body"
+    label = schema.get("title")
+    if not label and path and isinstance(path[-1], int):
+        owner = _schema_at(root, path[:-1]).get("title")
+        if owner:
+            label = _("%(f)s第 %(n)s 项", f=owner, n=path[-1] + 1)
+    return field, label or field
+
+
+def _schema_at(root: dict[str, Any], path: list[Any]) -> dict[str, Any]:
+    """The schema that describes ``path`` in a body of ``root``'s kind."""
+    schemas = root["components"]["schemas"]
+    node: Any = root
+    for step in [None, *path]:
+        while isinstance(node, dict) and "$ref" in node:
+            node = schemas[node["$ref"].rsplit("/", 1)[-1]]
+        if step is None:
+            continue
+        if not isinstance(node, dict):
+            return {}
+        node = (
+            node.get("items")
+            if isinstance(step, int)
+            else (node.get("properties") or {}).get(step)
+        )
+    while isinstance(node, dict) and "$ref" in node:
+        node = schemas[node["$ref"].rsplit("/", 1)[-1]]
+    return node if isinstance(node, dict) else {}
+
+
+def _message(error: ValidationError, label: str) -> str:
+    rule, value = error.validator, error.validator_value
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if rule == "minLength" and value > 1:
+        return _("%(f)s至少 %(n)s 个字符。", f=label, n=value)
+    if rule in ("required", "minLength") or (rule == "pattern" and value == r"\S"):
+        return _("请填写%(f)s。", f=label)
+    if schema.get("maximum") == MAX_AMOUNT_FEN:  # an amount in fen
+        if rule == "type":
+            return _("%(f)s：%(m)s", f=label, m=_(MSG_NOT_INT_FEN))
+        if rule == "maximum":
+            return _("%(f)s：%(m)s", f=label, m=_(MSG_TOO_LARGE))
+        if rule == "minimum":
+            msg = MSG_POSITIVE if value > 0 else MSG_NEGATIVE
+            return _("%(f)s：%(m)s", f=label, m=_(msg))
+    if "enum" in schema and rule in ("enum", "type"):
+        shown = "、".join("null" if v is None else str(v) for v in schema["enum"])
+        return _("%(f)s只能是：%(v)s。", f=label, v=shown)
+    if rule == "type":
+        kinds = value if isinstance(value, list) else [value]
+        names = "或".join(_TYPE_NAMES.get(k, k) for k in kinds)
+        return _("%(f)s应为%(t)s。", f=label, t=names)
+    if rule == "maxLength":
+        return _("%(f)s最多 %(n)s 个字符。", f=label, n=value)
+    if rule == "pattern":
+        problem = _format_problem(schema.get("format", ""), error.instance)
+        if problem:
+            return problem
+        hint = schema.get("description")
+        if hint:
+            return _("%(f)s格式不正确：%(h)s。", f=label, h=hint)
+        return _("%(f)s格式不正确。", f=label)
+    if rule in ("minimum", "maximum"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and high is not None:
+            return _("%(f)s应为 %(a)s 到 %(b)s 的整数。", f=label, a=low, b=high)
+        if rule == "minimum":
+            return _("%(f)s不能小于 %(n)s。", f=label, n=value)
+        return _("%(f)s不能大于 %(n)s。", f=label, n=value)
+    if rule == "minItems":
+        return _("%(f)s至少要有 %(n)s 项。", f=label, n=value)
+    if rule == "maxItems":
+        return _("%(f)s最多 %(n)s 项。", f=label, n=value)
+    if rule == "oneOf":
+        return _("请求体的结构不符合接口文档，请对照 /api/v1/docs。")
+    return _("%(f)s不符合接口文档的要求。", f=label)
+
+
+def _specific(error: ValidationError) -> ValidationError:
+    """For a body matching none of ``oneOf``'s shapes, the error of the shape
+    that came closest (an array of rows that is too long, not "no shape")."""
+    while error.validator == "oneOf" and error.context:
+        # The shape of the body's own kind (an array, or an object), not one
+        # whose only complaint is the body's type.
+        fitting = [
+            e
+            for e in error.context
+            if not any(
+                o.validator == "type" and not o.path
+                for o in error.context
+                if o.schema_path[0] == e.schema_path[0]
+            )
+        ]
+        error = best_match(fitting or error.context)
+    return error
+
+
+def check(name: str, body: Any, also: Callable[[Any], object] | None = None) -> None:
+    """Refuse ``body`` with one 422 naming every bad field, or return.
+
+    ``also`` is the service's own check of the same body (pure: it writes
+    nothing and raises ``ValidationFailed``). When the schema finds a problem,
+    its findings are added for the other fields, so a caller is told of every
+    bad field in one answer, not of the schema's first and then the rest."""
+    fields: dict[str, str] = {}
+    errors = sorted(
+        (_specific(e) for e in _validator(name).iter_errors(body)),
+        key=lambda e: list(map(str, e.path)),
+    )
+    for error in errors:
+        field, label = _field(error, _validator(name).schema)
+        fields.setdefault(field, _message(error, label))
+    if fields and also is not None:
+        try:
+            also(body)
+        except ValidationFailed as exc:
+            for field, message in exc.fields.items():
+                fields.setdefault(field, message)
+    if len(fields) == 1:
+        raise ValidationFailed(next(iter(fields.values())), fields)
+    if fields:
+        raise ValidationFailed(_("提交的数据有误，请检查标出的字段。"), fields)
