@@ -4,6 +4,7 @@ here, in one place."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,42 @@ from charitylink.core.i18n import _
 from charitylink.errors import DomainError
 from charitylink.extensions import csrf, db
 
-bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+def one_transaction(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The API's one write path: an endpoint never commits. Its work is
+    committed here when it returns, and rolled back when anything is raised
+    (the error handlers below then answer with the envelope), so a refused
+    request never leaves half its writes behind."""
+
+    @functools.wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = view(*args, **kwargs)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        return result
+
+    return run
+
+
+class _Blueprint(Blueprint):
+    """Every endpoint registered on the API blueprint runs in one transaction."""
+
+    def add_url_rule(  # type: ignore[override]
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: Callable[..., Any] | None = None,
+        **options: Any,
+    ) -> None:
+        if view_func is not None:
+            view_func = one_transaction(view_func)
+        super().add_url_rule(rule, endpoint, view_func, **options)
+
+
+bp = _Blueprint("api_v1", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, not cookies: no ambient credentials to forge
 
 

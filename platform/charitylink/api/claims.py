@@ -110,7 +110,6 @@ def create_claim(code: str) -> ResponseReturnValue:
     if fields:
         raise ValidationFailed(_("认领信息有误，请检查标出的字段。"), fields)
     claim = services.claim_need(need, user, fund, amount, project)
-    db.session.commit()
     return created(claim_json(claim))
 
 
@@ -148,7 +147,6 @@ def deliver_claim(claim_id: int) -> ResponseReturnValue:
     if fields:
         raise ValidationFailed(_("交付信息有误，请检查标出的字段。"), fields)
     services.deliver_claim(claim, user, delivered, delivered_on, method, note)
-    db.session.commit()
     return claim_json(claim)
 
 
@@ -157,7 +155,6 @@ def confirm_claim(claim_id: int) -> ResponseReturnValue:
     user = require_user()
     claim = _claim_for(user, claim_id)
     services.confirm_claim(claim, user)
-    db.session.commit()
     return claim_json(claim)
 
 
@@ -166,7 +163,6 @@ def cancel_claim(claim_id: int) -> ResponseReturnValue:
     user = require_user()
     claim = _claim_for(user, claim_id)
     services.cancel_claim(claim, user, reason_body())
-    db.session.commit()
     return claim_json(claim)
 
 

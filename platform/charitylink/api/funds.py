@@ -67,7 +67,6 @@ def create_fund() -> ResponseReturnValue:
     except ValidationFailed as exc:
         exc.fields = {_IN_PURPOSE.get(k, k): v for k, v in exc.fields.items()}
         raise
-    db.session.commit()
     return created(services.to_json(fund))
 
 
@@ -84,7 +83,6 @@ def create_donation(fund_id: int) -> ResponseReturnValue:
         donor_name=data.get("donor_name"),
         reference=data.get("reference"),
     )
-    db.session.commit()
     return created(
         {
             "id": entry.id,

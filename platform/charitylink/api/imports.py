@@ -27,7 +27,5 @@ def import_needs() -> ResponseReturnValue:
     rows = importing.rows_from_json(body)
     result = importing.run_import(user, rows, dry_run=dry_run)
     if dry_run:
-        db.session.rollback()
-    else:
-        db.session.commit()
+        db.session.rollback()  # the preview writes nothing
     return jsonify(result.as_dict()), 200

@@ -26,7 +26,6 @@ from charitylink.core.i18n import _
 from charitylink.core.money import MAX_AMOUNT_FEN
 from charitylink.core.permissions import is_moderator
 from charitylink.core.timeutil import iso_utc
-from charitylink.extensions import db
 from charitylink.needs import privacy, queries, services
 from charitylink.needs.models import (
     PUBLIC_STATUSES,
@@ -106,7 +105,6 @@ def create_need() -> ResponseReturnValue:
         "received_last_12_months": dup["received_fen"],
         "org_count": dup["org_count"],
     }
-    db.session.commit()
     return created(body)
 
 
@@ -170,7 +168,6 @@ def get_private(code: str) -> ResponseReturnValue:
     user = _moderator()
     need = _load_for(user, code)
     household = services.get_private(need, user)
-    db.session.commit()
     resp = jsonify({"code": need.code, "household": household})
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -181,7 +178,6 @@ def submit_need(code: str) -> ResponseReturnValue:
     user = _moderator()
     need = _load_for(user, code)
     services.submit_need(need, user)
-    db.session.commit()
     return jsonify(_work_json(need))
 
 
@@ -190,7 +186,6 @@ def approve_need(code: str) -> ResponseReturnValue:
     user = _moderator()
     need = _load_for(user, code)
     services.approve_need(need, user)
-    db.session.commit()
     return jsonify(_work_json(need))
 
 
@@ -199,7 +194,6 @@ def reject_need(code: str) -> ResponseReturnValue:
     user = _moderator()
     need = _load_for(user, code)
     services.reject_need(need, user, reason_body())
-    db.session.commit()
     return jsonify(_work_json(need))
 
 
@@ -208,5 +202,4 @@ def withdraw_need(code: str) -> ResponseReturnValue:
     user = _moderator()
     need = _load_for(user, code)
     services.withdraw_need(need, user, reason_body())
-    db.session.commit()
     return jsonify(_work_json(need))

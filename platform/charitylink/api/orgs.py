@@ -93,7 +93,6 @@ def register_org() -> ResponseReturnValue:
         registration = services.register_org(_service_data(body))
     except (ValidationFailed, Conflict) as exc:
         raise _renamed(exc) from None
-    db.session.commit()
     # Built from what was submitted, never from the database: a new e-mail and
     # one that already has an account get the same status and the same body.
     return created(registration_json(registration.submitted))
@@ -155,7 +154,6 @@ def _moderated(org_id: int) -> Organization:
 def verify_org(org_id: int) -> ResponseReturnValue:
     org = _moderated(org_id)
     services.verify_org(org, _require_user())
-    db.session.commit()
     return jsonify(org_json(org))
 
 
@@ -163,7 +161,6 @@ def verify_org(org_id: int) -> ResponseReturnValue:
 def reject_org(org_id: int) -> ResponseReturnValue:
     org = _moderated(org_id)
     services.reject_org(org, _require_user(), reason_body())
-    db.session.commit()
     return jsonify(org_json(org))
 
 
@@ -171,7 +168,6 @@ def reject_org(org_id: int) -> ResponseReturnValue:
 def suspend_org(org_id: int) -> ResponseReturnValue:
     org = _moderated(org_id)
     services.suspend_org(org, _require_user(), reason_body())
-    db.session.commit()
     return jsonify(org_json(org))
 
 
@@ -179,5 +175,4 @@ def suspend_org(org_id: int) -> ResponseReturnValue:
 def reinstate_org(org_id: int) -> ResponseReturnValue:
     org = _moderated(org_id)
     services.reinstate_org(org, _require_user())
-    db.session.commit()
     return jsonify(org_json(org))

@@ -86,7 +86,6 @@ def create_project() -> ResponseReturnValue:
     require_org_can_act(user, org.id)  # who acts, before what is sent
     data = json_body("ProjectCreate", also=lambda d: services.clean_fields(org, d))
     project = services.create_project(org, user, data)
-    db.session.commit()
     return created(to_json(project))
 
 
@@ -107,7 +106,6 @@ def update_project(project_id: int) -> ResponseReturnValue:
         also=lambda d: services.clean_fields(project.org, {**current, **d}),
     )
     services.update_project(project, user, {**current, **data})
-    db.session.commit()
     return jsonify(to_json(project))
 
 
@@ -116,7 +114,6 @@ def submit_project(project_id: int) -> ResponseReturnValue:
     user = require_user()
     project = _project_or_404(project_id, user)
     services.submit_project(project, user)
-    db.session.commit()
     return jsonify(to_json(project))
 
 
@@ -125,7 +122,6 @@ def approve_project(project_id: int) -> ResponseReturnValue:
     user = require_user()
     project = _project_or_404(project_id, user)
     services.approve_project(project, user)
-    db.session.commit()
     return jsonify(to_json(project))
 
 
@@ -134,7 +130,6 @@ def reject_project(project_id: int) -> ResponseReturnValue:
     user = require_user()
     project = _project_or_404(project_id, user)
     services.reject_project(project, user, reason_body())
-    db.session.commit()
     return jsonify(to_json(project))
 
 
@@ -143,7 +138,6 @@ def close_project(project_id: int) -> ResponseReturnValue:
     user = require_user()
     project = _project_or_404(project_id, user)
     services.close_project(project, user, reason_body())
-    db.session.commit()
     return jsonify(to_json(project))
 
 

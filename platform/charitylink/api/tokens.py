@@ -9,7 +9,7 @@ from charitylink.api import ApiError, bp, created, json_body
 from charitylink.core import audit
 from charitylink.core.i18n import _
 from charitylink.core.timeutil import iso_utc
-from charitylink.extensions import db, limiter
+from charitylink.extensions import limiter
 
 
 def _token_account_key() -> str:
@@ -43,5 +43,4 @@ def create_token() -> ResponseReturnValue:
         user, data.get("name") if isinstance(data.get("name"), str) else "api"
     )
     audit.record(user, "user.login_api", user)
-    db.session.commit()
     return created({"token": raw, "expires_at": iso_utc(token.expires_at)})
