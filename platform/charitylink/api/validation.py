@@ -131,51 +131,60 @@ def _schema_at(root: dict[str, Any], path: list[Any]) -> dict[str, Any]:
 
 
 def _message(error: ValidationError, label: str) -> str:
+    """The Chinese message for one broken rule of the field called ``label``."""
     rule, value = error.validator, error.validator_value
     schema = error.schema if isinstance(error.schema, dict) else {}
-    if rule == "minLength" and value > 1:
-        return _("%(f)s至少 %(n)s 个字符。", f=label, n=value)
-    if rule in ("required", "minLength") or (rule == "pattern" and value == r"\S"):
+    if rule in ("required", "minLength") and (rule == "required" or value <= 1):
         return _("请填写%(f)s。", f=label)
-    if schema.get("maximum") == MAX_AMOUNT_FEN:  # an amount in fen
-        if rule == "type":
-            return _("%(f)s：%(m)s", f=label, m=_(MSG_NOT_INT_FEN))
-        if rule == "maximum":
-            return _("%(f)s：%(m)s", f=label, m=_(MSG_TOO_LARGE))
-        if rule == "minimum":
-            msg = MSG_POSITIVE if value > 0 else MSG_NEGATIVE
-            return _("%(f)s：%(m)s", f=label, m=_(msg))
+    if schema.get("maximum") == MAX_AMOUNT_FEN and rule in _MONEY:
+        return _("%(f)s：%(m)s", f=label, m=_(_MONEY[rule](value)))
     if "enum" in schema and rule in ("enum", "type"):
         shown = "、".join("null" if v is None else str(v) for v in schema["enum"])
         return _("%(f)s只能是：%(v)s。", f=label, v=shown)
+    if rule == "pattern":
+        return _pattern_message(error, schema, label)
+    if rule in ("minimum", "maximum") and {"minimum", "maximum"} <= set(schema):
+        low, high = schema["minimum"], schema["maximum"]
+        return _("%(f)s应为 %(a)s 到 %(b)s 的整数。", f=label, a=low, b=high)
     if rule == "type":
         kinds = value if isinstance(value, list) else [value]
-        names = "或".join(_TYPE_NAMES.get(k, k) for k in kinds)
-        return _("%(f)s应为%(t)s。", f=label, t=names)
-    if rule == "maxLength":
-        return _("%(f)s最多 %(n)s 个字符。", f=label, n=value)
-    if rule == "pattern":
-        problem = _format_problem(schema.get("format", ""), error.instance)
-        if problem:
-            return problem
-        hint = schema.get("description")
-        if hint:
-            return _("%(f)s格式不正确：%(h)s。", f=label, h=hint)
-        return _("%(f)s格式不正确。", f=label)
-    if rule in ("minimum", "maximum"):
-        low, high = schema.get("minimum"), schema.get("maximum")
-        if low is not None and high is not None:
-            return _("%(f)s应为 %(a)s 到 %(b)s 的整数。", f=label, a=low, b=high)
-        if rule == "minimum":
-            return _("%(f)s不能小于 %(n)s。", f=label, n=value)
-        return _("%(f)s不能大于 %(n)s。", f=label, n=value)
-    if rule == "minItems":
-        return _("%(f)s至少要有 %(n)s 项。", f=label, n=value)
-    if rule == "maxItems":
-        return _("%(f)s最多 %(n)s 项。", f=label, n=value)
-    if rule == "oneOf":
-        return _("请求体的结构不符合接口文档，请对照 /api/v1/docs。")
-    return _("%(f)s不符合接口文档的要求。", f=label)
+        value = "或".join(_TYPE_NAMES.get(k, k) for k in kinds)
+    simple = _SIMPLE.get(rule)
+    if simple is None:
+        return _("%(f)s不符合接口文档的要求。", f=label)
+    return _(simple, f=label, n=value)
+
+
+# An amount in fen: the money module's own words for each broken bound.
+_MONEY: dict[str, Callable[[Any], str]] = {
+    "type": lambda _v: MSG_NOT_INT_FEN,
+    "maximum": lambda _v: MSG_TOO_LARGE,
+    "minimum": lambda v: MSG_POSITIVE if v > 0 else MSG_NEGATIVE,
+}
+
+# One message per rule (``%(f)s`` the field's name, ``%(n)s`` the rule's value).
+_SIMPLE = {
+    "type": "%(f)s应为%(n)s。",
+    "minLength": "%(f)s至少 %(n)s 个字符。",
+    "maxLength": "%(f)s最多 %(n)s 个字符。",
+    "minimum": "%(f)s不能小于 %(n)s。",
+    "maximum": "%(f)s不能大于 %(n)s。",
+    "minItems": "%(f)s至少要有 %(n)s 项。",
+    "maxItems": "%(f)s最多 %(n)s 项。",
+    "oneOf": "请求体的结构不符合接口文档，请对照 /api/v1/docs。",
+}
+
+
+def _pattern_message(error: ValidationError, schema: dict[str, Any], label: str) -> str:
+    if error.validator_value == r"\S":  # "not blank"
+        return _("请填写%(f)s。", f=label)
+    problem = _format_problem(schema.get("format", ""), error.instance)
+    if problem:
+        return problem
+    hint = schema.get("description")
+    if hint:
+        return _("%(f)s格式不正确：%(h)s。", f=label, h=hint)
+    return _("%(f)s格式不正确。", f=label)
 
 
 def _specific(error: ValidationError) -> ValidationError:

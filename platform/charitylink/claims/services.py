@@ -300,7 +300,7 @@ def claim_need(
 # --------------------------------------------------------------------------
 
 
-def deliver_claim(
+def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then the guarded moves in their lock order (claim, need, fund); one function keeps that order in sight
     claim: Claim,
     user: Any,
     delivered_fen: int,

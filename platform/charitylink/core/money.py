@@ -48,7 +48,7 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
 
-def parse_yuan(value: str | int | None, *, allow_zero: bool = False) -> int:
+def parse_yuan(value: str | int | None, *, allow_zero: bool = False) -> int:  # noqa: C901 — one branch per way people write an amount (grouping, decimals, sign), each with its own message
     """Parse a yuan amount typed by a person and return integer fen.
 
     Accepts ``"1234.5"``, ``"1,234.50"``, ``"¥1234"``, ``"￥１２"`` (NFKC folds

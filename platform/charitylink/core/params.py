@@ -60,25 +60,34 @@ class Param:
     def check(self, raw: str) -> tuple[Any, str | None]:
         """The value, or None and a message saying what is allowed."""
         if self.kind == "boolean":
-            if raw in BOOLEAN_VALUES:
-                return BOOLEAN_VALUES[raw], None
-            return None, _("%(n)s 只能是 true 或 false。", n=self.name)
+            return self._boolean(raw)
         if self.kind == "integer":
-            low = self.minimum if self.minimum is not None else 0
-            high = self.maximum
-            if re.fullmatch(r"-?[0-9]{1,19}", raw):
-                value = int(raw)
-                if value >= low and (high is None or value <= high):
-                    return value, None
-            if high is None:
-                return None, _("%(n)s 应为不小于 %(a)d 的整数。", n=self.name, a=low)
-            return None, _(
-                "%(n)s 应为 %(a)d 到 %(b)d 之间的整数。", n=self.name, a=low, b=high
-            )
+            return self._integer(raw)
         if self.enum is not None:
             if raw in self.enum:
                 return raw, None
             return None, _("%(n)s 只能是：%(v)s。", n=self.name, v="、".join(self.enum))
+        return self._text(raw)
+
+    def _boolean(self, raw: str) -> tuple[Any, str | None]:
+        if raw in BOOLEAN_VALUES:
+            return BOOLEAN_VALUES[raw], None
+        return None, _("%(n)s 只能是 true 或 false。", n=self.name)
+
+    def _integer(self, raw: str) -> tuple[Any, str | None]:
+        low = self.minimum if self.minimum is not None else 0
+        high = self.maximum
+        if re.fullmatch(r"-?[0-9]{1,19}", raw):
+            value = int(raw)
+            if value >= low and (high is None or value <= high):
+                return value, None
+        if high is None:
+            return None, _("%(n)s 应为不小于 %(a)d 的整数。", n=self.name, a=low)
+        return None, _(
+            "%(n)s 应为 %(a)d 到 %(b)d 之间的整数。", n=self.name, a=low, b=high
+        )
+
+    def _text(self, raw: str) -> tuple[Any, str | None]:
         if not raw:
             return None, _("%(n)s 不能为空；不筛选时请省略这个参数。", n=self.name)
         if self.max_length is not None and len(raw) > self.max_length:

@@ -174,7 +174,7 @@ def _date_text(value: Any, errors: dict[str, str]) -> str | None:
         return None
 
 
-def convert_row(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def convert_row(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:  # noqa: C901, PLR0912 — one branch per spreadsheet column, each with its own message
     """One sheet line (API paths → cell values) → (API-shaped need, errors)."""
     errors: dict[str, str] = {}
     data: dict[str, Any] = {}

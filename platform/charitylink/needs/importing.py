@@ -325,7 +325,7 @@ def _create_batch(
     ]
 
 
-def run_import(
+def run_import(  # noqa: C901, PLR0912 — dry run, savepoint and row-by-row replay are one transaction story
     moderator: Any,
     rows: Sequence[InputRow],
     *,

@@ -79,7 +79,7 @@ def _region_prefix(value: str) -> str:
     return value
 
 
-def parse_filters(
+def parse_filters(  # noqa: C901, PLR0912, PLR0915 — one branch per filter of the public library, each with its own warning
     args: Mapping[str, Any],
     *,
     money: str = "yuan",

@@ -151,7 +151,7 @@ def guard_public_text(
         raise ValidationFailed(_("公开内容包含个人信息，请修改后再保存。"), errors)
 
 
-def _household(raw: Any, county: str, errors: dict[str, str]) -> dict[str, Any]:
+def _household(raw: Any, county: str, errors: dict[str, str]) -> dict[str, Any]:  # noqa: C901 — one check per field of the private half, all reported together
     if not isinstance(raw, dict):
         errors["household"] = _("请填写家庭信息（household 对象）。")
         return {}

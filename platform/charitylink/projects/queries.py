@@ -60,7 +60,7 @@ class Filters:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def parse_filters(args: Any) -> Filters:
+def parse_filters(args: Any) -> Filters:  # noqa: PLR0912 — one branch per filter of the public library, each with its own warning
     from charitylink.core.i18n import _
 
     f = Filters()

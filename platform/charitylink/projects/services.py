@@ -131,7 +131,7 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def clean_fields(org: Organization, data: dict[str, Any]) -> dict[str, Any]:
+def clean_fields(org: Organization, data: dict[str, Any]) -> dict[str, Any]:  # noqa: C901, PLR0912, PLR0915 — one check per project field, all reported together (one round of errors)
     """Check the editable fields and return model values, or raise ValidationFailed
     naming each bad field (the API's field names: target_amount, start_on ...).
 

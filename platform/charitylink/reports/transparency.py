@@ -122,7 +122,7 @@ def _merge_months(
     return [months[m] for m in sorted(months)]
 
 
-def figures(fr: frame.Frame | None = None) -> dict[str, Any]:
+def figures(fr: frame.Frame | None = None) -> dict[str, Any]:  # noqa: C901, PLR0912 — one branch per published figure and its small-cell suppression
     """Every public figure, suppressed. Rows carry ``_hidden`` {family: kind}.
     Computed from the report frame (the process's current one unless given)."""
     f = Filters()

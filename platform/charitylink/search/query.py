@@ -70,7 +70,7 @@ def _int(value: Any) -> int | None:
     return number
 
 
-def parse_args(args: Mapping[str, Any], object_type: str = "need") -> Parsed:
+def parse_args(args: Mapping[str, Any], object_type: str = "need") -> Parsed:  # noqa: C901 — one branch per search filter, shared by pages and API
     """Read ``q, region, category, need_type, status, min_amount, max_amount,
     urgency, sort, page, per_page`` (amounts in fen). Bad values are reported in
     ``errors`` (field → Chinese message) and ignored, never raised."""
