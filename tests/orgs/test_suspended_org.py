@@ -46,6 +46,7 @@ BLOCKED = "本机构已被民政部门暂停"
 # away and moves no money out, reveals nothing.
 ORG_ACTIONS: dict[Callable[..., Any], str] = {
     claim_services.claim_need: "verified",  # 认领 and 认捐
+    claim_services.claim_refusal: "verified (the predicate claim_need raises)",
     claim_services.deliver_claim: "verified",
     claim_services.reveal_household_contact: "verified",
     claim_services.cancel_claim: "any",

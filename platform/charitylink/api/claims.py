@@ -29,11 +29,8 @@ from charitylink.core.timeutil import InvalidDate, parse_day
 from charitylink.errors import NotFound, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
-from charitylink.needs.models import Need, NeedStatus
+from charitylink.needs.models import Need
 from charitylink.projects.models import Project
-
-# Needs that were never public are "not found" to orgs, not "not claimable".
-_NEVER_PUBLIC = (NeedStatus.DRAFT, NeedStatus.SUBMITTED, NeedStatus.REJECTED)
 
 
 def claim_json(claim: Claim) -> dict[str, Any]:
@@ -83,7 +80,7 @@ def create_claim(code: str) -> ResponseReturnValue:
     user = _org_member()
     data = json_body("ClaimCreate")
     need = db.session.scalar(select(Need).where(Need.code == code))
-    if need is None or need.status in _NEVER_PUBLIC:
+    if need is None or need.status in services.NEVER_PUBLIC:
         raise NotFound(_("需求不存在。"))
     fields: dict[str, str] = {}
     try:

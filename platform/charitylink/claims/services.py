@@ -47,6 +47,7 @@ from charitylink.core.timeutil import today as china_today
 from charitylink.core.timeutil import utcnow
 from charitylink.core.transitions import move_if
 from charitylink.errors import (
+    DomainError,
     InvalidTransition,
     NotAllowed,
     NotClaimable,
@@ -207,6 +208,30 @@ def _due_days() -> int:
 # --------------------------------------------------------------------------
 
 
+# Needs that were never public: to an org they do not exist (404), on the page
+# and in the API alike; a need that was public and no longer is (withdrawn,
+# expired, claimed) is "not claimable", with the reason.
+NEVER_PUBLIC = (NeedStatus.DRAFT, NeedStatus.SUBMITTED, NeedStatus.REJECTED)
+
+
+def claim_refusal(need: Need, org_user: Any) -> DomainError | None:
+    """Why ``org_user`` may not claim ``need`` at all, whatever the fund and
+    amount (None if they may): their org is not verified, or the need is not
+    published or past its deadline. The claim panel shows it, ``claim_need``
+    raises it: one rule, one message, on the page and in the API."""
+    try:
+        require_org_can_act(org_user, org_user.org_id)
+    except DomainError as exc:
+        return exc
+    if need.status != NeedStatus.PUBLISHED:
+        return NotClaimable(
+            _("需求当前状态为「%(s)s」，不能认领。", s=need.status_label)
+        )
+    if need.deadline_on is not None and need.deadline_on < china_today():
+        return NotClaimable(_("需求已过截止日期，不能认领。"))
+    return None
+
+
 def claim_need(
     need: Need,
     org_user: Any,
@@ -224,6 +249,9 @@ def claim_need(
     balance covers the amount (rule 2, guarded UPDATE → InsufficientFunds).
     """
     require_org_can_act(org_user, fund.org_id)
+    refusal = claim_refusal(need, org_user)
+    if refusal is not None:
+        raise refusal
     org = fund.org
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
         raise ValidationFailed(
@@ -236,13 +264,7 @@ def claim_need(
     ):
         message = _("只能选择本机构进行中的帮扶项目。")
         raise ValidationFailed(message, {"project_id": message})
-    if need.status != NeedStatus.PUBLISHED:
-        raise NotClaimable(
-            _("需求当前状态为「%(s)s」，不能认领。", s=need.status_label)
-        )
     today = china_today()
-    if need.deadline_on is not None and need.deadline_on < today:
-        raise NotClaimable(_("需求已过截止日期，不能认领。"))
     check_purpose(fund, need.need_type, need.region_code)
 
     # Rule 1: the need's claimed amount, checked and changed in one statement.

@@ -29,14 +29,13 @@ from charitylink.core.money import InvalidAmount, fen_to_yuan_str, parse_yuan
 from charitylink.core.permissions import (
     in_scope,
     moderator_required,
-    org_block_message,
     org_staff_required,
 )
 from charitylink.core.timeutil import today
 from charitylink.errors import DomainError
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
-from charitylink.needs.models import Need, NeedStatus
+from charitylink.needs.models import Need
 from charitylink.projects.models import Project, ProjectStatus
 
 bp = Blueprint("claims", __name__)
@@ -96,7 +95,6 @@ def claim_panel(need: Need) -> dict[str, Any]:
     if not getattr(user, "is_authenticated", False) or not user.is_org_staff:
         return panel
     panel["show"] = True
-    org = user.org
     panel["own_claims"] = list(
         db.session.scalars(
             select(Claim)
@@ -104,15 +102,12 @@ def claim_panel(need: Need) -> dict[str, Any]:
             .order_by(Claim.id.desc())
         )
     )
-    if not org.is_verified:
-        panel["reason"] = org_block_message(org.status, org.status_reason)
-    elif need.status != NeedStatus.PUBLISHED:
-        panel["reason"] = _("该需求当前不可认领（%(s)s）。", s=need.status_label)
-    elif need.deadline_on is not None and need.deadline_on < today():
-        panel["reason"] = _("该需求已过截止日期。")
+    refusal = services.claim_refusal(need, user)
+    if refusal is not None:
+        panel["reason"] = refusal.message
     else:
         form = ClaimForm()
-        _fill_choices(form, org.id)
+        _fill_choices(form, user.org_id)
         if not form.fund_id.choices:
             panel["reason"] = _("本机构还没有基金，请先由机构管理员设立基金。")
         else:
@@ -130,8 +125,12 @@ def _need_url(need: Need) -> str:
 def claim(code: str) -> ResponseReturnValue:
     user = _user()
     need = db.session.scalar(select(Need).where(Need.code == code))
-    if need is None or not need.is_public:
+    if need is None or need.status in services.NEVER_PUBLIC:
         abort(404)
+    if not need.is_public:  # withdrawn or expired: its page is gone, say why here
+        refusal = services.claim_refusal(need, user)
+        flash(refusal.message if refusal else _("该需求当前不可认领。"), "error")
+        return redirect(url_for("needs.index"))
     form = ClaimForm()
     _fill_choices(form, user.org_id)
     if not form.validate_on_submit():
