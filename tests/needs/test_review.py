@@ -240,3 +240,42 @@ def test_page_actions_follow_the_same_rules(
     )
     assert "请填写原因。" in flashes(resp)
     assert db.session.get(Need, need.id).status == "published"
+
+
+@pytest.mark.parametrize(
+    "status",
+    ["draft", "submitted", "rejected", "published", "withdrawn", "expired"],
+)
+def test_each_action_moves_exactly_from_the_statuses_its_table_names(
+    status, create_need, moderator, second_moderator
+):
+    """NEED_ACTIONS is the need's state machine: every moderator action is run
+    on a need in every status, and the service accepts it exactly where the
+    table lets it start, landing where the table says."""
+    from charitylink.errors import InvalidTransition
+    from charitylink.needs import services
+    from charitylink.needs.models import NEED_ACTIONS, NeedStatus
+
+    run = {
+        "update": lambda n: services.update_need(
+            n,
+            services.editable_input(n, services.get_private(n, second_moderator)),
+            second_moderator,
+        ),
+        "submit": lambda n: services.submit_need(n, second_moderator),
+        "approve": lambda n: services.approve_need(n, second_moderator),
+        "reject": lambda n: services.reject_need(n, second_moderator, "材料不全"),
+        "to_draft": lambda n: services.return_to_draft(n, second_moderator),
+        "withdraw": lambda n: services.withdraw_need(n, second_moderator, "已解决"),
+    }
+    assert set(run) == set(NEED_ACTIONS)
+    for action, (sources, target) in NEED_ACTIONS.items():
+        need = create_need(status=status, entered_by=moderator)
+        if NeedStatus(status) in sources:
+            run[action](need)
+            assert need.status == target, (action, status)
+        else:
+            with pytest.raises(InvalidTransition):
+                run[action](need)
+            assert need.status == status, (action, status)
+        db.session.rollback()

@@ -153,6 +153,21 @@ URGENCY_LABELS = {
 }
 
 
+# A moderator's actions on a need: the statuses each may start from and the
+# status it leads to. The services check and move by this table (a guarded
+# UPDATE from exactly these statuses), and the review page offers an action only
+# where it allows (``Need.can``). Claims, delivery, confirmation and expiry move
+# a need too; their rules live with the claims (claims/services.py).
+NEED_ACTIONS: dict[str, tuple[tuple[NeedStatus, ...], NeedStatus]] = {
+    "update": ((NeedStatus.DRAFT, NeedStatus.REJECTED), NeedStatus.DRAFT),
+    "submit": ((NeedStatus.DRAFT,), NeedStatus.SUBMITTED),
+    "approve": ((NeedStatus.SUBMITTED,), NeedStatus.PUBLISHED),
+    "reject": ((NeedStatus.SUBMITTED,), NeedStatus.REJECTED),
+    "to_draft": ((NeedStatus.REJECTED,), NeedStatus.DRAFT),
+    "withdraw": ((NeedStatus.PUBLISHED,), NeedStatus.WITHDRAWN),
+}
+
+
 class Need(Model):
     """One household's request. Public columns are the anonymised half; the private
     half lives only in ``private_ciphertext`` (encrypted JSON, see core.crypto) and
@@ -268,6 +283,11 @@ class Need(Model):
     @property
     def remaining_fen(self) -> int:
         return self.amount_fen - self.claimed_fen
+
+    def can(self, action: str) -> bool:
+        """Whether the need's status allows ``action`` (a key of NEED_ACTIONS);
+        who may act, and the other rules, are the services' to check."""
+        return NeedStatus(self.status) in NEED_ACTIONS[action][0]
 
     @property
     def is_public(self) -> bool:

@@ -42,17 +42,32 @@ CLOSED_FOR_DUPLICATES = (
 )
 
 
-def _require_status(need: Need, *allowed: NeedStatus, action: str) -> NeedStatus:
-    current = NeedStatus(need.status)
-    if current not in allowed:
-        raise InvalidTransition(
-            _(
-                "需求当前状态为「%(s)s」，不能%(a)s。",
-                s=need.status_label,
-                a=action,
-            )
+def _action_label(action: str) -> str:
+    return {
+        "update": _("修改"),
+        "submit": _("提交审核"),
+        "approve": _("审核通过"),
+        "reject": _("驳回"),
+        "to_draft": _("退回草稿"),
+        "withdraw": _("撤回"),
+    }[action]
+
+
+def _not_now(need: Need, action: str) -> InvalidTransition:
+    return InvalidTransition(
+        _(
+            "需求当前状态为「%(s)s」，不能%(a)s。",
+            s=need.status_label,
+            a=_action_label(action),
         )
-    return current
+    )
+
+
+def _require_action(need: Need, action: str) -> NeedStatus:
+    """The need's status, if NEED_ACTIONS lets ``action`` start from it."""
+    if not need.can(action):
+        raise _not_now(need, action)
+    return NeedStatus(need.status)
 
 
 def _move(need: Need, old: NeedStatus, values: dict[str, Any], *rules: Any) -> bool:
@@ -133,9 +148,7 @@ def create_need(data: dict[str, Any], moderator: Any) -> Need:
 def update_need(need: Need, data: dict[str, Any], moderator: Any) -> Need:
     """Edit a draft or rejected need (a rejected one goes back to draft)."""
     require_moderator(moderator, need.region_code)
-    current = _require_status(
-        need, NeedStatus.DRAFT, NeedStatus.REJECTED, action=_("修改")
-    )
+    current = _require_action(need, "update")
     clean = clean_need_input(data)
     require_moderator(moderator, clean.public["region_code"])
     _check_external_id(clean.public["external_id"], need.id)
@@ -144,7 +157,7 @@ def update_need(need: Need, data: dict[str, Any], moderator: Any) -> Need:
     # content is written while this transaction holds the row.
     values = {"status": NeedStatus.DRAFT, "last_edited_by_id": moderator.id}
     if not _move(need, current, values):
-        _require_status(need, NeedStatus.DRAFT, NeedStatus.REJECTED, action=_("修改"))
+        _require_action(need, "update")
         raise _changed_meanwhile()
     old_county = need.region_code
     _apply(need, clean)
@@ -182,14 +195,14 @@ def _clean_reason(need: Need, reason: Any, *, required: bool) -> str:
 def submit_need(need: Need, moderator: Any) -> None:
     """draft → submitted (the public text is scanned again)."""
     require_moderator(moderator, need.region_code)
-    _require_status(need, NeedStatus.DRAFT, action=_("提交审核"))
+    _require_action(need, "submit")
     values = {
         "status": NeedStatus.SUBMITTED,
         "submitted_at": utcnow(),
         "status_reason": None,
     }
     if not _move(need, NeedStatus.DRAFT, values):
-        _require_status(need, NeedStatus.DRAFT, action=_("提交审核"))
+        _require_action(need, "submit")
         raise _changed_meanwhile()
     # Scanned after the move: the text is the one stored, and no edit can
     # change it any more (edits need a draft).
@@ -213,15 +226,8 @@ def four_eyes_refusal(need: Need, moderator: Any) -> FourEyes | None:
 def approval_refusal(need: Need, moderator: Any) -> DomainError | None:
     """Why ``moderator`` may not approve ``need`` now (None: they may). The
     pages use it to offer the button; approve_need raises it."""
-    current = NeedStatus(need.status)
-    if current != NeedStatus.SUBMITTED:
-        return InvalidTransition(
-            _(
-                "需求当前状态为「%(s)s」，不能%(a)s。",
-                s=need.status_label,
-                a=_("审核通过"),
-            )
-        )
+    if not need.can("approve"):
+        return _not_now(need, "approve")
     refusal = four_eyes_refusal(need, moderator)
     if refusal is not None:
         return refusal
@@ -260,7 +266,7 @@ def approve_need(need: Need, moderator: Any) -> None:
 def reject_need(need: Need, moderator: Any, reason: Any) -> None:
     """submitted → rejected, with a reason the entering moderator reads."""
     require_moderator(moderator, need.region_code)
-    _require_status(need, NeedStatus.SUBMITTED, action=_("驳回"))
+    _require_action(need, "reject")
     reason = _clean_reason(need, reason, required=True)
     values = {
         "status": NeedStatus.REJECTED,
@@ -268,7 +274,7 @@ def reject_need(need: Need, moderator: Any, reason: Any) -> None:
         "reviewed_by_id": moderator.id,
     }
     if not _move(need, NeedStatus.SUBMITTED, values):
-        _require_status(need, NeedStatus.SUBMITTED, action=_("驳回"))
+        _require_action(need, "reject")
         raise _changed_meanwhile()
     audit.record(
         moderator,
@@ -284,9 +290,9 @@ def reject_need(need: Need, moderator: Any, reason: Any) -> None:
 def return_to_draft(need: Need, moderator: Any) -> None:
     """rejected → draft, to edit and resubmit."""
     require_moderator(moderator, need.region_code)
-    _require_status(need, NeedStatus.REJECTED, action=_("退回草稿"))
+    _require_action(need, "to_draft")
     if not _move(need, NeedStatus.REJECTED, {"status": NeedStatus.DRAFT}):
-        _require_status(need, NeedStatus.REJECTED, action=_("退回草稿"))
+        _require_action(need, "to_draft")
         raise _changed_meanwhile()
     audit.record(
         moderator, "need.to_draft", need, NeedStatus.REJECTED, NeedStatus.DRAFT
@@ -295,7 +301,7 @@ def return_to_draft(need: Need, moderator: Any) -> None:
 
 
 def _check_withdraw(need: Need) -> None:
-    _require_status(need, NeedStatus.PUBLISHED, action=_("撤回"))
+    _require_action(need, "withdraw")
     if need.claimed_fen > 0:
         raise InvalidTransition(
             _("该需求已有机构认领，不能撤回；请先与认领机构协商取消认领。")

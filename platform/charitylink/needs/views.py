@@ -13,8 +13,8 @@ from flask_login import current_user
 from charitylink.core import page_cache
 from charitylink.core.i18n import _
 from charitylink.core.permissions import covers, moderator_required
+from charitylink.core.transaction import refused
 from charitylink.errors import DomainError, NotFound, ValidationFailed
-from charitylink.extensions import db
 from charitylink.needs import forms, privacy, queries, services
 from charitylink.needs.models import NEED_STATUS_LABELS, PUBLIC_STATUSES, NeedStatus
 from charitylink.needs.validation import clean_need_input
@@ -194,12 +194,10 @@ def new() -> ResponseReturnValue:
             _raise_form_errors(data, errors)
             need = services.create_need(data, current_user)
         except DomainError as exc:
-            db.session.rollback()
+            refused(exc)
             forms.apply_errors(form, exc.fields)
-            flash(exc.message, "error")
         else:
             dup = services.duplicate_summary(need.household_key, need.id)
-            db.session.commit()
             flash(_("需求 %(c)s 已保存为草稿。", c=need.code), "success")
             if dup["open_needs"] or dup["received_fen"]:
                 flash(_duplicate_message(dup), "warning")
@@ -213,7 +211,7 @@ def new() -> ResponseReturnValue:
 @moderator_required
 def edit(code: str) -> ResponseReturnValue:
     need = _load(code)
-    if need.status not in (NeedStatus.DRAFT, NeedStatus.REJECTED):
+    if not need.can("update"):
         flash(_("只有草稿或已驳回的需求可以修改。"), "error")
         return redirect(url_for(".review", code=code))
     form = _new_form()
@@ -223,18 +221,15 @@ def edit(code: str) -> ResponseReturnValue:
             _raise_form_errors(data, errors)
             services.update_need(need, data, current_user)
         except DomainError as exc:
-            db.session.rollback()
+            refused(exc)
             forms.apply_errors(form, exc.fields)
-            flash(exc.message, "error")
         else:
-            db.session.commit()
             flash(_("需求已保存。"), "success")
             return redirect(url_for(".review", code=code))
         return render_template(
             "needs/form.html", form=form, need=need, rows=forms.assistance_rows(form)
         ), 422
     household = services.get_private(need, current_user)
-    db.session.commit()  # the audit row of the private view
     forms.fill_form(form, services.editable_input(need, household))
     return render_template(
         "needs/form.html", form=form, need=need, rows=forms.assistance_rows(form)
@@ -287,7 +282,6 @@ def review(code: str) -> ResponseReturnValue:
 def reveal(code: str) -> ResponseReturnValue:
     need = _load(code)
     household = services.get_private(need, current_user)
-    db.session.commit()
     resp = render_template_response(_render_review(need, household, revealed=True))
     return resp
 
@@ -319,10 +313,8 @@ def _act(code: str, action: str) -> ResponseReturnValue:
         else:
             services.return_to_draft(need, current_user)
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        refused(exc)
     else:
-        db.session.commit()
         flash(messages[action], "success")
     return redirect(url_for(".review", code=code))
 
