@@ -1,15 +1,28 @@
 """Domain errors and the HTML/JSON error handlers.
 
-Services raise ``DomainError`` subclasses; views map them to flash messages or form
-errors, the API maps them onto its error envelope (docs/product.md, "The API") in
-one place (``api/__init__.py``).
+One exception family: services (and the API's request checks) raise
+``DomainError`` subclasses, each with its API code and HTTP status. The API maps
+every one onto its error envelope (``error_envelope``, docs/product.md, "The
+API") in ``api/__init__.py``; a page shows it on its form with
+``core.transaction.refused``, and one that escapes a page becomes a flashed
+message and a redirect back (``register_error_handlers``), never a 500.
 """
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -82,12 +95,41 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class RequestRefused(DomainError):
+    """A request refused before any rule is asked (a malformed body, a missing
+    or bad token): the status and code are the caller's to say."""
+
+    def __init__(
+        self, status: int, code: str, message: str, fields: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message, fields)
+        self.status, self.code = status, code
+
+
+def error_envelope(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> tuple[Response, int]:
+    """The API's one error body: ``{"error": {"code", "message", "fields"}}``."""
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return jsonify(body), status
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
 def _json_error(status: int, code: str, message: str) -> tuple[Response, int]:
-    return jsonify({"error": {"code": code, "message": message, "fields": {}}}), status
+    return error_envelope(status, code, message)
+
+
+def _back() -> str:
+    """Where a refused page request returns: the page it came from when that is
+    on this site, else the home page."""
+    referrer = request.referrer or ""
+    parts = urlsplit(referrer)
+    if referrer and parts.netloc == request.host and parts.scheme in ("http", "https"):
+        return referrer
+    return "/"
 
 
 _HTTP_MESSAGES = {
@@ -106,52 +148,72 @@ _HTTP_MESSAGES = {
 }
 
 
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response, int]:
-        status = exc.code or 500
-        code, message = _HTTP_MESSAGES.get(status, ("error", exc.description or ""))
-        if status == 400 and exc.description and "CSRF" in exc.description:
-            message = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。"
-        if wants_json():
-            resp, status = _json_error(status, code, message)
-        else:
-            resp = app.make_response(
-                (
-                    render_template(
-                        "errors/error.html", status=status, message=message
-                    ),
-                    status,
-                )
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    status = exc.code or 500
+    code, message = _HTTP_MESSAGES.get(status, ("error", exc.description or ""))
+    if status == 400 and exc.description and "CSRF" in exc.description:
+        message = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。"
+    if wants_json():
+        resp, status = _json_error(status, code, message)
+    else:
+        resp = current_app.make_response(
+            (
+                render_template("errors/error.html", status=status, message=message),
+                status,
             )
-        if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
-            resp.headers["Allow"] = ", ".join(exc.valid_methods)
-        retry_after = getattr(exc, "retry_after", None)  # set by flask-limiter
-        if status == 429 and retry_after:
-            resp.headers["Retry-After"] = str(retry_after)
-        return resp, status
-
-    @app.errorhandler(OperationalError)
-    def database_unavailable(exc: OperationalError) -> tuple[Response | str, int]:
-        # The database is down or locked for too long: a clear 503, never a traceback.
-        log.error(
-            "database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc
         )
-        from charitylink.extensions import db
+    if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+        resp.headers["Allow"] = ", ".join(exc.valid_methods)
+    retry_after = getattr(exc, "retry_after", None)  # set by flask-limiter
+    if status == 429 and retry_after:
+        resp.headers["Retry-After"] = str(retry_after)
+    return resp, status
 
-        db.session.rollback()
-        code, message = _HTTP_MESSAGES[503]
-        if wants_json():
-            return _json_error(503, code, message)
-        return render_template("errors/error.html", status=503, message=message), 503
 
-    @app.errorhandler(Exception)
-    def server_error(exc: Exception) -> tuple[Response | str, int]:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        from charitylink.extensions import db
+def _refused(exc: DomainError) -> Response | tuple[Response | str, int]:
+    # The API blueprint answers its own (the envelope). On a page: a refused
+    # form submission goes back to the page it came from with the reason
+    # flashed; a page that cannot be shown (not found, not allowed, or any
+    # refusal of a GET) is the error page with the refusal's status and words.
+    from charitylink.extensions import db
 
-        db.session.rollback()
-        code, message = _HTTP_MESSAGES[500]
-        if wants_json():
-            return _json_error(500, code, message)
-        return render_template("errors/error.html", status=500, message=message), 500
+    db.session.rollback()
+    if wants_json():
+        return error_envelope(exc.status, exc.code, exc.message, exc.fields)
+    if request.method == "GET" or exc.status in (403, 404):
+        page = render_template(
+            "errors/error.html", status=exc.status, message=exc.message
+        )
+        return page, exc.status
+    flash(exc.message, "error")
+    return redirect(_back(), 303)
+
+
+def _database_unavailable(exc: OperationalError) -> tuple[Response | str, int]:
+    # The database is down or locked for too long: a clear 503, never a traceback.
+    log.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+    from charitylink.extensions import db
+
+    db.session.rollback()
+    code, message = _HTTP_MESSAGES[503]
+    if wants_json():
+        return _json_error(503, code, message)
+    return render_template("errors/error.html", status=503, message=message), 503
+
+
+def _server_error(exc: Exception) -> tuple[Response | str, int]:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    from charitylink.extensions import db
+
+    db.session.rollback()
+    code, message = _HTTP_MESSAGES[500]
+    if wants_json():
+        return _json_error(500, code, message)
+    return render_template("errors/error.html", status=500, message=message), 500
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DomainError, _refused)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(Exception, _server_error)

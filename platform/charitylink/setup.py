@@ -116,6 +116,9 @@ def register_blueprints(app: Flask) -> None:
         api_bp,
     ):
         app.register_blueprint(bp)
+    from charitylink.core.transaction import wrap_views
+
+    wrap_views(app)  # no view commits: one transaction per request
 
 
 def register_error_handlers(app: Flask) -> None:

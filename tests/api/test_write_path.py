@@ -1,5 +1,6 @@
-"""The API's one write path: endpoints never commit; api.one_transaction commits
-what an endpoint did when it returns and rolls it all back when it raises."""
+"""The one write path: no view or API endpoint commits; every view runs in
+core.transaction.one_transaction, which commits what it did when it returns and
+rolls it all back when it raises."""
 
 from __future__ import annotations
 
@@ -13,17 +14,26 @@ from charitylink.extensions import db
 from charitylink.needs.models import Need
 from tests.factories import org_admin_of
 
-API = Path(__file__).parents[2] / "platform" / "charitylink" / "api"
+PACKAGE = Path(__file__).parents[2] / "platform" / "charitylink"
 
 
-def test_no_api_endpoint_commits_or_rolls_back_by_hand() -> None:
-    # The idempotency records keep their own transaction around the endpoint's.
-    for path in sorted(API.glob("*.py")):
-        if path.name in ("__init__.py", "idempotency.py"):
-            continue
+def test_no_view_or_api_endpoint_commits() -> None:
+    # The idempotency records keep their own transactions around the endpoint's.
+    modules = [
+        *PACKAGE.glob("*/views.py"),
+        *PACKAGE.glob("*/*_views.py"),
+        *(p for p in PACKAGE.glob("api/*.py") if p.name != "idempotency.py"),
+    ]
+    assert len(modules) > 20
+    for path in sorted(modules):
         text = path.read_text(encoding="utf-8")
-        found = re.findall(r"db\.session\.commit\(\)", text)
-        assert not found, path.name
+        assert not re.findall(r"\.commit\(\)", text), path
+
+
+def test_every_view_runs_in_one_transaction(app) -> None:
+    for endpoint, view in app.view_functions.items():
+        if endpoint != "static":
+            assert getattr(view, "one_transaction", False), endpoint
 
 
 def test_a_refusal_after_writes_leaves_nothing_behind(

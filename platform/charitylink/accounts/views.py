@@ -49,7 +49,6 @@ def login() -> ResponseReturnValue:
             session.clear()  # a fresh session at login (no fixation)
             login_user(user)
             audit.record(user, "user.login", user)
-            db.session.commit()
             return redirect(safe_next(request.args.get("next"), home_for(user)))
     return render_template("accounts/login.html", form=form)
 
@@ -60,7 +59,6 @@ def logout() -> ResponseReturnValue:
     user = current_user._get_current_object()
     services.end_all_sessions(user)
     audit.record(user, "user.logout", user)
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("您已退出登录。"), "success")
@@ -84,7 +82,6 @@ def password() -> ResponseReturnValue:
             if not exc.fields:
                 flash(exc.message, "error")
         else:
-            db.session.commit()
             logout_user()
             session.clear()
             flash(_("密码已修改，请用新密码重新登录。"), "success")
@@ -99,7 +96,6 @@ def tokens() -> ResponseReturnValue:
     new_token = None
     if form.validate_on_submit():
         new_token, _token = services.issue_token(current_user, form.name.data or "")
-        db.session.commit()
         flash(_("新令牌已生成。它只显示这一次，请立即复制保存。"), "success")
     return render_template(
         "accounts/tokens.html",
@@ -118,6 +114,5 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
             "errors/error.html", status=404, message=_("令牌不存在。")
         ), 404
     services.revoke_token(current_user, token)
-    db.session.commit()
     flash(_("令牌已撤销。"), "success")
     return redirect(url_for("accounts.tokens"))

@@ -16,10 +16,10 @@ from charitylink.admin.forms import ModeratorForm
 from charitylink.core.i18n import _
 from charitylink.core.permissions import admin_required, moderator_required
 from charitylink.core.timeutil import InvalidDate, parse_day
+from charitylink.core.transaction import refused
 from charitylink.errors import DomainError
 from charitylink.extensions import db
 from charitylink.orgs import queries
-from charitylink.orgs.forms import apply_errors
 
 bp = Blueprint("admin", __name__)
 
@@ -49,10 +49,8 @@ def users() -> ResponseReturnValue:
                 region_prefix=form.region_prefix.data,
             )
         except DomainError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
+            refused(exc, form)
         else:
-            db.session.commit()
             flash(_("已创建审核员 %(e)s。", e=user.email), "success")
             return redirect(url_for(".users"))
     role = request.args.get("role", "")
@@ -88,10 +86,8 @@ def set_active(user_id: int, action: str) -> ResponseReturnValue:
         else:
             accounts.reactivate_user(user, current_user)
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        refused(exc)
     else:
-        db.session.commit()
         flash(
             _("已停用 %(e)s。", e=user.email)
             if action == "deactivate"

@@ -4,7 +4,6 @@ here, in one place."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -14,81 +13,29 @@ from werkzeug.exceptions import HTTPException
 
 from charitylink.core import jsonbody
 from charitylink.core.i18n import _
-from charitylink.errors import DomainError
+from charitylink.errors import DomainError, RequestRefused, error_envelope
 from charitylink.extensions import csrf, db
 
-
-def one_transaction(view: Callable[..., Any]) -> Callable[..., Any]:
-    """The API's one write path: an endpoint never commits. Its work is
-    committed here when it returns, and rolled back when anything is raised
-    (the error handlers below then answer with the envelope), so a refused
-    request never leaves half its writes behind."""
-
-    @functools.wraps(view)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            result = view(*args, **kwargs)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
-        return result
-
-    return run
-
-
-class _Blueprint(Blueprint):
-    """Every endpoint registered on the API blueprint runs in one transaction."""
-
-    def add_url_rule(  # type: ignore[override]
-        self,
-        rule: str,
-        endpoint: str | None = None,
-        view_func: Callable[..., Any] | None = None,
-        **options: Any,
-    ) -> None:
-        if view_func is not None:
-            view_func = one_transaction(view_func)
-        super().add_url_rule(rule, endpoint, view_func, **options)
-
-
-bp = _Blueprint("api_v1", __name__, url_prefix="/api/v1")
+# Like every view, each endpoint runs in core.transaction.one_transaction: it
+# never commits; its work is committed when it returns, rolled back on a raise.
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, not cookies: no ambient credentials to forge
 
 
-class ApiError(Exception):
-    def __init__(
-        self, status: int, code: str, message: str, fields: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.fields = (
-            status,
-            code,
-            message,
-            fields or {},
-        )
-
-
-def error_response(
-    status: int, code: str, message: str, fields: dict[str, str] | None = None
-) -> tuple[Response, int]:
-    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
-    return jsonify(body), status
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> tuple[Response, int]:
-    db.session.rollback()
-    resp, status = error_response(exc.status, exc.code, exc.message, exc.fields)
-    if status == 401:
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="charitylink"'
-    return resp, status
+# The API's refusals are the one DomainError family (an ApiError is one whose
+# status and code the endpoint names: 400, 401, 403, 404), answered by one
+# handler with the one envelope.
+ApiError = RequestRefused
+error_response = error_envelope
 
 
 @bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError) -> tuple[Response, int]:
     db.session.rollback()
-    return error_response(exc.status, exc.code, exc.message, exc.fields)
+    resp, status = error_envelope(exc.status, exc.code, exc.message, exc.fields)
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="charitylink"'
+    return resp, status
 
 
 @bp.errorhandler(OverflowError)

@@ -32,6 +32,7 @@ from charitylink.core.permissions import (
     org_staff_required,
 )
 from charitylink.core.timeutil import today
+from charitylink.core.transaction import refused
 from charitylink.errors import DomainError
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
@@ -152,10 +153,8 @@ def claim(code: str) -> ResponseReturnValue:
     try:
         claim = services.claim_need(need, user, fund, amount, project)
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        refused(exc)
         return redirect(_need_url(need))
-    db.session.commit()
     flash(
         _(
             "已认领 %(a)s，请在 %(d)s 前完成交付。",
@@ -234,10 +233,8 @@ def contact(claim_id: int) -> ResponseReturnValue:
     try:
         household = services.reveal_household_contact(claim, _user())
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        refused(exc)
         return redirect(url_for(".org_detail", claim_id=claim.id))
-    db.session.commit()
     return _render_org_detail(claim, household)
 
 
@@ -272,15 +269,9 @@ def deliver(claim_id: int) -> ResponseReturnValue:  # noqa: C901 — the form's 
                     evidence=upload,
                 )
             except DomainError as exc:
-                db.session.rollback()
+                refused(exc, form)
                 db.session.refresh(claim)
-                for name, message in exc.fields.items():
-                    field = getattr(form, name, None)
-                    if field is not None:
-                        field.errors = [*field.errors, message]
-                flash(exc.message, "error")
             else:
-                db.session.commit()
                 flash(_("交付已登记，等待民政部门回访确认。"), "success")
                 return redirect(url_for(".org_detail", claim_id=claim.id))
     status = 422 if request.method == "POST" else 200
@@ -298,10 +289,8 @@ def cancel(claim_id: int) -> ResponseReturnValue:
     try:
         services.cancel_claim(claim, _user(), form.reason.data or "")
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        refused(exc)
     else:
-        db.session.commit()
         flash(_("认领已取消，预留资金已退回基金。"), "success")
     return redirect(url_for(".org_detail", claim_id=claim.id))
 
@@ -364,10 +353,8 @@ def confirm(claim_id: int) -> ResponseReturnValue:
     try:
         services.confirm_claim(claim, _user())
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        refused(exc)
     else:
-        db.session.commit()
         flash(_("已确认交付（回访完成）。"), "success")
     return redirect(url_for(".mod_index"))
 

@@ -13,7 +13,6 @@ from flask_login import current_user
 from charitylink.core.permissions import moderator_required, org_admin_required
 from charitylink.core.timeutil import today
 from charitylink.exports import services, writers
-from charitylink.extensions import db
 
 bp = Blueprint("exports", __name__)
 
@@ -38,7 +37,6 @@ def mod_export(kind: str, fmt: str) -> ResponseReturnValue:
         sheet.header,
         sheet.rows,
     )
-    db.session.commit()  # the audit event of a private export
     return resp
 
 

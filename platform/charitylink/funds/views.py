@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from charitylink.core import page_cache
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, parse_yuan
 from charitylink.core.permissions import org_admin_required, org_staff_required
+from charitylink.core.transaction import refused
 from charitylink.errors import DomainError
 from charitylink.extensions import db
 from charitylink.funds import services
@@ -21,16 +21,6 @@ from charitylink.funds.models import Fund
 bp = Blueprint("funds", __name__)
 
 LEDGER_PER_PAGE = 50
-
-
-def _apply_errors(form: FlaskForm, exc: DomainError) -> None:
-    """Put a service's field messages on the form; the rest becomes a flash."""
-    placed = False
-    for name, message in exc.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-            placed = True
-    flash(exc.message if placed else str(exc), "error")
 
 
 def _own_fund_or_404(fund_id: int) -> Fund:
@@ -69,10 +59,8 @@ def new() -> ResponseReturnValue:
                 description=form.description.data or "",
             )
         except DomainError as exc:
-            db.session.rollback()
-            _apply_errors(form, exc)
+            refused(exc, form)
         else:
-            db.session.commit()
             flash(_("基金「%(name)s」已创建。", name=fund.name), "success")
             return redirect(url_for(".org_detail", fund_id=fund.id))
     elif form.errors:
@@ -125,12 +113,10 @@ def donation(fund_id: int) -> ResponseReturnValue:
                         reference=form.reference.data,
                     )
                 except DomainError as exc:
-                    db.session.rollback()
                     if "donor_name" in exc.fields:
                         exc.fields["donor"] = exc.fields.pop("donor_name")
-                    _apply_errors(form, exc)
+                    refused(exc, form)
                 else:
-                    db.session.commit()
                     flash(_("捐赠已入账。"), "success")
                     return redirect(url_for(".org_detail", fund_id=fund.id))
     elif form.errors:

@@ -33,6 +33,7 @@ from flask_login import current_user
 
 from charitylink.core.i18n import _
 from charitylink.core.permissions import moderator_required
+from charitylink.core.transaction import refused
 from charitylink.errors import DomainError
 from charitylink.exports import writers
 from charitylink.extensions import db
@@ -164,10 +165,8 @@ def import_confirm(token: str) -> ResponseReturnValue:
             current_user, _rows(payload), commit=db.session.commit
         )
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        refused(exc)
         return redirect(url_for(".import_preview", token=token))
-    db.session.commit()
     (_folder() / f"{token}.enc").unlink(missing_ok=True)
     counts = result.counts
     flash(

@@ -18,6 +18,7 @@ from charitylink.core.permissions import (
     org_admin_required,
 )
 from charitylink.core.security import registration_account_key
+from charitylink.core.transaction import refused
 from charitylink.errors import DomainError
 from charitylink.extensions import db, limiter
 from charitylink.funds.services import figures
@@ -28,7 +29,6 @@ from charitylink.orgs.forms import (
     ReasonForm,
     RegisterForm,
     ResubmitForm,
-    apply_errors,
     status_choices,
 )
 from charitylink.orgs.models import ORG_STATUS_LABELS, ORG_TYPE_LABELS, Organization
@@ -64,10 +64,8 @@ def register() -> ResponseReturnValue:
         try:
             services.register_org(form.data)
         except DomainError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
+            refused(exc, form)
         else:
-            db.session.commit()
             # The same answer whether or not the e-mail already had an account.
             flash(services.registered_message(), "success")
             return redirect(url_for("accounts.login"))
@@ -137,10 +135,8 @@ def profile() -> ResponseReturnValue:
         try:
             services.update_profile(org, current_user, form.data)
         except DomainError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
+            refused(exc, form)
         else:
-            db.session.commit()
             flash(_("机构资料已保存。"), "success")
             return redirect(url_for(".profile"))
     return render_template(
@@ -164,11 +160,9 @@ def resubmit() -> ResponseReturnValue:
         try:
             services.resubmit_org(org, current_user, form.data)
         except DomainError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
+            refused(exc, form)
             status = exc.status  # 422 bad field, 409 name or code taken
         else:
-            db.session.commit()
             flash(_("注册信息已重新提交，等待所在地民政部门审核。"), "success")
             return redirect(url_for(".profile"))
     elif form.errors:
@@ -192,10 +186,8 @@ def members() -> ResponseReturnValue:
                 role=form.role.data,
             )
         except DomainError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
+            refused(exc, form)
         else:
-            db.session.commit()
             flash(_("已添加成员 %(e)s。", e=user.email), "success")
             return redirect(url_for(".members"))
     return render_template(
@@ -213,10 +205,8 @@ def deactivate_member(user_id: int) -> ResponseReturnValue:
     try:
         services.deactivate_member(org, current_user, member)
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        refused(exc)
     else:
-        db.session.commit()
         flash(_("已停用 %(e)s 的账号。", e=member.email), "success")
     return redirect(url_for(".members"))
 
@@ -300,9 +290,7 @@ def decide(org_id: int, action: str) -> ResponseReturnValue:
             fn = services.reject_org if action == "reject" else services.suspend_org
             fn(org, current_user, form.reason.data)
     except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        refused(exc)
         return redirect(url_for(".review", org_id=org.id))
-    db.session.commit()
     flash(_(_DONE[action]), "success")
     return redirect(url_for(".review", org_id=org.id))

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from charitylink.core import page_cache
 from charitylink.core.i18n import _
@@ -21,6 +20,7 @@ from charitylink.core.permissions import (
     moderator_required,
     org_staff_required,
 )
+from charitylink.core.transaction import refused
 from charitylink.errors import DomainError, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds.services import org_funds
@@ -34,15 +34,6 @@ from charitylink.regions import services as regions
 bp = Blueprint("projects", __name__)
 
 _SPLIT = re.compile(r"[\s,，、;；]+")
-
-
-def _apply_errors(form: FlaskForm, exc: DomainError) -> None:
-    placed = False
-    for name, message in exc.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, message]
-            placed = True
-    flash(exc.message if placed else str(exc), "error")
 
 
 def _detail_context(project: Project) -> dict[str, Any]:
@@ -168,17 +159,15 @@ def _save(form: ProjectForm, project: Project | None) -> Project | None:
         else:
             services.update_project(project, current_user, data)
     except DomainError as exc:
-        db.session.rollback()
         if amount_error:
             exc.fields["target_amount"] = amount_error
-        _apply_errors(form, exc)
+        refused(exc, form)
         return None
     if amount_error:  # only the amount was wrong: nothing may be saved
         db.session.rollback()
         form.target_amount.errors = [amount_error]
         flash(_("项目信息有误，请检查标出的字段。"), "error")
         return None
-    db.session.commit()
     return project
 
 
@@ -256,14 +245,12 @@ def org_detail(project_id: int) -> ResponseReturnValue:
 def _act(
     project: Project, run: Callable[[], None], done: str, endpoint: str
 ) -> ResponseReturnValue:
-    """Run one state change: commit and say so, or roll back and say why."""
+    """Run one state change and say so, or say why it was refused."""
     try:
         run()
     except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        refused(exc)
     else:
-        db.session.commit()
         flash(done, "success")
     return redirect(url_for(endpoint, project_id=project.id))
 
@@ -315,8 +302,7 @@ def post_update(project_id: int) -> ResponseReturnValue:
         services.post_update(project, current_user, request.form.get("body"))
     except ValidationFailed as exc:
         # Shown next to the text, which stays in the box to be corrected.
-        db.session.rollback()
-        _apply_errors(form, exc)
+        refused(exc, form)
         return render_template(
             "projects/org_detail.html",
             progress_form=form,
@@ -324,10 +310,8 @@ def post_update(project_id: int) -> ResponseReturnValue:
             **_detail_context(project),
         ), 422
     except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        refused(exc)
     else:
-        db.session.commit()
         flash(_("项目进展已发布。"), "success")
     return redirect(url_for(".org_detail", project_id=project.id))
 

@@ -1,0 +1,60 @@
+"""The one write path: no view or API endpoint commits.
+
+Every view function of the app runs inside ``one_transaction``: what it did is
+committed when it returns and rolled back when anything is raised (the error
+handlers then answer: the API's envelope, the pages' error page). Services flush
+and never commit (docs/architecture.md), so a request is one transaction.
+
+A page that catches a service's refusal to show it on the form calls
+``refused``: it rolls back whatever the service had written before refusing
+(so the commit at the end writes nothing) and shows the refusal, the field
+messages on their fields and the message as a flash. Commands (``flask …``)
+and background jobs keep their own transactions.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, flash
+
+from charitylink.errors import DomainError
+from charitylink.extensions import db
+
+
+def one_transaction(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = view(*args, **kwargs)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        return result
+
+    run.one_transaction = True  # type: ignore[attr-defined]
+    return run
+
+
+def wrap_views(app: Flask) -> None:
+    """Put every view of ``app`` (all blueprints, registered before this) into
+    ``one_transaction``; static files write nothing."""
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint == "static" or getattr(view, "one_transaction", False):
+            continue
+        app.view_functions[endpoint] = one_transaction(view)
+
+
+def refused(exc: DomainError, form: Any = None) -> None:
+    """Roll back and show a service's refusal on a page: each field message on
+    the form's field of that name (when there is a form and such a field), and
+    the refusal's message as a flash."""
+    db.session.rollback()
+    if form is not None:
+        for name, message in exc.fields.items():
+            if name in form:
+                form[name].errors = [*form[name].errors, message]
+    flash(exc.message, "error")
