@@ -27,7 +27,7 @@ from charitylink.core.i18n import _
 from charitylink.core.permissions import covers, require_moderator
 from charitylink.errors import DomainError, ValidationFailed
 from charitylink.extensions import db
-from charitylink.needs import codes, privacy, services
+from charitylink.needs import privacy, services
 from charitylink.needs.models import Need, NeedStatus
 from charitylink.needs.validation import clean_need_input
 from charitylink.regions import services as regions
@@ -35,7 +35,6 @@ from charitylink.regions import services as regions
 MAX_ROWS = 5000
 DEFAULT_BATCH = 250
 # An import may rewrite a need only while nobody outside the office has seen it.
-EDITABLE_STATUSES = (NeedStatus.DRAFT, NeedStatus.REJECTED)
 # Statuses at or beyond a claim: an import never touches these.
 CLAIMED_STATUSES = (
     NeedStatus.FULLY_CLAIMED,
@@ -245,7 +244,7 @@ def _decide(
             "该需求已有机构认领（状态「%(s)s」），导入不会修改它。", s=need.status_label
         )
         return _refuse(row, ext, "claimed", msg, {"external_id": msg}, need)
-    if need.status not in EDITABLE_STATUSES:
+    if not need.can("update"):
         msg = _(
             "该需求当前状态为「%(s)s」，只有草稿或已驳回的需求可以通过导入修改。",
             s=need.status_label,
@@ -273,50 +272,19 @@ def _write(
     return RowOutcome(row.row, ext, status, code=need.code)
 
 
-def _next_seq(county: str, allocated: dict[str, int]) -> str:
-    """The batch's next code in the county's province (one query per province)."""
-    province = codes.province_of(county)
-    if province not in allocated:
-        allocated[province] = codes.last_seq(province)
-    allocated[province] += 1
-    return codes.format_code(province, allocated[province])
-
-
 def _create_batch(
     moderator: Any, pending: list[tuple[InputRow, str | None, Any]]
 ) -> list[RowOutcome]:
-    """Create validated new rows in one flush (a few statements per batch).
-
-    Each need is built exactly as ``services.create_need`` builds it (its
-    ``_apply``: the same encryption and household key; the same code series
-    and audit event); rows were validated by the same ``clean_need_input``.
-    Should the batch hit a constraint (a colleague entering a need in the same
-    province, or the same external id, at that moment), it is rolled back to its
-    savepoint and replayed row by row through ``services.create_need``.
-    """
+    """Create validated new rows in one flush (``services.create_needs``); should
+    the batch hit a constraint it is rolled back to its savepoint and replayed
+    row by row through ``services.create_need``."""
     if not pending:
         return []
-    allocated: dict[str, int] = {}
     try:
         with db.session.begin_nested():
-            needs = []
-            for _row, _ext, clean in pending:
-                county = clean.public["region_code"]
-                need = Need(
-                    status=NeedStatus.DRAFT,
-                    entered_by_id=moderator.id,
-                    public_region_code=privacy.coarse_region_for(county),
-                    claimed_fen=0,
-                    delivered_fen=0,
-                    code=_next_seq(county, allocated),
-                )
-                services._apply(need, clean)
-                needs.append(need)
-            db.session.add_all(needs)
-            db.session.flush()
-            for need in needs:
-                audit.record(moderator, "need.create", need, None, NeedStatus.DRAFT)
-            db.session.flush()
+            needs = services.create_needs(
+                [clean for _r, _e, clean in pending], moderator
+            )
     except IntegrityError:
         return [_write(moderator, row, ext, None) for row, ext, _clean in pending]
     return [

@@ -30,7 +30,11 @@ from charitylink.errors import (
 from charitylink.extensions import db
 from charitylink.needs import codes, privacy
 from charitylink.needs.models import Need, NeedStatus
-from charitylink.needs.validation import clean_need_input, guard_public_text
+from charitylink.needs.validation import (
+    CleanNeed,
+    clean_need_input,
+    guard_public_text,
+)
 
 # Tries at a free code: enough for a few dozen entries in one province at once.
 CODE_ATTEMPTS = 30
@@ -104,6 +108,46 @@ def _apply(need: Need, clean: Any) -> None:
     need.consent_share_contact = bool(clean.household.get("consent_share_contact"))
 
 
+def new_draft(clean: CleanNeed, moderator: Any) -> Need:
+    """A draft need from validated input (both halves), not yet added or coded:
+    the one way a need is built, by ``create_need`` and ``create_needs``."""
+    county = clean.public["region_code"]
+    need = Need(
+        status=NeedStatus.DRAFT,
+        entered_by_id=moderator.id,
+        public_region_code=privacy.coarse_region_for(county),
+        claimed_fen=0,
+        delivered_fen=0,
+    )
+    _apply(need, clean)
+    return need
+
+
+def create_needs(cleaned: list[CleanNeed], moderator: Any) -> list[Need]:
+    """Many validated drafts in one flush (the bulk import's batch): codes in
+    sequence per province, one audit event each. The caller has checked the
+    moderator's region and the external ids; should the batch hit a constraint
+    (a colleague entering in the same province, or the same external id, at that
+    moment), ``IntegrityError`` is raised for the caller to roll back its
+    savepoint and replay the rows one by one through ``create_need``."""
+    last: dict[str, int] = {}
+    needs = []
+    for clean in cleaned:
+        need = new_draft(clean, moderator)
+        province = codes.province_of(need.region_code)
+        if province not in last:
+            last[province] = codes.last_seq(province)
+        last[province] += 1
+        need.code = codes.format_code(province, last[province])
+        needs.append(need)
+    db.session.add_all(needs)
+    db.session.flush()
+    for need in needs:
+        audit.record(moderator, "need.create", need, None, NeedStatus.DRAFT)
+    db.session.flush()
+    return needs
+
+
 def create_need(data: dict[str, Any], moderator: Any) -> Need:
     """Enter a need (both halves) as a draft; the moderator must cover its county.
 
@@ -115,14 +159,7 @@ def create_need(data: dict[str, Any], moderator: Any) -> Need:
     county = clean.public["region_code"]
     require_moderator(moderator, county)
     _check_external_id(clean.public["external_id"], None)
-    need = Need(
-        status=NeedStatus.DRAFT,
-        entered_by_id=moderator.id,
-        public_region_code=privacy.coarse_region_for(county),
-        claimed_fen=0,
-        delivered_fen=0,
-    )
-    _apply(need, clean)
+    need = new_draft(clean, moderator)
     # The code is "XQ-<province>-<sequence>"; moderators entering in the same
     # province at once may pick the same number. The unique index refuses all
     # but one (on PostgreSQL once the holder commits); the others retry inside a
