@@ -11,6 +11,7 @@ message and a redirect back (``register_error_handlers``), never a 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
@@ -104,6 +105,20 @@ class RequestRefused(DomainError):
     ) -> None:
         super().__init__(message, fields)
         self.status, self.code = status, code
+
+
+def gather(fields: dict[str, str], check: Callable[[], object]) -> None:
+    """One round of errors: run ``check``; when it refuses and ``fields``
+    already holds other problems, its field messages join them (the caller
+    raises once, naming every field to fix); alone, its refusal is raised as
+    it is."""
+    try:
+        check()
+    except DomainError as exc:  # a field's rule, a name already taken …
+        if not fields or not exc.fields:
+            raise
+        for key, message in exc.fields.items():
+            fields.setdefault(key, message)
 
 
 def error_envelope(

@@ -220,3 +220,45 @@ def test_schema_and_service_problems_come_back_in_one_answer(
     assert resp.status_code == 422
     fields = resp.get_json()["error"]["fields"]
     assert {"title", "deadline", "household.id_number"} <= set(fields)
+
+
+def test_the_privacy_scan_and_taken_names_come_in_the_same_round(
+    client, world, api_token
+) -> None:
+    """Registration: a bad field, a phone number in the public description and
+    a name already registered are named in one answer, not one after another;
+    a need: a bad amount and an ID number in its description likewise."""
+    taken = world["org"].name
+    resp = client.post(
+        "/api/v1/orgs",
+        json={
+            "name": taken,
+            "uscc": "52220100MJ0000550",
+            "org_type": "foundation",
+            "region_code": "220102",
+            "description": "有事请打 13912345678 联系刘春辉",
+            "admin": {
+                "email": "x@example.cn",
+                "password": "kT9-vQ2#mzW7pL",
+                "name": "刘",
+            },
+        },
+    )
+    assert resp.status_code == 422
+    assert {"name", "uscc", "description"} <= set(resp.get_json()["error"]["fields"])
+
+    need = {
+        "title": "老人需要轮椅",
+        "description": "身份证 220102195803120016，家中困难",
+        "category": "tekun",
+        "need_type": "elderly_care",
+        "region_code": "220102",
+        "household_size": 1,
+        "amount": 0,
+        "household": {"name": "王某", "id_number": "220102195803120016"},
+    }
+    resp = client.post(
+        "/api/v1/needs", json=need, headers=api_token(world["moderator"])
+    )
+    assert resp.status_code == 422
+    assert {"amount", "description"} <= set(resp.get_json()["error"]["fields"])

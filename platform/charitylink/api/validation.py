@@ -29,7 +29,7 @@ from charitylink.core.money import (
     MSG_POSITIVE,
     MSG_TOO_LARGE,
 )
-from charitylink.errors import ValidationFailed
+from charitylink.errors import ValidationFailed, gather
 
 
 def _format_problem(fmt: str, value: Any) -> str | None:
@@ -222,11 +222,7 @@ def check(name: str, body: Any, also: Callable[[Any], object] | None = None) -> 
         field, label = _field(error, _validator(name).schema)
         fields.setdefault(field, _message(error, label))
     if fields and also is not None:
-        try:
-            also(body)
-        except ValidationFailed as exc:
-            for field, message in exc.fields.items():
-                fields.setdefault(field, message)
+        gather(fields, lambda: also(body))
     if len(fields) == 1:
         raise ValidationFailed(next(iter(fields.values())), fields)
     if fields:

@@ -24,7 +24,7 @@ from charitylink.core.identifiers import (
 )
 from charitylink.core.money import InvalidAmount, validate_fen
 from charitylink.core.timeutil import InvalidDate, parse_day, today
-from charitylink.errors import ValidationFailed
+from charitylink.errors import ValidationFailed, gather
 from charitylink.needs.models import AssistanceType, Category, NeedType, Urgency
 from charitylink.regions import services as regions
 
@@ -309,13 +309,18 @@ def clean_need_input(data: dict[str, Any]) -> CleanNeed:
     household = _household(data.get("household"), pub["region_code"], errors)
     if household.get("id_number"):
         pub["age_band"] = age_band(birth_date_from_id(household["id_number"]), today())
+    # The privacy scan is part of the same round: one answer names every field
+    # to fix, a bad amount and a phone number in the description alike.
+    gather(
+        errors,
+        lambda: guard_public_text(
+            pub["title"],
+            pub["description"],
+            pub["items"],
+            household.get("name", ""),
+            external_id=pub["external_id"],
+        ),
+    )
     if errors:
         raise ValidationFailed(_("需求信息有误，请检查标出的字段。"), errors)
-    guard_public_text(
-        pub["title"],
-        pub["description"],
-        pub["items"],
-        household.get("name", ""),
-        external_id=pub["external_id"],
-    )
     return CleanNeed(public=pub, household=household)

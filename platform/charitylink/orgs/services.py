@@ -40,6 +40,7 @@ from charitylink.errors import (
     InvalidTransition,
     NotAllowed,
     ValidationFailed,
+    gather,
 )
 from charitylink.extensions import db
 from charitylink.orgs import public_text
@@ -202,18 +203,29 @@ def _duplicates(name: str | None, uscc: str | None, exclude_id: int | None = Non
     return fields
 
 
-def _checked_registration(data: dict[str, Any]) -> tuple[dict[str, Any], str, str, str]:
+def _checked_registration(
+    data: dict[str, Any],
+) -> tuple[dict[str, Any], str, str, str]:
+    """A registration's rules in one round: the fields, the privacy scan of the
+    description and the name or credit code already taken, all named in one
+    answer (a ValidationFailed; a Conflict when a taken name or code is the
+    only problem). Writes nothing."""
     fields: dict[str, str] = {}
     clean = _check_org_fields(data, fields)
     email, admin_name, password = _check_admin_fields(data, fields, clean["name"])
+    gather(fields, lambda: _check_description(clean["description"], clean))
+    conflicts = _duplicates(clean["name"], clean.get("uscc"))
     if fields:
-        raise ValidationFailed(_("注册信息有误，请检查标出的项目。"), fields)
+        raise ValidationFailed(
+            _("注册信息有误，请检查标出的项目。"), {**conflicts, **fields}
+        )
+    if conflicts:
+        raise Conflict(next(iter(conflicts.values())), conflicts)
     return clean, email, admin_name, password
 
 
 def check_registration(data: dict[str, Any]) -> None:
-    """A registration's field rules alone (the keys of :func:`register_org`);
-    writes nothing. Raises ValidationFailed naming each bad field."""
+    """:func:`register_org`'s checks alone (the same keys); writes nothing."""
     _checked_registration(data)
 
 
@@ -249,10 +261,6 @@ def register_org(data: dict[str, Any], actor: Any = None) -> Registration:
     (:func:`_notify_existing_account_owner`).
     """
     clean, email, admin_name, password = _checked_registration(data)
-    _check_description(clean["description"], clean)
-    conflicts = _duplicates(clean["name"], clean["uscc"])
-    if conflicts:
-        raise Conflict(next(iter(conflicts.values())), conflicts)
     submitted = {**clean, "status": str(OrgStatus.PENDING)}
     existing = accounts.get_by_email(email)
     if existing is not None:

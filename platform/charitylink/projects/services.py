@@ -26,7 +26,7 @@ from charitylink.core.permissions import (
 from charitylink.core.reasons import LONG_REASON_MAX, clean_reason
 from charitylink.core.timeutil import InvalidDate, parse_day, utcnow
 from charitylink.core.transitions import move_if
-from charitylink.errors import InvalidTransition, NotAllowed, ValidationFailed
+from charitylink.errors import InvalidTransition, NotAllowed, ValidationFailed, gather
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
 from charitylink.needs.models import NEED_TYPE_LABELS
@@ -131,7 +131,9 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def clean_fields(org: Organization, data: dict[str, Any]) -> dict[str, Any]:  # noqa: C901, PLR0912, PLR0915 — one check per project field, all reported together (one round of errors)
+def clean_fields(  # noqa: C901, PLR0912, PLR0915 — one check per project field, all reported together (one round of errors)
+    org: Organization, data: dict[str, Any], project_id: int | None = None
+) -> dict[str, Any]:
     """Check the editable fields and return model values, or raise ValidationFailed
     naming each bad field (the API's field names: target_amount, start_on ...).
 
@@ -227,6 +229,8 @@ def clean_fields(org: Organization, data: dict[str, Any]) -> dict[str, Any]:  # 
     if fund is not None and "fund_id" not in fields:
         out["fund_id"] = fund.id
 
+    # The privacy scan of the public text is part of the same round.
+    gather(fields, lambda: check_public_text(org, out, project_id))
     if fields:
         raise ValidationFailed(_("项目信息有误，请检查标出的字段。"), fields)
     return out
@@ -283,7 +287,6 @@ def create_project(org: Organization, actor: Any, data: dict[str, Any]) -> Proje
     """A new draft by the org's staff (member or admin)."""
     require_org_can_act(actor, org.id)
     values = clean_fields(org, data)
-    check_public_text(org, values)
     project = Project(
         org_id=org.id,
         status=ProjectStatus.DRAFT,
@@ -302,8 +305,7 @@ def update_project(project: Project, actor: Any, data: dict[str, Any]) -> Projec
     """Edit a draft; editing a rejected project takes it back to draft."""
     require_org_can_act(actor, project.org_id)
     require_transition(project, *EDITABLE)
-    values = clean_fields(project.org, data)
-    check_public_text(project.org, values, project.id)
+    values = clean_fields(project.org, data, project.id)
     # Status first, guarded (an edit racing a submission is refused or waits);
     # then the fields, while this transaction holds the row.
     previous = _move(
