@@ -184,9 +184,13 @@ def list_claims() -> ResponseReturnValue:
     if args["status"]:
         query = query.where(Claim.status == ClaimStatus(args["status"]))
     page, per_page = args["page"], args["per_page"]
-    claims = db.session.scalars(
-        query.order_by(Claim.id.desc()).offset((page - 1) * per_page).limit(per_page)
-    ).all()
+    claims = db.paginate(
+        query.order_by(Claim.id.desc()),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+        count=False,  # the list answers without a total
+    ).items
     return {
         "items": [claim_json(c) for c in claims],
         "page": page,

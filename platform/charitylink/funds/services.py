@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from charitylink.core import audit
 from charitylink.core.i18n import _
@@ -203,24 +203,15 @@ def ledger_page(
     fund: Fund, page: int, per_page: int = 50
 ) -> tuple[list[LedgerEntry], int]:
     """One page of the fund's ledger (newest first) and the number of entries."""
-    total = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(LedgerEntry)
-            .where(LedgerEntry.fund_id == fund.id)
-        )
-        or 0
+    pagination = db.paginate(
+        select(LedgerEntry)
+        .where(LedgerEntry.fund_id == fund.id)
+        .order_by(LedgerEntry.id.desc()),
+        page=max(page, 1),
+        per_page=per_page,
+        error_out=False,
     )
-    entries = list(
-        db.session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.fund_id == fund.id)
-            .order_by(LedgerEntry.id.desc())
-            .limit(per_page)
-            .offset((max(page, 1) - 1) * per_page)
-        )
-    )
-    return entries, total
+    return list(pagination.items), pagination.total or 0
 
 
 def to_json(fund: Fund) -> dict[str, Any]:
