@@ -73,11 +73,11 @@ def _read(upload: Any) -> tuple[str, bytes]:
 
 def _clean_image(data: bytes, ext: str) -> bytes:
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_PIXELS:
+        with Image.open(io.BytesIO(data)) as opened:
+            if opened.width * opened.height > MAX_PIXELS:
                 raise _fail(_("图片尺寸过大，请缩小后再上传。"))
-            img.load()
-            img = ImageOps.exif_transpose(img) or img
+            opened.load()
+            img: Image.Image = ImageOps.exif_transpose(opened) or opened
             if ext == "jpg":
                 img = img.convert("RGB")
             elif img.mode not in ("RGB", "RGBA", "L", "LA"):

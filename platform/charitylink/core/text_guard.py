@@ -427,9 +427,9 @@ def _chain_candidates(  # noqa: C901, PLR0915 — one linear pass over the text 
         for length in _PROVEN_LENGTHS:
             if length != 18 and not mobile_head:
                 continue
-            k = end_of.get(cum[i] + length)
-            if k is not None and k - 1 not in tried:
-                consider(i, k - 1, False, False)
+            after = end_of.get(cum[i] + length)  # groups before the end
+            if after is not None and after - 1 not in tried:
+                consider(i, after - 1, False, False)
         if has_x and cum[count] - cum[i] == 17 and count - 1 not in tried:
             consider(i, count - 1, False, False)
     return found

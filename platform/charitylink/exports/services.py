@@ -66,8 +66,10 @@ def _in_region(query: Select, moderator: Any) -> Select:
 
 
 def _assistance_text(items: list[dict] | None) -> str:
+    # Keyed by the enum; the stored JSON holds its string values (equal to them).
+    labels: dict[Any, str] = ASSISTANCE_LABELS
     return "；".join(
-        f"{ASSISTANCE_LABELS.get(a.get('type'), a.get('type'))}:"
+        f"{labels.get(a.get('type'), a.get('type'))}:"
         f"{yuan(a.get('monthly_amount') or 0)}"
         for a in items or []
     )

@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import (
     Response,
@@ -199,15 +199,17 @@ def import_template(fmt: str) -> Response:
         return writers.download("csv", "needs-import-template", "", header, [example])
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
-    ws = wb.active
+    ws = cast(Worksheet, wb.active)  # a new workbook's one sheet, always active
     ws.title = "需求导入"
     ws.append(header)
     ws.append(example)
     for idx, cell in enumerate(ws[1], start=1):
         cell.font = Font(bold=True)
-        letter = cell.column_letter
+        letter = get_column_letter(idx)
         ws.column_dimensions[letter].width = max(12, len(header[idx - 1]) * 2 + 2)
         # Every column as text: Excel would turn an 18-digit ID into 2.2E+17.
         ws.column_dimensions[letter].number_format = "@"

@@ -8,6 +8,7 @@ Messages never repeat private values in full.
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -73,7 +74,7 @@ def _text(
 def _choice(
     data: dict[str, Any],
     key: str,
-    enum_cls: type,
+    enum_cls: type[enum.Enum],
     errors: dict[str, str],
     name: str,
     default: str | None = None,

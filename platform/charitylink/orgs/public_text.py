@@ -132,7 +132,7 @@ def rescan() -> Iterator[tuple[str, int, dict[str, str]]]:  # noqa: C901 — one
         LedgerEntry.kind == LedgerKind.DONATION, LedgerEntry.donor_name.is_not(None)
     )
     for entry in db.session.scalars(donations.order_by(LedgerEntry.id)):
-        fund = db.session.get(Fund, entry.fund_id)
+        fund = db.session.get_one(Fund, entry.fund_id)
         fields = [("donor_name", _("捐赠人"), entry.donor_name or "")]
         if found := scan(fund.org, fields):
             yield "donation", entry.id, found
@@ -145,7 +145,7 @@ def rescan() -> Iterator[tuple[str, int, dict[str, str]]]:  # noqa: C901 — one
         if found := scan(project.org, fields, project.id):
             yield "project", project.id, found
     for update in db.session.scalars(select(ProjectUpdate).order_by(ProjectUpdate.id)):
-        project = db.session.get(Project, update.project_id)
+        project = db.session.get_one(Project, update.project_id)
         fields = [("body", _("进展内容"), update.body or "")]
         if found := scan(project.org, fields, project.id):
             yield "project_update", update.id, found

@@ -20,6 +20,7 @@ a gunicorn worker starts (gunicorn.conf.py), so no first request waits.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -137,7 +138,7 @@ def _warm_keys(app: Flask) -> list[tuple[Hashable, Callable[[Any], Any]]]:
     for scope in scopes:
         f, _errors = filters.parse({}, scope)
         key = dashboard_key(f)
-        keys.append((key, lambda fr, f=f, day=key[2]: dashboard.build(f, day, fr)))
+        keys.append((key, functools.partial(dashboard.build, f, key[2])))
     return keys
 
 

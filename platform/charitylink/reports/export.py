@@ -7,11 +7,14 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
+from typing import cast
 from urllib.parse import quote
 
 from flask import Response
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from charitylink.core.i18n import _
 from charitylink.reports.tables import Table
@@ -54,7 +57,7 @@ def to_csv(table: Table) -> bytes:
 
 def to_xlsx(table: Table) -> bytes:
     wb = Workbook()
-    ws = wb.active
+    ws = cast(Worksheet, wb.active)  # a new workbook's one sheet, always active
     ws.title = table.key[:31]
     ws.append(headers(table))
     for cell in ws[1]:
@@ -68,7 +71,7 @@ def to_xlsx(table: Table) -> bytes:
             ):
                 if isinstance(cell.value, int | float | Decimal):
                     cell.number_format = "#,##0.00"
-        letter = ws.cell(row=1, column=idx).column_letter
+        letter = get_column_letter(idx)
         ws.column_dimensions[letter].width = max(10, min(40, len(col.label) * 2 + 4))
     if table.has_suppressed:
         ws.append([])

@@ -38,6 +38,7 @@ from datetime import time as dtime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
@@ -802,7 +803,7 @@ def org_activity(fr: Frame, f: Filters) -> list[dict[str, Any]]:
         "confirmed": _sum(groups, np.where(confirmed, delivered, zero), size),
     }
     names = _org_names([int(o) for o in orgs])
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "org_id": int(orgs[i]),
             **{k: int(v[i]) for k, v in figures.items()},
@@ -955,7 +956,7 @@ def assistance_link(fr: Frame, f: Filters) -> list[dict[str, Any]]:
     has[hh[fr.n_has_assistance[mask]]] = True
     entries = mask[fr.a_row]
     ntypes = max(len(fr.assistance_types), 1)
-    best = np.full(span * ntypes, -1, dtype=np.int64)
+    best: npt.NDArray[np.int64] = np.full(span * ntypes, -1, dtype=np.int64)
     key = fr.n_hh[fr.a_row[entries]].astype(np.int64) * ntypes + fr.a_type[entries]
     np.maximum.at(best, key, fr.a_monthly[entries])
     best = best.reshape(span, ntypes)

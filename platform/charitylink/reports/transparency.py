@@ -127,7 +127,8 @@ def figures(fr: frame.Frame | None = None) -> dict[str, Any]:  # noqa: C901, PLR
     Computed from the report frame (the process's current one unless given)."""
     f = Filters()
     fr = frame.current() if fr is None else fr
-    totals = frame.totals(fr, f)
+    # Counts, and below the ``_hidden`` marks of the suppressed ones.
+    totals: dict[str, Any] = frame.totals(fr, f)
     levels = {
         lvl: frame.by_region(fr, f, lvl, public=True)
         for lvl in ("province", "city", "county")

@@ -7,10 +7,10 @@ listed here are read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
@@ -167,11 +167,12 @@ def load_documents(
     """Current documents for these ids (None: deleted or not public).
     ``fresh`` re-reads rows already in the session (after a bulk UPDATE)."""
     ids = sorted(set(ids))
-    model = Need if object_type == NEED else Project
+    model: type[Need] | type[Project] = Need if object_type == NEED else Project
     stmt = select(model).where(model.id.in_(ids))
     if fresh:
         stmt = stmt.execution_options(populate_existing=True)
-    objs = session.scalars(stmt).all() if ids else []
+    # Typed by select() as the models' common base; the rows are of ``model``.
+    objs = cast(Sequence[Need | Project], session.scalars(stmt).all()) if ids else []
     names = region_names(session, _region_codes(objs))
     found = {o.id: document_for(o, names) for o in objs}
     return {i: found.get(i) for i in ids}
@@ -206,6 +207,7 @@ def iter_public_documents(session: Session, batch: int = 1000) -> Iterator[Docum
     names = dict(session.execute(select(Region.code, Region.name)).all())
     # Only the columns a need document reads: the private half is not even loaded.
     need_columns = load_only(*(getattr(Need, c) for c in NEED_DOCUMENT_COLUMNS))
+    model: type[Need] | type[Project]
     for model, statuses in (
         (Need, PUBLIC_NEED_STATUSES),
         (Project, PUBLIC_PROJECT_STATUSES),
@@ -220,7 +222,8 @@ def iter_public_documents(session: Session, batch: int = 1000) -> Iterator[Docum
             )
             if model is Need:
                 stmt = stmt.options(need_columns)
-            objs = session.scalars(stmt).all()
+            # Typed by select() as the models' common base; the rows are of ``model``.
+            objs = cast(Sequence[Need | Project], session.scalars(stmt).all())
             if not objs:
                 break
             for obj in objs:

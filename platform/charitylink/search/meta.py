@@ -114,7 +114,8 @@ class SegmentData:
         rows = list(zip(*_RECORD.iter_unpack(raw), strict=True)) if n else []
         if not rows:
             rows = [()] * 10
-        intern: Callable[[bytes, bytes], bytes] = {}.setdefault
+        seen: dict[bytes, bytes] = {}
+        intern = seen.setdefault
 
         def strings(values: Iterable[bytes]) -> list[bytes]:
             values = list(values)
@@ -155,7 +156,8 @@ class SegmentData:
     def region_prefix(self, length: int) -> list[bytes]:
         found = self._prefixes.get(length)
         if found is None:
-            intern: Callable[[bytes, bytes], bytes] = {}.setdefault
+            seen: dict[bytes, bytes] = {}
+            intern = seen.setdefault
             cut = [r[:length] for r in self.region]
             found = list(map(intern, cut, cut))
             self._prefixes[length] = found

@@ -137,7 +137,7 @@ def search_needs(
     )
     fallback = False
     try:
-        hits = get_backend().search_needs(db.session, nq)
+        hits = get_backend().search_needs(db.session(), nq)
     except IndexUnavailable as exc:
         log.warning("search: index unavailable, answering from the database: %s", exc)
         hits = _db_needs(nq)
@@ -262,7 +262,7 @@ def search_projects(
     fallback = False
     if tokens:
         try:
-            scores = dict(get_backend().match(db.session, PROJECT, tokens))
+            scores = dict(get_backend().match(db.session(), PROJECT, tokens))
             where.append(Project.id.in_(list(scores)) if scores else Project.id < 0)
         except IndexUnavailable as exc:
             log.warning(

@@ -14,9 +14,9 @@ feature code needs no search calls:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import Table, event, insert, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def _record(session: Session, changed: dict[tuple[str, int], Any]) -> None:
         from charitylink.search.models import SearchOutbox
 
         conn.execute(
-            insert(SearchOutbox.__table__),
+            insert(cast(Table, SearchOutbox.__table__)),  # a declarative model's Table
             [{"object_type": t, "object_id": i} for (t, i) in changed],
         )
     session.info["search_changed"] = True

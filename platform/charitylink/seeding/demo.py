@@ -58,13 +58,13 @@ def _seed_orgs_users(demo: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
         orgs[row["key"]] = org
     users: dict[str, Any] = {}
     for row in demo["users"]:
-        org = orgs.get(row.get("org", ""))
+        member_of = orgs.get(row.get("org", ""))
         users[row["email"]] = accounts.create_user(
             row["email"],
             DEMO_PASSWORD,
             row["role"],
             name=row["name"],
-            org_id=org.id if org else None,
+            org_id=member_of.id if member_of else None,
             region_prefix=row.get("region_prefix"),
         )
     return orgs, users

@@ -368,8 +368,8 @@ def _after_bulk_needs() -> None:
     try:
         from charitylink.needs.privacy import recompute_all_public_regions
     except ImportError:  # pragma: no cover - feature not present
-        recompute_all_public_regions = None
-    if recompute_all_public_regions is not None:
+        pass
+    else:
         recompute_all_public_regions()
         db.session.commit()
     try:
