@@ -7,9 +7,11 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.engine import CursorResult
 
 from charitylink.accounts.models import ApiToken, Role, User
 from charitylink.accounts.passwords import (
@@ -37,7 +39,7 @@ def normalize_email(email: str | None) -> str:
     return (email or "").strip().lower()
 
 
-def validate_email(email: str) -> str:
+def validate_email(email: str | None) -> str:
     email = normalize_email(email)
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise ValidationFailed(_("邮箱格式不正确。"), {"email": _("邮箱格式不正确。")})
@@ -77,18 +79,20 @@ def get_by_email(email: str) -> User | None:
 
 
 def create_user(
-    email: str,
-    password: str,
+    email: str | None,
+    password: str | None,
     role: Role | str,
     *,
-    name: str = "",
+    name: str | None = "",
     org_id: int | None = None,
     region_prefix: str | None = None,
     actor: User | None = None,
 ) -> User:
     """Create an account; refuses a taken e-mail, a weak password, a bad scope."""
     email = validate_email(email)
-    validate_new_password(password, user_inputs=_own_words(email, name, org_id))
+    password = validate_new_password(
+        password, user_inputs=_own_words(email, name, org_id)
+    )
     role = Role(role)
     if get_by_email(email) is not None:
         raise Conflict(_("该邮箱已注册。"), {"email": _("该邮箱已注册。")})
@@ -111,7 +115,7 @@ def create_user(
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
+def authenticate(email: object, password: object) -> User | None:
     """The user if the credentials match an active account, else None.
 
     Same work and same answer for an unknown account and a wrong password."""
@@ -145,12 +149,12 @@ def end_all_sessions(user: User) -> None:
     db.session.flush()
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str | None, new: str | None) -> None:
     if not verify_password(user.password_hash, current or ""):
         raise ValidationFailed(
             _("当前密码不正确。"), {"current_password": _("当前密码不正确。")}
         )
-    validate_new_password(
+    new = validate_new_password(
         new, "new_password", _own_words(user.email, user.name, user.org_id)
     )
     user.password_hash = hash_password(new)
@@ -162,7 +166,7 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(user: User, name: str = "") -> tuple[str, ApiToken]:
+def issue_token(user: User, name: str | None = "") -> tuple[str, ApiToken]:
     """A new bearer token; the raw value is returned once and never stored."""
     raw = "cl_" + secrets.token_urlsafe(32)
     ttl = timedelta(hours=current_app.config["TOKEN_TTL_HOURS"])
@@ -236,7 +240,12 @@ def validate_region_prefix(prefix: object) -> str:
 
 
 def create_moderator(
-    actor: User, *, email: str, password: str, name: str, region_prefix: object
+    actor: User,
+    *,
+    email: str | None,
+    password: str | None,
+    name: str | None,
+    region_prefix: object,
 ) -> User:
     """Admin only: a civil-affairs moderator scoped to a region code prefix."""
     if actor.role != Role.ADMIN:
@@ -247,16 +256,20 @@ def create_moderator(
     )
 
 
-def set_active(user: User, active: bool, *rules: object) -> bool:
+def set_active(user: User, active: bool, *rules: ColumnElement[bool]) -> bool:
     """Switch the account on or off only if it is not so already (and ``rules``
     hold): a guarded UPDATE, so two admins acting at once do it, and audit it,
     once. The object is refreshed. True if the row changed."""
-    moved = db.session.execute(
-        update(User)
-        .where(User.id == user.id, User.active == (not active), *rules)
-        .values(active=active)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.active == (not active), *rules)
+            .values(active=active)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    moved = result.rowcount
     db.session.refresh(user)
     return moved == 1
 

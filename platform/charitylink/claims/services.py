@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 
 from charitylink.claims.models import (
     ACTIVE_CLAIM_STATUSES,
@@ -127,11 +128,14 @@ def _move_claim(claim: Claim, old: ClaimStatus, new: ClaimStatus) -> None:
     release the same reservation: the second finds no row to update."""
     if new not in TRANSITIONS.get(ClaimStatus(claim.status), ()):
         raise InvalidTransition(_invalid_message(claim, new))
-    result = db.session.execute(
-        update(Claim)
-        .where(Claim.id == claim.id, Claim.status == old)
-        .values(status=new)
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Claim)
+            .where(Claim.id == claim.id, Claim.status == old)
+            .values(status=new)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if result.rowcount != 1:
         db.session.refresh(claim)
@@ -166,12 +170,16 @@ def _add_to_need(
     stmt = update(Need).where(Need.id == need.id)
     if only_if is not None:
         stmt = stmt.where(Need.status.in_(only_if))
-    moved = db.session.execute(
-        stmt.values(
-            claimed_fen=Need.claimed_fen + claimed_delta,
-            delivered_fen=Need.delivered_fen + delivered_delta,
-        ).execution_options(synchronize_session=False)
-    ).rowcount
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            stmt.values(
+                claimed_fen=Need.claimed_fen + claimed_delta,
+                delivered_fen=Need.delivered_fen + delivered_delta,
+            ).execution_options(synchronize_session=False)
+        ),
+    )
+    moved = result.rowcount
     db.session.refresh(need)
     return moved == 1
 
@@ -184,11 +192,11 @@ def _not_deliverable(need: Need) -> InvalidTransition:
 
 def _has_reserved(need: Need) -> bool:
     return (
-        db.session.scalar(
+        db.session.execute(
             select(func.count(Claim.id)).where(
                 Claim.need_id == need.id, Claim.status == ClaimStatus.RESERVED
             )
-        )
+        ).scalar_one()
         > 0
     )
 
@@ -326,8 +334,8 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
     claim: Claim,
     user: Any,
     delivered_fen: int,
-    delivered_on: date,
-    method: str,
+    delivered_on: date | None,
+    method: str | None,
     note: str = "",
     evidence: Any = None,
 ) -> Claim:
@@ -360,7 +368,7 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
     elif delivered_on < claim.created_at.date() - timedelta(days=1):
         fields["delivered_on"] = _("交付日期不能早于认领日期。")
     try:
-        method = DeliveryMethod(method)
+        delivery_method = DeliveryMethod(method or "")  # None: refused as unknown
     except ValueError:
         fields["method"] = _("交付方式必须是资金转账、物资或服务之一。")
     note = note.strip() if isinstance(note, str) else ""
@@ -390,7 +398,7 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
         ledger.release(claim.fund_id, rest, claim.id, user.id, note="交付余额释放")
         claim.delivered_fen = delivered_fen
         claim.delivered_on = delivered_on
-        claim.method = method
+        claim.method = delivery_method
         claim.note = note or None
         claim.delivered_at = utcnow()
         if stored is not None:
@@ -520,7 +528,7 @@ def expire_overdue(
     ).all()
     expired_claims = 0
     for claim_id in claim_ids:
-        claim = db.session.get(Claim, claim_id)
+        claim = db.session.get_one(Claim, claim_id)  # claims are never deleted
         try:
             _close_reserved(
                 claim, actor, ClaimStatus.EXPIRED, "claim.expire", "超过交付期限"
@@ -540,18 +548,21 @@ def expire_overdue(
     ).all()
     expired_needs = 0
     for need_id in need_ids:
-        need = db.session.get(Need, need_id)
+        need = db.session.get_one(Need, need_id)  # needs are never deleted
         db.session.refresh(need)
         if need.status != NeedStatus.PUBLISHED:
             continue
         # Claims first (lock order claim → need → fund, as everywhere) ...
         expired_claims += release_claims_of_need(need, actor, "需求已过截止日期")
         # ... then the need, only if it is still published (guarded UPDATE).
-        result = db.session.execute(
-            update(Need)
-            .where(Need.id == need_id, Need.status == NeedStatus.PUBLISHED)
-            .values(status=NeedStatus.EXPIRED, closed_at=utcnow())
-            .execution_options(synchronize_session=False)
+        result = cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(Need)
+                .where(Need.id == need_id, Need.status == NeedStatus.PUBLISHED)
+                .values(status=NeedStatus.EXPIRED, closed_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ),
         )
         db.session.refresh(need)
         if result.rowcount == 1:

@@ -7,7 +7,10 @@ balance from going below zero under concurrency on SQLite and PostgreSQL alike
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy.engine import CursorResult
 
 from charitylink.core.i18n import _
 from charitylink.core.money import format_fen
@@ -44,13 +47,17 @@ def reserve(
     fund: Fund, amount_fen: int, claim_id: int, actor_id: int | None
 ) -> LedgerEntry:
     """Reserve money for a claim, or raise InsufficientFunds and change nothing."""
-    result = db.session.execute(
-        update(Fund)
-        .where(
-            Fund.id == fund.id,
-            Fund.donations_fen - Fund.disbursed_fen - Fund.reserved_fen >= amount_fen,
-        )
-        .values(reserved_fen=Fund.reserved_fen + amount_fen)
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Fund)
+            .where(
+                Fund.id == fund.id,
+                Fund.donations_fen - Fund.disbursed_fen - Fund.reserved_fen
+                >= amount_fen,
+            )
+            .values(reserved_fen=Fund.reserved_fen + amount_fen)
+        ),
     )
     if result.rowcount != 1:
         _refresh(fund)
