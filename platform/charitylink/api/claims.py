@@ -104,7 +104,7 @@ def create_claim(code: str) -> ResponseReturnValue:
                 fields["project_id"] = _("帮扶项目不存在或不属于本机构。")
     except ValidationFailed as exc:
         fields.update(exc.fields)
-    if fields:
+    if fields or fund is None:  # no fund: fields names fund_id
         raise ValidationFailed(_("认领信息有误，请检查标出的字段。"), fields)
     claim = services.claim_need(need, user, fund, amount, project)
     return created(claim_json(claim))

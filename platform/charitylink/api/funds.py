@@ -51,7 +51,7 @@ def create_fund() -> ResponseReturnValue:
         raise NotAllowed(_("只有机构管理员可以创建基金。"))
     require_org_can_act(user, user.org_id, admin=True)  # before the body: 403
     data = json_body("FundCreate")
-    org = db.session.get(Organization, user.org_id)
+    org = db.session.get_one(Organization, user.org_id)
     purpose = data.get("purpose") or {}
     try:
         fund = services.create_fund(

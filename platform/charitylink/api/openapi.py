@@ -103,9 +103,10 @@ def _operations(spec: dict[str, Any], base: str) -> list[dict[str, Any]]:
                             status,
                             r.get("description", ""),
                             _schema_name(
-                                next(iter(r.get("content", {}).values()), {}).get(
-                                    "schema"
-                                )
+                                next(
+                                    iter(r.get("content", {}).values()),
+                                    dict[str, Any](),
+                                ).get("schema")
                             ),
                         )
                         for status, r in op["responses"].items()

@@ -82,7 +82,7 @@ def create_project() -> ResponseReturnValue:
     user = require_user()
     if getattr(user, "org_id", None) is None:
         raise NotAllowed(_("只有机构工作人员可以创建项目。"))
-    org = db.session.get(Organization, user.org_id)
+    org = db.session.get_one(Organization, user.org_id)
     require_org_can_act(user, org.id)  # who acts, before what is sent
     data = json_body("ProjectCreate", also=lambda d: services.clean_fields(org, d))
     project = services.create_project(org, user, data)

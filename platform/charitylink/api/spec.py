@@ -976,7 +976,7 @@ def _action(
             **_errors("400", "401", "403", "404", "409", "413", "422"),
         },
         body=body,
-        body_required=bool(body) and not body.endswith("Optional"),
+        body_required=bool(body and not body.endswith("Optional")),
         params=[param],
         post=True,
         op_id=op_id,
@@ -1052,14 +1052,14 @@ def build_spec(server_url: str = "/") -> dict[str, Any]:
             )
         },
     }
-    for verb, text, reason in (
+    for verb, text, with_reason in (
         ("verify", "审核通过机构（审核员）", False),
         ("reject", "驳回机构注册（审核员，需填写原因）", True),
         ("suspend", "暂停机构（审核员，需填写原因）", True),
         ("reinstate", "恢复被暂停的机构（审核员）", False),
     ):
         op = _action(
-            f"{verb}Org", text, "orgs", "Org", org_id, "Reason" if reason else None
+            f"{verb}Org", text, "orgs", "Org", org_id, "Reason" if with_reason else None
         )
         paths[f"/api/v1/orgs/{{org_id}}/{verb}"] = {"post": op}
     paths["/api/v1/funds"] = {

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -132,7 +132,8 @@ def _schema_at(root: dict[str, Any], path: list[Any]) -> dict[str, Any]:
 
 def _message(error: ValidationError, label: str) -> str:
     """The Chinese message for one broken rule of the field called ``label``."""
-    rule, value = error.validator, error.validator_value
+    # Both are set on every error a validator reports (unset only on one made by hand).
+    rule, value = cast(str, error.validator), cast(Any, error.validator_value)
     schema = error.schema if isinstance(error.schema, dict) else {}
     if rule in ("required", "minLength") and (rule == "required" or value <= 1):
         return _("请填写%(f)s。", f=label)
@@ -148,7 +149,7 @@ def _message(error: ValidationError, label: str) -> str:
         return _("%(f)s应为 %(a)s 到 %(b)s 的整数。", f=label, a=low, b=high)
     if rule == "type":
         kinds = value if isinstance(value, list) else [value]
-        value = "或".join(_TYPE_NAMES.get(k, k) for k in kinds)
+        value = "或".join(_TYPE_NAMES.get(k, str(k)) for k in kinds)
     simple = _SIMPLE.get(rule)
     if simple is None:
         return _("%(f)s不符合接口文档的要求。", f=label)
@@ -219,7 +220,7 @@ def check(name: str, body: Any, also: Callable[[Any], object] | None = None) -> 
         key=lambda e: list(map(str, e.path)),
     )
     for error in errors:
-        field, label = _field(error, _validator(name).schema)
+        field, label = _field(error, cast(dict[str, Any], _validator(name).schema))
         fields.setdefault(field, _message(error, label))
     if fields and also is not None:
         gather(fields, lambda: also(body))

@@ -251,7 +251,7 @@ def review(org_id: int) -> ResponseReturnValue:
 
 def _review_page(
     org: Organization, reject_form: ReasonForm, suspend_form: ReasonForm
-) -> ResponseReturnValue:
+) -> str:
     return render_template(
         "orgs/review.html",
         org=org,
