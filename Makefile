@@ -13,7 +13,7 @@ help:
 	@echo "make run    — install, create/upgrade the SQLite database, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test   — install test extras, lint, run the whole suite (SQLite, then PostgreSQL if available)"
 	@echo "make serve  — run under gunicorn (production-style) against DATABASE_URL"
-	@echo "make lint   — ruff check and format check"
+	@echo "make lint   — ruff check and format check, mypy"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,7 @@ worker: $(VENV)/.app-installed
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check platform tests bench wsgi.py
 	$(BIN)/ruff format --check platform tests bench wsgi.py
+	$(BIN)/mypy
 
 format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix platform tests bench wsgi.py
