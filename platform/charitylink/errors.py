@@ -24,6 +24,7 @@ from flask import (
     render_template,
     request,
 )
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -185,7 +186,7 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
     return resp, status
 
 
-def _refused(exc: DomainError) -> Response | tuple[Response | str, int]:
+def _refused(exc: DomainError) -> ResponseReturnValue:
     # The API blueprint answers its own (the envelope). On a page: a refused
     # form submission goes back to the page it came from with the reason
     # flashed; a page that cannot be shown (not found, not allowed, or any
