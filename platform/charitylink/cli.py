@@ -79,6 +79,24 @@ def scan_public_text() -> None:
     click.echo("未发现包含个人信息的公开内容。")
 
 
+@click.command("prune-idempotency")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=30,
+    show_default=True,
+    help="删除早于这么多天的记录",
+)
+def prune_idempotency(days: int) -> None:
+    """Delete the API's stored Idempotency-Key answers older than ``days``
+    (for cron: a client retries within minutes, never after a month)."""
+    from charitylink.core.idempotency import prune
+
+    removed = prune(days)
+    db.session.commit()
+    click.echo(f"已删除 {removed} 条 {days} 天前的幂等记录。")
+
+
 def register(app: Flask) -> None:
     from charitylink.claims.cli import expire
     from charitylink.needs.cli import import_needs
@@ -93,5 +111,6 @@ def register(app: Flask) -> None:
         import_needs,
         search,
         scan_public_text,
+        prune_idempotency,
     ):
         app.cli.add_command(command)

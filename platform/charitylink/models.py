@@ -1,9 +1,9 @@
 """Every model, imported once so the metadata (Alembic, tests) is complete."""
 
 from charitylink.accounts.models import ApiToken, Role, User
-from charitylink.api.models import IdempotencyRecord
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core.audit import AuditEvent
+from charitylink.core.idempotency import IdempotencyRecord
 from charitylink.funds.models import Fund, FundKind, LedgerEntry, LedgerKind
 from charitylink.needs.models import Need, NeedStatus
 from charitylink.orgs.models import Organization, OrgStatus, OrgType

@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import func, select
 
-from charitylink.api.models import IdempotencyRecord
 from charitylink.core.audit import AuditEvent
+from charitylink.core.idempotency import IdempotencyRecord
 from charitylink.extensions import db
 from charitylink.needs.models import Need
 from tests.imports.rows import need_row
@@ -168,3 +168,30 @@ def test_anonymous_registration_ignores_the_key(client) -> None:
         )
         assert "Idempotent-Replayed" not in resp.headers
     assert _records() == 0
+
+
+def test_old_records_are_pruned_by_the_cron_command(
+    app, client, create_user, api_token
+):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from charitylink.core.timeutil import utcnow
+
+    headers = {**api_token(create_user("moderator")), "Idempotency-Key": "old-1"}
+    client.post("/api/v1/needs/XQ-22-999999/submit", headers=headers)
+    headers["Idempotency-Key"] = "new-1"
+    client.post("/api/v1/needs/XQ-22-999999/submit", headers=headers)
+    db.session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.key == "old-1")
+        .values(created_at=utcnow() - timedelta(days=31))
+    )
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["prune-idempotency", "--days", "30"])
+    assert result.exit_code == 0 and "已删除 1 条" in result.output
+    keys = db.session.scalars(select(IdempotencyRecord.key)).all()
+    assert keys == ["new-1"]
+    bad = app.test_cli_runner().invoke(args=["prune-idempotency", "--days", "0"])
+    assert bad.exit_code != 0

@@ -152,7 +152,6 @@ def handle_http(exc: HTTPException) -> None:  # pragma: no cover - documented ho
 from charitylink.api import (  # noqa: E402,F401
     claims,
     funds,
-    idempotency,
     imports,
     needs,
     openapi,
@@ -161,5 +160,6 @@ from charitylink.api import (  # noqa: E402,F401
     stats,
     tokens,
 )
+from charitylink.core import idempotency  # noqa: E402
 
 idempotency.register(bp)  # after _authenticate: keys are scoped per caller

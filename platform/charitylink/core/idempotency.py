@@ -1,4 +1,7 @@
-"""``Idempotency-Key`` on every POST of the API (docs/integration.md).
+"""``Idempotency-Key`` on every POST of the API (docs/integration.md): the record
+and the hooks the API blueprint registers. It lives in ``core`` because it
+wraps every endpoint's transaction with its own short ones (the only commits
+around a request besides ``core.transaction``).
 
 Semantics (draft-ietf-httpapi-idempotency-key-header, as Stripe does it):
 
@@ -26,16 +29,45 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, g, request
-from sqlalchemy import delete, select, update
+from sqlalchemy import (
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
 
-from charitylink.api.models import IdempotencyRecord
 from charitylink.core import jsonbody
 from charitylink.core.i18n import _
-from charitylink.extensions import db
+from charitylink.core.timeutil import utcnow
+from charitylink.errors import error_envelope
+from charitylink.extensions import Model, db
+
+
+class IdempotencyRecord(Model):
+    """The first response to a POST carrying ``Idempotency-Key``."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_key", "key", name="user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "user:<id>": only authenticated calls get a record.
+    user_key: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -65,9 +97,7 @@ def _request_hash() -> str:
 
 
 def _error(status: int, code: str, message: str) -> Response:
-    from charitylink.api import error_response
-
-    resp, _status = error_response(status, code, message, {HEADER: message})
+    resp, _status = error_envelope(status, code, message, {HEADER: message})
     resp.status_code = status
     return resp
 
@@ -182,8 +212,6 @@ def register(bp: Blueprint) -> None:
 def prune(older_than_days: int = 30) -> int:
     """Delete stored responses older than ``older_than_days`` (for a cron job)."""
     from datetime import timedelta
-
-    from charitylink.core.timeutil import utcnow
 
     result: Any = db.session.execute(
         delete(IdempotencyRecord).where(
