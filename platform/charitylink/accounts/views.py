@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from charitylink.accounts import services
 from charitylink.accounts.forms import LoginForm, PasswordChangeForm, TokenForm
-from charitylink.accounts.models import ApiToken
+from charitylink.accounts.models import ApiToken, User
 from charitylink.core import audit
 from charitylink.core.i18n import _
 from charitylink.core.permissions import MODERATION_ROLES, ORG_ROLES, role_of
@@ -25,7 +25,7 @@ def _login_account_key() -> str:
     return "login:" + services.normalize_email(request.form.get("email"))[:254]
 
 
-def home_for(user: object) -> str:
+def home_for(user: User) -> str:
     role = role_of(user)
     if role in ORG_ROLES:
         return url_for("workspace.org_home")

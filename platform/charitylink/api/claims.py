@@ -11,6 +11,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from charitylink.accounts.models import User
 from charitylink.api import (
     ApiError,
     bp,
@@ -68,7 +69,7 @@ def _org_member() -> Any:
     return user
 
 
-def _claim_for(user: Any, claim_id: int) -> Claim:
+def _claim_for(user: User, claim_id: int) -> Claim:
     claim = db.session.get(Claim, claim_id)
     if claim is None or not services.can_view(claim, user):
         raise NotFound(_("认领记录不存在。"))

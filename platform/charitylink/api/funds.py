@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
+from charitylink.accounts.models import User
 from charitylink.api import (
     ApiError,
     bp,
@@ -24,7 +25,7 @@ from charitylink.funds.models import Fund
 from charitylink.orgs.models import Organization
 
 
-def _fund_or_404(fund_id: int, user: object | None) -> Fund:
+def _fund_or_404(fund_id: int, user: User | None) -> Fund:
     """Anyone sees funds of verified orgs; the org's staff and the moderators of
     its region see the others too; everyone else gets 404."""
     fund = db.session.get(Fund, fund_id)

@@ -13,6 +13,7 @@ from typing import Any
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
+from charitylink.accounts.models import User
 from charitylink.api import (
     ApiError,
     bp,
@@ -75,7 +76,7 @@ def _moderator() -> Any:
     return user
 
 
-def _load_for(user: Any, code: str) -> Need:
+def _load_for(user: User, code: str) -> Need:
     # Also a first-release code (moderators only); answers carry the current one.
     return queries.get_for_moderator_or_404(code, user)
 

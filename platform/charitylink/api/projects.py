@@ -8,6 +8,7 @@ from typing import Any
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
+from charitylink.accounts.models import User
 from charitylink.api import (
     ApiError,
     bp,
@@ -70,7 +71,7 @@ def to_json(
     }
 
 
-def _project_or_404(project_id: int, user: Any) -> Project:
+def _project_or_404(project_id: int, user: User | None) -> Project:
     project = db.session.get(Project, project_id)
     if project is None or not services.can_view(user, project):
         raise ApiError(404, "not_found", _("项目不存在。"))

@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 
+from charitylink.accounts.models import User
 from charitylink.claims.models import (
     ACTIVE_CLAIM_STATUSES,
     Claim,
@@ -75,7 +76,7 @@ TRANSITIONS = {
 
 
 def _audit_claim(
-    actor: Any, action: str, claim: Claim, old: Any, new: Any, reason: str = ""
+    actor: User | None, action: str, claim: Claim, old: Any, new: Any, reason: str = ""
 ) -> None:
     audit.record(
         actor,
@@ -98,7 +99,7 @@ def _after_need_status_change(need: Need) -> None:
 
 
 def _set_need_status(
-    need: Need, actor: Any, new: NeedStatus, action: str, reason: str = ""
+    need: Need, actor: User | None, new: NeedStatus, action: str, reason: str = ""
 ) -> None:
     """Move the need on from the status it has, guarded like every transition:
     the UPDATE only applies while the row still has that status."""
@@ -201,7 +202,7 @@ def _has_reserved(need: Need) -> bool:
     )
 
 
-def _reopen_if_not_full(need: Need, actor: Any, action: str) -> None:
+def _reopen_if_not_full(need: Need, actor: User | None, action: str) -> None:
     """``fully_claimed → published`` when a claim is cancelled or expires."""
     if need.status == NeedStatus.FULLY_CLAIMED and need.claimed_fen < need.amount_fen:
         _set_need_status(need, actor, NeedStatus.PUBLISHED, action)
@@ -222,7 +223,7 @@ def _due_days() -> int:
 NEVER_PUBLIC = (NeedStatus.DRAFT, NeedStatus.SUBMITTED, NeedStatus.REJECTED)
 
 
-def claim_refusal(need: Need, org_user: Any) -> DomainError | None:
+def claim_refusal(need: Need, org_user: User) -> DomainError | None:
     """Why ``org_user`` may not claim ``need`` at all, whatever the fund and
     amount (None if they may): their org is not verified, or the need is not
     published or past its deadline. The claim panel shows it, ``claim_need``
@@ -242,7 +243,7 @@ def claim_refusal(need: Need, org_user: Any) -> DomainError | None:
 
 def claim_need(
     need: Need,
-    org_user: Any,
+    org_user: User,
     fund: Fund,
     amount_fen: int,
     project: Project | None = None,
@@ -332,7 +333,7 @@ def claim_need(
 
 def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then the guarded moves in their lock order (claim, need, fund); one function keeps that order in sight
     claim: Claim,
-    user: Any,
+    user: User,
     delivered_fen: int,
     delivered_on: date | None,
     method: str | None,
@@ -429,7 +430,7 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
     return claim
 
 
-def confirm_claim(claim: Claim, moderator: Any) -> Claim:
+def confirm_claim(claim: Claim, moderator: User) -> Claim:
     """A moderator of the need's region confirms the delivery after the household
     confirmed receipt (回访). The need is ``confirmed`` once it was delivered and
     all its active claims are confirmed."""
@@ -445,7 +446,7 @@ def confirm_claim(claim: Claim, moderator: Any) -> Claim:
     return claim
 
 
-def _maybe_confirm_need(need: Need, actor: Any) -> None:
+def _maybe_confirm_need(need: Need, actor: User) -> None:
     if need.status != NeedStatus.DELIVERED:
         return
     unconfirmed = db.session.scalar(
@@ -458,7 +459,7 @@ def _maybe_confirm_need(need: Need, actor: Any) -> None:
         _set_need_status(need, actor, NeedStatus.CONFIRMED, "need.confirm")
 
 
-def cancel_claim(claim: Claim, user: Any, reason: str = "") -> Claim:
+def cancel_claim(claim: Claim, user: User, reason: str = "") -> Claim:
     """Org staff withdraw a reserved claim: the reservation goes back to the fund
     and the amount back to the need.
 
@@ -473,7 +474,7 @@ def cancel_claim(claim: Claim, user: Any, reason: str = "") -> Claim:
 
 
 def _close_reserved(
-    claim: Claim, actor: Any, new: ClaimStatus, action: str, reason: str = ""
+    claim: Claim, actor: User | None, new: ClaimStatus, action: str, reason: str = ""
 ) -> None:
     _move_claim(claim, ClaimStatus.RESERVED, new)
     claim.closed_at = utcnow()
@@ -491,7 +492,7 @@ def _close_reserved(
     _reopen_if_not_full(need, actor, "need.reopen")
 
 
-def release_claims_of_need(need: Need, actor: Any, reason: str = "") -> int:
+def release_claims_of_need(need: Need, actor: User | None, reason: str = "") -> int:
     """Expire every reserved claim of a need that leaves the library (withdrawn
     or expired): the money goes back to the funds. Returns how many."""
     claims = db.session.scalars(
@@ -511,7 +512,7 @@ def release_claims_of_need(need: Need, actor: Any, reason: str = "") -> int:
 
 def expire_overdue(
     today: date | None = None,
-    actor: Any = None,
+    actor: User | None = None,
     on_each: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Expire reserved claims past their due date, then published needs past
@@ -588,7 +589,7 @@ def expire_overdue(
 # --------------------------------------------------------------------------
 
 
-def can_view(claim: Claim, user: Any) -> bool:
+def can_view(claim: Claim, user: User) -> bool:
     """The org's staff, and moderators of the need's region."""
     if role_of(user) in ORG_ROLES:
         return getattr(user, "org_id", None) == claim.org_id
@@ -598,8 +599,6 @@ def can_view(claim: Claim, user: Any) -> bool:
 def civil_affairs_contact(need: Need) -> dict[str, str] | None:
     """Whom the org talks to at the civil-affairs office: the moderator who
     approved the need, else the one who entered it (name and e-mail only)."""
-    from charitylink.accounts.models import User
-
     for user_id in (need.reviewed_by_id, need.entered_by_id):
         if user_id is None:
             continue
@@ -615,7 +614,7 @@ def household_contact_available(claim: Claim) -> bool:
     )
 
 
-def reveal_household_contact(claim: Claim, user: Any) -> dict[str, str]:
+def reveal_household_contact(claim: Claim, user: User) -> dict[str, str]:
     """Rule 5's one exception: the household consented in writing and the org
     holds a reserved claim → its staff see the contact name and phone (never the
     ID number, address or notes). Each showing is audited. A suspended org

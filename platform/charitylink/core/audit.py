@@ -5,7 +5,7 @@ refuse it, see the migration)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
 from sqlalchemy import ForeignKey, String, Text
@@ -14,10 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model, db
 
-
-class Actor(Protocol):
-    id: int
-    email: str
+if TYPE_CHECKING:
+    from charitylink.accounts.models import User
 
 
 class AuditEvent(Model):
@@ -50,7 +48,7 @@ def _status(value: Any) -> str | None:
 
 
 def record(
-    actor: Actor | None,
+    actor: User | None,
     action: str,
     obj: Any,
     from_status: Any = None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
@@ -22,6 +22,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from charitylink.core.i18n import _
 from charitylink.errors import NotAllowed
+
+if TYPE_CHECKING:
+    from charitylink.accounts.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,7 +49,7 @@ CODE_LENGTH = 12
 NO_REGION = "__none__"
 
 
-def role_of(user: Any) -> Role | None:
+def role_of(user: User | None) -> Role | None:
     """The user's role, or None for the public and for a value no role has."""
     role = getattr(user, "role", None)
     if not isinstance(role, str):
@@ -57,7 +60,7 @@ def role_of(user: Any) -> Role | None:
         return None
 
 
-def scope_prefix(user: Any) -> str | None:
+def scope_prefix(user: User | None) -> str | None:
     """The region code prefix the user acts on: None for an admin (every
     region), the prefix for a moderator who has one, else :data:`NO_REGION`.
 
@@ -72,7 +75,7 @@ def scope_prefix(user: Any) -> str | None:
     return NO_REGION
 
 
-def covers(user: Any, region_code: str | None) -> bool:
+def covers(user: User | None, region_code: str | None) -> bool:
     """Whether ``region_code`` lies in the user's scope (:func:`scope_prefix`).
 
     The Python twin of :func:`in_scope`, for an object already loaded."""
@@ -92,7 +95,7 @@ def prefix_range(column: Any, prefix: str) -> ColumnElement[bool]:
     return and_(column >= prefix, column <= prefix + "9" * (CODE_LENGTH - len(prefix)))
 
 
-def in_scope(user: Any, column: Any) -> ColumnElement[bool]:
+def in_scope(user: User | None, column: Any) -> ColumnElement[bool]:
     """A WHERE clause: the region code in ``column`` lies in the user's scope.
 
     The SQL twin of :func:`covers`: everything for an admin, nothing for a
@@ -132,23 +135,23 @@ org_admin_required = roles_required(Role.ORG_ADMIN)
 admin_required = roles_required(Role.ADMIN)
 
 
-def is_moderator(user: Any) -> bool:
+def is_moderator(user: User | None) -> bool:
     """A moderator or an admin (who moderates every region)."""
     return role_of(user) in MODERATION_ROLES
 
 
-def is_admin(user: Any) -> bool:
+def is_admin(user: User | None) -> bool:
     return role_of(user) == Role.ADMIN
 
 
-def require_moderator(user: Any, region_code: str | None = None) -> None:
+def require_moderator(user: User, region_code: str | None = None) -> None:
     if not is_moderator(user):
         raise NotAllowed(_("只有民政审核员可以执行此操作。"))
     if region_code is not None and not covers(user, region_code):
         raise NotAllowed(_("该对象不在您负责的行政区划内。"))
 
 
-def is_org_staff(user: Any, org_id: int | None) -> bool:
+def is_org_staff(user: User | None, org_id: int | None) -> bool:
     return (
         role_of(user) in ORG_ROLES
         and org_id is not None
@@ -156,12 +159,12 @@ def is_org_staff(user: Any, org_id: int | None) -> bool:
     )
 
 
-def require_org_staff(user: Any, org_id: int) -> None:
+def require_org_staff(user: User, org_id: int | None) -> None:
     if not is_org_staff(user, org_id):
         raise NotAllowed(_("您只能操作本机构的数据。"))
 
 
-def require_org_admin(user: Any, org_id: int) -> None:
+def require_org_admin(user: User, org_id: int | None) -> None:
     if not (role_of(user) == Role.ORG_ADMIN and user.org_id == org_id):
         raise NotAllowed(_("只有本机构的管理员可以执行此操作。"))
 
@@ -194,8 +197,8 @@ def org_block_message(status: Any, reason: str | None = None) -> str | None:
 
 
 def require_org_can_act(
-    user: Any,
-    org_id: int,
+    user: User,
+    org_id: int | None,
     *,
     admin: bool = False,
     while_pending: bool = False,

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
+from charitylink.accounts.models import User
 from charitylink.claims.models import (
     CLAIM_STATUS_LABELS,
     DELIVERY_METHOD_LABELS,
@@ -61,7 +62,7 @@ def _label(labels: dict[Any, str], value: Any) -> str:
     return labels.get(value, value or "")
 
 
-def _in_region(query: Select, moderator: Any) -> Select:
+def _in_region(query: Select, moderator: User) -> Select:
     return query.where(in_scope(moderator, Need.region_code))
 
 
@@ -129,7 +130,7 @@ def _need_public_cells(need: Need) -> list[Any]:
     ]
 
 
-def moderator_needs(moderator: Any) -> Sheet:
+def moderator_needs(moderator: User) -> Sheet:
     """Needs of the moderator's region with the decrypted private half (audited)."""
     require_moderator(moderator)
     needs = list(
@@ -197,7 +198,7 @@ def _claim_cells(claim: Claim) -> list[Any]:
     ]
 
 
-def _region_claims(moderator: Any, delivered_only: bool) -> list[Claim]:
+def _region_claims(moderator: User, delivered_only: bool) -> list[Claim]:
     query = _in_region(select(Claim).join(Need, Need.id == Claim.need_id), moderator)
     if delivered_only:
         query = query.where(
@@ -206,13 +207,13 @@ def _region_claims(moderator: Any, delivered_only: bool) -> list[Claim]:
     return list(db.session.scalars(query.order_by(Claim.id)).unique())
 
 
-def moderator_claims(moderator: Any) -> Sheet:
+def moderator_claims(moderator: User) -> Sheet:
     require_moderator(moderator)
     claims = _region_claims(moderator, delivered_only=False)
     return Sheet("claims", _("认领"), CLAIM_HEADER, (_claim_cells(c) for c in claims))
 
 
-def moderator_deliveries(moderator: Any) -> Sheet:
+def moderator_deliveries(moderator: User) -> Sheet:
     require_moderator(moderator)
     claims = _region_claims(moderator, delivered_only=True)
     return Sheet(
@@ -262,7 +263,7 @@ def _ledger_query() -> Select:
     )
 
 
-def moderator_ledger(moderator: Any) -> Sheet:
+def moderator_ledger(moderator: User) -> Sheet:
     """Ledger entries of claims on needs of the region (reserve/release/disburse)."""
     require_moderator(moderator)
     query = _in_region(
@@ -294,7 +295,7 @@ ORG_CLAIM_HEADER = [
 ]
 
 
-def org_claims(user: Any) -> Sheet:
+def org_claims(user: User) -> Sheet:
     """The org's claims with the anonymised half of each need only."""
     require_org_admin(user, user.org_id)
     claims = db.session.scalars(
@@ -329,7 +330,7 @@ def org_claims(user: Any) -> Sheet:
     return Sheet("claims", _("认领"), ORG_CLAIM_HEADER, rows())
 
 
-def org_ledger(user: Any) -> Sheet:
+def org_ledger(user: User) -> Sheet:
     require_org_admin(user, user.org_id)
     query = _ledger_query().where(Fund.org_id == user.org_id)
     return Sheet("ledger", _("资金流水"), LEDGER_HEADER, _ledger_rows(query))

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from charitylink.accounts.models import User
 from charitylink.core import audit
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, validate_fen
@@ -21,7 +22,7 @@ from charitylink.orgs.models import Organization
 
 def create_fund(  # noqa: C901 — one check per field and per kind of fund, all reported together
     org: Organization,
-    actor: Any,
+    actor: User,
     *,
     name: str,
     kind: str,
@@ -97,7 +98,7 @@ def create_fund(  # noqa: C901 — one check per field and per kind of fund, all
 
 def record_donation(
     fund: Fund,
-    actor: Any,
+    actor: User,
     *,
     amount_fen: Any,
     donor_name: str | None = None,

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from charitylink.accounts.models import User
 from charitylink.core import audit
 from charitylink.core.i18n import _
 from charitylink.core.permissions import covers, require_moderator
@@ -183,7 +184,7 @@ def _refuse(
 
 
 def _precheck(
-    moderator: Any, row: InputRow, seen: dict[str, int], existing: dict[str, Need]
+    moderator: User, row: InputRow, seen: dict[str, int], existing: dict[str, Need]
 ) -> RowOutcome | tuple[str | None, Need | None, Any]:
     """Everything that refuses a row without writing; else (ext, need, clean)."""
     data, ext = row.data, _external_id(row.data)
@@ -254,7 +255,7 @@ def _decide(
 
 
 def _write(
-    moderator: Any, row: InputRow, ext: str | None, need: Need | None
+    moderator: User, row: InputRow, ext: str | None, need: Need | None
 ) -> RowOutcome:
     data = {**row.data, "external_id": ext}
     try:
@@ -273,7 +274,7 @@ def _write(
 
 
 def _create_batch(
-    moderator: Any, pending: list[tuple[InputRow, str | None, Any]]
+    moderator: User, pending: list[tuple[InputRow, str | None, Any]]
 ) -> list[RowOutcome]:
     """Create validated new rows in one flush (``services.create_needs``); should
     the batch hit a constraint it is rolled back to its savepoint and replayed
@@ -294,7 +295,7 @@ def _create_batch(
 
 
 def run_import(  # noqa: C901, PLR0912 — dry run, savepoint and row-by-row replay are one transaction story
-    moderator: Any,
+    moderator: User,
     rows: Sequence[InputRow],
     *,
     dry_run: bool = False,

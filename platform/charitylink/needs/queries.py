@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, case, func, literal_column, or_, select
 
+from charitylink.accounts.models import User
 from charitylink.core import cache
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, parse_yuan, validate_fen
@@ -264,7 +265,7 @@ def get_public_or_404(code: str) -> Need:
     return need
 
 
-def get_for_moderator_or_404(code: str, user: Any) -> Need:
+def get_for_moderator_or_404(code: str, user: User) -> Need:
     """A need the moderator covers; anything else is "not found" (no probing).
 
     A first-release code (``XQ-<county>-<seq>``, needs/codes.py) finds its need
@@ -281,7 +282,7 @@ def get_for_moderator_or_404(code: str, user: Any) -> Need:
 
 
 def moderator_queue(
-    user: Any,
+    user: User,
     status: str = "",
     region: str = "",
     page: int = 1,

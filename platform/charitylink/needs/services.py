@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from charitylink.accounts.models import User
 from charitylink.core import audit, text_guard
 from charitylink.core.i18n import _
 from charitylink.core.permissions import require_moderator
@@ -108,7 +109,7 @@ def _apply(need: Need, clean: Any) -> None:
     need.consent_share_contact = bool(clean.household.get("consent_share_contact"))
 
 
-def new_draft(clean: CleanNeed, moderator: Any) -> Need:
+def new_draft(clean: CleanNeed, moderator: User) -> Need:
     """A draft need from validated input (both halves), not yet added or coded:
     the one way a need is built, by ``create_need`` and ``create_needs``."""
     county = clean.public["region_code"]
@@ -123,7 +124,7 @@ def new_draft(clean: CleanNeed, moderator: Any) -> Need:
     return need
 
 
-def create_needs(cleaned: list[CleanNeed], moderator: Any) -> list[Need]:
+def create_needs(cleaned: list[CleanNeed], moderator: User) -> list[Need]:
     """Many validated drafts in one flush (the bulk import's batch): codes in
     sequence per province, one audit event each. The caller has checked the
     moderator's region and the external ids; should the batch hit a constraint
@@ -148,7 +149,7 @@ def create_needs(cleaned: list[CleanNeed], moderator: Any) -> list[Need]:
     return needs
 
 
-def create_need(data: dict[str, Any], moderator: Any) -> Need:
+def create_need(data: dict[str, Any], moderator: User) -> Need:
     """Enter a need (both halves) as a draft; the moderator must cover its county.
 
     ``data`` uses the API's names with ``amount`` in fen and a ``household`` dict.
@@ -182,7 +183,7 @@ def create_need(data: dict[str, Any], moderator: Any) -> Need:
     return need
 
 
-def update_need(need: Need, data: dict[str, Any], moderator: Any) -> Need:
+def update_need(need: Need, data: dict[str, Any], moderator: User) -> Need:
     """Edit a draft or rejected need (a rejected one goes back to draft)."""
     require_moderator(moderator, need.region_code)
     current = _require_action(need, "update")
@@ -229,7 +230,7 @@ def _clean_reason(need: Need, reason: Any, *, required: bool) -> str:
     return reason
 
 
-def submit_need(need: Need, moderator: Any) -> None:
+def submit_need(need: Need, moderator: User) -> None:
     """draft → submitted (the public text is scanned again)."""
     require_moderator(moderator, need.region_code)
     _require_action(need, "submit")
@@ -248,7 +249,7 @@ def submit_need(need: Need, moderator: Any) -> None:
     db.session.flush()
 
 
-def four_eyes_refusal(need: Need, moderator: Any) -> FourEyes | None:
+def four_eyes_refusal(need: Need, moderator: User) -> FourEyes | None:
     """Rule 6: neither the moderator who entered a need nor the one who changed
     its content last (edit page, API or re-import) approves it."""
     if need.entered_by_id == moderator.id:
@@ -260,7 +261,7 @@ def four_eyes_refusal(need: Need, moderator: Any) -> FourEyes | None:
     return None
 
 
-def approval_refusal(need: Need, moderator: Any) -> DomainError | None:
+def approval_refusal(need: Need, moderator: User) -> DomainError | None:
     """Why ``moderator`` may not approve ``need`` now (None: they may). The
     pages use it to offer the button; approve_need raises it."""
     if not need.can("approve"):
@@ -273,7 +274,7 @@ def approval_refusal(need: Need, moderator: Any) -> DomainError | None:
     return None
 
 
-def approve_need(need: Need, moderator: Any) -> None:
+def approve_need(need: Need, moderator: User) -> None:
     """submitted → published, by a moderator who neither entered nor last
     edited it (rule 6), before its deadline; the rule is in the UPDATE."""
     require_moderator(moderator, need.region_code)
@@ -300,7 +301,7 @@ def approve_need(need: Need, moderator: Any) -> None:
     db.session.flush()
 
 
-def reject_need(need: Need, moderator: Any, reason: Any) -> None:
+def reject_need(need: Need, moderator: User, reason: Any) -> None:
     """submitted → rejected, with a reason the entering moderator reads."""
     require_moderator(moderator, need.region_code)
     _require_action(need, "reject")
@@ -324,7 +325,7 @@ def reject_need(need: Need, moderator: Any, reason: Any) -> None:
     db.session.flush()
 
 
-def return_to_draft(need: Need, moderator: Any) -> None:
+def return_to_draft(need: Need, moderator: User) -> None:
     """rejected → draft, to edit and resubmit."""
     require_moderator(moderator, need.region_code)
     _require_action(need, "to_draft")
@@ -345,7 +346,7 @@ def _check_withdraw(need: Need) -> None:
         )
 
 
-def withdraw_need(need: Need, moderator: Any, reason: Any) -> None:
+def withdraw_need(need: Need, moderator: User, reason: Any) -> None:
     """published → withdrawn, with a reason; refused while claims hold money.
 
     ``claimed_fen = 0`` is part of the UPDATE: a claim racing the withdrawal
@@ -374,7 +375,7 @@ def withdraw_need(need: Need, moderator: Any, reason: Any) -> None:
     db.session.flush()
 
 
-def get_private(need: Need, moderator: Any) -> dict[str, Any]:
+def get_private(need: Need, moderator: User) -> dict[str, Any]:
     """The household of a need, for a moderator of its region; audited."""
     require_moderator(moderator, need.region_code)
     household = privacy.decrypt_household(need)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
+from charitylink.accounts.models import User
 from charitylink.core.audit import AuditEvent
 from charitylink.core.permissions import (
     covers,
@@ -61,7 +62,7 @@ def visible_org(org_id: int, viewer: Any) -> Organization | None:
     return None
 
 
-def org_for_moderator(org_id: int, moderator: Any) -> Organization | None:
+def org_for_moderator(org_id: int, moderator: User) -> Organization | None:
     """The org if it lies in the moderator's region (admins: any); else None, so
     the caller answers 404 and does not reveal that it exists."""
     org = db.session.get(Organization, org_id)
@@ -70,7 +71,7 @@ def org_for_moderator(org_id: int, moderator: Any) -> Organization | None:
     return org
 
 
-def moderation_queue(moderator: Any, status: str | None = None) -> Select:
+def moderation_queue(moderator: User, status: str | None = None) -> Select:
     """Orgs of the moderator's region, pending first, then newest."""
     stmt = select(Organization).where(in_scope(moderator, Organization.region_code))
     if status:

@@ -245,7 +245,7 @@ class Registration:
         yield self.user
 
 
-def register_org(data: dict[str, Any], actor: Any = None) -> Registration:
+def register_org(data: dict[str, Any], actor: User | None = None) -> Registration:
     """Register an organization (status ``pending``) and its first admin user.
 
     ``data`` keys: name, uscc, org_type, region_code, description, contact_name,
@@ -332,7 +332,7 @@ def _notify_existing_account_owner(user: User, submitted: dict[str, Any]) -> Non
     return None
 
 
-def resubmit_org(org: Organization, actor: Any, data: dict[str, Any]) -> None:
+def resubmit_org(org: Organization, actor: User, data: dict[str, Any]) -> None:
     """A rejected registration, corrected by the org's admin, goes back to the
     review queue (``pending``) with the same accounts. Same checks as
     :func:`register_org` for the organization half; the name and credit code may
@@ -400,7 +400,7 @@ def _require_from(
 
 def _transition(
     org: Organization,
-    moderator: Any,
+    moderator: User,
     allowed_from: tuple[OrgStatus, ...],
     to: OrgStatus,
     action: str,
@@ -422,7 +422,7 @@ def _reason(reason: Any) -> str:
     return clean_reason(reason, required=True)
 
 
-def verify_org(org: Organization, moderator: Any) -> None:
+def verify_org(org: Organization, moderator: User) -> None:
     """pending → verified (moderator of the org's region)."""
     _transition(
         org,
@@ -434,7 +434,7 @@ def verify_org(org: Organization, moderator: Any) -> None:
     )
 
 
-def reject_org(org: Organization, moderator: Any, reason: Any) -> None:
+def reject_org(org: Organization, moderator: User, reason: Any) -> None:
     """pending → rejected, with a reason the org sees."""
     require_moderator(moderator, org.region_code)
     text = _reason(reason)
@@ -443,7 +443,7 @@ def reject_org(org: Organization, moderator: Any, reason: Any) -> None:
     )
 
 
-def suspend_org(org: Organization, moderator: Any, reason: Any) -> None:
+def suspend_org(org: Organization, moderator: User, reason: Any) -> None:
     """verified → suspended: the org can no longer act (funds, claims, projects)."""
     require_moderator(moderator, org.region_code)
     text = _reason(reason)
@@ -452,7 +452,7 @@ def suspend_org(org: Organization, moderator: Any, reason: Any) -> None:
     )
 
 
-def reinstate_org(org: Organization, moderator: Any) -> None:
+def reinstate_org(org: Organization, moderator: User) -> None:
     """suspended → verified."""
     _transition(
         org, moderator, (OrgStatus.SUSPENDED,), OrgStatus.VERIFIED, "org.reinstate"
@@ -462,7 +462,7 @@ def reinstate_org(org: Organization, moderator: Any) -> None:
 PROFILE_FIELDS = ("description", "contact_name", "contact_phone", "contact_email")
 
 
-def update_profile(org: Organization, actor: Any, data: dict[str, Any]) -> None:
+def update_profile(org: Organization, actor: User, data: dict[str, Any]) -> None:
     """The org admin edits the public profile. Name, credit code, type and region
     are what the moderator verified: they are not editable here. A pending org
     may fill its profile while it waits for review; a suspended one may not (a
@@ -494,7 +494,7 @@ def members(org: Organization) -> list[User]:
 
 def add_member(
     org: Organization,
-    actor: Any,
+    actor: User,
     *,
     email: Any,
     name: Any,
@@ -535,7 +535,7 @@ def add_member(
     )
 
 
-def deactivate_member(org: Organization, actor: Any, member: User) -> None:
+def deactivate_member(org: Organization, actor: User, member: User) -> None:
     """Deactivate a staff account of the org; its sessions and tokens end at once.
     Nobody deactivates themselves, and the last active admin stays.
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Integer, String, case, cast, func, literal_column, select
 from sqlalchemy.sql import Select
 
+from charitylink.accounts.models import User
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core import cache
 from charitylink.core.permissions import in_scope
@@ -228,7 +229,7 @@ def org_projects(org_id: int) -> list[Project]:
     )
 
 
-def moderation_queue(user: Any, status: str = "submitted") -> list[Project]:
+def moderation_queue(user: User, status: str = "submitted") -> list[Project]:
     """Projects of orgs in the moderator's region, by status (admins: all)."""
     stmt = (
         select(Project)

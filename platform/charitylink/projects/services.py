@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from charitylink.accounts.models import User
 from charitylink.core import audit
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, validate_fen
@@ -102,7 +103,7 @@ def _require_publishable(project: Project) -> None:
         raise NotAllowed(_("该机构当前未通过认证，不能发布其项目。"))
 
 
-def require_reviewer(user: Any, project: Project) -> None:
+def require_reviewer(user: User, project: Project) -> None:
     """A moderator reviews projects of orgs in their region; admins everywhere."""
     if not is_moderator(user):
         raise NotAllowed(_("只有民政审核员可以审核项目。"))
@@ -110,7 +111,7 @@ def require_reviewer(user: Any, project: Project) -> None:
         raise NotAllowed(_("该项目的机构不在您负责的行政区划内。"))
 
 
-def can_view(user: Any, project: Project) -> bool:
+def can_view(user: User | None, project: Project) -> bool:
     """The public sees published and closed projects of verified orgs; the org's
     staff and the moderators of its region see every state."""
     if project.is_public and project.org.is_verified:
@@ -264,7 +265,7 @@ def _recheck_public_text(project: Project) -> None:
 
 
 def _audit(
-    actor: Any,
+    actor: User,
     action: str,
     project: Project,
     from_status: Any,
@@ -283,7 +284,7 @@ def _audit(
     )
 
 
-def create_project(org: Organization, actor: Any, data: dict[str, Any]) -> Project:
+def create_project(org: Organization, actor: User, data: dict[str, Any]) -> Project:
     """A new draft by the org's staff (member or admin)."""
     require_org_can_act(actor, org.id)
     values = clean_fields(org, data)
@@ -301,7 +302,7 @@ def create_project(org: Organization, actor: Any, data: dict[str, Any]) -> Proje
     return project
 
 
-def update_project(project: Project, actor: Any, data: dict[str, Any]) -> Project:
+def update_project(project: Project, actor: User, data: dict[str, Any]) -> Project:
     """Edit a draft; editing a rejected project takes it back to draft."""
     require_org_can_act(actor, project.org_id)
     require_transition(project, *EDITABLE)
@@ -321,7 +322,7 @@ def update_project(project: Project, actor: Any, data: dict[str, Any]) -> Projec
     return project
 
 
-def submit_project(project: Project, actor: Any) -> None:
+def submit_project(project: Project, actor: User) -> None:
     require_org_can_act(actor, project.org_id)
     values = {
         "status": ProjectStatus.SUBMITTED,
@@ -334,7 +335,7 @@ def submit_project(project: Project, actor: Any) -> None:
     db.session.flush()
 
 
-def approve_project(project: Project, moderator: Any) -> None:
+def approve_project(project: Project, moderator: User) -> None:
     require_reviewer(moderator, project)
     require_transition(project, ProjectStatus.SUBMITTED)
     _require_publishable(project)
@@ -357,7 +358,7 @@ def approve_project(project: Project, moderator: Any) -> None:
     db.session.flush()
 
 
-def reject_project(project: Project, moderator: Any, reason: Any) -> None:
+def reject_project(project: Project, moderator: User, reason: Any) -> None:
     require_reviewer(moderator, project)
     text = clean_reason(reason, required=True, max_len=LONG_REASON_MAX)
     values = {"status": ProjectStatus.REJECTED, "status_reason": text}
@@ -373,7 +374,7 @@ def reject_project(project: Project, moderator: Any, reason: Any) -> None:
     db.session.flush()
 
 
-def redraft_project(project: Project, actor: Any) -> None:
+def redraft_project(project: Project, actor: User) -> None:
     """rejected → draft without editing (the org will edit next)."""
     require_org_can_act(actor, project.org_id)
     _move(project, (ProjectStatus.REJECTED,), {"status": ProjectStatus.DRAFT})
@@ -381,7 +382,7 @@ def redraft_project(project: Project, actor: Any) -> None:
     db.session.flush()
 
 
-def close_project(project: Project, actor: Any, reason: Any = None) -> None:
+def close_project(project: Project, actor: User, reason: Any = None) -> None:
     """Close a published project: the org's staff, or a moderator of its region."""
     if is_org_staff(actor, project.org_id):
         require_org_can_act(actor, project.org_id)
@@ -397,7 +398,7 @@ def close_project(project: Project, actor: Any, reason: Any = None) -> None:
     db.session.flush()
 
 
-def post_update(project: Project, actor: Any, body: Any) -> ProjectUpdate:
+def post_update(project: Project, actor: User, body: Any) -> ProjectUpdate:
     """A dated progress update on a published project (Charity Law: every 3
     months at least); resets the overdue reminder."""
     require_org_can_act(actor, project.org_id)
