@@ -11,7 +11,7 @@ from charitylink.accounts.forms import LoginForm, PasswordChangeForm, TokenForm
 from charitylink.accounts.models import ApiToken, User
 from charitylink.core import audit
 from charitylink.core.i18n import _
-from charitylink.core.permissions import MODERATION_ROLES, ORG_ROLES, role_of
+from charitylink.core.permissions import MODERATION_ROLES, ORG_ROLES, role_of, signed_in
 from charitylink.core.urls import safe_next
 from charitylink.errors import DomainError
 from charitylink.extensions import db, limiter
@@ -56,7 +56,7 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
-    user = current_user._get_current_object()
+    user = signed_in()
     services.end_all_sessions(user)
     audit.record(user, "user.logout", user)
     logout_user()
@@ -70,7 +70,7 @@ def logout() -> ResponseReturnValue:
 def password() -> ResponseReturnValue:
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
+        user = signed_in()
         try:
             services.change_password(
                 user, form.current_password.data, form.new_password.data
@@ -95,12 +95,12 @@ def tokens() -> ResponseReturnValue:
     form = TokenForm()
     new_token = None
     if form.validate_on_submit():
-        new_token, _token = services.issue_token(current_user, form.name.data or "")
+        new_token, _token = services.issue_token(signed_in(), form.name.data or "")
         flash(_("新令牌已生成。它只显示这一次，请立即复制保存。"), "success")
     return render_template(
         "accounts/tokens.html",
         form=form,
-        tokens=services.list_tokens(current_user),
+        tokens=services.list_tokens(signed_in()),
         new_token=new_token,
     )
 
@@ -113,6 +113,6 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
         return render_template(
             "errors/error.html", status=404, message=_("令牌不存在。")
         ), 404
-    services.revoke_token(current_user, token)
+    services.revoke_token(signed_in(), token)
     flash(_("令牌已撤销。"), "success")
     return redirect(url_for("accounts.tokens"))

@@ -7,14 +7,13 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from sqlalchemy import or_, select
 
 from charitylink.accounts import services as accounts
 from charitylink.accounts.models import ROLE_LABELS, User
 from charitylink.admin.forms import ModeratorForm
 from charitylink.core.i18n import _
-from charitylink.core.permissions import admin_required, moderator_required
+from charitylink.core.permissions import admin_required, moderator_required, signed_in
 from charitylink.core.timeutil import InvalidDate, parse_day
 from charitylink.core.transaction import refused
 from charitylink.errors import DomainError
@@ -42,7 +41,7 @@ def users() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             user = accounts.create_moderator(
-                current_user,
+                signed_in(),
                 email=form.email.data,
                 password=form.password.data,
                 name=form.name.data,
@@ -82,9 +81,9 @@ def set_active(user_id: int, action: str) -> ResponseReturnValue:
         abort(404)
     try:
         if action == "deactivate":
-            accounts.deactivate_user(user, current_user)
+            accounts.deactivate_user(user, signed_in())
         else:
-            accounts.reactivate_user(user, current_user)
+            accounts.reactivate_user(user, signed_in())
     except DomainError as exc:
         refused(exc)
     else:
@@ -114,7 +113,7 @@ def audit() -> ResponseReturnValue:
     page, _n = queries.page_args(args.get("page"))
     pagination = db.paginate(
         queries.audit_events(
-            current_user,
+            signed_in(),
             action=action or None,
             object_type=object_type or None,
             object_id=object_id or None,

@@ -5,7 +5,7 @@ here, in one place."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.exc import DataError
@@ -15,6 +15,9 @@ from charitylink.core import jsonbody
 from charitylink.core.i18n import _
 from charitylink.errors import DomainError, RequestRefused, error_envelope
 from charitylink.extensions import csrf, db
+
+if TYPE_CHECKING:
+    from charitylink.accounts.models import User
 
 # Like every view, each endpoint runs in core.transaction.one_transaction: it
 # never commits; its work is committed when it returns, rolled back on a raise.
@@ -86,12 +89,12 @@ def _read_json_body() -> None:
             raise ApiError(400, "bad_request", str(exc)) from exc
 
 
-def current_user_or_none() -> Any:
-    return g.get("api_user")
+def current_user_or_none() -> User | None:
+    return cast("User | None", g.get("api_user"))
 
 
-def require_user() -> Any:
-    user = g.get("api_user")
+def require_user() -> User:
+    user = cast("User | None", g.get("api_user"))
     if user is None:
         raise ApiError(
             401, "unauthorized", _("请先通过 POST /api/v1/tokens 获取令牌。")

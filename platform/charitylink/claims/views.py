@@ -30,6 +30,7 @@ from charitylink.core.permissions import (
     in_scope,
     moderator_required,
     org_staff_required,
+    signed_in,
 )
 from charitylink.core.timeutil import today
 from charitylink.core.transaction import refused
@@ -44,11 +45,7 @@ bp = Blueprint("claims", __name__)
 NEAR_EXPIRY_DAYS = 7
 
 
-def _user() -> Any:
-    return current_user._get_current_object()
-
-
-def _org_funds(org_id: int) -> list[Fund]:
+def _org_funds(org_id: int | None) -> list[Fund]:
     return list(
         db.session.scalars(
             select(Fund).where(Fund.org_id == org_id).order_by(Fund.name)
@@ -56,7 +53,7 @@ def _org_funds(org_id: int) -> list[Fund]:
     )
 
 
-def _org_projects(org_id: int) -> list[Project]:
+def _org_projects(org_id: int | None) -> list[Project]:
     return list(
         db.session.scalars(
             select(Project)
@@ -66,7 +63,7 @@ def _org_projects(org_id: int) -> list[Project]:
     )
 
 
-def _fill_choices(form: ClaimForm, org_id: int) -> None:
+def _fill_choices(form: ClaimForm, org_id: int | None) -> None:
     form.fund_id.choices = [
         (
             f.id,
@@ -124,7 +121,7 @@ def _need_url(need: Need) -> str:
 @bp.post("/needs/<code>/claim")
 @org_staff_required
 def claim(code: str) -> ResponseReturnValue:
-    user = _user()
+    user = signed_in()
     need = db.session.scalar(select(Need).where(Need.code == code))
     if need is None or need.status in services.NEVER_PUBLIC:
         abort(404)
@@ -231,7 +228,7 @@ def contact(claim_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     try:
-        household = services.reveal_household_contact(claim, _user())
+        household = services.reveal_household_contact(claim, signed_in())
     except DomainError as exc:
         refused(exc)
         return redirect(url_for(".org_detail", claim_id=claim.id))
@@ -261,7 +258,7 @@ def deliver(claim_id: int) -> ResponseReturnValue:  # noqa: C901 — the form's 
             try:
                 services.deliver_claim(
                     claim,
-                    _user(),
+                    signed_in(),
                     amount,
                     form.delivered_on.data,
                     form.method.data,
@@ -287,7 +284,7 @@ def cancel(claim_id: int) -> ResponseReturnValue:
         flash(_("原因不超过500字。"), "error")
         return redirect(url_for(".org_detail", claim_id=claim.id))
     try:
-        services.cancel_claim(claim, _user(), form.reason.data or "")
+        services.cancel_claim(claim, signed_in(), form.reason.data or "")
     except DomainError as exc:
         refused(exc)
     else:
@@ -346,12 +343,12 @@ def mod_index() -> ResponseReturnValue:
 @moderator_required
 def confirm(claim_id: int) -> ResponseReturnValue:
     claim = db.session.get(Claim, claim_id)
-    if claim is None or not services.can_view(claim, current_user):
+    if claim is None or not services.can_view(claim, signed_in()):
         abort(404)
     if not ReasonForm().validate_on_submit():
         abort(400)
     try:
-        services.confirm_claim(claim, _user())
+        services.confirm_claim(claim, signed_in())
     except DomainError as exc:
         refused(exc)
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import abort
 from flask_login import current_user
@@ -127,6 +127,15 @@ def roles_required(*roles: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def signed_in() -> User:
+    """The signed-in user, for a view behind :func:`roles_required` or
+    ``login_required`` (elsewhere ``current_user`` may be the anonymous user).
+
+    The user object itself, not Flask-Login's proxy, so that services receive a
+    real :class:`User`."""
+    return cast("User", current_user._get_current_object())
 
 
 moderator_required = roles_required(*MODERATION_ROLES)

@@ -10,7 +10,11 @@ from flask_login import current_user
 from charitylink.core import page_cache
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, parse_yuan
-from charitylink.core.permissions import org_admin_required, org_staff_required
+from charitylink.core.permissions import (
+    org_admin_required,
+    org_staff_required,
+    signed_in,
+)
 from charitylink.core.transaction import refused
 from charitylink.errors import DomainError
 from charitylink.extensions import db
@@ -50,7 +54,7 @@ def new() -> ResponseReturnValue:
         try:
             fund = services.create_fund(
                 current_user.org,
-                current_user,
+                signed_in(),
                 name=form.name.data or "",
                 kind=form.kind.data or "",
                 donor_name=form.donor_name.data,
@@ -107,7 +111,7 @@ def donation(fund_id: int) -> ResponseReturnValue:
                 try:
                     services.record_donation(
                         fund,
-                        current_user,
+                        signed_in(),
                         amount_fen=amount,
                         donor_name=donor,
                         reference=form.reference.data,

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from charitylink.core import page_cache
 from charitylink.core.i18n import _
-from charitylink.core.permissions import covers, moderator_required
+from charitylink.core.permissions import covers, moderator_required, signed_in
 from charitylink.core.transaction import refused
 from charitylink.errors import DomainError, NotFound, ValidationFailed
 from charitylink.needs import forms, privacy, queries, services
@@ -109,7 +109,7 @@ def detail(code: str) -> ResponseReturnValue:
 
 def _load(code: str) -> Any:
     try:
-        need = queries.get_for_moderator_or_404(code, current_user)
+        need = queries.get_for_moderator_or_404(code, signed_in())
     except NotFound:
         abort(404)
     if need.code != code:
@@ -150,7 +150,7 @@ def mod_index() -> ResponseReturnValue:
         region = ""
     page_raw = request.args.get("page", "1")
     page = int(page_raw) if page_raw.isdigit() and 0 < int(page_raw) < 100000 else 1
-    rows, total = queries.moderator_queue(current_user, status, region, page)
+    rows, total = queries.moderator_queue(signed_in(), status, region, page)
     params = {"status": status, "region": region}
     return render_template(
         "needs/mod_index.html",
@@ -192,7 +192,7 @@ def new() -> ResponseReturnValue:
         data, errors = forms.form_to_input(form)
         try:
             _raise_form_errors(data, errors)
-            need = services.create_need(data, current_user)
+            need = services.create_need(data, signed_in())
         except DomainError as exc:
             refused(exc)
             forms.apply_errors(form, exc.fields)
@@ -219,7 +219,7 @@ def edit(code: str) -> ResponseReturnValue:
         data, errors = forms.form_to_input(form)
         try:
             _raise_form_errors(data, errors)
-            services.update_need(need, data, current_user)
+            services.update_need(need, data, signed_in())
         except DomainError as exc:
             refused(exc)
             forms.apply_errors(form, exc.fields)
@@ -229,7 +229,7 @@ def edit(code: str) -> ResponseReturnValue:
         return render_template(
             "needs/form.html", form=form, need=need, rows=forms.assistance_rows(form)
         ), 422
-    household = services.get_private(need, current_user)
+    household = services.get_private(need, signed_in())
     forms.fill_form(form, services.editable_input(need, household))
     return render_template(
         "needs/form.html", form=form, need=need, rows=forms.assistance_rows(form)
@@ -257,7 +257,7 @@ def _render_review(need: Any, household: dict[str, Any], revealed: bool) -> str:
         dup=dup,
         dup_message=_duplicate_message(dup) if dup else "",
         region_name=regions.full_name,
-        four_eyes=services.four_eyes_refusal(need, current_user),
+        four_eyes=services.four_eyes_refusal(need, signed_in()),
     )
 
 
@@ -281,7 +281,7 @@ def review(code: str) -> ResponseReturnValue:
 @moderator_required
 def reveal(code: str) -> ResponseReturnValue:
     need = _load(code)
-    household = services.get_private(need, current_user)
+    household = services.get_private(need, signed_in())
     resp = render_template_response(_render_review(need, household, revealed=True))
     return resp
 
@@ -303,15 +303,15 @@ def _act(code: str, action: str) -> ResponseReturnValue:
     }
     try:
         if action == "submit":
-            services.submit_need(need, current_user)
+            services.submit_need(need, signed_in())
         elif action == "approve":
-            services.approve_need(need, current_user)
+            services.approve_need(need, signed_in())
         elif action == "reject":
-            services.reject_need(need, current_user, reason)
+            services.reject_need(need, signed_in(), reason)
         elif action == "withdraw":
-            services.withdraw_need(need, current_user, reason)
+            services.withdraw_need(need, signed_in(), reason)
         else:
-            services.return_to_draft(need, current_user)
+            services.return_to_draft(need, signed_in())
     except DomainError as exc:
         refused(exc)
     else:

@@ -16,6 +16,7 @@ from charitylink.core.i18n import _
 from charitylink.core.permissions import (
     moderator_required,
     org_admin_required,
+    signed_in,
 )
 from charitylink.core.security import registration_account_key
 from charitylink.core.transaction import refused
@@ -48,7 +49,7 @@ def _pager_args(params: dict[str, Any]) -> Any:
     return args
 
 
-def _viewer() -> Any:
+def _viewer() -> User | None:
     return current_user if current_user.is_authenticated else None
 
 
@@ -133,7 +134,7 @@ def profile() -> ResponseReturnValue:
     form = ProfileForm(obj=org)
     if form.validate_on_submit():
         try:
-            services.update_profile(org, current_user, form.data)
+            services.update_profile(org, signed_in(), form.data)
         except DomainError as exc:
             refused(exc, form)
         else:
@@ -158,7 +159,7 @@ def resubmit() -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         try:
-            services.resubmit_org(org, current_user, form.data)
+            services.resubmit_org(org, signed_in(), form.data)
         except DomainError as exc:
             refused(exc, form)
             status = exc.status  # 422 bad field, 409 name or code taken
@@ -179,7 +180,7 @@ def members() -> ResponseReturnValue:
         try:
             user = services.add_member(
                 org,
-                current_user,
+                signed_in(),
                 email=form.email.data,
                 name=form.name.data,
                 password=form.password.data,
@@ -203,7 +204,7 @@ def deactivate_member(user_id: int) -> ResponseReturnValue:
     if member is None or member.org_id != org.id:
         abort(404)
     try:
-        services.deactivate_member(org, current_user, member)
+        services.deactivate_member(org, signed_in(), member)
     except DomainError as exc:
         refused(exc)
     else:
@@ -221,7 +222,7 @@ def queue() -> ResponseReturnValue:
     status = status if status in ORG_STATUS_LABELS else ""
     page, _n = queries.page_args(request.args.get("page"))
     pagination = db.paginate(
-        queries.moderation_queue(current_user, status or None),
+        queries.moderation_queue(signed_in(), status or None),
         page=page,
         per_page=PER_PAGE,
         error_out=False,
@@ -236,7 +237,7 @@ def queue() -> ResponseReturnValue:
 
 
 def _moderated_org(org_id: int) -> Organization:
-    org = queries.org_for_moderator(org_id, current_user)
+    org = queries.org_for_moderator(org_id, signed_in())
     if org is None:
         abort(404)
     return org
@@ -280,15 +281,15 @@ def decide(org_id: int, action: str) -> ResponseReturnValue:
     try:
         # CSRFProtect has already checked the token of every POST.
         if action == "verify":
-            services.verify_org(org, current_user)
+            services.verify_org(org, signed_in())
         elif action == "reinstate":
-            services.reinstate_org(org, current_user)
+            services.reinstate_org(org, signed_in())
         else:
             form = reject_form if action == "reject" else suspend_form
             if not form.validate_on_submit():
                 return _review_page(org, reject_form, suspend_form), 422
             fn = services.reject_org if action == "reject" else services.suspend_org
-            fn(org, current_user, form.reason.data)
+            fn(org, signed_in(), form.reason.data)
     except DomainError as exc:
         refused(exc)
         return redirect(url_for(".review", org_id=org.id))

@@ -19,6 +19,7 @@ from charitylink.core.permissions import (
     covers,
     moderator_required,
     org_staff_required,
+    signed_in,
 )
 from charitylink.core.transaction import refused
 from charitylink.errors import DomainError, ValidationFailed
@@ -155,9 +156,9 @@ def _save(form: ProjectForm, project: Project | None) -> Project | None:
     amount_error = data.pop("_amount_error", None)
     try:
         if project is None:
-            project = services.create_project(current_user.org, current_user, data)
+            project = services.create_project(current_user.org, signed_in(), data)
         else:
-            services.update_project(project, current_user, data)
+            services.update_project(project, signed_in(), data)
     except DomainError as exc:
         if amount_error:
             exc.fields["target_amount"] = amount_error
@@ -257,7 +258,7 @@ def _act(
 
 def _org_action(project_id: int, action: str) -> ResponseReturnValue:
     project = _own_project_or_404(project_id)
-    form, user = request.form, current_user
+    form, user = request.form, signed_in()
     run, done = {
         "submit": (
             lambda: services.submit_project(project, user),
@@ -299,7 +300,7 @@ def post_update(project_id: int) -> ResponseReturnValue:
     project = _own_project_or_404(project_id)
     form = ProgressForm()
     try:
-        services.post_update(project, current_user, request.form.get("body"))
+        services.post_update(project, signed_in(), request.form.get("body"))
     except ValidationFailed as exc:
         # Shown next to the text, which stays in the box to be corrected.
         refused(exc, form)
@@ -336,7 +337,7 @@ def mod_queue() -> ResponseReturnValue:
         status = "submitted"
     return render_template(
         "projects/mod_queue.html",
-        projects=queries.moderation_queue(current_user, status),
+        projects=queries.moderation_queue(signed_in(), status),
         status=status,
     )
 
@@ -352,7 +353,7 @@ def mod_detail(project_id: int) -> ResponseReturnValue:
 
 def _mod_action(project_id: int, action: str) -> ResponseReturnValue:
     project = _reviewable_or_404(project_id)
-    form, user = request.form, current_user
+    form, user = request.form, signed_in()
     run, done = {
         "approve": (
             lambda: services.approve_project(project, user),
