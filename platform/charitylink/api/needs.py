@@ -69,7 +69,7 @@ def need_json(need: Need) -> dict[str, Any]:
     }
 
 
-def _moderator() -> Any:
+def _moderator() -> User:
     user = require_user()
     if not is_moderator(user):
         raise ApiError(403, "forbidden", _("只有民政审核员可以执行此操作。"))

@@ -47,7 +47,7 @@ def verified_orgs(region: str | None = None, org_type: str | None = None) -> Sel
     return stmt.order_by(Organization.name, Organization.id)
 
 
-def visible_org(org_id: int, viewer: Any) -> Organization | None:
+def visible_org(org_id: int, viewer: User | None) -> Organization | None:
     """The org if ``viewer`` may see it: verified ones are public; the org's own
     staff and moderators of its region also see it in other states."""
     org = db.session.get(Organization, org_id)
@@ -105,7 +105,7 @@ def _utc_start(day: date) -> datetime:
 
 
 def audit_events(
-    viewer: Any,
+    viewer: User,
     *,
     action: str | None = None,
     object_type: str | None = None,
