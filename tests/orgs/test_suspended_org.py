@@ -487,3 +487,16 @@ def test_unverified_org_may_not_act_pending_may_set_itself_up(
         db.session.rollback()
         with pytest.raises(NotAllowed, match="驳回"):
             org_services.add_member(org, admin, **member)
+
+
+def test_an_org_admin_without_an_org_is_no_admin_of_no_org(create_user):
+    """require_org_admin(user, None) for an org admin whose account lost its org
+    refuses, as require_org_staff always did."""
+    from charitylink.core.permissions import require_org_admin, require_org_staff
+    from charitylink.errors import NotAllowed
+
+    admin = create_user("org_admin")
+    admin.org_id = None
+    for check in (require_org_admin, require_org_staff):
+        with pytest.raises(NotAllowed):
+            check(admin, None)

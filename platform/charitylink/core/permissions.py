@@ -174,7 +174,8 @@ def require_org_staff(user: User, org_id: int | None) -> None:
 
 
 def require_org_admin(user: User, org_id: int | None) -> None:
-    if not (role_of(user) == Role.ORG_ADMIN and user.org_id == org_id):
+    # is_org_staff also refuses an account without an org asked about no org.
+    if not (role_of(user) == Role.ORG_ADMIN and is_org_staff(user, org_id)):
         raise NotAllowed(_("只有本机构的管理员可以执行此操作。"))
 
 
