@@ -185,6 +185,31 @@ def test_audit_page_filters(client, login_as, create_org, create_user):
     assert "开始日期格式不正确，应为 YYYY-MM-DD" in resp.get_data(as_text=True)
 
 
+def test_a_needs_history_is_found_under_its_old_and_new_code(
+    client, login_as, create_user, create_need
+):
+    """Events filed under the first release's county code (now legacy_code)
+    and under the province code are one history: asked for either, both."""
+    need = create_need(region_code="220102", status="draft")
+    old = "XQ-220102-000777"
+    need.legacy_code = old
+    db.session.add(
+        AuditEvent(
+            actor_label="旧版",
+            action="need.submit",
+            object_type="need",
+            object_id=old,
+            region_code=need.region_code,
+        )
+    )
+    db.session.commit()
+    login_as(create_user("moderator", region_prefix="22"))
+    for asked in (need.code, old):
+        html = client.get(f"/mod/audit?object_id={asked}").get_data(as_text=True)
+        assert "need.create" in html and "need.submit" in html, asked
+        assert "共 2 条" in html, asked
+
+
 def test_audit_page_pages(client, login_as, create_user):
     from charitylink.core import audit
 

@@ -19,6 +19,7 @@ from charitylink.core.permissions import (
 from charitylink.core.timeutil import CHINA
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
+from charitylink.needs.models import Need
 from charitylink.orgs.models import Organization, OrgStatus
 from charitylink.projects.models import Project, ProjectStatus
 
@@ -104,6 +105,20 @@ def _utc_start(day: date) -> datetime:
     return start.astimezone(UTC).replace(tzinfo=None)
 
 
+def _same_object(object_id: str) -> list[str]:
+    """A need's history is filed under the code it had at the time: the first
+    release's county code (now ``legacy_code``) before the codes changed, the
+    province code after. Asked for either, the audit log shows both."""
+    row = db.session.execute(
+        select(Need.code, Need.legacy_code).where(
+            or_(Need.code == object_id, Need.legacy_code == object_id)
+        )
+    ).first()
+    if row is None:
+        return [object_id]
+    return [code for code in row if code]
+
+
 def audit_events(
     viewer: User,
     *,
@@ -133,7 +148,7 @@ def audit_events(
     if object_type:
         stmt = stmt.where(AuditEvent.object_type == object_type)
     if object_id:
-        stmt = stmt.where(AuditEvent.object_id == object_id)
+        stmt = stmt.where(AuditEvent.object_id.in_(_same_object(object_id)))
     # Dates are China calendar days; stored times are naive UTC.
     if date_from:
         stmt = stmt.where(AuditEvent.created_at >= _utc_start(date_from))
