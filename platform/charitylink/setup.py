@@ -90,7 +90,7 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = _DbIntConverter
     from charitylink.accounts.views import bp as accounts_bp
     from charitylink.admin.views import bp as admin_bp
-    from charitylink.api import bp as api_bp
+    from charitylink.api import register as register_api
     from charitylink.claims.views import bp as claims_bp
     from charitylink.exports.views import bp as exports_bp
     from charitylink.funds.views import bp as funds_bp
@@ -113,9 +113,9 @@ def register_blueprints(app: Flask) -> None:
         workspace_bp,
         admin_bp,
         exports_bp,
-        api_bp,
     ):
         app.register_blueprint(bp)
+    register_api(app)  # the API's blueprint, with its generated document
     from charitylink.core.transaction import wrap_views
 
     wrap_views(app)  # no view commits: one transaction per request

@@ -1,28 +1,112 @@
 """The integration API (docs/product.md, "The API"): one blueprint, a thin JSON
-adapter over the same services the pages use. Errors are mapped onto the envelope
-here, in one place."""
+adapter over the same services the pages use.
+
+Schema first: each payload is a marshmallow schema (built from ``api/fields.py``
+in the endpoint modules). flask-smorest generates ``/api/v1/openapi.json`` from
+the schemas and the decorators below and dumps every answer with its schema
+(``@bp.response``); every request body is checked against the very JSON Schema
+the document publishes for its operation (``body()``). Errors are mapped onto
+the one envelope here, in one place.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
-from flask import Blueprint, Response, g, jsonify, request
+import flask_smorest
+from flask import Flask, Response, current_app, g, request
+from marshmallow import Schema, ValidationError
+from marshmallow import fields as mfields
 from sqlalchemy.exc import DataError
-from werkzeug.exceptions import HTTPException
 
+from charitylink.api.fields import ID_MAX, Answer, Text, nested
 from charitylink.core import jsonbody
 from charitylink.core.i18n import _
-from charitylink.errors import DomainError, RequestRefused, error_envelope
+from charitylink.errors import (
+    DomainError,
+    RequestRefused,
+    ValidationFailed,
+    error_envelope,
+)
 from charitylink.extensions import csrf, db
 
 if TYPE_CHECKING:
     from charitylink.accounts.models import User
+    from charitylink.core.params import Param
+
+J = "application/json"
+
+# Path parameters, documented by name wherever a route names them.
+_ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+PATH_PARAMS: dict[str, dict[str, Any]] = {
+    name: {"name": name, "in": "path", "required": True, "schema": _ID}
+    for name in ("org_id", "fund_id", "project_id", "claim_id")
+}
+PATH_PARAMS["code"] = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^XQ-[0-9]{2}([0-9]{4})?-[0-9]{6,}$"},
+    "description": "需求编号，如 XQ-22-000123；审核员的接口也接受首版的旧编号"
+    "（XQ-区县代码-序号），公开接口不接受",
+}
+_RULE_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+class ApiBlueprint(flask_smorest.Blueprint):
+    """A flask-smorest blueprint whose routes document their path parameters
+    (``PATH_PARAMS``) with the bounds the API enforces."""
+
+    def route(
+        self,
+        rule: str,
+        *,
+        parameters: list[Any] | None = None,
+        tags: list[str] | None = None,
+        **options: Any,
+    ) -> Callable[[Any], Any]:
+        declared = [PATH_PARAMS[n] for n in _RULE_ARG.findall(rule)]
+        return cast(
+            Callable[[Any], Any],
+            super().route(
+                rule, parameters=[*declared, *(parameters or [])], tags=tags, **options
+            ),
+        )
+
 
 # Like every view, each endpoint runs in core.transaction.one_transaction: it
 # never commits; its work is committed when it returns, rolled back on a raise.
-bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+bp = ApiBlueprint("api_v1", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, not cookies: no ambient credentials to forge
+
+
+class ErrorDetailSchema(Answer):
+    code = Text(
+        required=True,
+        metadata={
+            "description": "bad_request, unauthorized, forbidden, not_found, "
+            "validation_failed, over_claim, insufficient_funds, fund_purpose, "
+            "not_claimable, four_eyes, invalid_transition, conflict, "
+            "idempotency_key_reused, idempotency_in_progress, too_large, "
+            "rate_limited, method_not_allowed ..."
+        },
+    )
+    message = Text(required=True, metadata={"description": "给人看的中文说明"})
+    fields_ = mfields.Dict(
+        data_key="fields",
+        keys=Text(),
+        values=Text(),
+        required=True,
+        metadata={"description": "出错的字段 → 说明（422 时列出每个字段）"},
+    )
+
+
+class ErrorSchema(Answer):
+    """The one error envelope of every refusal."""
+
+    error = nested(ErrorDetailSchema, required=True)
 
 
 # The API's refusals are the one DomainError family (an ApiError is one whose
@@ -117,20 +201,138 @@ def json_value() -> Any:
     return body
 
 
-def json_body(
-    schema: str | None = None, also: Callable[[Any], object] | None = None
-) -> dict[str, Any]:
-    """The request's JSON object, or a 400 with a clear message; checked against
-    the spec's ``schema`` when named (a 422 naming each bad field, with those
-    the service's own check ``also`` finds: see ``validation.check``)."""
-    from charitylink.api import validation
-
+def json_object() -> dict[str, Any]:
     data = json_value()
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", _("请求体必须是一个 JSON 对象。"))
-    if schema is not None:
-        validation.check(schema, data, also)
     return data
+
+
+# ---- the operation's description: what the document says about it ----------
+
+_ERR_TEXT = {
+    "400": "请求格式不正确（不是 JSON、JSON 不是对象、Idempotency-Key 格式不对，"
+    "或参数中含 NUL 字符）",
+    "401": "缺少令牌，或令牌无效、过期、已撤销（WWW-Authenticate: Bearer）",
+    "403": "无权执行（角色不符，或对象不在您负责的区划/机构内）",
+    "404": "对象不存在（或对您不可见）",
+    "409": "会违反业务规则：over_claim, insufficient_funds, fund_purpose, "
+    "not_claimable, four_eyes, invalid_transition, conflict；"
+    "或同一 Idempotency-Key 的请求仍在处理（idempotency_in_progress）",
+    "413": "请求体过大",
+    "422": "字段校验失败（fields 逐项说明）；或 Idempotency-Key 已用于另一请求体"
+    "（idempotency_key_reused）",
+    "429": "请求过于频繁（rate_limited），请稍后再试",
+}
+WRITE_ERRORS = ("401", "403", "404", "409", "413", "422")
+READ_ERRORS = ("401", "404")
+
+IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "可选。同一调用者用同一键重复提交相同请求体时，返回第一次的响应且不再改变任何数据；"
+    "请求体不同返回 422，第一次仍在处理返回 409。建议使用 UUID。",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": r"^[!-~]{1,255}$",
+    },
+}
+AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
+PUBLIC: list[dict[str, list[str]]] = [{}, {"bearer": []}]
+
+
+def operation(
+    op_id: str,
+    summary: str,
+    tag: str,
+    *,
+    errors: Iterable[str] = (),
+    security: list[dict[str, list[str]]] | None = None,
+    description: str = "",
+    params: Iterable[Param] = (),
+    idempotent: bool = False,
+) -> Callable[[Any], Any]:
+    """Document an operation: its id, summary, tag, who may call it, its query
+    parameters (``core.params.Param``: the same declarations ``params.parse``
+    checks) and its refusals (each answered with the error envelope). Any
+    request may carry a NUL byte, refused with 400 before anything runs, so 400
+    is always among them."""
+    responses = {
+        code: {"description": _ERR_TEXT[code], "content": {J: {"schema": ErrorSchema}}}
+        for code in sorted({"400", *errors})
+    }
+    parameters = [p.openapi() for p in params]
+    if idempotent:
+        parameters.append(IDEMPOTENCY)
+    doc: dict[str, Any] = {
+        "operationId": op_id,
+        "summary": summary,
+        "tags": [tag],
+        "security": AUTH if security is None else security,
+        "responses": responses,
+        "description": description,  # also hides the view's docstring
+    }
+    if parameters:
+        doc["parameters"] = parameters
+    return cast(Callable[[Any], Any], bp.doc(**doc))
+
+
+def accepts(
+    schema: type[Schema] | dict[str, Any], required: bool = True
+) -> Callable[[Any], Any]:
+    """Document the request body (a schema, or a JSON Schema naming schemas) and
+    name it for ``body()``."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        documented = bp.doc(
+            requestBody={"required": required, "content": {J: {"schema": schema}}}
+        )(view)
+        documented._body_schema = schema
+        return cast(Callable[..., Any], documented)
+
+    return decorate
+
+
+def body(also: Callable[[Any], object] | None = None) -> Any:
+    """The request's body, checked against the schema the document publishes
+    for this operation (a 422 naming each bad field, with those the service's
+    own check ``also`` finds in the same answer: see ``validation.check``) and
+    loaded by its marshmallow schema."""
+    from charitylink.api import validation
+
+    schema = _body_schema()
+    data = json_object() if isinstance(schema, type) else json_value()
+    validation.check(published_body(), data, also)
+    if not isinstance(schema, type):
+        return data
+    try:
+        return schema().load(data)
+    except ValidationError as exc:  # the schema and its JSON Schema disagree
+        raise ValidationFailed(
+            _("提交的数据有误，请检查标出的字段。"), _flat(exc.normalized_messages())
+        ) from None
+
+
+def _body_schema() -> type[Schema] | dict[str, Any]:
+    view = current_app.view_functions[cast(str, request.endpoint)]
+    found = getattr(view, "_body_schema", None)
+    if found is None:  # pragma: no cover - a programming error, not bad input
+        raise LookupError(f"{request.endpoint} documents no request body")
+    return cast("type[Schema] | dict[str, Any]", found)
+
+
+def _flat(messages: Any, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.update(_flat(value, name))
+    elif isinstance(messages, list) and messages:
+        out[prefix or "body"] = "".join(str(m) for m in messages[:1])
+    return out
 
 
 def reason_body() -> Any:
@@ -140,15 +342,100 @@ def reason_body() -> Any:
     who may act: a stranger learns nothing from a 422."""
     if not request.get_data(cache=True).strip():
         return None
-    return json_body().get("reason")
+    return json_object().get("reason")
 
 
-def created(payload: dict[str, Any]) -> tuple[Response, int]:
-    return jsonify(payload), 201
+# ---- the document ------------------------------------------------------------
+
+TAGS = (
+    ("tokens", "登录与令牌"),
+    ("orgs", "慈善组织"),
+    ("funds", "冠名基金与专项基金"),
+    ("projects", "帮扶项目"),
+    ("needs", "困难群众需求"),
+    ("claims", "认领认捐与交付"),
+    ("stats", "透明数据"),
+    ("meta", "文档"),
+)
 
 
-def handle_http(exc: HTTPException) -> None:  # pragma: no cover - documented hook
-    raise exc
+class _Api(flask_smorest.Api):
+    """flask-smorest's Api for the document only: the app answers errors itself
+    (HTML pages, the API's envelope), serves the document from ``bp``, and
+    documents each operation's refusals explicitly."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        pass
+
+    def _register_pagination_header(self) -> None:
+        pass  # the lists page with ``page`` / ``per_page``, not smorest's header
+
+    def register_blueprint(
+        self, blp: flask_smorest.Blueprint, *, parameters: Any = None, **options: Any
+    ) -> None:
+        # As Api.register_blueprint, less the tag named after the blueprint: the
+        # operations carry the resource tags of ``TAGS``.
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][blp.name] = self
+        self._app.register_blueprint(blp, **options)
+        blp.register_views_in_doc(
+            self, self._app, self.spec, name=blp.name, parameters=parameters
+        )
+
+
+def register(app: Flask) -> None:
+    """Register the API on ``app`` and build its document from the schemas."""
+    api = _Api(
+        app,
+        spec_kwargs={
+            "title": "善联 CharityLink API",
+            "version": "1",
+            "openapi_version": "3.1.0",
+            "info": {
+                "description": "政府社会救助与慈善资源衔接平台的集成接口（JSON）。"
+                "金额均为以分为单位的整数，日期为 YYYY-MM-DD。错误统一为 "
+                '{"error": {"code", "message", "fields"}}。'
+            },
+            "servers": [{"url": "/"}],
+            "tags": [{"name": t, "description": d} for t, d in TAGS],
+        },
+    )
+    api.spec.components.security_scheme(
+        "bearer",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "POST /api/v1/tokens 获取；请求头 "
+            "Authorization: Bearer <token>",
+        },
+    )
+    api.register_blueprint(bp)
+    app.extensions["charitylink.api"] = api
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document of this app, generated once from the schemas."""
+    ext = current_app.extensions
+    cached = ext.get("charitylink.api.document")
+    if cached is None:
+        api = cast(_Api, ext["charitylink.api"])
+        cached = api.spec.to_dict()
+        for item in cached["paths"].values():
+            for op in item.values():
+                if isinstance(op, dict) and op.get("description") == "":
+                    del op["description"]
+        ext["charitylink.api.document"] = cached
+    return cast(dict[str, Any], cached)
+
+
+def published_body() -> dict[str, Any]:
+    """The request body schema the document publishes for this request's
+    operation (``$ref``s into the document's components)."""
+    path = _RULE_ARG.sub(r"{\1}", cast(Any, request.url_rule).rule)
+    op = document()["paths"][path][request.method.lower()]
+    return cast(dict[str, Any], op["requestBody"]["content"][J]["schema"])
 
 
 # Endpoint modules register their routes on ``bp`` when imported.

@@ -8,23 +8,40 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask.typing import ResponseReturnValue
+from marshmallow import fields as mfields
 from sqlalchemy import select
 
 from charitylink.accounts.models import User
 from charitylink.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
     ApiError,
+    accepts,
+    body,
     bp,
-    created,
-    json_body,
+    operation,
     reason_body,
     require_user,
 )
+from charitylink.api.fields import (
+    FEN_TEXT,
+    Answer,
+    Body,
+    Day,
+    Integer,
+    Text,
+    choice,
+    day,
+    depends,
+    money,
+    ref_id,
+    text,
+)
+from charitylink.api.reasons import ReasonOptionalSchema
 from charitylink.claims import services
-from charitylink.claims.models import Claim, ClaimStatus
+from charitylink.claims.models import Claim, ClaimStatus, DeliveryMethod
 from charitylink.core import params
 from charitylink.core.i18n import _
-from charitylink.core.money import InvalidAmount, validate_fen
 from charitylink.core.permissions import require_org_staff
 from charitylink.core.timeutil import InvalidDate, parse_day
 from charitylink.errors import NotFound, ValidationFailed
@@ -34,32 +51,52 @@ from charitylink.needs.models import Need
 from charitylink.projects.models import Project
 
 
-def claim_json(claim: Claim) -> dict[str, Any]:
-    """The API's claim fields; nothing of the need's private half."""
-    return {
-        "id": claim.id,
-        "need_code": claim.need.code,
-        "org_id": claim.org_id,
-        "fund_id": claim.fund_id,
-        "project_id": claim.project_id,
-        "amount": claim.amount_fen,
-        "status": str(claim.status),
-        "due_on": claim.due_on.isoformat(),
-        "delivered_amount": claim.delivered_fen,
-        "delivered_on": claim.delivered_on.isoformat() if claim.delivered_on else None,
-        "method": str(claim.method) if claim.method else None,
-        "note": claim.note,
-    }
+class ClaimCreateSchema(Body):
+    fund_id = ref_id("Fund", "基金编号", "出资的本机构基金", required=True)
+    amount = money("认领金额（分）", required=True)
+    project_id = ref_id(
+        "Project", "项目编号", "所属的本机构项目（可选）", nullable=True
+    )
 
 
-def _int_id(value: Any, field: str, required: bool = True) -> int | None:
-    if value is None and not required:
-        return None
-    # Above the INTEGER column range no row can exist (and the driver would fail).
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
-        message = _("请提供有效的编号（正整数）。")
-        raise ValidationFailed(_("提交的数据有误。"), {field: message})
-    return value
+class DeliverySchema(Body):
+    delivered_amount = depends(
+        money("交付金额（分）", required=True), "claim", "不能超过认领金额"
+    )
+    delivered_on = depends(
+        day("交付日期", required=True),
+        "today",
+        "交付日期：不晚于今天，不早于认领日期的前一天",
+    )
+    method = choice(DeliveryMethod, "交付方式", required=True)
+    note = text(2000, "说明", nullable=True)
+
+
+class ClaimSchema(Answer):
+    """A claim as the API shows it; nothing of the need's private half."""
+
+    id = Integer(required=True)
+    need_code = Text(attribute="need.code", required=True)
+    org_id = Integer(required=True)
+    fund_id = Integer(required=True)
+    project_id = Integer(allow_none=True)
+    amount = Integer(
+        attribute="amount_fen", required=True, metadata={"description": FEN_TEXT}
+    )
+    status = choice(ClaimStatus, required=True)
+    due_on = Day(required=True)
+    delivered_amount = Integer(
+        attribute="delivered_fen", allow_none=True, metadata={"description": FEN_TEXT}
+    )
+    delivered_on = Day(allow_none=True)
+    method = choice(DeliveryMethod, nullable=True)
+    note = Text(allow_none=True)
+
+
+class ClaimPageSchema(Answer):
+    items = mfields.List(mfields.Nested(ClaimSchema), required=True)
+    page = Integer(required=True)
+    per_page = Integer(required=True)
 
 
 def _org_member() -> Any:
@@ -76,98 +113,87 @@ def _claim_for(user: User, claim_id: int) -> Claim:
     return claim
 
 
+def _action(verb: str, summary: str) -> Any:
+    return operation(
+        f"{verb}Claim", summary, "claims", errors=WRITE_ERRORS, idempotent=True
+    )
+
+
 @bp.post("/needs/<code>/claims")
-def create_claim(code: str) -> ResponseReturnValue:
+@_action("create", "认领（全额）或认捐（部分）一条需求（机构工作人员）")
+@accepts(ClaimCreateSchema)
+@bp.response(201, ClaimSchema, description="成功")
+def create_claim(code: str) -> Claim:
     user = _org_member()
-    data = json_body("ClaimCreate")
+    data = body()
     need = db.session.scalar(select(Need).where(Need.code == code))
     if need is None or need.status in services.NEVER_PUBLIC:
         raise NotFound(_("需求不存在。"))
     fields: dict[str, str] = {}
-    try:
-        amount = validate_fen(data.get("amount"))
-    except InvalidAmount as exc:
-        fields["amount"] = str(exc)
-        amount = 0
-    fund = project = None
-    try:
-        fund_id = _int_id(data.get("fund_id"), "fund_id")
-        fund = db.session.get(Fund, fund_id)
-        if fund is None or fund.org_id != user.org_id:
-            fields["fund_id"] = _("基金不存在或不属于本机构。")
-    except ValidationFailed as exc:
-        fields.update(exc.fields)
-    try:
-        project_id = _int_id(data.get("project_id"), "project_id", required=False)
-        if project_id is not None:
-            project = db.session.get(Project, project_id)
-            if project is None or project.org_id != user.org_id:
-                fields["project_id"] = _("帮扶项目不存在或不属于本机构。")
-    except ValidationFailed as exc:
-        fields.update(exc.fields)
+    fund = db.session.get(Fund, data["fund_id"])
+    if fund is None or fund.org_id != user.org_id:
+        fields["fund_id"] = _("基金不存在或不属于本机构。")
+    project = None
+    if data.get("project_id") is not None:
+        project = db.session.get(Project, data["project_id"])
+        if project is None or project.org_id != user.org_id:
+            fields["project_id"] = _("帮扶项目不存在或不属于本机构。")
     if fields or fund is None:  # no fund: fields names fund_id
         raise ValidationFailed(_("认领信息有误，请检查标出的字段。"), fields)
-    claim = services.claim_need(need, user, fund, amount, project)
-    return created(claim_json(claim))
+    return services.claim_need(need, user, fund, data["amount"], project)
 
 
 @bp.post("/claims/<int:claim_id>/deliver")
-def deliver_claim(claim_id: int) -> ResponseReturnValue:
+@_action("deliver", "报告交付（机构；少交付的部分退回基金）")
+@accepts(DeliverySchema)
+@bp.response(200, ClaimSchema, description="成功")
+def deliver_claim(claim_id: int) -> Claim:
     user = require_user()
     claim = _claim_for(user, claim_id)
     require_org_staff(user, claim.org_id)  # a moderator may read it, not report it
-    data = json_body("Delivery")
-    fields: dict[str, str] = {}
-    try:
-        delivered = validate_fen(data.get("delivered_amount"))
-    except InvalidAmount as exc:
-        fields["delivered_amount"] = str(exc)
-        delivered = 0
-    delivered_on: Any = None
-    raw_on = data.get("delivered_on")
-    try:
-        delivered_on = parse_day(
-            raw_on if isinstance(raw_on, str) else None, _("交付日期")
-        )
+    data = body()
+    try:  # the pattern bounds the form; the calendar (no 2 月 30 日) is parse_day's
+        delivered_on = parse_day(data["delivered_on"], _("交付日期"))
     except InvalidDate as exc:
-        fields["delivered_on"] = str(exc)
-    else:
-        if delivered_on is None:
-            fields["delivered_on"] = _("请填写交付日期，格式 YYYY-MM-DD。")
-    method = data.get("method")
-    if not isinstance(method, str):
-        fields["method"] = _("交付方式必须是 cash、goods 或 service。")
-    note = data.get("note", "")
-    if note is None:
-        note = ""
-    if not isinstance(note, str):
-        fields["note"] = _("说明必须是文本。")
-    if fields:
-        raise ValidationFailed(_("交付信息有误，请检查标出的字段。"), fields)
-    services.deliver_claim(claim, user, delivered, delivered_on, method, note)
-    return claim_json(claim)
+        raise ValidationFailed(str(exc), {"delivered_on": str(exc)}) from None
+    services.deliver_claim(
+        claim,
+        user,
+        data["delivered_amount"],
+        delivered_on,
+        data["method"],
+        data.get("note") or "",
+    )
+    return claim
 
 
 @bp.post("/claims/<int:claim_id>/confirm")
-def confirm_claim(claim_id: int) -> ResponseReturnValue:
+@_action("confirm", "回访确认交付（审核员）")
+@bp.response(200, ClaimSchema, description="成功")
+def confirm_claim(claim_id: int) -> Claim:
     user = require_user()
     claim = _claim_for(user, claim_id)
     services.confirm_claim(claim, user)
-    return claim_json(claim)
+    return claim
 
 
 @bp.post("/claims/<int:claim_id>/cancel")
-def cancel_claim(claim_id: int) -> ResponseReturnValue:
+@_action("cancel", "取消认领（机构；预留资金退回基金）")
+@accepts(ReasonOptionalSchema, required=False)
+@bp.response(200, ClaimSchema, description="成功")
+def cancel_claim(claim_id: int) -> Claim:
     user = require_user()
     claim = _claim_for(user, claim_id)
     services.cancel_claim(claim, user, reason_body())
-    return claim_json(claim)
+    return claim
 
 
 @bp.get("/claims/<int:claim_id>")
-def get_claim(claim_id: int) -> ResponseReturnValue:
+@operation("getClaim", "认领详情", "claims", errors=READ_ERRORS)
+@bp.response(200, ClaimSchema, description="成功")
+def get_claim(claim_id: int) -> Claim:
     user = require_user()
-    return claim_json(_claim_for(user, claim_id))
+    return _claim_for(user, claim_id)
 
 
 LIST_PARAMS = [
@@ -177,7 +203,15 @@ LIST_PARAMS = [
 
 
 @bp.get("/claims")
-def list_claims() -> ResponseReturnValue:
+@operation(
+    "listClaims",
+    "本机构的认领（最新在前）",
+    "claims",
+    errors=("401", "403", "422"),
+    params=LIST_PARAMS,
+)
+@bp.response(200, ClaimPageSchema, description="成功")
+def list_claims() -> dict[str, Any]:
     """The caller org's claims, newest first; ``status`` filters, paged."""
     user = _org_member()
     args = params.parse(LIST_PARAMS, request.args)
@@ -192,8 +226,4 @@ def list_claims() -> ResponseReturnValue:
         error_out=False,
         count=False,  # the list answers without a total
     ).items
-    return {
-        "items": [claim_json(c) for c in claims],
-        "page": page,
-        "per_page": per_page,
-    }
+    return {"items": claims, "page": page, "per_page": per_page}

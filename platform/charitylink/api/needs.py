@@ -10,28 +10,56 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
-from flask.typing import ResponseReturnValue
+from flask import request
+from marshmallow import fields as mfields
 
 from charitylink.accounts.models import User
 from charitylink.api import (
+    PUBLIC,
+    WRITE_ERRORS,
     ApiError,
+    accepts,
+    body,
     bp,
-    created,
-    json_body,
+    operation,
     reason_body,
     require_user,
 )
+from charitylink.api.fields import (
+    FEN_TEXT,
+    PRIVACY_SCAN,
+    Answer,
+    Body,
+    Boolean,
+    Day,
+    Integer,
+    Many,
+    Text,
+    Timestamp,
+    choice,
+    day,
+    depends,
+    integer,
+    items,
+    money,
+    nested,
+    region,
+    string,
+    text,
+)
+from charitylink.api.fields import phone as phone_field
+from charitylink.api.reasons import ReasonSchema
 from charitylink.core import params
 from charitylink.core.i18n import _
 from charitylink.core.money import MAX_AMOUNT_FEN
 from charitylink.core.permissions import is_moderator
-from charitylink.core.timeutil import iso_utc
 from charitylink.needs import privacy, queries, services
 from charitylink.needs.models import (
     PUBLIC_STATUSES,
+    AssistanceType,
     Category,
     Need,
+    NeedStatus,
     NeedType,
     Urgency,
 )
@@ -39,34 +67,217 @@ from charitylink.needs.validation import clean_need_input
 from charitylink.regions import services as regions
 
 
-def need_json(need: Need) -> dict[str, Any]:
+class GovAssistanceSchema(Body):
+    type = choice(AssistanceType, "救助类型", required=True)
+    monthly_amount = money("每月金额（分）", low=0, required=True)
+
+
+class ItemSchema(Body):
+    name = text(60, "物品名称", filled=True, required=True)
+    quantity = integer("数量", low=1, high=100000)
+
+
+class HouseholdInputSchema(Body):
+    name = text(40, "姓名", filled=True, required=True)
+    id_number = string(
+        "身份证号码",
+        required=True,
+        pattern=r"^[0-9]{17}[0-9Xx]$",
+        description="18 位公民身份号码（地区码、出生日期和校验码须正确）",
+        format="cn-id-number",
+    )
+    phone = depends(
+        phone_field("联系电话"),
+        "consent_share_contact",
+        "手机或固定电话；家庭同意提供联系方式时必填",
+    )
+    address = text(200, "地址", nullable=True)
+    region_code = depends(
+        string(
+            "乡镇（街道）代码",
+            nullable=True,
+            pattern=r"^([0-9]{6}([0-9]{3}){0,2})?$",
+        ),
+        "region_code",
+        "乡镇（街道）代码，9 或 12 位，须以需求的县级代码开头",
+    )
+    notes = text(2000, "备注", nullable=True)
+    consent_share_contact = Boolean(
+        load_default=False, metadata={"title": "同意提供联系方式"}
+    )
+
+
+class NeedInputSchema(Body):
+    external_id = depends(
+        text(64, "外部编号", nullable=True),
+        "privacy scan",
+        "来源系统的编号；导入时必填。不得是身份证号等个人信息",
+    )
+    title = depends(
+        text(120, "标题", filled=True, required=True), "privacy scan", PRIVACY_SCAN
+    )
+    description = depends(
+        text(5000, "描述", filled=True, required=True), "privacy scan", PRIVACY_SCAN
+    )
+    category = choice(Category, "家庭类别", required=True)
+    need_type = choice(NeedType, "需求类型", required=True)
+    region_code = region(
+        "县级区划代码",
+        "县级行政区划代码（6 位，须存在）",
+        required=True,
+        fmt="region-county",
+    )
+    household_size = integer("家庭人口", low=1, high=30, required=True)
+    gov_assistance = items(
+        nested(GovAssistanceSchema), "已获政府救助", max_items=10, nullable=True
+    )
+    amount = money("金额（分）", required=True)
+    in_kind = Boolean(load_default=False, metadata={"title": "是否实物"})
+    items = depends(
+        items(nested(ItemSchema), "物品清单", max_items=30, nullable=True),
+        "in_kind",
+        "物品清单；in_kind 为 true 时必填（1–30 项）",
+    )
+    urgency = choice(Urgency, "紧急程度", nullable=True)
+    deadline = depends(
+        day("截止日期", nullable=True), "today", "截止日期，不能早于今天"
+    )
+    household = nested(HouseholdInputSchema, "家庭信息", required=True)
+
+
+class NeedSchema(Answer):
     """The public half of a need (region = the coarsened one).
 
     Never ``external_id`` (the monitoring platform's id, once found holding an ID
     number) nor ``legacy_code`` (names the county): moderators get those from
-    ``_work_json``.
-    """
-    return {
-        "code": need.code,
-        "title": need.title,
-        "description": need.description,
-        "category": need.category,
-        "need_type": need.need_type,
-        "region_code": need.public_region_code,
-        "region_name": regions.full_name(need.public_region_code),
-        "age_band": need.age_band,
-        "household_size": need.household_size,
-        "gov_assistance": list(need.gov_assistance or []),
-        "amount": need.amount_fen,
-        "in_kind": need.in_kind,
-        "items": list(need.items or []) if need.in_kind else None,
-        "claimed_amount": need.claimed_fen,
-        "delivered_amount": need.delivered_fen,
-        "urgency": need.urgency,
-        "deadline": need.deadline_on.isoformat() if need.deadline_on else None,
-        "status": need.status,
-        "published_at": iso_utc(need.published_at),
-    }
+    ``NeedWorkSchema``."""
+
+    REGION = "public_region_code"
+
+    code = Text(
+        required=True,
+        metadata={
+            "pattern": r"^XQ-\d{2}-\d{6,}$",
+            "description": "需求编号：XQ-省级代码(2位)-序号，如 XQ-22-000123",
+        },
+    )
+    title = Text(required=True)
+    description = Text()
+    category = choice(Category, required=True)
+    need_type = choice(NeedType, required=True)
+    region_code = Text(attribute="public_region_code", required=True)
+    region_name = Text()
+    age_band = Text()
+    household_size = Integer()
+    gov_assistance = Many(mfields.Nested(GovAssistanceSchema))
+    amount = Integer(
+        attribute="amount_fen", required=True, metadata={"description": FEN_TEXT}
+    )
+    in_kind = Boolean()
+    items = mfields.List(
+        mfields.Nested(ItemSchema),
+        allow_none=True,
+        metadata={"description": "物品清单（实物需求）；否则为 null"},
+    )
+    claimed_amount = Integer(
+        attribute="claimed_fen", metadata={"description": FEN_TEXT}
+    )
+    delivered_amount = Integer(
+        attribute="delivered_fen", metadata={"description": FEN_TEXT}
+    )
+    urgency = choice(Urgency)
+    deadline = Day(attribute="deadline_on", allow_none=True)
+    status = choice(NeedStatus, required=True)
+    published_at = Timestamp(allow_none=True)
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if isinstance(obj, dict):  # a new need with what its creator is told
+            if attr in obj:
+                return obj[attr]
+            obj = obj["need"]
+        if attr == "items":
+            return list(obj.items or []) if obj.in_kind else None
+        if attr == "region_name":  # of the region the answer shows
+            return regions.full_name(getattr(obj, self.REGION))
+        return super().get_attribute(obj, attr, default)
+
+
+class HouseholdSchema(Answer):
+    name = Text()
+    id_number = Text()
+    phone = Text(allow_none=True)
+    address = Text(allow_none=True)
+    region_code = Text(allow_none=True)
+    notes = Text(allow_none=True)
+    consent_share_contact = Boolean()
+
+
+class DuplicatesSchema(Answer):
+    open_needs = mfields.Function(
+        lambda d: [n.code for n in d["open_needs"]],
+        metadata={"type": "array", "items": {"type": "string"}},
+    )
+    received_last_12_months = Integer(
+        attribute="received_fen", metadata={"description": FEN_TEXT}
+    )
+    org_count = Integer()
+
+
+class NeedWorkSchema(NeedSchema):
+    """What a moderator sees of a need: the real county and the status reason; a
+    new need also carries its masked household and the duplicates warning."""
+
+    REGION = "region_code"
+
+    region_code = Text(required=True)
+    external_id = Text(allow_none=True)
+    legacy_code = Text(
+        allow_none=True,
+        metadata={
+            "description": "首版按区县编的旧编号（仅审核员可见，仍可用于审核员接口）"
+        },
+    )
+    public_region_code = Text()
+    status_reason = Text(allow_none=True)
+    household = mfields.Nested(HouseholdSchema)
+    duplicates = mfields.Nested(DuplicatesSchema)
+
+
+class FacetSchema(Answer):
+    value = Text(
+        required=True, metadata={"description": "筛选值，可直接作为同名查询参数"}
+    )
+    label = Text(required=True, metadata={"description": "中文名称"})
+    count = Integer(
+        required=True, metadata={"description": "符合关键词和其他筛选条件的条数"}
+    )
+
+
+class SearchFacetsSchema(Answer):
+    class Meta:
+        description = (
+            "仅在带 q（关键词）时返回：各筛选值的结果条数，按条数从多到少。"
+            "region 比 region 参数细一级（不带 region 时为省，2 位；再到市、区县）；"
+            "category 只用于需求。"
+        )
+
+    region = mfields.List(mfields.Nested(FacetSchema), required=True)
+    category = mfields.List(mfields.Nested(FacetSchema))
+    need_type = mfields.List(mfields.Nested(FacetSchema), required=True)
+
+
+class NeedPageSchema(Answer):
+    items = mfields.List(mfields.Nested(NeedSchema), required=True)
+    total = Integer(required=True)
+    page = Integer(required=True)
+    per_page = Integer(required=True)
+    warnings = mfields.List(Text())
+    facets = mfields.Nested(SearchFacetsSchema)
+
+
+class NeedPrivateSchema(Answer):
+    code = Text(required=True)
+    household = mfields.Nested(HouseholdSchema, required=True)
 
 
 def _moderator() -> User:
@@ -81,32 +292,25 @@ def _load_for(user: User, code: str) -> Need:
     return queries.get_for_moderator_or_404(code, user)
 
 
-def _work_json(need: Need) -> dict[str, Any]:
-    """What a moderator gets back after a change: public half + workflow fields."""
-    body = need_json(need)
-    body["external_id"] = need.external_id
-    body["legacy_code"] = need.legacy_code
-    body["region_code"] = need.region_code
-    body["region_name"] = regions.full_name(need.region_code)
-    body["public_region_code"] = need.public_region_code
-    body["status_reason"] = need.status_reason
-    return body
-
-
 @bp.post("/needs")
-def create_need() -> ResponseReturnValue:
+@operation(
+    "createNeed",
+    "录入一条需求（草稿，审核员）",
+    "needs",
+    errors=WRITE_ERRORS,
+    idempotent=True,
+)
+@accepts(NeedInputSchema)
+@bp.response(201, NeedWorkSchema, description="成功")
+def create_need() -> dict[str, Any]:
     user = _moderator()
-    data = json_body("NeedInput", also=clean_need_input)
+    data = body(also=clean_need_input)
     need = services.create_need(data, user)
-    dup = services.duplicate_summary(need.household_key, need.id)
-    body = _work_json(need)
-    body["household"] = privacy.masked_household(privacy.decrypt_household(need))
-    body["duplicates"] = {
-        "open_needs": [n.code for n in dup["open_needs"]],
-        "received_last_12_months": dup["received_fen"],
-        "org_count": dup["org_count"],
+    return {
+        "need": need,
+        "household": privacy.masked_household(privacy.decrypt_household(need)),
+        "duplicates": services.duplicate_summary(need.household_key, need.id),
     }
-    return created(body)
 
 
 def _amount(name: str, text: str) -> params.Param:
@@ -132,7 +336,16 @@ LIST_PARAMS = [
 
 
 @bp.get("/needs")
-def list_needs() -> ResponseReturnValue:
+@operation(
+    "listNeeds",
+    "需求库：已公开的需求（只有匿名信息）",
+    "needs",
+    errors=("401", "422"),
+    security=PUBLIC,
+    params=LIST_PARAMS,
+)
+@bp.response(200, NeedPageSchema, description="成功；检索引擎不可用时 warnings 说明")
+def list_needs() -> dict[str, Any]:
     params.parse(LIST_PARAMS, request.args)  # strict: a bad value is a 422
     f = queries.parse_filters(request.args, money="fen")
     if f.q:  # free text: the search engine (issue 4), same filters
@@ -146,61 +359,94 @@ def list_needs() -> ResponseReturnValue:
     else:
         found = None
         rows, total = queries.public_needs(f.as_dict(), f.sort, f.page, f.per_page)
-    body: dict[str, Any] = {
-        "items": [need_json(n) for n in rows],
+    answer: dict[str, Any] = {
+        "items": rows,
         "total": total,
         "page": f.page,
         "per_page": f.per_page,
     }
     if found is not None:  # counts beside the results: region, category, type
-        body["facets"] = found.facets_json()
+        answer["facets"] = found.facets_json()
     if f.ignored:
-        body["warnings"] = f.ignored
-    return jsonify(body)
+        answer["warnings"] = f.ignored
+    return answer
 
 
 @bp.get("/needs/<code>")
-def get_need(code: str) -> ResponseReturnValue:
-    return jsonify(need_json(queries.get_public_or_404(code)))
+@operation(
+    "getNeed",
+    "需求详情（只有匿名信息）",
+    "needs",
+    errors=("401", "404"),
+    security=PUBLIC,
+)
+@bp.response(200, NeedSchema, description="成功")
+def get_need(code: str) -> Need:
+    return queries.get_public_or_404(code)
 
 
 @bp.get("/needs/<code>/private")
-def get_private(code: str) -> ResponseReturnValue:
+@operation(
+    "getNeedPrivate",
+    "需求的隐私信息（本区划审核员；每次查看都记入审计）",
+    "needs",
+    errors=("401", "403", "404"),
+)
+@bp.response(200, NeedPrivateSchema, description="成功")
+def get_private(code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     user = _moderator()
     need = _load_for(user, code)
     household = services.get_private(need, user)
-    resp = jsonify({"code": need.code, "household": household})
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return (
+        {"code": need.code, "household": household},
+        200,
+        {"Cache-Control": "no-store"},
+    )
+
+
+def _review(verb: str, summary: str) -> Any:
+    return operation(
+        f"{verb}Need", summary, "needs", errors=WRITE_ERRORS, idempotent=True
+    )
 
 
 @bp.post("/needs/<code>/submit")
-def submit_need(code: str) -> ResponseReturnValue:
+@_review("submit", "提交需求审核")
+@bp.response(200, NeedWorkSchema, description="成功")
+def submit_need(code: str) -> Need:
     user = _moderator()
     need = _load_for(user, code)
     services.submit_need(need, user)
-    return jsonify(_work_json(need))
+    return need
 
 
 @bp.post("/needs/<code>/approve")
-def approve_need(code: str) -> ResponseReturnValue:
+@_review("approve", "审核通过并发布（录入人和最后修改人都不能审核：four_eyes）")
+@bp.response(200, NeedWorkSchema, description="成功")
+def approve_need(code: str) -> Need:
     user = _moderator()
     need = _load_for(user, code)
     services.approve_need(need, user)
-    return jsonify(_work_json(need))
+    return need
 
 
 @bp.post("/needs/<code>/reject")
-def reject_need(code: str) -> ResponseReturnValue:
+@_review("reject", "驳回需求（需填写原因）")
+@accepts(ReasonSchema)
+@bp.response(200, NeedWorkSchema, description="成功")
+def reject_need(code: str) -> Need:
     user = _moderator()
     need = _load_for(user, code)
     services.reject_need(need, user, reason_body())
-    return jsonify(_work_json(need))
+    return need
 
 
 @bp.post("/needs/<code>/withdraw")
-def withdraw_need(code: str) -> ResponseReturnValue:
+@_review("withdraw", "撤回已发布的需求（需填写原因）")
+@accepts(ReasonSchema)
+@bp.response(200, NeedWorkSchema, description="成功")
+def withdraw_need(code: str) -> Need:
     user = _moderator()
     need = _load_for(user, code)
     services.withdraw_need(need, user, reason_body())
-    return jsonify(_work_json(need))
+    return need

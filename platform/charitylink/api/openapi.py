@@ -12,8 +12,7 @@ from typing import Any
 from flask import jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from charitylink.api import bp
-from charitylink.api.spec import build_spec
+from charitylink.api import PUBLIC, bp, document, operation
 
 _METHOD_ORDER = ("get", "post")
 
@@ -22,42 +21,64 @@ def _schema_name(schema: dict[str, Any] | None) -> str:
     if not schema:
         return ""
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1]
-    return schema.get("type", "")
+        return str(schema["$ref"].rsplit("/", 1)[-1])
+    if "oneOf" in schema:
+        return " | ".join(_schema_name(s) for s in schema["oneOf"])
+    kind = schema.get("type", "")
+    return kind if isinstance(kind, str) else " | ".join(kind)
 
 
-def _example(name: str, spec: dict[str, Any], depth: int = 0) -> Any:
-    """A small example value built from a schema (for the curl lines)."""
-    schemas = spec["components"]["schemas"]
-    schema = schemas.get(name, {})
-    return _example_of(schema, schemas, depth)
+# An example value of each scalar type (a date by its format).
+_SCALARS: dict[str, Any] = {"integer": 1, "boolean": False, "date": "2027-06-30"}
 
 
 def _example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int) -> Any:
+    """A small example value built from a schema (for the curl lines)."""
     if "$ref" in schema:
         return _example_of(schemas[schema["$ref"].rsplit("/", 1)[-1]], schemas, depth)
-    if "oneOf" in schema:
-        return _example_of(schema["oneOf"][0], schemas, depth)
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            return _example_of(schema[key][0], schemas, depth)
     kind = schema.get("type")
+    if isinstance(kind, list):  # ["string", "null"]: a value of the first type
+        kind = kind[0]
     if "enum" in schema:
         return next(v for v in schema["enum"] if v is not None)
     if kind == "object":
-        if depth > 2:
-            return {}
         props = schema.get("properties", {})
         required = schema.get("required") or list(props)[:3]
         return {
-            k: _example_of(props[k], schemas, depth + 1) for k in required if k in props
+            k: _example_of(props[k], schemas, depth + 1)
+            for k in required
+            if k in props and depth <= 2
         }
     if kind == "array":
         return [_example_of(schema.get("items", {}), schemas, depth + 1)]
-    if kind == "integer":
-        return 1
-    if kind == "boolean":
-        return False
-    if schema.get("format") == "date":
-        return "2027-06-30"
-    return "…"
+    return _SCALARS.get(schema.get("format") or kind or "", "…")
+
+
+def _ref_name(schema: dict[str, Any]) -> str:
+    return str(schema.get("$ref", "")).rsplit("/", 1)[-1]
+
+
+def field_type(fs: dict[str, Any]) -> dict[str, Any]:
+    """How the docs page shows a property's type: the words, the schema it
+    links to (if any), and whether null is allowed."""
+    nullable = False
+    for part in fs.get("anyOf", []):  # an object or null
+        if part.get("type") == "null":
+            nullable = True
+        else:
+            fs = {**fs, **part}
+    kinds = fs.get("type", "")
+    if isinstance(kinds, list):
+        nullable = nullable or "null" in kinds
+        kinds = "、".join(k for k in kinds if k != "null")
+    ref = _ref_name(fs) or _ref_name(fs.get("items") or {})
+    words = kinds if not _ref_name(fs) else ""
+    if fs.get("format"):
+        words += f"（{fs['format']}）"
+    return {"words": words, "ref": ref, "array": kinds == "array", "nullable": nullable}
 
 
 def _operations(spec: dict[str, Any], base: str) -> list[dict[str, Any]]:
@@ -67,6 +88,7 @@ def _operations(spec: dict[str, Any], base: str) -> list[dict[str, Any]]:
             op = item.get(method)
             if op is None:
                 continue
+            params = [*item.get("parameters", []), *op.get("parameters", [])]
             body = (
                 op.get("requestBody", {})
                 .get("content", {})
@@ -80,7 +102,10 @@ def _operations(spec: dict[str, Any], base: str) -> list[dict[str, Any]]:
             if secured and op["operationId"] != "createToken":
                 curl.append("-H 'Authorization: Bearer $TOKEN'")
             if body_name:
-                example = json.dumps(_example(body_name, spec), ensure_ascii=False)
+                example = json.dumps(
+                    _example_of(body, spec["components"]["schemas"], 0),
+                    ensure_ascii=False,
+                )
                 curl.append("-H 'Content-Type: application/json'")
                 if method == "post":
                     curl.append("-H 'Idempotency-Key: $(uuidgen)'")
@@ -96,7 +121,7 @@ def _operations(spec: dict[str, Any], base: str) -> list[dict[str, Any]]:
                     "auth": "optional"
                     if anonymous_ok
                     else ("bearer" if secured else ""),
-                    "params": op.get("parameters", []),
+                    "params": params,
                     "body": body_name,
                     "responses": [
                         (
@@ -118,13 +143,33 @@ def _operations(spec: dict[str, Any], base: str) -> list[dict[str, Any]]:
 
 
 @bp.get("/openapi.json")
+@operation(
+    "getOpenapi", "本 API 的 OpenAPI 描述", "meta", errors=("401",), security=PUBLIC
+)
+@bp.doc(
+    responses={
+        "200": {
+            "description": "OpenAPI 3.1 文档（由接口的 schema 生成）",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    }
+)
 def openapi_json() -> ResponseReturnValue:
-    return jsonify(build_spec())
+    return jsonify(document())
 
 
 @bp.get("/docs")
+@operation("getDocs", "API 文档页面（HTML）", "meta", errors=("401",), security=PUBLIC)
+@bp.doc(
+    responses={
+        "200": {
+            "description": "HTML 页面",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    }
+)
 def docs() -> ResponseReturnValue:
-    spec = build_spec()
+    spec = document()
     base = request.host_url.rstrip("/")
     ops = _operations(spec, base)
     tags = [
@@ -137,4 +182,5 @@ def docs() -> ResponseReturnValue:
         tags=tags,
         schemas=spec["components"]["schemas"],
         base=base,
+        field_type=field_type,
     )

@@ -3,31 +3,57 @@ close, and the public list and detail. The same services as the pages."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from flask import jsonify, request
-from flask.typing import ResponseReturnValue
+from flask import request
+from marshmallow import fields as mfields
 
 from charitylink.accounts.models import User
 from charitylink.api import (
+    PUBLIC,
+    READ_ERRORS,
+    WRITE_ERRORS,
     ApiError,
+    accepts,
+    body,
     bp,
-    created,
     current_user_or_none,
-    json_body,
+    operation,
     reason_body,
     require_user,
 )
+from charitylink.api.fields import (
+    FEN_TEXT,
+    PRIVACY_SCAN,
+    Answer,
+    Body,
+    Boolean,
+    Day,
+    Integer,
+    Text,
+    Timestamp,
+    choice,
+    day,
+    depends,
+    items,
+    money,
+    ref_id,
+    requiring,
+    string,
+    text,
+)
+from charitylink.api.needs import SearchFacetsSchema
+from charitylink.api.reasons import ProjectReasonOptionalSchema, ProjectReasonSchema
 from charitylink.core import params
 from charitylink.core.i18n import _
 from charitylink.core.permissions import require_org_can_act
-from charitylink.core.timeutil import iso_utc
 from charitylink.errors import NotAllowed
 from charitylink.extensions import db
 from charitylink.needs.models import NeedType
 from charitylink.orgs.models import Organization
 from charitylink.projects import queries, services
-from charitylink.projects.models import PUBLIC_PROJECT_STATUSES, Project
+from charitylink.projects.models import PUBLIC_PROJECT_STATUSES, Project, ProjectStatus
 
 EDITABLE_FIELDS = (
     "fund_id",
@@ -41,34 +67,107 @@ EDITABLE_FIELDS = (
     "start_on",
     "end_on",
 )
+_PROGRESS = ("claimed_fen", "delivered_fen", "households")
 
 
-def to_json(
-    project: Project, progress: queries.Progress | None = None
-) -> dict[str, Any]:
-    """A project as the API shows it (amounts in fen, dates YYYY-MM-DD)."""
-    progress = progress or queries.progress_of(project)
-    return {
-        "id": project.id,
-        "org_id": project.org_id,
-        "fund_id": project.fund_id,
-        "filing_number": project.filing_number,
-        "title": project.title,
-        "summary": project.summary,
-        "body": project.body,
-        "need_types": list(project.need_types or []),
-        "region_codes": list(project.region_codes or []),
-        "target_amount": project.target_fen,
-        "start_on": project.start_on.isoformat() if project.start_on else None,
-        "end_on": project.end_on.isoformat() if project.end_on else None,
-        "status": str(project.status),
-        "status_reason": project.status_reason,
-        "published_at": iso_utc(project.published_at),
-        "progress_overdue": project.progress_overdue(),
-        "claimed_amount": progress.claimed_fen,
-        "delivered_amount": progress.delivered_fen,
-        "households_helped": progress.households,
-    }
+@dataclass
+class Shown:
+    """A project with its progress figures, as the API shows it."""
+
+    project: Project
+    progress: queries.Progress
+
+
+def shown(project: Project) -> Shown:
+    return Shown(project, queries.progress_of(project))
+
+
+class ProjectSchema(Answer):
+    """A project with its progress figures, dumped from a ``Shown`` (amounts in
+    fen, dates YYYY-MM-DD)."""
+
+    id = Integer(required=True)
+    org_id = Integer(required=True)
+    fund_id = Integer(required=True)
+    filing_number = Text(allow_none=True)
+    title = Text(required=True)
+    summary = Text(allow_none=True)
+    body = Text(allow_none=True)
+    need_types = mfields.List(Text())
+    region_codes = mfields.List(Text())
+    target_amount = Integer(
+        attribute="target_fen", allow_none=True, metadata={"description": FEN_TEXT}
+    )
+    start_on = Day(allow_none=True)
+    end_on = Day(allow_none=True)
+    status = choice(ProjectStatus, required=True)
+    status_reason = Text(allow_none=True)
+    published_at = Timestamp(allow_none=True)
+    progress_overdue = Boolean()
+    claimed_amount = Integer(
+        attribute="claimed_fen", metadata={"description": FEN_TEXT}
+    )
+    delivered_amount = Integer(
+        attribute="delivered_fen", metadata={"description": FEN_TEXT}
+    )
+    households_helped = Integer(attribute="households")
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if attr in _PROGRESS:
+            return getattr(obj.progress, attr)
+        if attr == "progress_overdue":
+            return obj.project.progress_overdue()
+        return super().get_attribute(obj.project, attr, default)
+
+
+class ProjectPageSchema(Answer):
+    items = mfields.List(mfields.Nested(ProjectSchema), required=True)
+    total = Integer(required=True)
+    page = Integer(required=True)
+    per_page = Integer(required=True)
+    pages = Integer()
+    facets = mfields.Nested(SearchFacetsSchema)
+
+
+class ProjectInputSchema(Body):
+    fund_id = ref_id("Fund", "基金编号", "支付项目资金的本机构基金")
+    filing_number = string(
+        "慈善中国备案编号",
+        nullable=True,
+        pattern=r"^[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]{0,64}$",
+        description="慈善中国备案编号（字母和数字，全角字符按半角保存）",
+    )
+    title = depends(text(120, "项目名称", filled=True), "privacy scan", PRIVACY_SCAN)
+    summary = depends(
+        text(500, "项目简介", nullable=True), "privacy scan", PRIVACY_SCAN
+    )
+    body = depends(
+        text(20000, "项目详情", nullable=True),
+        "privacy scan",
+        "Markdown，保存时清洗。" + PRIVACY_SCAN,
+    )
+    need_types = items(choice(NeedType), "需求类型", min_items=1)
+    region_codes = items(
+        string(
+            pattern=r"^[0-9]{6}([0-9]{3}){0,2}$",
+            description="行政区划代码（须存在）",
+            format="region",
+        ),
+        "覆盖区划",
+        min_items=1,
+        max_items=200,
+    )
+    target_amount = money("目标金额（分）")
+    start_on = day("开始日期", nullable=True)
+    end_on = depends(day("结束日期", nullable=True), "start_on", "不能早于 start_on")
+
+
+# Creating a project needs what editing one may leave out.
+ProjectCreateSchema = requiring(
+    ProjectInputSchema,
+    ("fund_id", "title", "need_types", "region_codes", "target_amount"),
+    "ProjectCreate",
+)
 
 
 def _project_or_404(project_id: int, user: User | None) -> Project:
@@ -79,67 +178,91 @@ def _project_or_404(project_id: int, user: User | None) -> Project:
 
 
 @bp.post("/projects")
-def create_project() -> ResponseReturnValue:
+@operation(
+    "createProject",
+    "创建帮扶项目草稿（机构工作人员）",
+    "projects",
+    errors=WRITE_ERRORS,
+    idempotent=True,
+)
+@accepts(ProjectCreateSchema)
+@bp.response(201, ProjectSchema, description="成功")
+def create_project() -> Shown:
     user = require_user()
     if getattr(user, "org_id", None) is None:
         raise NotAllowed(_("只有机构工作人员可以创建项目。"))
     org = db.session.get_one(Organization, user.org_id)
     require_org_can_act(user, org.id)  # who acts, before what is sent
-    data = json_body("ProjectCreate", also=lambda d: services.clean_fields(org, d))
+    data = body(also=lambda d: services.clean_fields(org, d))
     project = services.create_project(org, user, data)
-    return created(to_json(project))
+    return shown(project)
+
+
+def _action(verb: str, summary: str) -> Any:
+    return operation(
+        f"{verb}Project", summary, "projects", errors=WRITE_ERRORS, idempotent=True
+    )
 
 
 @bp.post("/projects/<int:project_id>")
-def update_project(project_id: int) -> ResponseReturnValue:
+@_action("update", "修改草稿（或被驳回的）项目")
+@accepts(ProjectInputSchema)
+@bp.response(200, ProjectSchema, description="成功")
+def update_project(project_id: int) -> Shown:
     """Edit a draft (or a rejected project, which goes back to draft). Fields
     left out keep their current values."""
     user = require_user()
     project = _project_or_404(project_id, user)
     require_org_can_act(user, project.org_id)  # who acts, before what is sent
-    current = {
-        k: v
-        for k, v in to_json(project, queries.Progress()).items()
-        if k in EDITABLE_FIELDS
-    }
-    data = json_body(
-        "ProjectInput",
-        also=lambda d: services.clean_fields(project.org, {**current, **d}),
+    as_sent = ProjectSchema().dump(Shown(project, queries.Progress()))
+    current = {k: v for k, v in as_sent.items() if k in EDITABLE_FIELDS}
+    data = body(
+        also=lambda d: services.clean_fields(project.org, {**current, **d}, project.id),
     )
     services.update_project(project, user, {**current, **data})
-    return jsonify(to_json(project))
+    return shown(project)
 
 
 @bp.post("/projects/<int:project_id>/submit")
-def submit_project(project_id: int) -> ResponseReturnValue:
+@_action("submit", "提交项目审核（机构）")
+@bp.response(200, ProjectSchema, description="成功")
+def submit_project(project_id: int) -> Shown:
     user = require_user()
     project = _project_or_404(project_id, user)
     services.submit_project(project, user)
-    return jsonify(to_json(project))
+    return shown(project)
 
 
 @bp.post("/projects/<int:project_id>/approve")
-def approve_project(project_id: int) -> ResponseReturnValue:
+@_action("approve", "审核通过并发布项目（审核员）")
+@bp.response(200, ProjectSchema, description="成功")
+def approve_project(project_id: int) -> Shown:
     user = require_user()
     project = _project_or_404(project_id, user)
     services.approve_project(project, user)
-    return jsonify(to_json(project))
+    return shown(project)
 
 
 @bp.post("/projects/<int:project_id>/reject")
-def reject_project(project_id: int) -> ResponseReturnValue:
+@_action("reject", "驳回项目（审核员，需填写原因）")
+@accepts(ProjectReasonSchema)
+@bp.response(200, ProjectSchema, description="成功")
+def reject_project(project_id: int) -> Shown:
     user = require_user()
     project = _project_or_404(project_id, user)
     services.reject_project(project, user, reason_body())
-    return jsonify(to_json(project))
+    return shown(project)
 
 
 @bp.post("/projects/<int:project_id>/close")
-def close_project(project_id: int) -> ResponseReturnValue:
+@_action("close", "结束项目（机构，可说明原因）")
+@accepts(ProjectReasonOptionalSchema, required=False)
+@bp.response(200, ProjectSchema, description="成功")
+def close_project(project_id: int) -> Shown:
     user = require_user()
     project = _project_or_404(project_id, user)
     services.close_project(project, user, reason_body())
-    return jsonify(to_json(project))
+    return shown(project)
 
 
 LIST_PARAMS = [
@@ -154,7 +277,16 @@ LIST_PARAMS = [
 
 
 @bp.get("/projects")
-def list_projects() -> ResponseReturnValue:
+@operation(
+    "listProjects",
+    "已发布的帮扶项目",
+    "projects",
+    errors=("401", "422"),
+    security=PUBLIC,
+    params=LIST_PARAMS,
+)
+@bp.response(200, ProjectPageSchema, description="成功")
+def list_projects() -> dict[str, Any]:
     checked = params.parse(LIST_PARAMS, request.args)  # strict: bad value → 422
     args = request.args
     filters = queries.parse_filters(args)  # the values above, as the query wants
@@ -172,19 +304,27 @@ def list_projects() -> ResponseReturnValue:
     else:
         found = None
         result = queries.public_page(filters, page, per_page)
-    body: dict[str, Any] = {
-        "items": [to_json(p, result.progress[p.id]) for p in result.items],
+    answer: dict[str, Any] = {
+        "items": [Shown(p, result.progress[p.id]) for p in result.items],
         "total": result.total,
         "page": result.page,
         "per_page": result.per_page,
         "pages": result.pages,
     }
     if found is not None:  # counts beside the results: region, need type
-        body["facets"] = found.facets_json()
-    return jsonify(body)
+        answer["facets"] = found.facets_json()
+    return answer
 
 
 @bp.get("/projects/<int:project_id>")
-def get_project(project_id: int) -> ResponseReturnValue:
+@operation(
+    "getProject",
+    "项目详情及进展数字",
+    "projects",
+    errors=READ_ERRORS,
+    security=PUBLIC,
+)
+@bp.response(200, ProjectSchema, description="成功")
+def get_project(project_id: int) -> Shown:
     project = _project_or_404(project_id, current_user_or_none())
-    return jsonify(to_json(project))
+    return shown(project)

@@ -2,17 +2,88 @@
 
 from __future__ import annotations
 
-from flask import jsonify
-from flask.typing import ResponseReturnValue
+from typing import Any
 
-from charitylink.api import bp
+from marshmallow import fields as mfields
+
+from charitylink.api import PUBLIC, bp, operation
+from charitylink.api.fields import FEN_TEXT, Answer, Integer, Text, choice
 from charitylink.reports import cache, transparency
+
+_HIDDEN = "金额，单位分；不足 5 户时为 null"
+
+
+def _count() -> Integer:
+    return Integer(allow_none=True)
+
+
+def _fen() -> Integer:
+    return Integer(allow_none=True, metadata={"description": _HIDDEN})
+
+
+def _suppressed() -> mfields.Dict:
+    return mfields.Dict(
+        keys=Text(),
+        values=choice(("lt5", "complementary")),
+        metadata={
+            "description": "被隐去的数字组 → 原因：lt5（不足 5 户）或 complementary"
+            "（可由合计推算）"
+        },
+    )
+
+
+class StatsCellSchema(Answer):
+    needs_published = _count()
+    households = _count()
+    amount_requested = _fen()
+    amount_claimed = _fen()
+    households_reached = _count()
+    amount_delivered = _fen()
+    amount_confirmed = _fen()
+    deliveries = _count()
+    region_code = Text()
+    region_name = Text()
+    level = Text()
+    need_type = Text()
+    month = Text()
+    suppressed = _suppressed()
+
+
+class SuppressionSchema(Answer):
+    threshold_households = Integer()
+    note = Text()
+
+
+class StatsSchema(Answer):
+    needs_published = Integer(required=True, allow_none=True)
+    needs_fully_claimed = _count()
+    households_reached = _count()
+    amount_requested = _fen()
+    amount_claimed = _fen()
+    amount_delivered = _fen()
+    amount_confirmed = _fen()
+    orgs_verified = Integer()
+    funds = Integer()
+    donations_total = Integer(metadata={"description": FEN_TEXT})
+    suppressed = _suppressed()
+    by_region = mfields.List(mfields.Nested(StatsCellSchema), required=True)
+    by_need_type = mfields.List(mfields.Nested(StatsCellSchema), required=True)
+    by_month = mfields.List(mfields.Nested(StatsCellSchema), required=True)
+    suppression = mfields.Nested(SuppressionSchema)
 
 
 @bp.get("/stats")
-def stats() -> ResponseReturnValue:
+@operation(
+    "getStats",
+    "公开透明数据（不足 5 户的单元格为 null）",
+    "stats",
+    errors=("401",),
+    security=PUBLIC,
+)
+@bp.response(200, StatsSchema, description="成功")
+def stats() -> dict[str, Any]:
     """Amounts in fen over every need ever published; a figure resting on fewer
     than 5 households (or derivable from the totals) is null, and ``suppressed``
     says why."""
     figures = cache.cached(("public",), transparency.figures)
-    return jsonify(transparency.api_payload(figures))
+    return transparency.api_payload(figures)

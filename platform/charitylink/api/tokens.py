@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from flask.typing import ResponseReturnValue
+from typing import Any
 
 from charitylink.accounts import services
-from charitylink.api import ApiError, bp, created, json_body
+from charitylink.api import ApiError, accepts, body, bp, operation
+from charitylink.api.fields import Answer, Body, Text, Timestamp, text
 from charitylink.core import audit
 from charitylink.core.i18n import _
-from charitylink.core.timeutil import iso_utc
 from charitylink.extensions import limiter
+
+
+class TokenRequestSchema(Body):
+    email = text(254, "邮箱", filled=True, required=True)
+    password = text(1024, "密码", min_len=1, required=True)
+    name = text(64, "令牌名称", nullable=True, description="令牌的名称，便于日后识别")
+
+
+class TokenSchema(Answer):
+    token = Text(required=True)
+    expires_at = Timestamp(required=True)
 
 
 def _token_account_key() -> str:
@@ -26,21 +37,22 @@ def _token_account_key() -> str:
 @bp.post("/tokens")
 @limiter.limit("20/minute;100/hour")
 @limiter.limit("10/minute;50/hour", key_func=_token_account_key)
-def create_token() -> ResponseReturnValue:
-    data = json_body("TokenRequest")
-    email, password = data.get("email"), data.get("password")
-    fields = {}
-    if not isinstance(email, str) or not email.strip():
-        fields["email"] = _("请填写邮箱。")
-    if not isinstance(password, str) or not password:
-        fields["password"] = _("请填写密码。")
-    if fields:
-        raise ApiError(422, "validation_failed", _("请填写邮箱和密码。"), fields)
-    user = services.authenticate(email, password)
+@operation(
+    "createToken",
+    "登录，获取访问令牌",
+    "tokens",
+    errors=("401", "413", "422", "429"),
+    security=[{}],
+    description="按账号和来源地址限流（429）。此接口不使用 Idempotency-Key "
+    "（响应含明文令牌，不会被保存）。",
+)
+@accepts(TokenRequestSchema)
+@bp.response(201, TokenSchema, description="令牌只返回这一次；服务器只保存其哈希")
+def create_token() -> dict[str, Any]:
+    data = body()
+    user = services.authenticate(data["email"], data["password"])
     if user is None:
         raise ApiError(401, "unauthorized", _("邮箱或密码不正确。"))
-    raw, token = services.issue_token(
-        user, data.get("name") if isinstance(data.get("name"), str) else "api"
-    )
+    raw, token = services.issue_token(user, data.get("name") or "api")
     audit.record(user, "user.login_api", user)
-    return created({"token": raw, "expires_at": iso_utc(token.expires_at)})
+    return {"token": raw, "expires_at": token.expires_at}

@@ -1,23 +1,24 @@
-"""Request bodies checked against the schemas the API document publishes.
+"""Request bodies checked against the schema the API document publishes.
 
-One description serves both: ``api/spec.py`` writes the schemas into
-``/api/v1/openapi.json`` and this module checks every body against the same
-schema (JSON Schema, by the ``jsonschema`` library) before an endpoint reads it.
-So a limit typed in the spec is the limit enforced, and a body the document
-calls invalid is refused with a 422 that names each bad field in Chinese.
+The document is generated from the marshmallow schemas (``api/__init__.py``),
+and this module checks every body against the JSON Schema the document gives
+for its operation (by the ``jsonschema`` library) before an endpoint reads it.
+So a limit declared in a schema is the limit documented and the limit
+enforced, and a body the document calls invalid is refused with a 422 that
+names each bad field in Chinese (the field's ``title``).
 
 The services still check what no schema can say (a fund of the caller's org, a
-deadline not in the past, the privacy scan); the spec marks those fields with
+deadline not in the past, the privacy scan); the schemas mark those fields with
 ``x-depends-on`` or ``x-refers-to``.
 """
 
 from __future__ import annotations
 
-import copy
+import json
 from collections.abc import Callable
-from functools import cache
 from typing import Any, cast
 
+from flask import current_app
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -65,29 +66,17 @@ _TYPE_NAMES = {
 }
 
 
-def _openapi_to_json_schema(node: Any) -> Any:
-    """OpenAPI 3.0's ``nullable: true`` is JSON Schema's ``type: [t, "null"]``
-    (and ``null`` among the ``enum`` values); everything else is the same."""
-    if isinstance(node, list):
-        return [_openapi_to_json_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _openapi_to_json_schema(v) for k, v in node.items()}
-    if out.pop("nullable", False):
-        if "type" in out:
-            out["type"] = [out["type"], "null"]
-        if "enum" in out and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
-    return out
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """A validator of ``schema`` (an operation's request body in the document,
+    whose ``$ref``s point into the document's components), made once per app."""
+    from charitylink.api import document
 
-
-@cache
-def _validator(name: str) -> Draft202012Validator:
-    from charitylink.api.spec import SCHEMAS
-
-    schemas = _openapi_to_json_schema(copy.deepcopy(SCHEMAS))
-    root = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": schemas}}
-    return Draft202012Validator(root)
+    made = current_app.extensions.setdefault("charitylink.api.validators", {})
+    key = json.dumps(schema, sort_keys=True)
+    if key not in made:
+        components = {"schemas": document()["components"]["schemas"]}
+        made[key] = Draft202012Validator({**schema, "components": components})
+    return cast(Draft202012Validator, made[key])
 
 
 def _field(error: ValidationError, root: dict[str, Any]) -> tuple[str, str]:
@@ -207,7 +196,9 @@ def _specific(error: ValidationError) -> ValidationError:
     return error
 
 
-def check(name: str, body: Any, also: Callable[[Any], object] | None = None) -> None:
+def check(
+    schema: dict[str, Any], body: Any, also: Callable[[Any], object] | None = None
+) -> None:
     """Refuse ``body`` with one 422 naming every bad field, or return.
 
     ``also`` is the service's own check of the same body (pure: it writes
@@ -216,11 +207,11 @@ def check(name: str, body: Any, also: Callable[[Any], object] | None = None) -> 
     bad field in one answer, not of the schema's first and then the rest."""
     fields: dict[str, str] = {}
     errors = sorted(
-        (_specific(e) for e in _validator(name).iter_errors(body)),
+        (_specific(e) for e in _validator(schema).iter_errors(body)),
         key=lambda e: list(map(str, e.path)),
     )
     for error in errors:
-        field, label = _field(error, cast(dict[str, Any], _validator(name).schema))
+        field, label = _field(error, cast(dict[str, Any], _validator(schema).schema))
         fields.setdefault(field, _message(error, label))
     if fields and also is not None:
         gather(fields, lambda: also(body))

@@ -93,6 +93,8 @@ class LedgerEntry(Model):
     note: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Read only: an entry is never changed once written.
+    fund: Mapped[Fund] = relationship(viewonly=True)
 
     @property
     def kind_label(self) -> str:

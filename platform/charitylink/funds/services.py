@@ -164,7 +164,7 @@ def check_purpose(fund: Fund, need_type: str, region_code: str) -> None:
 
 
 def figures(fund: Fund) -> dict[str, int]:
-    """The API's fund figures, from the cached columns (reconciled with the ledger)."""
+    """A fund's figures, from the cached columns (reconciled with the ledger)."""
     return {
         "donations_total": fund.donations_fen,
         "disbursed": fund.disbursed_fen,
@@ -213,24 +213,3 @@ def ledger_page(
         error_out=False,
     )
     return list(pagination.items), pagination.total or 0
-
-
-def to_json(fund: Fund) -> dict[str, Any]:
-    """A fund as the API shows it, with its figures."""
-    return {
-        "id": fund.id,
-        "org_id": fund.org_id,
-        "name": fund.name,
-        "kind": str(fund.kind),
-        "donor_name": fund.donor_name if fund.kind == FundKind.NAMED else None,
-        "purpose": (
-            {
-                "need_types": list(fund.purpose_need_types or []),
-                "region_prefix": fund.purpose_region_prefix,
-            }
-            if fund.kind == FundKind.SPECIAL
-            else None
-        ),
-        "description": fund.description or "",
-        **figures(fund),
-    }

@@ -102,13 +102,6 @@ class ImportResult:
         counts["total"] = len(self.outcomes)
         return counts
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "summary": self.counts,
-            "rows": [o.as_dict() for o in self.outcomes],
-        }
-
 
 def rows_from_json(body: Any) -> list[InputRow]:
     """The rows of an API body: a JSON array, or ``{"rows": [...]}``.
