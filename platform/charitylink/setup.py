@@ -154,6 +154,7 @@ def _label_sets() -> SimpleNamespace:
     module-level ``*_LABELS`` dict), for templates: ``L.NEED_TYPE_LABELS[...]``."""
     from charitylink.accounts import models as accounts
     from charitylink.claims import models as claims
+    from charitylink.core import audit
     from charitylink.funds import models as funds
     from charitylink.needs import models as needs
     from charitylink.orgs import models as orgs
@@ -162,7 +163,7 @@ def _label_sets() -> SimpleNamespace:
     return SimpleNamespace(
         **{
             name: value
-            for module in (accounts, claims, funds, needs, orgs, projects)
+            for module in (accounts, audit, claims, funds, needs, orgs, projects)
             for name, value in vars(module).items()
             if name.endswith("_LABELS") and isinstance(value, dict)
         }

@@ -156,11 +156,12 @@ def test_audit_page_scoped_to_moderator_region(
     db.session.commit()
     login_as(create_user("moderator", region_prefix="2201"))
     html = client.get("/mod/audit").get_data(as_text=True)
-    assert f"organization {near.id}" in html
-    assert f"organization {far.id}" not in html
+    assert f'机构 <span class="nowrap">{near.id}</span>' in html
+    assert f'机构 <span class="nowrap">{far.id}</span>' not in html
     login_as(admin)
     html = client.get("/mod/audit").get_data(as_text=True)
-    assert f"organization {near.id}" in html and f"organization {far.id}" in html
+    assert f'机构 <span class="nowrap">{near.id}</span>' in html
+    assert f'机构 <span class="nowrap">{far.id}</span>' in html
 
 
 def test_audit_page_filters(client, login_as, create_org, create_user):
@@ -175,7 +176,7 @@ def test_audit_page_filters(client, login_as, create_org, create_user):
     html = client.get(
         f"/mod/audit?object_type=organization&object_id={other.id}"
     ).get_data(as_text=True)
-    assert "org.reject" not in html
+    assert '<code class="nowrap">org.reject</code>' not in html
     html = client.get("/mod/audit?from=2000-01-01&to=2000-01-02").get_data(as_text=True)
     assert "共 0 条" in html
     html = client.get("/mod/audit?from=2000-01-01").get_data(as_text=True)

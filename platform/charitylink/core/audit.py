@@ -18,6 +18,95 @@ if TYPE_CHECKING:
     from charitylink.accounts.models import User
 
 
+# What each action code means, for the audit log page (templates:
+# ``L.AUDIT_ACTION_LABELS``). Every code passed to :func:`record` has a label
+# here; tests/core/test_audit_labels.py finds the codes in the source and fails
+# on one without.
+AUDIT_ACTION_LABELS = {
+    # organisations
+    "org.register": "机构注册",
+    "org.resubmit": "机构重新提交注册",
+    "org.verify": "机构通过认证",
+    "org.reject": "机构注册被驳回",
+    "org.suspend": "机构被暂停",
+    "org.reinstate": "机构恢复",
+    "org.update_profile": "修改机构资料",
+    "org.seed": "载入演示机构",
+    # accounts and API tokens
+    "user.create": "创建用户",
+    "user.deactivate": "停用用户",
+    "user.reactivate": "启用用户",
+    "user.login": "登录",
+    "user.login_api": "登录（API 令牌）",
+    "user.logout": "退出登录",
+    "user.password_change": "修改密码",
+    "token.issue": "签发 API 令牌",
+    "token.revoke": "吊销 API 令牌",
+    # funds
+    "fund.create": "设立基金",
+    "fund.donation": "登记捐赠",
+    # projects
+    "project.create": "创建帮扶项目",
+    "project.edit": "修改帮扶项目",
+    "project.redraft": "项目退回草稿",
+    "project.submit": "提交项目审核",
+    "project.approve": "项目审核通过",
+    "project.reject": "项目被驳回",
+    "project.close": "项目结束",
+    "project.progress": "发布项目进展",
+    "project.seed": "载入演示项目",
+    # needs
+    "need.create": "录入需求",
+    "need.update": "修改需求",
+    "need.submit": "提交需求审核",
+    "need.approve": "需求审核通过（发布）",
+    "need.reject": "需求被驳回",
+    "need.to_draft": "需求退回草稿",
+    "need.withdraw": "撤回需求",
+    "need.private_view": "查看需求隐私信息",
+    "need.import": "批量导入需求",
+    "need.fully_claimed": "需求已全额认领",
+    "need.reopen": "需求重新开放认领",
+    "need.delivered": "需求已交付",
+    "need.confirm": "需求回访确认",
+    "need.expire": "需求过期",
+    # claims
+    "claim.create": "认领需求",
+    "claim.deliver": "登记交付",
+    "claim.confirm": "回访确认交付",
+    "claim.cancel": "取消认领",
+    "claim.expire": "认领过期",
+    "claim.contact_view": "查看受助家庭联系方式",
+    # exports
+    "export.needs_private": "导出含隐私信息的需求",
+}
+
+# The part of an action code before the dot: the audit log filters by it.
+AUDIT_GROUP_LABELS = {
+    "org": "机构",
+    "user": "用户",
+    "token": "API 令牌",
+    "fund": "基金",
+    "project": "帮扶项目",
+    "need": "需求",
+    "claim": "认领",
+    "export": "导出",
+}
+
+# The object types audit rows name (``_object_key``: ``__audit_type__`` or the
+# table name without its final "s").
+AUDIT_OBJECT_LABELS = {
+    "organization": "机构",
+    "user": "用户",
+    "api_token": "API 令牌",
+    "fund": "基金",
+    "project": "帮扶项目",
+    "need": "需求",
+    "claim": "认领",
+    "system": "系统",
+}
+
+
 class AuditEvent(Model):
     __tablename__ = "audit_events"
 
