@@ -122,3 +122,17 @@ def prefix_of(code: str) -> str:
 
 def count() -> int:
     return db.session.scalar(select(func.count()).select_from(Region)) or 0
+
+
+def scope_name(prefix: str | None) -> str:
+    """The full name of a moderator's region prefix: ``2201`` → ``吉林省长春市``.
+
+    A prefix of 2, 4 or 6 digits names a province, prefecture or county (the
+    code padded with zeros); anything else is shown as the code itself."""
+    if not prefix:
+        return ""
+    if prefix.isdigit() and len(prefix) in (2, 4, 6):
+        name = full_name(prefix.ljust(6, "0"))
+        if name:
+            return name
+    return prefix
