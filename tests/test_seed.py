@@ -37,6 +37,53 @@ def test_demo_data_has_every_role_and_claims_in_every_state(app, client):
     assert resp.headers["Location"].endswith("/mod")
 
 
+def test_demo_data_is_current_on_the_day_it_is_seeded(app):
+    """Dates in the demo are relative to today: projects running, one (and only
+    one) with its progress report overdue, open claims and needs ahead of their
+    deadlines, some of them this week."""
+    from datetime import timedelta
+
+    from charitylink.core.timeutil import as_utc, today, utcnow
+    from charitylink.needs.models import NeedStatus
+    from charitylink.projects.models import Project, ProjectStatus, ProjectUpdate
+
+    demo.load_demo(needs_count=60)
+    day, now = today(), utcnow()
+    published = list(
+        db.session.scalars(
+            select(Project).where(Project.status == ProjectStatus.PUBLISHED)
+        ).unique()
+    )
+    assert len(published) >= 3
+    assert [p.title for p in published if p.progress_overdue()] == [
+        "大病医疗“救急难”行动"
+    ]
+    for project in published:
+        assert project.start_on <= day < project.end_on, project.title
+        assert as_utc(project.published_at) <= now
+    for project in db.session.scalars(
+        select(Project).where(Project.status == ProjectStatus.SUBMITTED)
+    ).unique():
+        assert project.start_on > day  # a plan for later, waiting for review
+    for update in db.session.scalars(select(ProjectUpdate)):
+        assert as_utc(update.created_at) <= now
+    reserved = list(
+        db.session.scalars(select(Claim).where(Claim.status == ClaimStatus.RESERVED))
+    )
+    assert reserved and all(c.due_on >= day for c in reserved)
+    assert any(c.due_on <= day + timedelta(days=7) for c in reserved)
+    for claim in reserved:
+        assert as_utc(claim.created_at) <= now
+        assert claim.created_at.date() >= claim.due_on - timedelta(days=60)
+    open_needs = list(
+        db.session.scalars(select(Need).where(Need.status == NeedStatus.PUBLISHED))
+    )
+    assert all(n.deadline_on is None or n.deadline_on >= day for n in open_needs)
+    assert any(
+        n.deadline_on and n.deadline_on <= day + timedelta(days=7) for n in open_needs
+    )
+
+
 def test_seed_refuses_a_database_with_data(app, runner, create_org):
     create_org()
     result = runner.invoke(args=["seed"])

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import click
 from sqlalchemy import func, select
 
 from charitylink.core.permissions import Role
-from charitylink.core.timeutil import as_utc, today, utcnow
+from charitylink.core.timeutil import CHINA, as_utc, today, utcnow
 from charitylink.extensions import db
 from charitylink.seeding.fictional import (
     ASSISTANCE_BY_CATEGORY,
@@ -35,6 +35,13 @@ def has_data() -> bool:
     users = db.session.scalar(select(func.count()).select_from(User)) or 0
     orgs = db.session.scalar(select(func.count()).select_from(Organization)) or 0
     return bool(users or orgs)
+
+
+def _day(offset: int) -> date:
+    """A date in seeds/demo: days from the day the demo is loaded (``-40`` is
+    forty days ago), so the demo is as current on any day as on the first:
+    projects running, reports due as described, deadlines ahead."""
+    return today() + timedelta(days=offset)
 
 
 def _demo() -> dict[str, Any]:
@@ -127,22 +134,23 @@ def _seed_projects(
             need_types=row["need_types"],
             region_codes=row["region_codes"],
             target_fen=row["target_fen"],
-            start_on=date.fromisoformat(row["start_on"]) if row["start_on"] else None,
-            end_on=date.fromisoformat(row["end_on"]) if row["end_on"] else None,
+            start_on=None if row["start_on"] is None else _day(row["start_on"]),
+            end_on=None if row["end_on"] is None else _day(row["end_on"]),
             status=ProjectStatus(row["status"]),
             created_by_id=admin.id,
         )
+        published_ago = timedelta(days=row.get("published_days_ago", 0))
         if project.status in (ProjectStatus.SUBMITTED, ProjectStatus.PUBLISHED):
-            project.submitted_at = now - timedelta(days=200)
+            project.submitted_at = now - published_ago - timedelta(days=10)
         if project.status == ProjectStatus.PUBLISHED:
-            project.published_at = now - timedelta(days=180)
+            project.published_at = now - published_ago
         db.session.add(project)
         db.session.flush()
         audit.record(
             admin, "project.seed", project, None, project.status, reason="演示数据"
         )
-        for day, body in row["updates"]:
-            at = datetime.combine(date.fromisoformat(day), time(10, 0), tzinfo=UTC)
+        for offset, body in row["updates"]:
+            at = datetime.combine(_day(offset), time(10, 0), tzinfo=CHINA)
             db.session.add(
                 ProjectUpdate(
                     project_id=project.id, body=body, author_id=admin.id, created_at=at
@@ -244,7 +252,54 @@ def _seed_needs(users: dict[str, Any], n: int = 320) -> list[Any]:
     return out
 
 
-def _seed_claims(  # noqa: C901 — demo data: one branch per claim state the demo shows
+def _give_fate(
+    claim: Any, user: Any, fate: int, users: dict[str, Any], rng: random.Random
+) -> None:
+    """Take a new claim to the state the demo shows for ``fate`` (0–9)."""
+    from charitylink.claims import services as claims
+
+    need = claim.need
+    if fate in (0, 1, 2, 3):
+        amount = claim.amount_fen
+        delivered = amount if rng.random() < 0.85 else amount * 9 // 10
+        claims.deliver_claim(
+            claim,
+            user,
+            delivered,
+            min(
+                today(), claim.created_at.date() + timedelta(days=rng.randrange(1, 30))
+            ),
+            rng.choice(["cash", "goods", "service"]),
+            "已按约定交付，附收据。",
+        )
+        if fate in (0, 1, 2):
+            _, approver = _moderators(users, need.region_code)
+            claims.confirm_claim(claim, approver)
+    elif fate == 4:
+        claims.cancel_claim(claim, user)
+    elif fate == 5:
+        claim.due_on = today() - timedelta(days=1)  # left to expire
+    else:
+        if fate == 6:  # near expiry
+            claim.due_on = today() + timedelta(days=rng.randrange(1, 6))
+        # An open claim was made within its delivery period, not months ago.
+        claim.created_at = max(
+            as_utc(need.published_at),
+            utcnow() - timedelta(days=rng.randrange(1, 10)),
+        )
+
+
+def _set_deadlines(open_needs: list[Any]) -> None:
+    # A few needs whose deadline passed without full claims (the seed expires
+    # them), and a few whose deadline is this week (the moderators' "expiring
+    # soon"); the others' deadlines are weeks or months ahead.
+    for need in open_needs[-4:]:
+        need.deadline_on = today() - timedelta(days=1)
+    for days, need in enumerate(open_needs[-7:-4], start=3):
+        need.deadline_on = today() + timedelta(days=days)
+
+
+def _seed_claims(
     needs: list[Any],
     orgs: dict[str, Any],
     funds: dict[str, Any],
@@ -296,30 +351,8 @@ def _seed_claims(  # noqa: C901 — demo data: one branch per claim state the de
         claim.created_at = min(
             utcnow(), as_utc(need.published_at) + timedelta(days=rng.randrange(1, 20))
         )
-        claimed_on = claim.created_at.date()
-        fate = i % 10
-        if fate in (0, 1, 2, 3):
-            delivered = amount if rng.random() < 0.85 else amount * 9 // 10
-            claims.deliver_claim(
-                claim,
-                user,
-                delivered,
-                min(today(), claimed_on + timedelta(days=rng.randrange(1, 30))),
-                rng.choice(["cash", "goods", "service"]),
-                "已按约定交付，附收据。",
-            )
-            if fate in (0, 1, 2):
-                _, approver = _moderators(users, need.region_code)
-                claims.confirm_claim(claim, approver)
-        elif fate == 4:
-            claims.cancel_claim(claim, user)
-        elif fate == 5:
-            claim.due_on = today() - timedelta(days=1)  # left to expire below
-        elif fate == 6:
-            claim.due_on = today() + timedelta(days=rng.randrange(1, 6))  # near expiry
-    # A few needs whose deadline passed without full claims: expired below.
-    for need in [n for n in published if n.status == NeedStatus.PUBLISHED][-4:]:
-        need.deadline_on = today() - timedelta(days=1)
+        _give_fate(claim, user, i % 10, users, rng)
+    _set_deadlines([n for n in published if n.status == NeedStatus.PUBLISHED])
     db.session.flush()
     claims.expire_overdue(today())
 
