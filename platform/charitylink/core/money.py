@@ -18,6 +18,7 @@ __all__ = [
     "MAX_AMOUNT_FEN",
     "InvalidAmount",
     "fen_to_yuan_str",
+    "fen_to_capitals",
     "format_fen",
     "parse_yuan",
     "validate_fen",
@@ -136,3 +137,21 @@ def format_fen(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(fen), 100)
     return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+def fen_to_capitals(fen: int) -> str:
+    """Return fen in Chinese financial capitals (大写), as receipts and cheques
+    write an amount so that it cannot be altered: 123456 → ``"壹仟贰佰叁拾肆元伍角陆分"``,
+    100000 → ``"壹仟元整"``, 50 → ``"伍角整"``.
+
+    The payment rules ask for 整 after an amount that ends in 元 or 角 and none
+    after 分; cn2an writes the digits and units, the 整 after 角 is added here.
+    """
+    from cn2an import an2cn
+
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise TypeError("fen must be an int")
+    if fen < 0:
+        raise ValueError("a receipt amount is never negative")
+    words = str(an2cn(fen_to_yuan_str(fen), "rmb"))
+    return words + "整" if words.endswith("角") else words
