@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.funds.views import bp as funds_bp
     from charitylink.needs.views import bp as needs_bp
     from charitylink.orgs.views import bp as orgs_bp
+    from charitylink.printing.views import bp as printing_bp
     from charitylink.projects.views import bp as projects_bp
     from charitylink.public.views import bp as public_bp
     from charitylink.reports.views import bp as reports_bp
@@ -113,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
         workspace_bp,
         admin_bp,
         exports_bp,
+        printing_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document

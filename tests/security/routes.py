@@ -44,6 +44,8 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
                 if rule.endpoint.endswith(("evidence_file", "confirm_claim", "confirm"))
                 else world.claim.id
             )
+        elif arg == "entry_id":  # a donation to org A's fund (a receipt)
+            values[arg] = _donation_of(world.fund_a)
         elif arg == "user_id":
             values[arg] = world.users["member_a"].id
         elif arg == "token_id":
@@ -60,6 +62,20 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
         else:
             values[arg] = "1"
     return values
+
+
+def _donation_of(fund: Any) -> int:
+    from sqlalchemy import select
+
+    from charitylink.funds.models import LedgerEntry, LedgerKind
+
+    entry_id = db.session.scalar(
+        select(LedgerEntry.id).where(
+            LedgerEntry.fund_id == fund.id, LedgerEntry.kind == LedgerKind.DONATION
+        )
+    )
+    assert entry_id is not None, "the world's fund has a donation"
+    return entry_id
 
 
 def url_for_rule(app: Flask, rule: Rule, world: Any) -> str:

@@ -91,6 +91,11 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "claims.cancel": {"POST": STAFF_A},
     "claims.contact": {"POST": STAFF_A},
     "claims.evidence_file": {"GET": STAFF_A | MOD_IN},
+    # printable documents: the receipt is the org admin's to issue (as donations
+    # are the admin's to record); a claim's record is for whoever may see the
+    # claim's evidence (the org's staff, the region's moderators)
+    "printing.donation_receipt": {"GET": ADMIN_A},
+    "printing.claim_record": {"GET": STAFF_A | MOD_IN},
     # moderator work area
     "workspace.mod_home": {"GET": MODS},
     "orgs.queue": {"GET": MODS},
