@@ -68,7 +68,7 @@ def test_need_page_offers_the_claim_form_to_org_staff_only(
     login_as(org_world["member"])
     html = _text(client.get(f"/needs/{need.code}"))
     assert "确认认领" in html
-    assert org_world["fund"].name in html and "可用 ¥10000.00" in html
+    assert org_world["fund"].name in html and "可用 ¥10,000.00" in html
     assert 'value="1234.50"' in html  # the remaining amount, ready to claim
     _no_private(html)
 

@@ -32,6 +32,7 @@ REDIRECT_OK = {
     "needs.edit",  # a published need is not editable → its review page
     "projects.edit",  # a published project is not editable → its page
     "orgs.resubmit",  # only a rejected registration → the profile page
+    "claims.contact",  # a reloaded contact result → the claim's page
 }
 
 # Allowed GETs whose object does not exist in the world (a random import token):
@@ -88,8 +89,8 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "claims.org_index": {"GET": ORG_STAFF},
     "claims.org_detail": {"GET": STAFF_A},
     "claims.deliver": {"GET": STAFF_A, "POST": STAFF_A},
-    "claims.cancel": {"POST": STAFF_A},
-    "claims.contact": {"POST": STAFF_A},
+    "claims.cancel": {"GET": STAFF_A, "POST": STAFF_A},  # GET: the confirmation step
+    "claims.contact": {"GET": STAFF_A, "POST": STAFF_A},  # GET: back to the claim
     "claims.evidence_file": {"GET": STAFF_A | MOD_IN},
     # printable documents: the receipt is the org admin's to issue (as donations
     # are the admin's to record); a claim's record is for whoever may see the
@@ -126,7 +127,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "exports.org_exports": {"GET": ORG_ADMINS},
     "exports.org_export": {"GET": ORG_ADMINS},
     "claims.mod_index": {"GET": MODS},
-    "claims.confirm": {"POST": MOD_IN},
+    "claims.confirm": {"GET": MOD_IN, "POST": MOD_IN},  # GET: the confirmation step
     "reports.mod_reports": {"GET": MODS},
     "reports.mod_export": {"GET": MODS},
     # API

@@ -13,6 +13,7 @@ import io
 import os
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,19 @@ def display_name(filename: str, ext: str) -> str:
     return f"{stem or 'evidence'}.{ext}"
 
 
-def store(upload: Any) -> tuple[str, str, str]:
-    """Check and store an upload; returns (stored name, display name, MIME).
+@dataclass(frozen=True)
+class Prepared:
+    """An upload that passed the checks: its cleaned bytes, ready to write."""
+
+    data: bytes
+    ext: str
+    mime: str
+    display_name: str
+
+
+def prepare(upload: Any) -> Prepared:
+    """Check an upload and clean it (images re-encoded without metadata);
+    writes nothing.
 
     Raises ValidationFailed (field ``evidence``) for a wrong type, an empty or
     too large file, or an image that does not decode."""
@@ -114,11 +126,17 @@ def store(upload: Any) -> tuple[str, str, str]:
     ext, mime = kind
     if ext in ("jpg", "png"):
         data = _clean_image(data, ext)
-    stored = f"{secrets.token_hex(16)}.{ext}"
+    return Prepared(data, ext, mime, display_name(filename, ext))
+
+
+def write(prepared: Prepared) -> tuple[str, str, str]:
+    """Store a prepared upload under a random name; returns (stored name,
+    display name, MIME)."""
+    stored = f"{secrets.token_hex(16)}.{prepared.ext}"
     target = evidence_dir() / stored
     try:
         with open(target, "xb") as fh:
-            fh.write(data)
+            fh.write(prepared.data)
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as exc:
@@ -129,7 +147,12 @@ def store(upload: Any) -> tuple[str, str, str]:
             _("服务器存储空间不足，凭证文件未能保存，请稍后再试或联系管理员。"),
             {FIELD: _("凭证文件未能保存（服务器存储空间不足）。")},
         ) from exc
-    return stored, display_name(filename, ext), mime
+    return stored, prepared.display_name, prepared.mime
+
+
+def store(upload: Any) -> tuple[str, str, str]:
+    """Check and store an upload (:func:`prepare`, then :func:`write`)."""
+    return write(prepare(upload))
 
 
 def path_of(stored: str) -> Path | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from charitylink.claims.models import DELIVERY_METHOD_LABELS
@@ -14,14 +14,21 @@ from charitylink.core.i18n import _l
 class ClaimForm(FlaskForm):
     """Fund and project choices are filled by the view (the org's own only)."""
 
+    # Whether the chosen fund may pay is the service's rule (with its reason),
+    # not WTForms' "Not a valid choice".
     fund_id = SelectField(
-        _l("资助基金"), coerce=int, validators=[DataRequired(_l("请选择基金。"))]
+        _l("资助基金"),
+        coerce=int,
+        validators=[DataRequired(_l("请选择基金。"))],
+        validate_choice=False,
     )
     amount = StringField(
         _l("认领金额（元）"),
         validators=[DataRequired(_l("请填写金额。")), Length(max=32)],
     )
-    project_id = SelectField(_l("所属帮扶项目（可选）"), coerce=int, default=0)
+    project_id = SelectField(
+        _l("所属帮扶项目（可选）"), coerce=int, default=0, validate_choice=False
+    )
 
 
 class DeliverForm(FlaskForm):
@@ -29,15 +36,19 @@ class DeliverForm(FlaskForm):
         _l("实际交付金额（元）"),
         validators=[DataRequired(_l("请填写交付金额。")), Length(max=32)],
     )
-    delivered_on = DateField(
+    # Parsed by the view with core.timeutil.parse_day (a Chinese message for
+    # a bad date, not WTForms' English one).
+    delivered_on = StringField(
         _l("交付日期"),
-        validators=[DataRequired(_l("请填写交付日期。"))],
-        format="%Y-%m-%d",
+        validators=[DataRequired(_l("请填写交付日期。")), Length(max=32)],
+        render_kw={"type": "date"},
     )
     method = SelectField(
         _l("交付方式"),
-        choices=[(k.value, v) for k, v in DELIVERY_METHOD_LABELS.items()],
+        choices=[("", _l("请选择"))]
+        + [(k.value, v) for k, v in DELIVERY_METHOD_LABELS.items()],
         validators=[DataRequired(_l("请选择交付方式。"))],
+        validate_choice=False,
     )
     note = TextAreaField(_l("交付说明"), validators=[Optional(), Length(max=2000)])
     evidence = FileField(_l("交付凭证（可选，JPEG/PNG/PDF，不超过5MB）"))

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.engine import CursorResult
 
 from charitylink.accounts.models import User
@@ -55,11 +55,12 @@ from charitylink.errors import (
     NotClaimable,
     OverClaim,
     ValidationFailed,
+    gather,
 )
 from charitylink.extensions import db
 from charitylink.funds import ledger
 from charitylink.funds.models import Fund
-from charitylink.funds.services import check_purpose
+from charitylink.funds.services import check_purpose, org_funds, purpose_refusal
 from charitylink.needs.models import PUBLIC_STATUSES, Need, NeedStatus
 from charitylink.projects.models import Project, ProjectStatus
 
@@ -241,6 +242,24 @@ def claim_refusal(need: Need, org_user: User) -> DomainError | None:
     return None
 
 
+def can_pay(fund: Fund, need: Need) -> bool:
+    """May ``fund`` pay for (part of) ``need``: it fits the need (rule 3,
+    ``funds.services.purpose_refusal``, which ``claim_need`` raises) and has
+    something available (rule 2; the exact amount is checked by the ledger)."""
+    return (
+        purpose_refusal(fund, need.need_type, need.region_code) is None
+        and fund.available_fen > 0
+    )
+
+
+def funds_that_can_pay(need: Need, org_id: int) -> list[Fund]:
+    """The org's funds that :func:`can_pay` for ``need``, by name: what the
+    claim form offers."""
+    return sorted(
+        (f for f in org_funds(org_id) if can_pay(f, need)), key=lambda f: f.name
+    )
+
+
 def claim_need(
     need: Need,
     org_user: User,
@@ -331,6 +350,52 @@ def claim_need(
 # --------------------------------------------------------------------------
 
 
+def check_delivery(  # noqa: C901 — one check per field, each with its own message, then the file: one round
+    claim: Claim,
+    delivered_fen: object,
+    delivered_on: object,
+    method: str | None,
+    note: object = "",
+    evidence: Any = None,
+) -> Any:
+    """:func:`deliver_claim`'s field checks and the evidence file's check in
+    one round (one ValidationFailed naming every field to fix); writes nothing.
+    Returns the checked evidence, ready to write (or None without a file)."""
+    fields: dict[str, str] = {}
+    if isinstance(delivered_fen, bool) or not isinstance(delivered_fen, int):
+        fields["delivered_amount"] = _("交付金额必须是以分为单位的整数。")
+    elif delivered_fen <= 0:
+        fields["delivered_amount"] = _("交付金额必须大于零；未能交付请取消认领。")
+    elif delivered_fen > claim.amount_fen:
+        fields["delivered_amount"] = _(
+            "交付金额不能超过认领金额 %(a)s。", a=format_fen(claim.amount_fen)
+        )
+    if not isinstance(delivered_on, date):
+        fields["delivered_on"] = _("请填写交付日期（YYYY-MM-DD）。")
+    elif delivered_on > china_today():
+        fields["delivered_on"] = _("交付日期不能晚于今天。")
+    elif delivered_on < claim.created_at.date() - timedelta(days=1):
+        fields["delivered_on"] = _("交付日期不能早于认领日期。")
+    try:
+        DeliveryMethod(method or "")  # None: refused as unknown
+    except ValueError:
+        fields["method"] = _("交付方式必须是资金转账、物资或服务之一。")
+    if len(note.strip() if isinstance(note, str) else "") > 2000:
+        fields["note"] = _("说明不超过2000字。")
+    prepared = None
+    if evidence is not None:
+        from charitylink.claims import evidence as evidence_files
+
+        def check_file() -> None:
+            nonlocal prepared
+            prepared = evidence_files.prepare(evidence)
+
+        gather(fields, check_file)
+    if fields:
+        raise ValidationFailed(_("交付信息有误，请检查标出的字段。"), fields)
+    return prepared
+
+
 def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then the guarded moves in their lock order (claim, need, fund); one function keeps that order in sight
     claim: Claim,
     user: User,
@@ -353,36 +418,16 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
         raise InvalidTransition(_invalid_message(claim, ClaimStatus.DELIVERED))
     if claim.need.status not in DELIVERABLE_NEED_STATUSES:
         raise _not_deliverable(claim.need)
-    fields: dict[str, str] = {}
-    if isinstance(delivered_fen, bool) or not isinstance(delivered_fen, int):
-        fields["delivered_amount"] = _("交付金额必须是以分为单位的整数。")
-    elif delivered_fen <= 0:
-        fields["delivered_amount"] = _("交付金额必须大于零；未能交付请取消认领。")
-    elif delivered_fen > claim.amount_fen:
-        fields["delivered_amount"] = _(
-            "交付金额不能超过认领金额 %(a)s。", a=format_fen(claim.amount_fen)
-        )
-    if not isinstance(delivered_on, date):
-        fields["delivered_on"] = _("请填写交付日期（YYYY-MM-DD）。")
-    elif delivered_on > china_today():
-        fields["delivered_on"] = _("交付日期不能晚于今天。")
-    elif delivered_on < claim.created_at.date() - timedelta(days=1):
-        fields["delivered_on"] = _("交付日期不能早于认领日期。")
-    try:
-        delivery_method = DeliveryMethod(method or "")  # None: refused as unknown
-    except ValueError:
-        fields["method"] = _("交付方式必须是资金转账、物资或服务之一。")
     note = note.strip() if isinstance(note, str) else ""
-    if len(note) > 2000:
-        fields["note"] = _("说明不超过2000字。")
-    if fields:
-        raise ValidationFailed(_("交付信息有误，请检查标出的字段。"), fields)
-
+    prepared = check_delivery(
+        claim, delivered_fen, delivered_on, method, note, evidence
+    )
+    delivery_method = DeliveryMethod(method or "")
     stored = None
-    if evidence is not None:
+    if prepared is not None:
         from charitylink.claims import evidence as evidence_files
 
-        stored = evidence_files.store(evidence)  # raises ValidationFailed
+        stored = evidence_files.write(prepared)  # raises StorageFull
     try:
         _move_claim(claim, ClaimStatus.RESERVED, ClaimStatus.DELIVERED)
         rest = claim.amount_fen - delivered_fen
@@ -645,32 +690,52 @@ def _private_half(need: Need) -> dict[str, Any]:
     return household if isinstance(household, dict) else {}
 
 
-def summary(claims: list[Claim]) -> dict[str, int]:
-    """Counts and sums for a list page."""
+def org_claims(org_id: int, status: str = "") -> Select[Any]:
+    """An org's claims (one status, or all): open claims first, soonest due
+    first; then the rest, newest first."""
+    query = select(Claim).where(Claim.org_id == org_id)
+    if status:
+        query = query.where(Claim.status == status)
+    open_first = case((Claim.status == ClaimStatus.RESERVED, 0), else_=1)
+    return query.order_by(open_first, Claim.due_on, Claim.id.desc())
+
+
+def summary(org_id: int, status: str = "") -> dict[str, int]:
+    """Counts and sums over all of an org's claims (one status, or all), not
+    only the page shown."""
+    done = (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
+    query = select(
+        func.count(Claim.id),
+        func.coalesce(
+            func.sum(case((Claim.status == ClaimStatus.RESERVED, Claim.amount_fen))), 0
+        ),
+        func.coalesce(func.sum(case((Claim.status.in_(done), Claim.delivered_fen))), 0),
+    ).where(Claim.org_id == org_id)
+    if status:
+        query = query.where(Claim.status == status)
+    count, reserved, delivered = db.session.execute(query).one()
     return {
-        "count": len(claims),
-        "reserved_fen": sum(
-            c.amount_fen for c in claims if c.status == ClaimStatus.RESERVED
-        ),
-        "delivered_fen": sum(
-            c.delivered_fen or 0
-            for c in claims
-            if c.status in (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
-        ),
+        "count": int(count),
+        "reserved_fen": int(reserved),
+        "delivered_fen": int(delivered),
     }
 
 
 __all__ = [
     "ACTIVE_CLAIM_STATUSES",
     "TRANSITIONS",
+    "can_pay",
     "can_view",
     "cancel_claim",
     "civil_affairs_contact",
     "claim_need",
     "confirm_claim",
+    "check_delivery",
     "deliver_claim",
     "expire_overdue",
+    "funds_that_can_pay",
     "household_contact_available",
+    "org_claims",
     "release_claims_of_need",
     "reveal_household_contact",
     "summary",

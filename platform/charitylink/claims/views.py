@@ -4,8 +4,9 @@ service, commit once, flash, redirect."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -15,42 +16,43 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import case, select
+from sqlalchemy import select
 
 from charitylink.claims import evidence, services
 from charitylink.claims.forms import ClaimForm, DeliverForm, ReasonForm
 from charitylink.claims.models import Claim, ClaimStatus
+from charitylink.core.formatting import cn_date
 from charitylink.core.i18n import _
-from charitylink.core.money import InvalidAmount, fen_to_yuan_str, parse_yuan
+from charitylink.core.money import (
+    InvalidAmount,
+    fen_to_yuan_str,
+    format_fen,
+    parse_yuan,
+)
 from charitylink.core.permissions import (
     in_scope,
     moderator_required,
     org_staff_required,
     signed_in,
 )
-from charitylink.core.timeutil import today
+from charitylink.core.timeutil import InvalidDate, parse_day, today
 from charitylink.core.transaction import refused
-from charitylink.errors import DomainError
+from charitylink.errors import DomainError, ValidationFailed
 from charitylink.extensions import db
+from charitylink.funds import services as funds_services
 from charitylink.funds.models import Fund
 from charitylink.needs.models import Need
+from charitylink.orgs.queries import page_args
 from charitylink.projects.models import Project, ProjectStatus
 
 bp = Blueprint("claims", __name__)
 
 NEAR_EXPIRY_DAYS = 7
-
-
-def _org_funds(org_id: int | None) -> list[Fund]:
-    return list(
-        db.session.scalars(
-            select(Fund).where(Fund.org_id == org_id).order_by(Fund.name)
-        )
-    )
 
 
 def _org_projects(org_id: int | None) -> list[Project]:
@@ -63,22 +65,54 @@ def _org_projects(org_id: int | None) -> list[Project]:
     )
 
 
-def _fill_choices(form: ClaimForm, org_id: int | None) -> None:
-    form.fund_id.choices = [
+def _fill_choices(form: ClaimForm, need: Need, org_id: int) -> list[Fund]:
+    """Only the funds that can pay for this need (the service's own
+    predicate); with more than one, none is preselected: the person chooses."""
+    funds = services.funds_that_can_pay(need, org_id)
+    choices: list[tuple[int, str]] = [
         (
             f.id,
             _(
                 "%(name)s（%(kind)s，可用 %(a)s）",
                 name=f.name,
                 kind=f.kind_label,
-                a=f"¥{fen_to_yuan_str(f.available_fen)}",
+                a=format_fen(f.available_fen),
             ),
         )
-        for f in _org_funds(org_id)
+        for f in funds
     ]
+    if len(choices) > 1:
+        choices.insert(0, (0, _("请选择基金")))
+    form.fund_id.choices = choices
     form.project_id.choices = [(0, _("不关联项目"))] + [
         (p.id, p.title) for p in _org_projects(org_id)
     ]
+    return funds
+
+
+# A refused claim goes back to the need's page (redirect after POST) with what
+# was typed and why, shown on the form itself; kept in the session for that
+# one page view.
+_RETRY = "claim_retry"
+
+
+def _keep_for_retry(
+    need: Need, form: ClaimForm, message: str, fields: dict[str, str]
+) -> ResponseReturnValue:
+    errors = {name: [str(m) for m in form[name].errors] for name in form._fields}
+    for name, text in fields.items():
+        errors.setdefault(name, [])
+        if text not in errors[name]:
+            errors[name].append(text)
+    session[_RETRY] = {
+        "need": need.code,
+        "amount": (form.amount.data or "")[:32],
+        "fund_id": form.fund_id.data or 0,
+        "project_id": form.project_id.data or 0,
+        "message": message,
+        "errors": {k: v for k, v in errors.items() if v and k != "csrf_token"},
+    }
+    return redirect(_need_url(need) + "#claim")
 
 
 @bp.app_context_processor
@@ -100,17 +134,36 @@ def claim_panel(need: Need) -> dict[str, Any]:
             .order_by(Claim.id.desc())
         )
     )
+    retry = session.get(_RETRY)
+    if retry and retry.get("need") == need.code:
+        session.pop(_RETRY)
+    else:
+        retry = None
     refusal = services.claim_refusal(need, user)
     if refusal is not None:
         panel["reason"] = refusal.message
+        return panel
+    form = ClaimForm(formdata=None)
+    funds = _fill_choices(form, need, user.org_id)
+    if not funds:
+        panel["reason"] = (
+            _("本机构的基金都不能资助此需求（专项基金用途不符，或没有可用余额）。")
+            if funds_services.org_funds(user.org_id)
+            else _("本机构还没有基金，请先由机构管理员设立基金。")
+        )
+        return panel
+    if retry:
+        form.amount.data = retry.get("amount", "")
+        form.fund_id.data = retry.get("fund_id", 0)
+        form.project_id.data = retry.get("project_id", 0)
+        for name, messages in (retry.get("errors") or {}).items():
+            if name in form:
+                form[name].errors = list(messages)
+        panel["error"] = retry.get("message", "")
     else:
-        form = ClaimForm()
-        _fill_choices(form, user.org_id)
-        if not form.fund_id.choices:
-            panel["reason"] = _("本机构还没有基金，请先由机构管理员设立基金。")
-        else:
-            form.amount.data = form.amount.data or fen_to_yuan_str(need.remaining_fen)
-            panel["form"] = form
+        form.amount.data = fen_to_yuan_str(need.remaining_fen)
+        form.fund_id.data = funds[0].id if len(funds) == 1 else 0
+    panel["form"] = form
     return panel
 
 
@@ -130,17 +183,16 @@ def claim(code: str) -> ResponseReturnValue:
         flash(refusal.message if refusal else _("该需求当前不可认领。"), "error")
         return redirect(url_for("needs.index"))
     form = ClaimForm()
-    _fill_choices(form, user.org_id)
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(str(message), "error")
-        return redirect(_need_url(need))
+    _fill_choices(form, need, user.org_id or 0)
+    checked = form.validate_on_submit()
+    amount = None
     try:
         amount = parse_yuan(form.amount.data)
     except InvalidAmount as exc:
-        flash(_("金额：%(m)s", m=str(exc)), "error")
-        return redirect(_need_url(need))
+        if not form.amount.errors:
+            form.amount.errors = [*form.amount.errors, str(exc)]
+    if not checked or amount is None:
+        return _keep_for_retry(need, form, _("认领信息有误，请检查标出的项目。"), {})
     fund = db.session.get(Fund, form.fund_id.data)
     project = (
         db.session.get(Project, form.project_id.data) if form.project_id.data else None
@@ -150,12 +202,12 @@ def claim(code: str) -> ResponseReturnValue:
     try:
         claim = services.claim_need(need, user, fund, amount, project)
     except DomainError as exc:
-        refused(exc)
-        return redirect(_need_url(need))
+        refused(exc, flash_message=False)
+        return _keep_for_retry(need, form, exc.message, exc.fields)
     flash(
         _(
             "已认领 %(a)s，请在 %(d)s 前完成交付。",
-            a=f"¥{fen_to_yuan_str(claim.amount_fen)}",
+            a=format_fen(claim.amount_fen),
             d=claim.due_on.isoformat(),
         ),
         "success",
@@ -175,28 +227,32 @@ def _own_claim(claim_id: int) -> Claim:
     return claim
 
 
+PER_PAGE = 20
+
+
 @bp.get("/org/claims")
 @org_staff_required
 def org_index() -> ResponseReturnValue:
+    org_id = signed_in().org_id or 0
     status = request.args.get("status", "")
-    query = select(Claim).where(Claim.org_id == current_user.org_id)
-    if status in {s.value for s in ClaimStatus}:
-        query = query.where(Claim.status == status)
-    else:
+    if status not in {s.value for s in ClaimStatus}:
         status = ""
-    # Open claims first, soonest due first; then the rest, newest first.
-    open_first = case((Claim.status == ClaimStatus.RESERVED, 0), else_=1)
-    claims = list(
-        db.session.scalars(
-            query.order_by(open_first, Claim.due_on, Claim.id.desc()).limit(500)
-        )
+    page, _n = page_args(request.args.get("page"))
+    pagination = db.paginate(
+        services.org_claims(org_id, status),
+        page=page,
+        per_page=PER_PAGE,
+        error_out=False,
     )
+    clean = {"status": status} if status else {}
     return render_template(
         "claims/org_index.html",
-        claims=claims,
+        pagination=pagination,
+        claims=pagination.items,
         status=status,
         today=today(),
-        totals=services.summary(claims),
+        totals=services.summary(org_id, status),
+        page_args=lambda n: urlencode({**clean, "page": n}),
     )
 
 
@@ -208,7 +264,6 @@ def _render_org_detail(claim: Claim, household: dict[str, str] | None = None) ->
         office=services.civil_affairs_contact(claim.need),
         can_reveal=services.household_contact_available(claim),
         household=household,
-        cancel_form=ReasonForm(),
         today=today(),
     )
 
@@ -219,11 +274,15 @@ def org_detail(claim_id: int) -> ResponseReturnValue:
     return _render_org_detail(_own_claim(claim_id))
 
 
-@bp.post("/org/claims/<int:claim_id>/contact")
+@bp.route("/org/claims/<int:claim_id>/contact", methods=["GET", "POST"])
 @org_staff_required
 def contact(claim_id: int) -> ResponseReturnValue:
-    """Show the household's contact (rule 5): a POST, audited each time."""
+    """Show the household's contact (rule 5): a POST, audited each time. A GET
+    (the result page reloaded, or its address opened again) shows nothing
+    private: it goes back to the claim, whose button asks again."""
     claim = _own_claim(claim_id)
+    if request.method == "GET":
+        return redirect(url_for(".org_detail", claim_id=claim.id))
     form = ReasonForm()
     if not form.validate_on_submit():
         abort(400)
@@ -235,51 +294,99 @@ def contact(claim_id: int) -> ResponseReturnValue:
     return _render_org_detail(claim, household)
 
 
+def _typed_delivery(form: DeliverForm) -> tuple[int | None, date | None]:
+    """The amount and date as typed, parsed; a problem goes on its field
+    (unless the form's own check already put one there)."""
+    amount: int | None = None
+    try:
+        amount = parse_yuan(form.delivered_amount.data)
+    except InvalidAmount as exc:
+        if not form.delivered_amount.errors:
+            form.delivered_amount.errors = [str(exc)]
+    delivered_on = None
+    try:
+        delivered_on = parse_day(form.delivered_on.data, _("交付日期"))
+    except InvalidDate as exc:
+        if not form.delivered_on.errors:
+            form.delivered_on.errors = [str(exc)]
+    return amount, delivered_on
+
+
 @bp.route("/org/claims/<int:claim_id>/deliver", methods=["GET", "POST"])
 @org_staff_required
-def deliver(claim_id: int) -> ResponseReturnValue:  # noqa: C901 — the form's two faces (amount in yuan, optional evidence file) each with its message; splitting hides the order
+def deliver(claim_id: int) -> ResponseReturnValue:
+    """The delivery form. Nothing is prefilled but the date: the amount is
+    what was actually handed over, typed by the person. A submit is checked in
+    one round: the form's own checks, the amount, the service's field rules
+    and the evidence file, all reported together."""
     claim = _own_claim(claim_id)
     if claim.status != ClaimStatus.RESERVED:
         flash(_("只有待交付的认领可以登记交付。"), "error")
         return redirect(url_for(".org_detail", claim_id=claim.id))
     form = DeliverForm()
     if request.method == "GET":
-        form.delivered_amount.data = fen_to_yuan_str(claim.amount_fen)
-        form.delivered_on.data = today()
-    elif form.validate_on_submit():
-        try:
-            amount = parse_yuan(form.delivered_amount.data)
-        except InvalidAmount as exc:
-            form.delivered_amount.errors = [str(exc)]
-        else:
-            upload = form.evidence.data
-            if upload is not None and not getattr(upload, "filename", ""):
-                upload = None
-            try:
-                services.deliver_claim(
-                    claim,
-                    signed_in(),
-                    amount,
-                    form.delivered_on.data,
-                    form.method.data,
-                    form.note.data or "",
-                    evidence=upload,
-                )
-            except DomainError as exc:
-                refused(exc, form)
-                db.session.refresh(claim)
-            else:
-                flash(_("交付已登记，等待民政部门回访确认。"), "success")
-                return redirect(url_for(".org_detail", claim_id=claim.id))
-    status = 422 if request.method == "POST" else 200
-    return render_template("claims/deliver.html", claim=claim, form=form), status
+        form.delivered_on.data = today().isoformat()
+        return render_template("claims/deliver.html", claim=claim, form=form)
+    checked = form.validate_on_submit()
+    amount, delivered_on = _typed_delivery(form)
+    upload = form.evidence.data
+    if upload is not None and not getattr(upload, "filename", ""):
+        upload = None
+    try:
+        if not checked or amount is None or delivered_on is None:
+            # The service's rules still run on this submit, so every problem
+            # is named at once (the form's own message wins on its field).
+            services.check_delivery(
+                claim, amount, delivered_on, form.method.data, form.note.data, upload
+            )
+            raise ValidationFailed(_("交付信息有误，请检查标出的字段。"))
+        services.deliver_claim(
+            claim,
+            signed_in(),
+            amount,
+            delivered_on,
+            form.method.data,
+            form.note.data or "",
+            evidence=upload,
+        )
+    except DomainError as exc:
+        refused(exc, form)
+        db.session.refresh(claim)
+    else:
+        flash(_("交付已登记，等待民政部门回访确认。"), "success")
+        return redirect(url_for(".org_detail", claim_id=claim.id))
+    return render_template("claims/deliver.html", claim=claim, form=form), 422
 
 
-@bp.post("/org/claims/<int:claim_id>/cancel")
+@bp.route("/org/claims/<int:claim_id>/cancel", methods=["GET", "POST"])
 @org_staff_required
 def cancel(claim_id: int) -> ResponseReturnValue:
+    """GET: the confirmation step (what cancelling does, the reason field);
+    POST: cancel."""
     claim = _own_claim(claim_id)
     form = ReasonForm()
+    if request.method == "GET":
+        if claim.status != ClaimStatus.RESERVED:
+            flash(_("只有待交付的认领可以取消。"), "error")
+            return redirect(url_for(".org_detail", claim_id=claim.id))
+        return render_template(
+            "confirm.html",
+            title=_("取消认领 #%(id)s？", id=claim.id),
+            details=[
+                (_("需求"), f"{claim.need.code} {claim.need.title}"),
+                (_("认领金额"), format_fen(claim.amount_fen)),
+                (_("基金"), claim.fund.name),
+            ],
+            consequence=_(
+                "取消后预留的 %(a)s 退回基金，需求重新开放认领。此操作不能撤销。",
+                a=format_fen(claim.amount_fen),
+            ),
+            action=url_for(".cancel", claim_id=claim.id),
+            form=form,
+            button=_("确认取消认领"),
+            verb=_("取消"),
+            back=url_for(".org_detail", claim_id=claim.id),
+        )
     if not form.validate_on_submit():
         flash(_("原因不超过500字。"), "error")
         return redirect(url_for(".org_detail", claim_id=claim.id))
@@ -339,12 +446,39 @@ def mod_index() -> ResponseReturnValue:
     )
 
 
-@bp.post("/mod/claims/<int:claim_id>/confirm")
+@bp.route("/mod/claims/<int:claim_id>/confirm", methods=["GET", "POST"])
 @moderator_required
 def confirm(claim_id: int) -> ResponseReturnValue:
+    """GET: the confirmation step (the delivery as reported, with its
+    evidence); POST: confirm the follow-up visit."""
     claim = db.session.get(Claim, claim_id)
     if claim is None or not services.can_view(claim, signed_in()):
         abort(404)
+    if request.method == "GET":
+        if claim.status != ClaimStatus.DELIVERED:
+            flash(_("只有已登记交付的认领可以回访确认。"), "error")
+            return redirect(url_for(".mod_index"))
+        return render_template(
+            "confirm.html",
+            title=_("回访确认：认领 #%(id)s", id=claim.id),
+            details=[
+                (_("需求"), f"{claim.need.code} {claim.need.title}"),
+                (_("机构"), claim.org.name),
+                (_("实际交付"), format_fen(claim.delivered_fen or 0)),
+                (_("交付日期"), cn_date(claim.delivered_on)),
+                (_("交付说明"), claim.note or "—"),
+                (_("交付凭证"), claim.evidence_name or _("未上传")),
+            ],
+            consequence=_(
+                "请先与受助家庭回访核实已收到帮扶。确认后交付记为已完成，不能撤销。"
+            ),
+            action=url_for(".confirm", claim_id=claim.id),
+            form=None,
+            button=_("已回访，确认交付"),
+            button_class="primary",
+            verb=_("确认"),
+            back=url_for(".mod_index"),
+        )
     if not ReasonForm().validate_on_submit():
         abort(400)
     try:

@@ -48,13 +48,17 @@ def wrap_views(app: Flask) -> None:
         app.view_functions[endpoint] = one_transaction(view)
 
 
-def refused(exc: DomainError, form: Any = None) -> None:
+def refused(exc: DomainError, form: Any = None, *, flash_message: bool = True) -> None:
     """Roll back and show a service's refusal on a page: each field message on
     the form's field of that name (when there is a form and such a field), and
-    the refusal's message as a flash."""
+    the refusal's message as a flash (unless the page shows it next to its
+    form itself: ``flash_message=False``). A field that already shows a
+    message from the form's own checks (the same submit) keeps that one: one
+    problem per field, the plainest first."""
     db.session.rollback()
     if form is not None:
         for name, message in exc.fields.items():
-            if name in form:
-                form[name].errors = [*form[name].errors, message]
-    flash(exc.message, "error")
+            if name in form and not form[name].errors:
+                form[name].errors = [message]
+    if flash_message:
+        flash(exc.message, "error")

@@ -136,15 +136,18 @@ def record_donation(
     return entry
 
 
-def check_purpose(fund: Fund, need_type: str, region_code: str) -> None:
-    """Rule 3: a special fund pays only for needs that fit its purpose."""
+def purpose_refusal(fund: Fund, need_type: str, region_code: str) -> FundPurpose | None:
+    """Rule 3 as a question: why ``fund`` may not pay for a need of this type in
+    this region (None if it may). A special fund pays only for needs that fit
+    its purpose; ``check_purpose`` raises the answer, the claim form asks it to
+    offer only the funds that fit."""
     if fund.kind != FundKind.SPECIAL:
-        return
+        return None
     if fund.purpose_need_types and need_type not in fund.purpose_need_types:
         allowed = "、".join(
             NEED_TYPE_LABELS.get(NeedType(t), t) for t in fund.purpose_need_types
         )
-        raise FundPurpose(
+        return FundPurpose(
             _(
                 "专项基金「%(name)s」只能资助以下类型的需求：%(allowed)s。",
                 name=fund.name,
@@ -154,13 +157,21 @@ def check_purpose(fund: Fund, need_type: str, region_code: str) -> None:
     if fund.purpose_region_prefix and not region_code.startswith(
         fund.purpose_region_prefix
     ):
-        raise FundPurpose(
+        return FundPurpose(
             _(
                 "专项基金「%(name)s」只能资助指定地区（区划代码以 %(p)s 开头）的需求。",
                 name=fund.name,
                 p=fund.purpose_region_prefix,
             )
         )
+    return None
+
+
+def check_purpose(fund: Fund, need_type: str, region_code: str) -> None:
+    """Rule 3: a special fund pays only for needs that fit its purpose."""
+    refusal = purpose_refusal(fund, need_type, region_code)
+    if refusal is not None:
+        raise refusal
 
 
 def figures(fund: Fund) -> dict[str, int]:
