@@ -54,7 +54,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     # admin area
     "admin.audit": {"GET": MODS},  # scoped to the moderator's region
     "admin.users": {"GET": ADMIN, "POST": ADMIN},
-    "admin.set_active": {"POST": ADMIN},
+    "admin.set_active": {"GET": ADMIN, "POST": ADMIN},  # GET: the confirmation step
     # public pages
     "public.home": {"GET": ALL},
     "orgs.index": {"GET": ALL},

@@ -15,7 +15,7 @@ from charitylink.admin.forms import ModeratorForm
 from charitylink.core.i18n import _
 from charitylink.core.permissions import admin_required, moderator_required, signed_in
 from charitylink.core.timeutil import InvalidDate, parse_day
-from charitylink.core.transaction import refused
+from charitylink.core.transaction import checked_in_one_round, refused
 from charitylink.errors import DomainError
 from charitylink.extensions import db
 from charitylink.orgs import queries
@@ -38,7 +38,15 @@ def _args(params: dict[str, str]) -> Callable[[int], str]:
 @admin_required
 def users() -> ResponseReturnValue:
     form = ModeratorForm()
-    if form.validate_on_submit():
+    if form.is_submitted() and checked_in_one_round(
+        form,
+        lambda: accounts.check_moderator(
+            email=form.email.data,
+            password=form.password.data,
+            name=form.name.data,
+            region_prefix=form.region_prefix.data,
+        ),
+    ):
         try:
             user = accounts.create_moderator(
                 signed_in(),
@@ -73,12 +81,42 @@ def users() -> ResponseReturnValue:
     )
 
 
-@bp.post("/admin/users/<int:user_id>/<any(deactivate, reactivate):action>")
+@bp.route(
+    "/admin/users/<int:user_id>/<any(deactivate, reactivate):action>",
+    methods=["GET", "POST"],
+)
 @admin_required
 def set_active(user_id: int, action: str) -> ResponseReturnValue:
+    """GET: the confirmation step (whose account, what stopping it does);
+    POST: switch the account off or on."""
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
+    if request.method == "GET":
+        stop = action == "deactivate"
+        return render_template(
+            "confirm.html",
+            title=_("停用账号 %(e)s？", e=user.email)
+            if stop
+            else _("启用账号 %(e)s？", e=user.email),
+            details=[
+                (_("姓名"), user.name or "—"),
+                (_("邮箱"), user.email),
+                (_("角色"), user.role_label),
+            ],
+            consequence=_(
+                "停用后该账号不能再登录，已登录的会话和 API 令牌立即失效；"
+                "之后可以再启用。"
+            )
+            if stop
+            else _("启用后该账号可以重新登录。"),
+            action=url_for(".set_active", user_id=user.id, action=action),
+            form=None,
+            button=_("确认停用") if stop else _("确认启用"),
+            button_class="danger" if stop else "primary",
+            verb=_("停用") if stop else _("启用"),
+            back=url_for(".users"),
+        )
     try:
         if action == "deactivate":
             accounts.deactivate_user(user, signed_in())

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Flask, flash
 
+from charitylink.core.i18n import _
 from charitylink.errors import DomainError
 from charitylink.extensions import db
 
@@ -62,3 +63,21 @@ def refused(exc: DomainError, form: Any = None, *, flash_message: bool = True) -
                 form[name].errors = [message]
     if flash_message:
         flash(exc.message, "error")
+
+
+def checked_in_one_round(form: Any, check: Callable[[], object]) -> bool:
+    """Check a submitted form in one round: its own validators and, when they
+    find a problem, the service's checks too (``check`` runs them and writes
+    nothing), so every field to fix is named on this submit, not the next one.
+    True when the form's own checks passed (the caller then asks the service
+    to act, which checks again); False when the page is to be shown again with
+    the messages (the form's own message first on a field, one per field)."""
+    if form.validate():
+        return True
+    try:
+        check()
+    except DomainError as exc:
+        refused(exc, form)
+    else:
+        flash(_("请检查标出的项目。"), "error")
+    return False

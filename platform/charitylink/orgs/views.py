@@ -19,7 +19,7 @@ from charitylink.core.permissions import (
     signed_in,
 )
 from charitylink.core.security import registration_account_key
-from charitylink.core.transaction import refused
+from charitylink.core.transaction import checked_in_one_round, refused
 from charitylink.errors import DomainError
 from charitylink.extensions import db, limiter
 from charitylink.funds.services import figures
@@ -61,7 +61,9 @@ def _viewer() -> User | None:
 @limiter.limit("5/hour", methods=["POST"], key_func=registration_account_key)
 def register() -> ResponseReturnValue:
     form = RegisterForm()
-    if form.validate_on_submit():
+    if form.is_submitted() and checked_in_one_round(
+        form, lambda: services.check_registration(form.data)
+    ):
         try:
             services.register_org(form.data)
         except DomainError as exc:
