@@ -37,7 +37,10 @@ from charitylink.core.transaction import refused
 from charitylink.errors import DomainError
 from charitylink.exports import writers
 from charitylink.extensions import db
+from charitylink.core.money import format_fen
 from charitylink.needs import import_files, importing, privacy
+from charitylink.needs.models import NEED_TYPE_LABELS
+from charitylink.regions import services as regions
 from charitylink.needs.views import bp
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -48,6 +51,37 @@ STATUS_LABELS = {
     "unchanged": "未变化",
     "refused": "拒绝",
 }
+
+
+def column_of(key: str) -> str:
+    """The column a person filled for a message keyed by an API field name
+    (``household.phone`` → 电话, ``gov_assistance.1.type`` → 已享受救助): the
+    preview speaks of the sheet, not of the API."""
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        header = import_files.HEADERS.get(".".join(parts[:n]))
+        if header:
+            return header
+    return key
+
+
+def _summaries(rows: list[dict[str, Any]]) -> dict[int, dict[str, str]]:
+    """What each row is about, from its public columns only (title, need
+    type, county, amount): enough to recognise a row before confirming."""
+    out: dict[int, dict[str, str]] = {}
+    for r in rows:
+        data = r.get("data") if isinstance(r.get("data"), dict) else {}
+        amount = data.get("amount")
+        need_type = data.get("need_type")
+        out[int(r["row"])] = {
+            "title": str(data.get("title") or ""),
+            "need_type": NEED_TYPE_LABELS.get(need_type, "") if need_type else "",
+            "region": regions.full_name(str(data.get("region_code") or "")),
+            "amount": format_fen(amount)
+            if isinstance(amount, int) and not isinstance(amount, bool)
+            else "",
+        }
+    return out
 
 
 def _folder() -> Path:
@@ -152,6 +186,8 @@ def import_preview(token: str) -> ResponseReturnValue:
         outcomes=outcomes,
         counts=counts,
         labels=STATUS_LABELS,
+        summaries=_summaries(payload["rows"]),
+        column_of=column_of,
         applied=False,
     )
 
@@ -187,6 +223,8 @@ def import_confirm(token: str) -> ResponseReturnValue:
         outcomes=[o.as_dict() for o in result.outcomes],
         counts={k: counts[k] for k in STATUS_LABELS},
         labels=STATUS_LABELS,
+        summaries=_summaries(payload["rows"]),
+        column_of=column_of,
         applied=True,
     )
 
