@@ -32,16 +32,16 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from charitylink.core.i18n import _
+from charitylink.core.money import format_fen
 from charitylink.core.permissions import moderator_required
 from charitylink.core.transaction import refused
 from charitylink.errors import DomainError
 from charitylink.exports import writers
 from charitylink.extensions import db
-from charitylink.core.money import format_fen
 from charitylink.needs import import_files, importing, privacy
 from charitylink.needs.models import NEED_TYPE_LABELS
-from charitylink.regions import services as regions
 from charitylink.needs.views import bp
+from charitylink.regions import services as regions
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 STALE_SECONDS = 24 * 3600
