@@ -33,6 +33,8 @@ REDIRECT_OK = {
     "projects.edit",  # a published project is not editable → its page
     "orgs.resubmit",  # only a rejected registration → the profile page
     "claims.contact",  # a reloaded contact result → the claim's page
+    "orgs.decide",  # a reloaded decision → the org's review page
+    "needs.reveal",  # a reloaded reveal → the masked review page
 }
 
 # Allowed GETs whose object does not exist in the world (a random import token):
@@ -101,7 +103,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "workspace.mod_home": {"GET": MODS},
     "orgs.queue": {"GET": MODS},
     "orgs.review": {"GET": MOD_IN},
-    "orgs.decide": {"POST": MOD_IN},
+    "orgs.decide": {"GET": MOD_IN, "POST": MOD_IN},  # GET: back to the review
     "projects.mod_queue": {"GET": MODS},
     "projects.mod_detail": {"GET": MOD_IN},
     "projects.approve": {"POST": MOD_IN},
@@ -116,7 +118,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "needs.reject": {"POST": MOD_IN},
     "needs.withdraw": {"POST": MOD_IN},
     "needs.to_draft": {"POST": MOD_IN},
-    "needs.reveal": {"POST": MOD_IN},
+    "needs.reveal": {"GET": MOD_IN, "POST": MOD_IN},  # GET: back to the review
     "needs.import_upload": {"GET": MODS},
     "needs.import_preview_post": {"POST": MODS},
     "needs.import_preview": {"GET": MODS},

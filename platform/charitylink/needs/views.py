@@ -277,10 +277,15 @@ def review(code: str) -> ResponseReturnValue:
     return _render_review(need, masked, revealed=False)
 
 
-@bp.post("/mod/needs/<code>/reveal")
+@bp.route("/mod/needs/<code>/reveal", methods=["GET", "POST"])
 @moderator_required
 def reveal(code: str) -> ResponseReturnValue:
+    """POST: show the household unmasked (audited). A GET (the result
+    reloaded later) goes back to the masked review page: nothing is shown
+    again without the button."""
     need = _load(code)
+    if request.method == "GET":
+        return redirect(url_for(".review", code=need.code))
     household = services.get_private(need, signed_in())
     resp = render_template_response(_render_review(need, household, revealed=True))
     return resp

@@ -274,10 +274,17 @@ _DONE = {
 }
 
 
-@bp.post("/mod/orgs/<int:org_id>/<any(verify, reject, suspend, reinstate):action>")
+@bp.route(
+    "/mod/orgs/<int:org_id>/<any(verify, reject, suspend, reinstate):action>",
+    methods=["GET", "POST"],
+)
 @moderator_required
 def decide(org_id: int, action: str) -> ResponseReturnValue:
+    """POST: decide. A GET (a refused decision's page reloaded, or its address
+    opened again) goes back to the review page, where the forms are."""
     org = _moderated_org(org_id)
+    if request.method == "GET":
+        return redirect(url_for(".review", org_id=org.id))
     reject_form = ReasonForm(prefix="reject")
     suspend_form = ReasonForm(prefix="suspend")
     try:
