@@ -70,7 +70,8 @@ def _summaries(rows: list[dict[str, Any]]) -> dict[int, dict[str, str]]:
     type, county, amount): enough to recognise a row before confirming."""
     out: dict[int, dict[str, str]] = {}
     for r in rows:
-        data = r.get("data") if isinstance(r.get("data"), dict) else {}
+        raw = r.get("data")
+        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
         amount = data.get("amount")
         need_type = data.get("need_type")
         out[int(r["row"])] = {
