@@ -151,3 +151,22 @@ def test_need_entry_names_field_problems_and_the_privacy_scan_together(
     assert any("电话" in e or "手机" in e for e in errors), errors
     assert "请联系户主，电话 13912345678。" in html  # typed text kept
     assert db.session.scalar(select(func.count(Need.id))) == 0
+
+
+def test_deactivating_an_org_member_asks_first(
+    client, login_as, create_org, create_user
+):
+    from tests.factories import org_admin_of
+
+    org = create_org()
+    member = create_user("org_member", org=org)
+    login_as(org_admin_of(org))
+    listing = client.get("/org/members").get_data(as_text=True)
+    assert f'href="/org/members/{member.id}/deactivate"' in listing
+    ask = client.get(f"/org/members/{member.id}/deactivate")
+    assert ask.status_code == 200 and member.email in ask.get_data(as_text=True)
+    db.session.refresh(member)
+    assert member.active
+    client.post(f"/org/members/{member.id}/deactivate")
+    db.session.refresh(member)
+    assert not member.active

@@ -198,13 +198,33 @@ def members() -> ResponseReturnValue:
     )
 
 
-@bp.post("/org/members/<int:user_id>/deactivate")
+@bp.route("/org/members/<int:user_id>/deactivate", methods=["GET", "POST"])
 @org_admin_required
 def deactivate_member(user_id: int) -> ResponseReturnValue:
+    """GET: the confirmation step; POST: stop the member's account."""
     org = _own_org()
     member = db.session.get(User, user_id)
     if member is None or member.org_id != org.id:
         abort(404)
+    if request.method == "GET":
+        return render_template(
+            "confirm.html",
+            title=_("停用成员 %(e)s？", e=member.email),
+            details=[
+                (_("姓名"), member.name or "—"),
+                (_("邮箱"), member.email),
+                (_("角色"), member.role_label),
+            ],
+            consequence=_(
+                "停用后该成员不能再登录，已登录的会话和 API 令牌立即失效。"
+            ),
+            action=url_for(".deactivate_member", user_id=member.id),
+            form=None,
+            button=_("确认停用"),
+            button_class="danger",
+            verb=_("停用"),
+            back=url_for(".members"),
+        )
     try:
         services.deactivate_member(org, signed_in(), member)
     except DomainError as exc:
