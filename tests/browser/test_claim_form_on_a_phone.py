@@ -61,7 +61,7 @@ def test_a_refused_claim_shows_why_beside_the_form_with_the_amount_kept(
     # Both on screen together, without scrolling.
     for box in (message.bounding_box(), amount.bounding_box()):
         assert box is not None
-        assert 0 <= box["y"] and box["y"] + box["height"] <= 800, box
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 800, box
     assert db.session.scalar(select(func.count(Claim.id))) == 0
     _shot(page, f"claim-refused-beside-form-{width}.png")
     assert not page.problems  # type: ignore[attr-defined]
