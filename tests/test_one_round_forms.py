@@ -170,3 +170,67 @@ def test_deactivating_an_org_member_asks_first(
     client.post(f"/org/members/{member.id}/deactivate")
     db.session.refresh(member)
     assert not member.active
+
+
+def test_org_profile_names_the_contact_and_the_privacy_scan_together(
+    client, login_as, create_org
+):
+    from tests.factories import org_admin_of
+
+    org = create_org()
+    login_as(org_admin_of(org))
+    resp = client.post(
+        "/org/profile",
+        data={
+            "description": "受助家庭户主电话 13912345678，欢迎联系。",
+            "contact_phone": "",
+            "contact_email": "bad",
+        },
+    )
+    errors = _errors(resp.get_data(as_text=True))
+    assert "请填写联系电话。" in errors
+    assert any("邮箱" in e for e in errors), errors
+    assert any("手机" in e or "电话" in e for e in errors if e != "请填写联系电话。")
+
+
+def test_adding_a_member_names_every_problem_at_once(client, login_as, create_org):
+    from tests.factories import org_admin_of
+
+    org = create_org()
+    login_as(org_admin_of(org))
+    resp = client.post(
+        "/org/members",
+        data={"name": "", "email": "bad", "password": "short", "role": "admin"},
+    )
+    html = resp.get_data(as_text=True)
+    errors = _errors(html)
+    assert "请填写姓名。" in errors
+    assert "邮箱格式不正确。" in errors
+    assert any("密码" in e for e in errors), errors
+    assert any("角色" in e for e in errors), errors
+    assert _value(html, "email") == "bad"
+
+
+def test_a_resubmission_names_every_problem_at_once(client, login_as, create_org):
+    from charitylink.orgs.models import OrgStatus
+    from tests.factories import org_admin_of
+
+    taken = create_org()
+    org = create_org(status=OrgStatus.REJECTED)
+    login_as(org_admin_of(org))
+    resp = client.post(
+        "/org/resubmit",
+        data={
+            "name": taken.name,
+            "uscc": "",
+            "org_type": "foundation",
+            "region_code": "220102",
+            "description": "户主电话 13912345678",
+            "contact_phone": "0431-88886666",
+        },
+    )
+    errors = _errors(resp.get_data(as_text=True))
+    assert resp.status_code == 422
+    assert "请填写统一社会信用代码。" in errors
+    assert "已有同名机构注册，请核对机构名称。" in errors
+    assert any("手机" in e or "电话" in e for e in errors), errors

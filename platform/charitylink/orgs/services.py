@@ -332,6 +332,49 @@ def _notify_existing_account_owner(user: User, submitted: dict[str, Any]) -> Non
     return None
 
 
+def _checked_resubmission(org: Organization, data: dict[str, Any]) -> dict[str, Any]:
+    """A resubmission's rules in one round (the fields, the privacy scan of
+    the description, a name or code taken by another org), as for a
+    registration. Writes nothing."""
+    fields: dict[str, str] = {}
+    clean = _check_org_fields(data, fields)
+    gather(fields, lambda: _check_description(clean["description"], clean, org))
+    conflicts = _duplicates(clean["name"], clean.get("uscc"), exclude_id=org.id)
+    if fields:
+        raise ValidationFailed(
+            _("注册信息有误，请检查标出的项目。"), {**conflicts, **fields}
+        )
+    if conflicts:
+        raise Conflict(next(iter(conflicts.values())), conflicts)
+    return clean
+
+
+def check_resubmission(org: Organization, data: dict[str, Any]) -> None:
+    """:func:`resubmit_org`'s checks alone; writes nothing."""
+    _checked_resubmission(org, data)
+
+
+def _checked_profile(
+    org: Organization, data: dict[str, Any]
+) -> tuple[str, dict[str, str]]:
+    """A profile edit's rules in one round: lengths, the contact, the privacy
+    scan of the description. Writes nothing."""
+    fields: dict[str, str] = {}
+    description = _text(data.get("description"))
+    if len(description) > DESCRIPTION_MAX:
+        fields["description"] = _("机构简介不能超过 %(n)d 个字。", n=DESCRIPTION_MAX)
+    contact = _check_contact(data, fields)
+    gather(fields, lambda: _check_description(description, contact, org))
+    if fields:
+        raise ValidationFailed(_("机构资料有误，请检查标出的项目。"), fields)
+    return description, contact
+
+
+def check_profile(org: Organization, data: dict[str, Any]) -> None:
+    """:func:`update_profile`'s checks alone; writes nothing."""
+    _checked_profile(org, data)
+
+
 def resubmit_org(org: Organization, actor: User, data: dict[str, Any]) -> None:
     """A rejected registration, corrected by the org's admin, goes back to the
     review queue (``pending``) with the same accounts. Same checks as
@@ -340,14 +383,7 @@ def resubmit_org(org: Organization, actor: User, data: dict[str, Any]) -> None:
     require_org_admin(actor, org.id)
     if OrgStatus(org.status) != OrgStatus.REJECTED:
         raise InvalidTransition(_("只有被驳回的注册可以修改后重新提交。"))
-    fields: dict[str, str] = {}
-    clean = _check_org_fields(data, fields)
-    if fields:
-        raise ValidationFailed(_("注册信息有误，请检查标出的项目。"), fields)
-    _check_description(clean["description"], clean, org)
-    conflicts = _duplicates(clean["name"], clean["uscc"], exclude_id=org.id)
-    if conflicts:
-        raise Conflict(next(iter(conflicts.values())), conflicts)
+    clean = _checked_resubmission(org, data)
     # The status first, guarded (two resubmissions racing: one moves the row,
     # the other is refused); the fields while this transaction holds the row.
     if not _move(org, OrgStatus.REJECTED, {"status": OrgStatus.PENDING}):
@@ -468,14 +504,7 @@ def update_profile(org: Organization, actor: User, data: dict[str, Any]) -> None
     may fill its profile while it waits for review; a suspended one may not (a
     rejected one corrects it through :func:`resubmit_org`)."""
     require_org_can_act(actor, org.id, admin=True, while_pending=True, for_update=True)
-    fields: dict[str, str] = {}
-    description = _text(data.get("description"))
-    if len(description) > DESCRIPTION_MAX:
-        fields["description"] = _("机构简介不能超过 %(n)d 个字。", n=DESCRIPTION_MAX)
-    contact = _check_contact(data, fields)
-    if fields:
-        raise ValidationFailed(_("机构资料有误，请检查标出的项目。"), fields)
-    _check_description(description, contact, org)
+    description, contact = _checked_profile(org, data)
     changed = []
     for key, value in {"description": description, **contact}.items():
         if getattr(org, key) != value:
@@ -504,14 +533,31 @@ def add_member(
     """The org admin adds a staff account (member or admin) to its own org."""
     # A pending org sets up its staff while waiting; a suspended one adds nobody.
     require_org_can_act(actor, org.id, admin=True, while_pending=True)
+    email_text, name_text, role = _checked_member(org, email, name, password, role)
+    return accounts.create_user(
+        email_text, password, role, name=name_text, org_id=org.id, actor=actor
+    )
+
+
+def check_member(
+    org: Organization, *, email: Any, name: Any, password: Any, role: Any
+) -> None:
+    """:func:`add_member`'s field checks alone; writes nothing."""
+    _checked_member(org, email, name, password, role)
+
+
+def _checked_member(
+    org: Organization, email: Any, name: Any, password: Any, role: Any
+) -> tuple[str, str, Role]:
+    """A new member's fields in one round (role, e-mail, name, password
+    policy, an e-mail already taken)."""
+    fields: dict[str, str] = {}
     try:
         role = Role(role)
     except ValueError:
         role = None
     if role not in MEMBER_ROLES:
-        message = _("角色只能是机构成员或机构管理员。")
-        raise ValidationFailed(message, {"role": message})
-    fields: dict[str, str] = {}
+        fields["role"] = _("角色只能是机构成员或机构管理员。")
     email_text = _text(email)
     try:
         email_text = accounts.validate_email(email_text)
@@ -528,11 +574,14 @@ def add_member(
         )
     except ValidationFailed as exc:
         fields.update(exc.fields)
+    taken = "email" not in fields and accounts.get_by_email(email_text) is not None
     if fields:
+        if taken:
+            fields["email"] = _("该邮箱已注册。")
         raise ValidationFailed(_("成员信息有误，请检查标出的项目。"), fields)
-    return accounts.create_user(
-        email_text, password, role, name=name_text, org_id=org.id, actor=actor
-    )
+    if taken:
+        raise Conflict(_("该邮箱已注册。"), {"email": _("该邮箱已注册。")})
+    return email_text, name_text, Role(role)
 
 
 def deactivate_member(org: Organization, actor: User, member: User) -> None:

@@ -134,7 +134,9 @@ def _own_org() -> Organization:
 def profile() -> ResponseReturnValue:
     org = _own_org()
     form = ProfileForm(obj=org)
-    if form.validate_on_submit():
+    if form.is_submitted() and checked_in_one_round(
+        form, lambda: services.check_profile(org, form.data)
+    ):
         try:
             services.update_profile(org, signed_in(), form.data)
         except DomainError as exc:
@@ -159,7 +161,9 @@ def resubmit() -> ResponseReturnValue:
         return redirect(url_for(".profile"))
     form = ResubmitForm(obj=org)
     status = 200
-    if form.validate_on_submit():
+    if form.is_submitted() and checked_in_one_round(
+        form, lambda: services.check_resubmission(org, form.data)
+    ):
         try:
             services.resubmit_org(org, signed_in(), form.data)
         except DomainError as exc:
@@ -178,7 +182,16 @@ def resubmit() -> ResponseReturnValue:
 def members() -> ResponseReturnValue:
     org = _own_org()
     form = MemberForm()
-    if form.validate_on_submit():
+    if form.is_submitted() and checked_in_one_round(
+        form,
+        lambda: services.check_member(
+            org,
+            email=form.email.data,
+            name=form.name.data,
+            password=form.password.data,
+            role=form.role.data,
+        ),
+    ):
         try:
             user = services.add_member(
                 org,
@@ -215,9 +228,7 @@ def deactivate_member(user_id: int) -> ResponseReturnValue:
                 (_("邮箱"), member.email),
                 (_("角色"), member.role_label),
             ],
-            consequence=_(
-                "停用后该成员不能再登录，已登录的会话和 API 令牌立即失效。"
-            ),
+            consequence=_("停用后该成员不能再登录，已登录的会话和 API 令牌立即失效。"),
             action=url_for(".deactivate_member", user_id=member.id),
             form=None,
             button=_("确认停用"),
