@@ -134,10 +134,9 @@ def claim_panel(need: Need) -> dict[str, Any]:
             .order_by(Claim.id.desc())
         )
     )
-    retry = session.get(_RETRY)
-    if retry and retry.get("need") == need.code:
-        session.pop(_RETRY)
-    else:
+    # Kept for the next need page shown, and only for the need it is about.
+    retry = session.pop(_RETRY, None)
+    if not retry or retry.get("need") != need.code:
         retry = None
     refusal = services.claim_refusal(need, user)
     if refusal is not None:
