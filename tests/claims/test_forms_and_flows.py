@@ -253,3 +253,21 @@ def test_overdue_claims_still_sort_first(client, login_as, org_world, create_nee
     login_as(org_world["member"])
     html = _text(client.get("/org/claims"))
     assert html.index("已逾期") < html.index("¥2.00")
+
+
+def test_follow_up_confirmation_offers_the_evidence(
+    client, login_as, org_world, create_need, create_user
+):
+    claim = _claim(org_world, create_need(region_code="220102"))
+    services.deliver_claim(
+        claim,
+        org_world["member"],
+        10_000,
+        today(),
+        "goods",
+        evidence=("收据.pdf", b"%PDF-1.4\n%%EOF\n"),
+    )
+    db.session.commit()
+    login_as(create_user("moderator", region_prefix="2201"))
+    ask = _text(client.get(f"/mod/claims/{claim.id}/confirm"))
+    assert f'href="/claims/{claim.id}/evidence"' in ask and "收据.pdf" in ask

@@ -468,6 +468,12 @@ def confirm(claim_id: int) -> ResponseReturnValue:
                 (_("交付说明"), claim.note or "—"),
                 (_("交付凭证"), claim.evidence_name or _("未上传")),
             ],
+            download={
+                "url": url_for(".evidence_file", claim_id=claim.id),
+                "label": _("下载交付凭证 %(n)s", n=claim.evidence_name or ""),
+            }
+            if claim.evidence_path
+            else None,
             consequence=_(
                 "请先与受助家庭回访核实已收到帮扶。确认后交付记为已完成，不能撤销。"
             ),
