@@ -79,5 +79,7 @@ def checked_in_one_round(form: Any, check: Callable[[], object]) -> bool:
     except DomainError as exc:
         refused(exc, form)
     else:
-        flash(_("请检查标出的项目。"), "error")
+        # An expired CSRF token alone is said by the form's own banner.
+        if any(name != "csrf_token" for name in form.errors):
+            flash(_("请检查标出的项目。"), "error")
     return False
