@@ -1,0 +1,441 @@
+"""Every page that renders HTML, looked at in Chromium as each role that uses
+it, at a phone width (390 px) and a desktop width (1,280 px).
+
+The list of pages is the app's URL map: every GET route is either swept here or
+named in ``NOT_HTML`` (files and JSON), and its viewers come from the access
+matrix (``tests/security/test_access_matrix.py``), so a new page is looked at
+without anyone adding it here. On each page ``looks.js`` measures what a person
+sees (sideways scroll, progress fills, one character per line, tiny text,
+labels shown twice or missing), axe-core audits it (no serious or critical
+violation), and a screenshot is saved as
+``artifacts/screens/<role>/<endpoint>-<width>.png`` (``SCREENS_DIR`` overrides
+the folder; CI keeps it as an artifact). docs/testing-pages.md says more.
+
+The sweep runs in the SQLite pass only: the browser sees the same HTML from
+either database, and one sweep takes minutes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from charitylink.extensions import db
+from charitylink.funds.models import FundKind
+from charitylink.needs import import_files
+from charitylink.orgs.models import OrgStatus
+from charitylink.projects.models import ProjectStatus
+from tests.conftest import _pg_url
+from tests.factories import PASSWORD, org_admin_of
+from tests.imports.rows import need_row
+from tests.security.conftest import jpeg_with_exif
+from tests.security.routes import methods, path_values, rules
+from tests.security.test_access_matrix import EXPECT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOKS_JS = (Path(__file__).parent / "looks.js").read_text(encoding="utf-8")
+WIDTHS = (390, 1280)
+
+# GET routes that answer with a file or JSON, not a page.
+NOT_HTML = {
+    "api_v1.get_claim",
+    "api_v1.get_fund",
+    "api_v1.get_need",
+    "api_v1.get_org",
+    "api_v1.get_private",
+    "api_v1.get_project",
+    "api_v1.list_claims",
+    "api_v1.list_needs",
+    "api_v1.list_orgs",
+    "api_v1.list_projects",
+    "api_v1.openapi_json",
+    "api_v1.stats",
+    "claims.evidence_file",
+    "exports.mod_export",
+    "exports.org_export",
+    "needs.import_template",
+    "reports.mod_export",
+    "reports.transparency_export",
+}
+
+# One viewer per kind of user, in this order of preference within the kind: a
+# page is looked at by every kind allowed to use it. The platform admin looks
+# only at pages no moderator may open (elsewhere it sees a moderator's page).
+KINDS = (
+    ("public",),
+    ("admin_a", "member_a", "admin_b"),
+    ("mod_in", "mod_out"),
+)
+
+# Pages whose useful state needs another object than the access matrix's
+# (which shows their redirect): endpoint → (role, {argument: world attribute}).
+SPECIAL = {
+    "needs.edit": ("mod_in", {"code": "draft_need"}),
+    "projects.edit": ("admin_a", {"project_id": "draft_project"}),
+    "projects.mod_detail": ("mod_in", {"project_id": "submitted_project"}),
+    "orgs.review": ("mod_in", {"org_id": "pending_org"}),
+    "orgs.resubmit": ("admin_r", {}),
+    "needs.import_preview": ("mod_in", {"token": "import_token"}),
+    # The same long reference for everyone; looked at once (it is most of the time).
+    "api_v1.docs": ("public", {}),
+}
+# Screenshots stop this far down: a page taller than this is in report.txt anyway.
+SHOT_MAX_HEIGHT = 16_000
+
+# Defects this sweep finds in pages another change is fixing: (endpoint, start of
+# the problem) → who fixes it. They are printed, not failed; an entry that no
+# longer matches anything fails, so the list only shrinks.
+KNOWN: dict[tuple[str, str], str] = {}
+
+
+@dataclass
+class SweepWorld:
+    users: dict[str, Any] = field(default_factory=dict)
+    org_a: Any = None
+    org_b: Any = None
+    fund_a: Any = None
+    project_a: Any = None
+    need: Any = None
+    claim: Any = None
+    delivered_claim: Any = None
+    draft_need: Any = None
+    draft_project: Any = None
+    submitted_project: Any = None
+    pending_org: Any = None
+    import_token: str = ""
+
+    def attr(self, name: str) -> Any:
+        value = getattr(self, name)
+        return getattr(value, "code", None) or getattr(value, "id", value)
+
+
+TYPE_WORDS = ["医疗", "助学", "住房", "基本生活", "就业"]
+
+# Counties of Jilin with long and short names, so tiles and tables wrap.
+COUNTIES = ["220102", "220104", "220581", "222401", "220182", "222426", "220722"]
+
+
+@pytest.fixture
+def sweep_world(
+    app, create_user, create_org, create_fund, create_project, create_need
+) -> SweepWorld:  # type: ignore[no-untyped-def]
+    """The access matrix's world (same names, so its path values apply) with
+    enough around it that lists, tables, charts and bars are not empty."""
+    from charitylink.claims import services as claims
+    from charitylink.core.timeutil import today
+
+    w = SweepWorld()
+    w.org_a = create_org(name="吉林省甲慈善基金会")
+    w.org_b = create_org(name="乙慈善基金会")
+    w.users["admin_a"] = org_admin_of(w.org_a)
+    w.users["admin_b"] = org_admin_of(w.org_b)
+    w.users["member_a"] = create_user("org_member", org=w.org_a)
+    w.users["mod_in"] = create_user("moderator", region_prefix="22")
+    w.users["mod_out"] = create_user("moderator", region_prefix="62")
+    w.users["admin"] = create_user("admin")
+    mod = w.users["mod_in"]
+    w.fund_a = create_fund(
+        org=w.org_a, donations_fen=100_000_00, name="长春爱心企业冠名助学助医基金"
+    )
+    special = create_fund(
+        org=w.org_a,
+        donations_fen=50_000_00,
+        kind=FundKind.SPECIAL,
+        name="大病救助专项基金",
+        purpose_need_types=["medical", "housing"],
+    )
+    w.project_a = create_project(fund=w.fund_a, target_fen=1_000_000)
+    create_project(
+        fund=special,
+        title="大病患者医疗费用帮扶行动（第二期）",
+        need_types=["medical"],
+        region_codes=COUNTIES[:4],
+        target_fen=400_000,
+    )
+    w.draft_project = create_project(fund=w.fund_a, status=ProjectStatus.DRAFT)
+    w.submitted_project = create_project(
+        fund=special, status=ProjectStatus.SUBMITTED, title="危房改造帮扶项目"
+    )
+    w.pending_org = create_org(
+        name="吉林省延边朝鲜族自治州某某社会工作服务中心", status=OrgStatus.PENDING
+    )
+    rejected = create_org(name="丙公益协会", status=OrgStatus.REJECTED)
+    w.users["admin_r"] = org_admin_of(rejected)
+
+    w.need = create_need(amount_fen=300_000, entered_by=mod)
+    other = create_need(amount_fen=200_000, entered_by=mod)
+    w.claim = claims.claim_need(w.need, w.users["member_a"], w.fund_a, 100_000)
+    w.delivered_claim = claims.claim_need(other, w.users["member_a"], w.fund_a, 200_000)
+    claims.deliver_claim(
+        w.delivered_claim,
+        w.users["member_a"],
+        200_000,
+        today() - timedelta(days=1),
+        "cash",
+        note="已转账",
+        evidence=("receipt.jpg", jpeg_with_exif()),
+    )
+    types = ["medical", "education", "housing", "living", "employment"]
+    categories = ["dibao", "tekun", "dibao_edge", "relapse_watch", "rigid_expense"]
+    for i in range(24):
+        need = create_need(
+            amount_fen=50_000 + 37_500 * i,
+            region_code=COUNTIES[i % len(COUNTIES)],
+            need_type=types[i % len(types)],
+            category=categories[i % len(categories)],
+            urgency=("normal", "high", "critical")[i % 3],
+            title=f"困难家庭{TYPE_WORDS[i % len(types)]}帮扶需求（第{i + 1}号）",
+            entered_by=mod,
+        )
+        fund = special if need.need_type in ("medical", "housing") else w.fund_a
+        if i % 3 == 0:  # fully claimed, then delivered and confirmed every other
+            claim = claims.claim_need(need, w.users["admin_a"], fund, need.amount_fen)
+            if i % 2 == 0:
+                claims.deliver_claim(
+                    claim,
+                    w.users["admin_a"],
+                    need.amount_fen,
+                    today() - timedelta(days=1),
+                    "cash",
+                    note="银行转账",
+                )
+                claims.confirm_claim(claim, mod)
+        elif i % 3 == 1:  # a part pledged
+            claims.claim_need(need, w.users["admin_a"], fund, need.amount_fen // 3)
+    # A need claimed under the published project, so its bars are not empty.
+    for_project = create_need(
+        amount_fen=600_000, need_type="education", title="困境儿童学费", entered_by=mod
+    )
+    claims.claim_need(
+        for_project, w.users["admin_a"], w.fund_a, 600_000, project=w.project_a
+    )
+    create_need(status="submitted", entered_by=create_user("moderator"))
+    w.draft_need = create_need(status="draft", entered_by=mod)
+    create_need(
+        amount_fen=120_000,
+        in_kind=True,
+        items=[{"name": "电动护理床", "quantity": 1}, {"name": "轮椅", "quantity": 2}],
+        title="独居老人需要护理床和轮椅",
+        entered_by=mod,
+    )
+    db.session.commit()
+    return w
+
+
+@dataclass
+class Viewer:
+    role: str
+    page: Any
+    problems: list[str] = field(default_factory=list)
+
+
+def _viewer(browser: Any, base: str, role: str, user: Any) -> Viewer:
+    context = browser.new_context(locale="zh-CN")
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    viewer = Viewer(role, page)
+    page.on("pageerror", lambda exc: viewer.problems.append(f"page error: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            viewer.problems.append(f"console: {msg.text}")
+            if msg.type == "error"
+            else None
+        ),
+    )
+    if user is not None:
+        page.goto(f"{base}/login")
+        page.fill("#email", user.email)
+        page.fill("#password", PASSWORD)
+        page.click("form button[type=submit]:has-text('登录')")
+        page.wait_for_load_state()
+        assert "/login" not in page.url, f"{role} could not log in"
+    return viewer
+
+
+def _import_token(viewer: Viewer, base: str, tmp: Path) -> str:
+    """An import preview of the moderator's own upload (two rows, one refused)."""
+    rows = [
+        need_row(901),
+        need_row(902, region_code="220581"),
+        need_row(903, amount=-1),
+    ]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([h for _p, h, _e in import_files.COLUMNS])
+    writer.writerows(import_files.row_to_file_cells(r) for r in rows)
+    path = tmp / "需求导入.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    page = viewer.page
+    page.goto(f"{base}/mod/needs/import")
+    page.set_input_files("#file", str(path))
+    page.click("form button[type=submit]:has-text('上传并预览')")
+    page.wait_for_load_state()
+    return page.url.rsplit("/", 1)[-1]
+
+
+def sweep_plan(app: Flask) -> tuple[list[tuple[str, str]], list[str]]:
+    """(endpoint, role) pairs to look at, and GET routes the plan cannot place."""
+    plan: list[tuple[str, str]] = []
+    unplaced: list[str] = []
+    for rule in rules(app):
+        if "GET" not in methods(rule) or rule.endpoint in NOT_HTML:
+            continue
+        allowed = EXPECT.get(rule.endpoint, {}).get("GET")
+        if not allowed:
+            unplaced.append(rule.endpoint)
+            continue
+        if rule.endpoint in SPECIAL:
+            plan.append((rule.endpoint, SPECIAL[rule.endpoint][0]))
+            continue
+        roles = [next((r for r in kind if r in allowed), None) for kind in KINDS]
+        picked = [r for r in roles if r]
+        if (
+            not any(r in allowed for kind in KINDS[1:] for r in kind)
+            and "admin" in allowed
+        ):
+            picked.append("admin")
+        if rule.endpoint == "accounts.login":
+            picked = ["public"]  # the others are sent home
+        plan.extend((rule.endpoint, r) for r in picked)
+    return plan, unplaced
+
+
+def test_every_get_route_is_a_swept_page_or_a_file(app) -> None:
+    """A new page cannot ship without being looked at: each GET route is either
+    in the sweep (viewers from the access matrix) or listed as a file/JSON."""
+    plan, unplaced = sweep_plan(app)
+    assert not unplaced, (
+        "GET routes with neither an access expectation (tests/security/"
+        f"test_access_matrix.py) nor a NOT_HTML entry here: {unplaced}"
+    )
+    known = {r.endpoint for r in rules(app)}
+    assert not sorted(NOT_HTML - known), "stale NOT_HTML entries"
+    assert not sorted(set(SPECIAL) - known), "stale SPECIAL entries"
+    assert len({e for e, _r in plan}) >= 40
+
+
+def _url(app: Flask, endpoint: str, world: SweepWorld) -> str:
+    from flask import url_for
+
+    rule = next(r for r in rules(app) if r.endpoint == endpoint)
+    values = path_values(rule, world)
+    for arg, attr in SPECIAL.get(endpoint, ("", {}))[1].items():
+        values[arg] = world.attr(attr)
+    with app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+def screens_dir() -> Path:
+    return Path(os.environ.get("SCREENS_DIR") or ROOT / "artifacts" / "screens")
+
+
+@pytest.fixture
+def viewers(browser, live_server, sweep_world) -> Iterator[dict[str, Viewer]]:  # type: ignore[no-untyped-def]
+    roles = {r for kind in KINDS for r in kind} | {"admin", "admin_r"}
+    out = {
+        role: _viewer(browser, live_server, role, sweep_world.users.get(role))
+        for role in sorted(roles)
+    }
+    yield out
+    for v in out.values():
+        v.page.context.close()
+
+
+def _look(page: Any, axe: Any) -> list[str]:
+    found = list(page.evaluate(LOOKS_JS))
+    result = axe.run(page, options={"resultTypes": ["violations"]})
+    for v in result.response["violations"]:
+        if v["impact"] in ("serious", "critical"):
+            where = ", ".join(str(n["target"][0]) for n in v["nodes"][:3])
+            found.append(f"axe {v['id']} ({v['impact']}): {v['help']} — {where}")
+    return found
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(
+    bool(_pg_url()),
+    reason="the page sweep runs once, in the SQLite pass: the browser sees the "
+    "same pages on PostgreSQL",
+)
+def test_every_page_looks_right_for_every_role_at_both_widths(
+    app, live_server, sweep_world, viewers, tmp_path
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    sweep_world.import_token = _import_token(viewers["mod_in"], live_server, tmp_path)
+    plan, _ = sweep_plan(app)
+    only = os.environ.get("SWEEP_ONLY")  # e.g. SWEEP_ONLY=needs.review,public.home
+    if only:
+        plan = [(e, r) for e, r in plan if e in only.split(",")]
+    screens = screens_dir()
+    problems: list[str] = []
+    heights: list[str] = []
+    started = time.monotonic()
+    for width in WIDTHS:
+        for endpoint, role in plan:
+            viewer = viewers[role]
+            page = viewer.page
+            page.set_viewport_size({"width": width, "height": 900})
+            url = _url(app, endpoint, sweep_world)
+            viewer.problems.clear()
+            resp = page.goto(f"{live_server}{url}")
+            where = f"{role} {endpoint} {url} @{width}"
+            status = resp.status if resp else 0
+            kind = (resp.headers.get("content-type", "") if resp else "").split(";")[0]
+            if status != 200 or kind != "text/html":
+                problems.append(f"{where}: answered {status} {kind} ({page.url})")
+                continue
+            found = _look(page, axe) + viewer.problems
+            height = page.evaluate("document.documentElement.scrollHeight")
+            heights.append(f"{height:>6} px  {role} {endpoint} @{width}")
+            shot = screens / role / f"{endpoint}-{width}.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(
+                path=str(shot),
+                full_page=True,
+                clip={
+                    "x": 0,
+                    "y": 0,
+                    "width": width,
+                    "height": min(height, SHOT_MAX_HEIGHT),
+                },
+            )
+            problems.extend(f"{where}: {p}" for p in found)
+    elapsed = time.monotonic() - started
+    known_hits = {key: False for key in KNOWN}
+    failing = []
+    for p in problems:
+        key = next((k for k in KNOWN if f" {k[0]} " in p and k[1] in p), None)
+        if key:
+            known_hits[key] = True
+        else:
+            failing.append(p)
+    report = screens / "report.txt"
+    report.write_text(
+        f"{len(plan)} pages × {len(WIDTHS)} widths in {elapsed:.0f} s\n\n"
+        + "\n".join(problems or ["no problems"])
+        + "\n\nPage heights:\n"
+        + "\n".join(sorted(heights, reverse=True))
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"page sweep: {len(plan) * len(WIDTHS)} looks in {elapsed:.0f} s; {report}")
+    stale = [f"{k}: {v}" for k, v in KNOWN.items() if not known_hits[k]]
+    assert not stale, f"KNOWN defects that no longer occur (remove them): {stale}"
+    assert not failing, f"{len(failing)} problems (see {report}):\n" + "\n".join(
+        failing
+    )
