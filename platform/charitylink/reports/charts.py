@@ -31,6 +31,12 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
     )
 
 
+# Charts are drawn 360 units wide: a phone's column (390 px less the margins)
+# shows them at about their own size, so the 12-unit text stays 12 px. Drawn
+# wider, a phone scaled the whole picture (and its text) down to a 6 px blur.
+WIDTH = 360
+
+
 def bar_chart(
     items: Sequence[tuple[str, int | None]],
     fmt: Callable[[int], str],
@@ -38,33 +44,37 @@ def bar_chart(
     hidden_text: str = "<5",
     color: str = RED,
 ) -> Markup:
-    """Horizontal bars, one per (label, value), largest scale = longest bar."""
-    label_w, bar_w, row_h = 130, 300, 24
-    width, height = label_w + bar_w + 110, max(row_h * len(items) + 8, 32)
+    """Horizontal bars, one per (label, value), largest scale = longest bar. The
+    label is written above its bar, whole (a long org name is not cut)."""
+    bar_w, row_h = 230, 44
+    width, height = WIDTH, max(row_h * len(items) + 4, 32)
     top = max((v for _, v in items if v), default=0)
     body: list[str] = []
     if not items:
         body.append(f'<text x="8" y="20" fill="{MUTED}">暂无数据</text>')
     for i, (label, value) in enumerate(items):
-        y = 4 + i * row_h
+        y = 2 + i * row_h
         body.append(
-            f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" fill="{INK}">'
-            f"{_e(label[:12])}</text>"
+            f'<text x="0" y="{y + 14}" fill="{INK}">{_e(_cut(label, 29))}</text>'
         )
         if value is None:
             body.append(
-                f'<rect x="{label_w}" y="{y + 4}" width="12" height="{row_h - 8}" '
-                f'fill="{GREY}"/><text x="{label_w + 18}" y="{y + 16}" '
+                f'<rect x="0" y="{y + 20}" width="12" height="14" '
+                f'fill="{GREY}"/><text x="18" y="{y + 32}" '
                 f'fill="{MUTED}">{_e(hidden_text)}</text>'
             )
             continue
         w = 0 if not top else max(1, round(bar_w * value / top)) if value else 0
         body.append(
-            f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="{row_h - 8}" '
-            f'rx="2" fill="{color}"/><text x="{label_w + w + 6}" y="{y + 16}" '
+            f'<rect x="0" y="{y + 20}" width="{w}" height="14" '
+            f'rx="2" fill="{color}"/><text x="{w + 6}" y="{y + 32}" '
             f'fill="{INK}">{_e(fmt(value))}</text>'
         )
     return _svg(width, height, title, body)
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def month_chart(
@@ -76,7 +86,7 @@ def month_chart(
     """A time series by month: one line per (name, values, colour), a legend,
     the first, middle and last month on the axis, the maximum on the y axis."""
     left, right, top_pad, bottom = 10, 10, 28, 36
-    plot_w, plot_h = 560, 180
+    plot_w, plot_h = WIDTH - left - right, 180
     width, height = left + plot_w + right, top_pad + plot_h + bottom
     body: list[str] = [
         f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" '
@@ -97,7 +107,7 @@ def month_chart(
         return top_pad + plot_h - (plot_h * v / peak if peak else 0)
 
     for s, (name, values, color) in enumerate(series):
-        lx = left + s * 170
+        lx = left + s * 120
         body.append(
             f'<rect x="{lx}" y="6" width="12" height="12" fill="{color}"/>'
             f'<text x="{lx + 16}" y="16" fill="{INK}">{_e(name)}</text>'
@@ -129,13 +139,15 @@ def tile_map(
     items: Sequence[tuple[str, str, int | None]],
     fmt: Callable[[int], str],
     title: str,
-    columns: int = 5,
+    columns: int = 3,
 ) -> Markup:
     """A map-like grid: one tile per (code, name, value) in code order, shaded by
-    value (five steps); a suppressed value is a grey tile marked "<5"."""
-    tile_w, tile_h, gap = 112, 54, 6
+    value (five steps); a suppressed value is a grey tile marked "<5". A name
+    takes two lines of eight characters ("长春市（区县合并）" whole); a longer
+    one ends in "…" and is whole in the tile's title."""
+    tile_w, tile_h, gap = 114, 64, 6
     rows = max(1, -(-len(items) // columns))
-    width = columns * (tile_w + gap)
+    width = columns * (tile_w + gap) - gap
     height = rows * (tile_h + gap)
     top = max((v for _, _, v in items if v), default=0)
     body: list[str] = []
@@ -150,11 +162,20 @@ def tile_map(
             fill = SHADES[step] if value else "#f6f8fa"
             ink = "#fff" if step >= 3 else INK
             text = fmt(value)
+        cut = name.find("（")  # "长春市" / "（区县合并）": the note on its own line
+        cut = cut if 0 < cut <= 8 else 8
+        lines = [name[:cut], _cut(name[cut:], 8)] if len(name) > 8 else [name]
         body.append(
             f'<rect x="{cx}" y="{cy}" width="{tile_w}" height="{tile_h}" rx="4" '
             f'fill="{fill}"><title>{_e(name)}：{_e(text)}</title></rect>'
-            f'<text x="{cx + 6}" y="{cy + 20}" fill="{ink}">{_e(name[:8])}</text>'
-            f'<text x="{cx + 6}" y="{cy + 40}" fill="{ink}" font-weight="bold">'
+        )
+        for n, line in enumerate(lines):
+            body.append(
+                f'<text x="{cx + 6}" y="{cy + 17 + 15 * n}" fill="{ink}">'
+                f"{_e(line)}</text>"
+            )
+        body.append(
+            f'<text x="{cx + 6}" y="{cy + 56}" fill="{ink}" font-weight="bold">'
             f"{_e(text)}</text>"
         )
     return _svg(width, height, title, body)
