@@ -103,11 +103,7 @@ SHOT_MAX_HEIGHT = 16_000
 # Defects this sweep finds in pages another change is fixing: (endpoint, start of
 # the problem) → who fixes it. They are printed, not failed; an entry that no
 # longer matches anything fails, so the list only shrinks.
-KNOWN: dict[tuple[str, str], str] = {
-    # issue 14, defect 3: claim lists have no data-label (claims templates).
-    ("claims.org_index", "stacked table cells without labels"): "forms",
-    ("claims.mod_index", "stacked table cells without labels"): "forms",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @dataclass
