@@ -7,13 +7,20 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: migration-regen run test test-sqlite test-postgres lint format serve worker bench clean help
+# English beside Chinese: the catalogue's source (.po) is in the repository; the
+# compiled .mo is built here, before anything runs (docs/i18n.md).
+CATALOGS := platform/charitylink/translations
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(CATALOGS)/*/LC_MESSAGES/messages.po))
+
+.PHONY: migration-regen run test test-sqlite test-postgres lint format serve worker bench clean help translations messages
 
 help:
 	@echo "make run    — install, create/upgrade the SQLite database, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test   — install test extras, lint, run the whole suite (SQLite, then PostgreSQL if available)"
 	@echo "make serve  — run under gunicorn (production-style) against DATABASE_URL"
 	@echo "make lint   — ruff check and format check, mypy"
+	@echo "make messages     — extract marked strings and update the catalogues (docs/i18n.md)"
+	@echo "make translations — compile the catalogues (.po → .mo); run and test do it"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,21 +30,31 @@ $(VENV)/.app-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	@touch $@
 
+# Fuzzy entries are not compiled: a guessed translation is an untranslated one.
+%.mo: %.po | $(VENV)/.app-installed
+	$(BIN)/pybabel compile -i $< -o $@
+
+translations: $(MO_FILES)
+
+messages: $(VENV)/.app-installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --add-location=file --sort-by-file --project=CharityLink --copyright-holder=CharityLink -o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching
+
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $(VENV)/.app-installed $@
 
-run: $(VENV)/.app-installed
+run: $(VENV)/.app-installed translations
 	$(FLASK) init-db
 	$(FLASK) seed --if-empty
 	$(FLASK) search rebuild --if-missing
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-serve: $(VENV)/.app-installed
+serve: $(VENV)/.app-installed translations
 	$(FLASK) init-db
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-worker: $(VENV)/.app-installed
+worker: $(VENV)/.app-installed translations
 	$(FLASK) search worker
 
 lint: $(VENV)/.test-installed
@@ -51,15 +68,15 @@ format: $(VENV)/.test-installed
 
 # The whole suite on SQLite, then on PostgreSQL (started on a loopback port by
 # .ci/pg.sh when its binaries are present; CI installs them).
-test: lint
+test: lint translations
 	bash .ci/browser.sh
 	$(BIN)/pytest
 	bash .ci/pg.sh run $(BIN)/pytest
 
-test-sqlite: $(VENV)/.test-installed
+test-sqlite: $(VENV)/.test-installed translations
 	$(BIN)/pytest
 
-test-postgres: $(VENV)/.test-installed
+test-postgres: $(VENV)/.test-installed translations
 	bash .ci/pg.sh run $(BIN)/pytest
 
 bench: $(VENV)/.test-installed

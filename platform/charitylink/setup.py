@@ -13,7 +13,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
-from charitylink.extensions import babel, csrf, db, limiter, login_manager, migrate
+from charitylink.core import i18n
+from charitylink.core.i18n import N_, TranslatedLabels, _
+from charitylink.extensions import csrf, db, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +44,12 @@ def register_extensions(app: Flask) -> None:
         compare_type=True,
     )
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=lambda: "zh_CN")
+    i18n.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "请先登录。"
+    login_manager.login_message = N_("请先登录。")
+    login_manager.localize_callback = _
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     register_search(app)
@@ -143,7 +146,15 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def labels() -> dict[str, Any]:
-        return {"L": _label_sets()}
+        # Read through gettext: each label in the request's language.
+        return {
+            "L": SimpleNamespace(
+                **{
+                    name: TranslatedLabels(value)
+                    for name, value in vars(_label_sets()).items()
+                }
+            )
+        }
 
     @app.context_processor
     def org_banner() -> dict[str, Any]:
@@ -153,7 +164,8 @@ def register_template_helpers(app: Flask) -> None:
 @functools.cache
 def _label_sets() -> SimpleNamespace:
     """The Chinese labels each feature's models define next to their enums (every
-    module-level ``*_LABELS`` dict), for templates: ``L.NEED_TYPE_LABELS[...]``."""
+    module-level ``*_LABELS`` dict), for templates: ``L.NEED_TYPE_LABELS[...]``
+    (translated per request by the context processor)."""
     from charitylink.accounts import models as accounts
     from charitylink.claims import models as claims
     from charitylink.core import audit

@@ -6,6 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from charitylink.core.i18n import N_
 from charitylink.core.permissions import ORG_ROLES, Role
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
@@ -14,10 +15,10 @@ __all__ = ["ROLE_LABELS", "ApiToken", "Role", "User"]
 
 
 ROLE_LABELS = {
-    Role.ORG_MEMBER: "机构成员",
-    Role.ORG_ADMIN: "机构管理员",
-    Role.MODERATOR: "民政审核员",
-    Role.ADMIN: "平台管理员",
+    Role.ORG_MEMBER: N_("机构成员"),
+    Role.ORG_ADMIN: N_("机构管理员"),
+    Role.MODERATOR: N_("民政审核员"),
+    Role.ADMIN: N_("平台管理员"),
 }
 
 

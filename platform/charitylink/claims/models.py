@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from charitylink.core.i18n import N_
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
 
@@ -19,11 +20,11 @@ class ClaimStatus(enum.StrEnum):
 
 
 CLAIM_STATUS_LABELS = {
-    ClaimStatus.RESERVED: "已认领待交付",
-    ClaimStatus.DELIVERED: "已交付待回访",
-    ClaimStatus.CONFIRMED: "已确认",
-    ClaimStatus.CANCELLED: "已取消",
-    ClaimStatus.EXPIRED: "已过期",
+    ClaimStatus.RESERVED: N_("已认领待交付"),
+    ClaimStatus.DELIVERED: N_("已交付待回访"),
+    ClaimStatus.CONFIRMED: N_("已确认"),
+    ClaimStatus.CANCELLED: N_("已取消"),
+    ClaimStatus.EXPIRED: N_("已过期"),
 }
 
 ACTIVE_CLAIM_STATUSES = (
@@ -40,9 +41,9 @@ class DeliveryMethod(enum.StrEnum):
 
 
 DELIVERY_METHOD_LABELS = {
-    DeliveryMethod.CASH: "资金转账",
-    DeliveryMethod.GOODS: "物资",
-    DeliveryMethod.SERVICE: "服务",
+    DeliveryMethod.CASH: N_("资金转账"),
+    DeliveryMethod.GOODS: N_("物资"),
+    DeliveryMethod.SERVICE: N_("服务"),
 }
 
 

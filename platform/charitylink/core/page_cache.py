@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, g
 
 from charitylink.core import cache
+from charitylink.core.i18n import COOKIE, choose_language
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,6 +101,9 @@ class PageCache:
             environ.get("SCRIPT_NAME", ""),
             environ.get("PATH_INFO", ""),
             environ.get("QUERY_STRING", ""),
+            # The same page in Chinese and in English: the language the page
+            # renders with, chosen from the same inputs (core/i18n.py).
+            _language(environ),
         )
 
     def clear(self) -> None:
@@ -180,6 +184,17 @@ class PageCache:
             )
 
         return self.wsgi_app(environ, plain)
+
+
+def _language(environ: dict[str, Any]) -> str:
+    from werkzeug.wrappers import Request
+
+    req = Request(environ, populate_request=False, shallow=True)
+    return choose_language(
+        req.args.get("lang"),
+        req.cookies.get(COOKIE),
+        environ.get("HTTP_ACCEPT_LANGUAGE"),
+    )
 
 
 def init_app(app: Flask) -> None:

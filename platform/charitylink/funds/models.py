@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from charitylink.core.i18n import N_
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
 
@@ -15,7 +16,7 @@ class FundKind(enum.StrEnum):
     SPECIAL = "special"
 
 
-FUND_KIND_LABELS = {FundKind.NAMED: "冠名基金", FundKind.SPECIAL: "专项基金"}
+FUND_KIND_LABELS = {FundKind.NAMED: N_("冠名基金"), FundKind.SPECIAL: N_("专项基金")}
 
 
 class LedgerKind(enum.StrEnum):
@@ -26,10 +27,10 @@ class LedgerKind(enum.StrEnum):
 
 
 LEDGER_KIND_LABELS = {
-    LedgerKind.DONATION: "捐赠入账",
-    LedgerKind.RESERVE: "认领预留",
-    LedgerKind.RELEASE: "预留释放",
-    LedgerKind.DISBURSE: "交付支出",
+    LedgerKind.DONATION: N_("捐赠入账"),
+    LedgerKind.RESERVE: N_("认领预留"),
+    LedgerKind.RELEASE: N_("预留释放"),
+    LedgerKind.DISBURSE: N_("交付支出"),
 }
 
 

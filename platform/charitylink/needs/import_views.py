@@ -31,7 +31,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from charitylink.core.i18n import _
+from charitylink.core.i18n import N_, _
 from charitylink.core.money import format_fen
 from charitylink.core.permissions import moderator_required
 from charitylink.core.transaction import refused
@@ -46,10 +46,10 @@ from charitylink.regions import services as regions
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 STALE_SECONDS = 24 * 3600
 STATUS_LABELS = {
-    "created": "新建",
-    "updated": "更新",
-    "unchanged": "未变化",
-    "refused": "拒绝",
+    "created": N_("新建"),
+    "updated": N_("更新"),
+    "unchanged": N_("未变化"),
+    "refused": N_("拒绝"),
 }
 
 

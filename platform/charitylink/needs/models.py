@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from charitylink.core.i18n import N_
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
 
@@ -32,15 +33,15 @@ class NeedStatus(enum.StrEnum):
 
 
 NEED_STATUS_LABELS = {
-    NeedStatus.DRAFT: "草稿",
-    NeedStatus.SUBMITTED: "待审核",
-    NeedStatus.REJECTED: "已驳回",
-    NeedStatus.PUBLISHED: "待认领",
-    NeedStatus.FULLY_CLAIMED: "已全额认领",
-    NeedStatus.DELIVERED: "已交付",
-    NeedStatus.CONFIRMED: "已回访确认",
-    NeedStatus.WITHDRAWN: "已撤回",
-    NeedStatus.EXPIRED: "已过期",
+    NeedStatus.DRAFT: N_("草稿"),
+    NeedStatus.SUBMITTED: N_("待审核"),
+    NeedStatus.REJECTED: N_("已驳回"),
+    NeedStatus.PUBLISHED: N_("待认领"),
+    NeedStatus.FULLY_CLAIMED: N_("已全额认领"),
+    NeedStatus.DELIVERED: N_("已交付"),
+    NeedStatus.CONFIRMED: N_("已回访确认"),
+    NeedStatus.WITHDRAWN: N_("已撤回"),
+    NeedStatus.EXPIRED: N_("已过期"),
 }
 
 # Statuses the public sees (the needs library, the API, search).
@@ -77,12 +78,12 @@ class Category(enum.StrEnum):
 
 
 CATEGORY_LABELS = {
-    Category.DIBAO: "最低生活保障对象",
-    Category.TEKUN: "特困人员",
-    Category.DIBAO_EDGE: "低保边缘家庭成员",
-    Category.RELAPSE_WATCH: "防止返贫监测对象",
-    Category.RIGID_EXPENSE: "刚性支出困难家庭成员",
-    Category.OTHER: "其他困难人员",
+    Category.DIBAO: N_("最低生活保障对象"),
+    Category.TEKUN: N_("特困人员"),
+    Category.DIBAO_EDGE: N_("低保边缘家庭成员"),
+    Category.RELAPSE_WATCH: N_("防止返贫监测对象"),
+    Category.RIGID_EXPENSE: N_("刚性支出困难家庭成员"),
+    Category.OTHER: N_("其他困难人员"),
 }
 
 
@@ -100,16 +101,16 @@ class NeedType(enum.StrEnum):
 
 
 NEED_TYPE_LABELS = {
-    NeedType.MEDICAL: "医疗",
-    NeedType.EDUCATION: "教育",
-    NeedType.HOUSING: "住房",
-    NeedType.LIVING: "基本生活",
-    NeedType.EMPLOYMENT: "就业",
-    NeedType.ELDERLY_CARE: "养老服务",
-    NeedType.DISABILITY: "残疾康复",
-    NeedType.CHILD: "困境儿童",
-    NeedType.EMERGENCY: "临时急难",
-    NeedType.OTHER: "其他",
+    NeedType.MEDICAL: N_("医疗"),
+    NeedType.EDUCATION: N_("教育"),
+    NeedType.HOUSING: N_("住房"),
+    NeedType.LIVING: N_("基本生活"),
+    NeedType.EMPLOYMENT: N_("就业"),
+    NeedType.ELDERLY_CARE: N_("养老服务"),
+    NeedType.DISABILITY: N_("残疾康复"),
+    NeedType.CHILD: N_("困境儿童"),
+    NeedType.EMERGENCY: N_("临时急难"),
+    NeedType.OTHER: N_("其他"),
 }
 
 
@@ -126,15 +127,15 @@ class AssistanceType(enum.StrEnum):
 
 
 ASSISTANCE_LABELS = {
-    AssistanceType.DIBAO: "最低生活保障金",
-    AssistanceType.TEKUN: "特困供养金",
-    AssistanceType.TEMPORARY: "临时救助",
-    AssistanceType.MEDICAL: "医疗救助",
-    AssistanceType.EDUCATION: "教育救助",
-    AssistanceType.HOUSING: "住房救助",
-    AssistanceType.EMPLOYMENT: "就业救助",
-    AssistanceType.DISABILITY_SUBSIDY: "残疾人两项补贴",
-    AssistanceType.OTHER: "其他",
+    AssistanceType.DIBAO: N_("最低生活保障金"),
+    AssistanceType.TEKUN: N_("特困供养金"),
+    AssistanceType.TEMPORARY: N_("临时救助"),
+    AssistanceType.MEDICAL: N_("医疗救助"),
+    AssistanceType.EDUCATION: N_("教育救助"),
+    AssistanceType.HOUSING: N_("住房救助"),
+    AssistanceType.EMPLOYMENT: N_("就业救助"),
+    AssistanceType.DISABILITY_SUBSIDY: N_("残疾人两项补贴"),
+    AssistanceType.OTHER: N_("其他"),
 }
 
 
@@ -146,10 +147,10 @@ class Urgency(enum.StrEnum):
 
 
 URGENCY_LABELS = {
-    Urgency.LOW: "一般",
-    Urgency.NORMAL: "较急",
-    Urgency.HIGH: "紧急",
-    Urgency.CRITICAL: "特急",
+    Urgency.LOW: N_("一般"),
+    Urgency.NORMAL: N_("较急"),
+    Urgency.HIGH: N_("紧急"),
+    Urgency.CRITICAL: N_("特急"),
 }
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from charitylink.core.i18n import N_
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
 
@@ -25,16 +26,16 @@ class OrgType(enum.StrEnum):
 
 
 ORG_TYPE_LABELS = {
-    OrgType.FOUNDATION: "基金会",
-    OrgType.SOCIAL_GROUP: "社会团体",
-    OrgType.SOCIAL_SERVICE: "社会服务机构",
-    OrgType.OTHER: "其他",
+    OrgType.FOUNDATION: N_("基金会"),
+    OrgType.SOCIAL_GROUP: N_("社会团体"),
+    OrgType.SOCIAL_SERVICE: N_("社会服务机构"),
+    OrgType.OTHER: N_("其他"),
 }
 ORG_STATUS_LABELS = {
-    OrgStatus.PENDING: "待审核",
-    OrgStatus.VERIFIED: "已认证",
-    OrgStatus.REJECTED: "已驳回",
-    OrgStatus.SUSPENDED: "已暂停",
+    OrgStatus.PENDING: N_("待审核"),
+    OrgStatus.VERIFIED: N_("已认证"),
+    OrgStatus.REJECTED: N_("已驳回"),
+    OrgStatus.SUSPENDED: N_("已暂停"),
 }
 
 

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from charitylink.core.i18n import N_
 from charitylink.core.timeutil import as_utc, utcnow
 from charitylink.extensions import Model
 
@@ -25,11 +26,11 @@ PUBLIC_PROJECT_STATUSES = ("published", "closed")
 PROGRESS_INTERVAL = timedelta(days=90)
 
 PROJECT_STATUS_LABELS = {
-    ProjectStatus.DRAFT: "草稿",
-    ProjectStatus.SUBMITTED: "待审核",
-    ProjectStatus.PUBLISHED: "进行中",
-    ProjectStatus.REJECTED: "已驳回",
-    ProjectStatus.CLOSED: "已结束",
+    ProjectStatus.DRAFT: N_("草稿"),
+    ProjectStatus.SUBMITTED: N_("待审核"),
+    ProjectStatus.PUBLISHED: N_("进行中"),
+    ProjectStatus.REJECTED: N_("已驳回"),
+    ProjectStatus.CLOSED: N_("已结束"),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from charitylink.core.i18n import _
+from charitylink.core.i18n import N_, _
 from charitylink.needs.models import (
     ASSISTANCE_LABELS,
     CATEGORY_LABELS,
@@ -18,17 +18,17 @@ from charitylink.reports.queries import Filters
 from charitylink.reports.tables import Column, Table
 from charitylink.reports.transparency import region_label
 
-LEVEL_LABELS = {"province": "省", "city": "市", "county": "区县"}
+LEVEL_LABELS = {"province": N_("省"), "city": N_("市"), "county": N_("区县")}
 
 _AMOUNTS = [
-    Column("needs", _("需求数"), "int"),
-    Column("requested", _("需求金额"), "fen"),
-    Column("claimed", _("已认领"), "fen"),
-    Column("delivered", _("已交付"), "fen"),
+    Column("needs", N_("需求数"), "int"),
+    Column("requested", N_("需求金额"), "fen"),
+    Column("claimed", N_("已认领"), "fen"),
+    Column("delivered", N_("已交付"), "fen"),
 ]
 _HOUSEHOLDS = [
-    Column("households", _("户数"), "int"),
-    Column("households_reached", _("已帮扶户数"), "int"),
+    Column("households", N_("户数"), "int"),
+    Column("households_reached", N_("已帮扶户数"), "int"),
 ]
 
 
@@ -127,11 +127,11 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
             "totals",
             _("总体情况"),
             [
-                Column("name", _("项目")),
+                Column("name", N_("项目")),
                 *_AMOUNTS,
-                Column("confirmed", _("已回访确认"), "fen"),
+                Column("confirmed", N_("已回访确认"), "fen"),
                 *_HOUSEHOLDS,
-                Column("fully_claimed", _("已全额认领需求"), "int"),
+                Column("fully_claimed", N_("已全额认领需求"), "int"),
             ],
             [t],
         ),
@@ -139,9 +139,9 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
             "matrix",
             _("需求：困难类别 × 需求类型 × 状态"),
             [
-                Column("category_label", _("困难类别")),
-                Column("need_type_label", _("需求类型")),
-                Column("status_label", _("状态")),
+                Column("category_label", N_("困难类别")),
+                Column("need_type_label", N_("需求类型")),
+                Column("status_label", N_("状态")),
                 *_AMOUNTS,
             ],
             d["matrix"],
@@ -149,21 +149,21 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
         "by_category": Table(
             "by_category",
             _("按困难类别"),
-            [Column("name", _("困难类别")), *_AMOUNTS],
+            [Column("name", N_("困难类别")), *_AMOUNTS],
             d["categories"],
         ),
         "by_need_type": Table(
             "by_need_type",
             _("按需求类型"),
-            [Column("name", _("需求类型")), *_AMOUNTS],
+            [Column("name", N_("需求类型")), *_AMOUNTS],
             d["types"],
         ),
         "by_region": Table(
             "by_region",
             _("按地区（%(level)s级）", level=level),
             [
-                Column("code", _("区划代码")),
-                Column("name", _("地区")),
+                Column("code", N_("区划代码")),
+                Column("name", N_("地区")),
                 *_AMOUNTS,
                 *_HOUSEHOLDS,
             ],
@@ -173,12 +173,12 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
             "by_month",
             _("按月份"),
             [
-                Column("month", _("月份")),
-                Column("needs", _("发布需求数"), "int"),
-                Column("requested", _("需求金额"), "fen"),
-                Column("deliveries", _("交付笔数"), "int"),
-                Column("delivered", _("交付金额"), "fen"),
-                Column("households_reached", _("当月帮扶户数"), "int"),
+                Column("month", N_("月份")),
+                Column("needs", N_("发布需求数"), "int"),
+                Column("requested", N_("需求金额"), "fen"),
+                Column("deliveries", N_("交付笔数"), "int"),
+                Column("delivered", N_("交付金额"), "fen"),
+                Column("households_reached", N_("当月帮扶户数"), "int"),
             ],
             d["months"],
             note=_("发布按需求发布月份；交付按实际交付日期。"),
@@ -187,13 +187,13 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
             "assistance",
             _("政府救助与慈善帮扶衔接"),
             [
-                Column("name", _("已享受的政府救助")),
-                Column("households", _("户数"), "int"),
-                Column("monthly", _("月救助金额合计"), "fen"),
-                Column("reached", _("获慈善帮扶户数"), "int"),
-                Column("reach_pct", _("帮扶覆盖率"), "pct"),
-                Column("delivered", _("慈善交付金额"), "fen"),
-                Column("per_household", _("户均慈善交付"), "fen"),
+                Column("name", N_("已享受的政府救助")),
+                Column("households", N_("户数"), "int"),
+                Column("monthly", N_("月救助金额合计"), "fen"),
+                Column("reached", N_("获慈善帮扶户数"), "int"),
+                Column("reach_pct", N_("帮扶覆盖率"), "pct"),
+                Column("delivered", N_("慈善交付金额"), "fen"),
+                Column("per_household", N_("户均慈善交付"), "fen"),
             ],
             d["assistance"],
             note=_(
@@ -204,10 +204,10 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
             "time_to_claim",
             _("从发布到全额认领（天）"),
             [
-                Column("name", _("需求类型")),
-                Column("count", _("已全额认领需求"), "int"),
-                Column("median", _("中位数"), "days"),
-                Column("p90", _("90%分位数"), "days"),
+                Column("name", N_("需求类型")),
+                Column("count", N_("已全额认领需求"), "int"),
+                Column("median", N_("中位数"), "days"),
+                Column("p90", N_("90%分位数"), "days"),
             ],
             [dict(overall, name=_("全部"))] + d["speed"]["by_need_type"],
         ),
@@ -215,12 +215,12 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
             "expiring",
             _("即将到期（7天内）与已逾期的认领"),
             [
-                Column("claim_id", _("认领编号"), "int"),
-                Column("need_code", _("需求编号")),
-                Column("org_name", _("认领机构")),
-                Column("amount", _("认领金额"), "fen"),
-                Column("due_on", _("应交付日期")),
-                Column("days_left", _("剩余天数"), "int"),
+                Column("claim_id", N_("认领编号"), "int"),
+                Column("need_code", N_("需求编号")),
+                Column("org_name", N_("认领机构")),
+                Column("amount", N_("认领金额"), "fen"),
+                Column("due_on", N_("应交付日期")),
+                Column("days_left", N_("剩余天数"), "int"),
             ],
             d["expiring"]["rows"],
         ),
@@ -228,12 +228,12 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
             "repeated",
             _("重复或多头帮扶的家庭（近12个月）"),
             [
-                Column("household", _("序号"), "int"),
-                Column("orgs", _("认领机构数"), "int"),
-                Column("needs", _("需求数"), "int"),
-                Column("claims", _("认领笔数"), "int"),
-                Column("amount", _("认领/交付金额"), "fen"),
-                Column("need_codes", _("需求编号")),
+                Column("household", N_("序号"), "int"),
+                Column("orgs", N_("认领机构数"), "int"),
+                Column("needs", N_("需求数"), "int"),
+                Column("claims", N_("认领笔数"), "int"),
+                Column("amount", N_("认领/交付金额"), "fen"),
+                Column("need_codes", N_("需求编号")),
             ],
             d["repeated"]["rows"],
             note=_(
@@ -244,14 +244,14 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
             "orgs",
             _("各机构帮扶情况"),
             [
-                Column("org_name", _("机构")),
-                Column("claims", _("认领笔数"), "int"),
-                Column("open", _("待交付"), "int"),
-                Column("deliveries", _("已交付笔数"), "int"),
-                Column("lapsed", _("取消/过期"), "int"),
-                Column("claimed", _("认领金额"), "fen"),
-                Column("delivered", _("交付金额"), "fen"),
-                Column("confirmed", _("确认金额"), "fen"),
+                Column("org_name", N_("机构")),
+                Column("claims", N_("认领笔数"), "int"),
+                Column("open", N_("待交付"), "int"),
+                Column("deliveries", N_("已交付笔数"), "int"),
+                Column("lapsed", N_("取消/过期"), "int"),
+                Column("claimed", N_("认领金额"), "fen"),
+                Column("delivered", N_("交付金额"), "fen"),
+                Column("confirmed", N_("确认金额"), "fen"),
             ],
             d["orgs"],
             note=_("按认领时间筛选期间。"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from charitylink.core.i18n import _
 from charitylink.core.money import format_fen
 from charitylink.reports.suppression import PRIMARY
 
@@ -18,12 +19,19 @@ DERIVED = "—"
 @dataclass(frozen=True)
 class Column:
     key: str
-    label: str
+    # The Chinese heading (marked with N_); ``label`` is it in the request's
+    # language, translated when shown, as built tables are cached across
+    # requests in either language.
+    msgid: str
     # text | int | fen (money in fen) | days (float) | pct (float 0..100)
     kind: str = "text"
     # The suppression family this figure belongs to (see transparency.py); a
     # suppressed family hides all its columns in that row.
     family: str | None = None
+
+    @property
+    def label(self) -> str:
+        return _(self.msgid)
 
     @property
     def numeric(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from charitylink.core.i18n import _
+from charitylink.core.i18n import N_, _
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
 from charitylink.needs.models import NEED_TYPE_LABELS
@@ -298,12 +298,12 @@ def api_payload(fig: dict[str, Any]) -> dict[str, Any]:
 def tables(fig: dict[str, Any]) -> dict[str, Table]:
     """The transparency page's tables (the same objects feed the exports)."""
     pub_cols = [
-        Column("needs", _("发布需求数"), "int", PUB),
-        Column(PUB_N, _("涉及户数"), "int", PUB),
-        Column("requested", _("需求金额"), "fen", PUB),
-        Column("claimed", _("已认领金额"), "fen", PUB),
-        Column(DLV_N, _("已帮扶户数"), "int", DLV),
-        Column("delivered", _("已交付金额"), "fen", DLV),
+        Column("needs", N_("发布需求数"), "int", PUB),
+        Column(PUB_N, N_("涉及户数"), "int", PUB),
+        Column("requested", N_("需求金额"), "fen", PUB),
+        Column("claimed", N_("已认领金额"), "fen", PUB),
+        Column(DLV_N, N_("已帮扶户数"), "int", DLV),
+        Column("delivered", N_("已交付金额"), "fen", DLV),
     ]
     t = dict(fig["totals"])
     t["name"] = _("合计")
@@ -314,16 +314,16 @@ def tables(fig: dict[str, Any]) -> dict[str, Table]:
             "totals",
             _("总体情况"),
             [
-                Column("name", _("项目")),
+                Column("name", N_("项目")),
                 *pub_cols,
-                Column("confirmed", _("已回访确认金额"), "fen", DLV),
+                Column("confirmed", N_("已回访确认金额"), "fen", DLV),
             ],
             [t],
         ),
         "by_region": Table(
             "by_region",
             _("按地区"),
-            [Column("name", _("地区")), *pub_cols],
+            [Column("name", N_("地区")), *pub_cols],
             fig["by_region"],
             note=_("按公开地区统计：需求所在区县；区县内公开需求不足5条时合并到市。"),
             emphasis_key="level",
@@ -331,20 +331,20 @@ def tables(fig: dict[str, Any]) -> dict[str, Table]:
         "by_need_type": Table(
             "by_need_type",
             _("按需求类型"),
-            [Column("name", _("需求类型")), *pub_cols],
+            [Column("name", N_("需求类型")), *pub_cols],
             fig["by_need_type"],
         ),
         "by_month": Table(
             "by_month",
             _("按月份"),
             [
-                Column("month", _("月份")),
-                Column("needs", _("发布需求数"), "int", PUB),
-                Column(PUB_N, _("涉及户数"), "int", PUB),
-                Column("requested", _("需求金额"), "fen", PUB),
-                Column("deliveries", _("交付笔数"), "int", DLV),
-                Column(DLV_N, _("已帮扶户数"), "int", DLV),
-                Column("delivered", _("交付金额"), "fen", DLV),
+                Column("month", N_("月份")),
+                Column("needs", N_("发布需求数"), "int", PUB),
+                Column(PUB_N, N_("涉及户数"), "int", PUB),
+                Column("requested", N_("需求金额"), "fen", PUB),
+                Column("deliveries", N_("交付笔数"), "int", DLV),
+                Column(DLV_N, N_("已帮扶户数"), "int", DLV),
+                Column("delivered", N_("交付金额"), "fen", DLV),
             ],
             fig["by_month"],
             note=_("发布按需求发布月份统计；交付按实际交付日期统计。"),
@@ -353,13 +353,13 @@ def tables(fig: dict[str, Any]) -> dict[str, Table]:
             "orgs",
             _("各慈善组织"),
             [
-                Column("org_name", _("机构")),
-                Column("funds", _("基金数"), "int"),
-                Column("donations", _("累计捐赠"), "fen"),
-                Column("disbursed", _("已支出"), "fen"),
-                Column("reserved", _("认领预留"), "fen"),
-                Column("available", _("可用余额"), "fen"),
-                Column(DLV_N, _("已帮扶户数"), "int", DLV),
+                Column("org_name", N_("机构")),
+                Column("funds", N_("基金数"), "int"),
+                Column("donations", N_("累计捐赠"), "fen"),
+                Column("disbursed", N_("已支出"), "fen"),
+                Column("reserved", N_("认领预留"), "fen"),
+                Column("available", N_("可用余额"), "fen"),
+                Column(DLV_N, N_("已帮扶户数"), "int", DLV),
             ],
             fig["orgs"],
             note=_("资金数据来自各基金账本（公开信息）；帮扶户数不足5户的不公开。"),
@@ -368,14 +368,14 @@ def tables(fig: dict[str, Any]) -> dict[str, Table]:
             "funds",
             _("各基金"),
             [
-                Column("org_name", _("机构")),
-                Column("fund_name", _("基金")),
-                Column("kind", _("类型")),
-                Column("donor_name", _("冠名方")),
-                Column("donations", _("累计捐赠"), "fen"),
-                Column("disbursed", _("已支出"), "fen"),
-                Column("reserved", _("认领预留"), "fen"),
-                Column("available", _("可用余额"), "fen"),
+                Column("org_name", N_("机构")),
+                Column("fund_name", N_("基金")),
+                Column("kind", N_("类型")),
+                Column("donor_name", N_("冠名方")),
+                Column("donations", N_("累计捐赠"), "fen"),
+                Column("disbursed", N_("已支出"), "fen"),
+                Column("reserved", N_("认领预留"), "fen"),
+                Column("available", N_("可用余额"), "fen"),
             ],
             fig["funds"],
         ),
