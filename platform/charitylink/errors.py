@@ -28,6 +28,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from charitylink.core.i18n import N_, _
+
 log = logging.getLogger(__name__)
 
 
@@ -149,26 +151,27 @@ def _back() -> str:
 
 
 _HTTP_MESSAGES = {
-    400: ("bad_request", "请求格式不正确。"),
-    401: ("unauthorized", "请先登录。"),
-    403: ("forbidden", "您没有权限执行此操作。"),
-    404: ("not_found", "您访问的页面或对象不存在。"),
-    405: ("method_not_allowed", "不支持此请求方法。"),
-    409: ("conflict", "请求与当前状态冲突。"),
-    413: ("too_large", "上传的内容过大。"),
-    415: ("unsupported_media_type", "不支持的内容类型。"),
-    422: ("validation_failed", "提交的数据有误。"),
-    429: ("rate_limited", "请求过于频繁，请稍后再试。"),
-    500: ("server_error", "服务器内部错误，我们已记录此问题。"),
-    503: ("unavailable", "服务暂时不可用，请稍后再试。"),
+    400: ("bad_request", N_("请求格式不正确。")),
+    401: ("unauthorized", N_("请先登录。")),
+    403: ("forbidden", N_("您没有权限执行此操作。")),
+    404: ("not_found", N_("您访问的页面或对象不存在。")),
+    405: ("method_not_allowed", N_("不支持此请求方法。")),
+    409: ("conflict", N_("请求与当前状态冲突。")),
+    413: ("too_large", N_("上传的内容过大。")),
+    415: ("unsupported_media_type", N_("不支持的内容类型。")),
+    422: ("validation_failed", N_("提交的数据有误。")),
+    429: ("rate_limited", N_("请求过于频繁，请稍后再试。")),
+    500: ("server_error", N_("服务器内部错误，我们已记录此问题。")),
+    503: ("unavailable", N_("服务暂时不可用，请稍后再试。")),
 }
 
 
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
     status = exc.code or 500
     code, message = _HTTP_MESSAGES.get(status, ("error", exc.description or ""))
+    message = _(message) if status in _HTTP_MESSAGES else message
     if status == 400 and exc.description and "CSRF" in exc.description:
-        message = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。"
+        message = _("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。")
     if wants_json():
         resp, status = _json_error(status, code, message)
     else:
@@ -212,6 +215,7 @@ def _database_unavailable(exc: OperationalError) -> tuple[Response | str, int]:
 
     db.session.rollback()
     code, message = _HTTP_MESSAGES[503]
+    message = _(message)
     if wants_json():
         return _json_error(503, code, message)
     return render_template("errors/error.html", status=503, message=message), 503
@@ -223,6 +227,7 @@ def _server_error(exc: Exception) -> tuple[Response | str, int]:
 
     db.session.rollback()
     code, message = _HTTP_MESSAGES[500]
+    message = _(message)
     if wants_json():
         return _json_error(500, code, message)
     return render_template("errors/error.html", status=500, message=message), 500

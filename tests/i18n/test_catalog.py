@@ -45,8 +45,17 @@ def test_every_msgid_has_an_english_translation():
     )
 
 
+# Values a person types into an import file as they are (是/否 for yes/no, 无
+# for none, the full-width separator): the English quotes them.
+QUOTED_INPUT = re.compile(r"[是否无；]")
+
+
 def test_no_translation_keeps_chinese():
-    chinese = [(m.id, m.string) for m in _entries() if CJK.search(str(m.string))]
+    chinese = [
+        (m.id, m.string)
+        for m in _entries()
+        if CJK.search(QUOTED_INPUT.sub("", str(m.string)))
+    ]
     assert not chinese, chinese[:10]
 
 

@@ -97,7 +97,7 @@ def test_enum_labels_follow_the_locale(app):
         out = render_template_string(
             "{{ L.NEED_TYPE_LABELS['medical'] }}|{{ 'dibao'|label(L.CATEGORY_LABELS) }}"
         )
-    assert out == "Medical care|Dibao (minimum living allowance)"
+    assert out == "Medical care|Dibao (minimum living allowance) recipient"
     with app.test_request_context("/"):
         assert render_template_string("{{ L.NEED_TYPE_LABELS['medical'] }}") == "医疗"
 

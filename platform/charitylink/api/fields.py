@@ -22,13 +22,14 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from charitylink.core.i18n import N_
 from charitylink.core.money import MAX_AMOUNT_FEN
 from charitylink.core.timeutil import iso_utc
 
 ID_MAX = 2**31 - 1
 DAY_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
-PRIVACY_SCAN = "公开显示；不得含个人信息（姓名、身份证号、电话、地址），否则 422"
-FEN_TEXT = "金额，单位分（整数）"
+PRIVACY_SCAN = N_("公开显示；不得含个人信息（姓名、身份证号、电话、地址），否则 422")
+FEN_TEXT = N_("金额，单位分（整数）")
 
 
 class Pattern(validate.Regexp):
@@ -44,15 +45,15 @@ class Pattern(validate.Regexp):
 # Messages for a value of the wrong JSON type. The 422 a caller reads comes from
 # the JSON Schema check (api/validation.py), which runs first and names the
 # field; these answer only if marshmallow ever disagreed with it.
-_WRONG = {"required": "必须填写。", "null": "不能为 null。"}
+_WRONG = {"required": N_("必须填写。"), "null": N_("不能为 null。")}
 
 
 class Text(fields.String):
-    default_error_messages = {**_WRONG, "invalid": "应为文本。"}
+    default_error_messages = {**_WRONG, "invalid": N_("应为文本。")}
 
 
 class Integer(fields.Integer):
-    default_error_messages = {**_WRONG, "invalid": "应为整数。"}
+    default_error_messages = {**_WRONG, "invalid": N_("应为整数。")}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(strict=True, **kwargs)
@@ -66,7 +67,7 @@ class Integer(fields.Integer):
 
 
 class Boolean(fields.Boolean):
-    default_error_messages = {**_WRONG, "invalid": "应为 true 或 false。"}
+    default_error_messages = {**_WRONG, "invalid": N_("应为 true 或 false。")}
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
         if not isinstance(value, bool):
@@ -86,11 +87,11 @@ class Timestamp(fields.DateTime):
 
 
 class StrictList(fields.List):
-    default_error_messages = {**_WRONG, "invalid": "应为数组。"}
+    default_error_messages = {**_WRONG, "invalid": N_("应为数组。")}
 
 
 class Object(fields.Nested):
-    default_error_messages = {**_WRONG, "type": "应为对象。"}
+    default_error_messages = {**_WRONG, "type": N_("应为对象。")}
 
 
 def _meta(
@@ -233,7 +234,7 @@ def day(
 ) -> Text:
     """A date in a request: YYYY-MM-DD between 2000-01-01 and 2100-12-31 (the
     service reads it; the calendar check is its own)."""
-    hint = "YYYY-MM-DD，2000-01-01 至 2100-12-31"
+    hint = N_("YYYY-MM-DD，2000-01-01 至 2100-12-31")
     return string(
         title,
         nullable=nullable,
@@ -364,7 +365,7 @@ def email(title: str, *, required: bool = False) -> Text:
 def phone(title: str, description: str | None = None) -> Text:
     """A phone number, or empty for none (the platform's own check says which
     numbers are real: ``format: cn-phone``)."""
-    hint = "手机号码（11 位）或固定电话（如 010-12345678）；空为不填"
+    hint = N_("手机号码（11 位）或固定电话（如 010-12345678）；空为不填")
     return text(
         32,
         title,

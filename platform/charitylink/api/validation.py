@@ -22,7 +22,7 @@ from flask import current_app
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from charitylink.core.i18n import _
+from charitylink.core.i18n import N_, _
 from charitylink.core.money import (
     MAX_AMOUNT_FEN,
     MSG_NEGATIVE,
@@ -56,12 +56,12 @@ def _format_problem(fmt: str, value: Any) -> str | None:
 
 
 _TYPE_NAMES = {
-    "string": "文本",
-    "integer": "整数",
-    "number": "数字",
-    "boolean": "true 或 false",
-    "object": "对象",
-    "array": "数组",
+    "string": N_("文本"),
+    "integer": N_("整数"),
+    "number": N_("数字"),
+    "boolean": N_("true 或 false"),
+    "object": N_("对象"),
+    "array": N_("数组"),
     "null": "null",
 }
 
@@ -138,7 +138,7 @@ def _message(error: ValidationError, label: str) -> str:
         return _("%(f)s应为 %(a)s 到 %(b)s 的整数。", f=label, a=low, b=high)
     if rule == "type":
         kinds = value if isinstance(value, list) else [value]
-        value = "或".join(_TYPE_NAMES.get(k, str(k)) for k in kinds)
+        value = _("或").join(_(_TYPE_NAMES.get(k, str(k))) for k in kinds)
     simple = _SIMPLE.get(rule)
     if simple is None:
         return _("%(f)s不符合接口文档的要求。", f=label)
@@ -154,14 +154,14 @@ _MONEY: dict[str, Callable[[Any], str]] = {
 
 # One message per rule (``%(f)s`` the field's name, ``%(n)s`` the rule's value).
 _SIMPLE = {
-    "type": "%(f)s应为%(n)s。",
-    "minLength": "%(f)s至少 %(n)s 个字符。",
-    "maxLength": "%(f)s最多 %(n)s 个字符。",
-    "minimum": "%(f)s不能小于 %(n)s。",
-    "maximum": "%(f)s不能大于 %(n)s。",
-    "minItems": "%(f)s至少要有 %(n)s 项。",
-    "maxItems": "%(f)s最多 %(n)s 项。",
-    "oneOf": "请求体的结构不符合接口文档，请对照 /api/v1/docs。",
+    "type": N_("%(f)s应为%(n)s。"),
+    "minLength": N_("%(f)s至少 %(n)s 个字符。"),
+    "maxLength": N_("%(f)s最多 %(n)s 个字符。"),
+    "minimum": N_("%(f)s不能小于 %(n)s。"),
+    "maximum": N_("%(f)s不能大于 %(n)s。"),
+    "minItems": N_("%(f)s至少要有 %(n)s 项。"),
+    "maxItems": N_("%(f)s最多 %(n)s 项。"),
+    "oneOf": N_("请求体的结构不符合接口文档，请对照 /api/v1/docs。"),
 }
 
 

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from datetime import date
 
+from charitylink.core.i18n import N_, _
+
 __all__ = [
     "AGE_BANDS",
     "CIVIL_AFFAIRS_USCC_PREFIXES",
@@ -39,6 +41,11 @@ __all__ = [
 
 class InvalidIdentifier(ValueError):
     """A code failed validation; ``str(exc)`` is a Chinese message for the user."""
+
+    def __init__(self, message: str) -> None:
+        # The fixed messages are marked N_ and translated here, in the
+        # request's language.
+        super().__init__(_(message))
 
 
 # --------------------------------------------------------------------------
@@ -96,7 +103,7 @@ def uscc_check_char(body: str) -> str:
     normalized); anything else raises :class:`InvalidIdentifier`.
     """
     if len(body) != 17 or any(ch not in _USCC_VALUE for ch in body):
-        raise InvalidIdentifier("统一社会信用代码本体应为17位有效字符")
+        raise InvalidIdentifier(N_("统一社会信用代码本体应为17位有效字符"))
     total = sum(_USCC_VALUE[ch] * w for ch, w in zip(body, USCC_WEIGHTS, strict=True))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
@@ -119,15 +126,21 @@ def validate_uscc(value: str) -> str:
     """
     code = normalize_code(value or "")
     if not code:
-        raise InvalidIdentifier("请输入统一社会信用代码")
+        raise InvalidIdentifier(N_("请输入统一社会信用代码"))
     if len(code) != 18:
-        raise InvalidIdentifier(f"统一社会信用代码长度应为18位，当前为{len(code)}位")
+        raise InvalidIdentifier(
+            _("统一社会信用代码长度应为18位，当前为%(n)s位", n=len(code))
+        )
     for ch in code:
         if ch not in _USCC_VALUE:
-            raise InvalidIdentifier(f"统一社会信用代码含有不允许的字符「{ch}」")
+            raise InvalidIdentifier(
+                _("统一社会信用代码含有不允许的字符「%(c)s」", c=ch)
+            )
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
-        raise InvalidIdentifier(f"统一社会信用代码校验位错误，应为「{expected}」")
+        raise InvalidIdentifier(
+            _("统一社会信用代码校验位错误，应为「%(c)s」", c=expected)
+        )
     return code
 
 
@@ -166,7 +179,7 @@ _ID_SHAPE = re.compile(r"\d{17}[\dX]")
 def id_check_char(body: str) -> str:
     """Return the ISO 7064 MOD 11-2 check character for 17 ID-number digits."""
     if len(body) != 17 or not (body.isascii() and body.isdigit()):
-        raise InvalidIdentifier("身份证号码本体应为17位数字")
+        raise InvalidIdentifier(N_("身份证号码本体应为17位数字"))
     total = sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True))
     return ID_CHECK_CHARS[total % 11]
 
@@ -194,24 +207,28 @@ def validate_id_number(value: str, today: date | None = None) -> str:
     """
     code = normalize_code(value or "")
     if not code:
-        raise InvalidIdentifier("请输入身份证号码")
+        raise InvalidIdentifier(N_("请输入身份证号码"))
     if len(code) == 15 and code.isdigit():
-        raise InvalidIdentifier("不支持15位旧身份证号码，请填写18位身份证号码")
+        raise InvalidIdentifier(N_("不支持15位旧身份证号码，请填写18位身份证号码"))
     if len(code) != 18:
-        raise InvalidIdentifier(f"身份证号码应为18位，当前为{len(code)}位")
+        raise InvalidIdentifier(_("身份证号码应为18位，当前为%(n)s位", n=len(code)))
     if not _ID_SHAPE.fullmatch(code):
         raise InvalidIdentifier(
-            "身份证号码格式不正确：前17位应为数字，最后一位为数字或X"
+            N_("身份证号码格式不正确：前17位应为数字，最后一位为数字或X")
         )
     if int(code[:2]) not in _ID_PROVINCES:
-        raise InvalidIdentifier(f"身份证号码的地区代码「{code[:2]}」不存在")
+        raise InvalidIdentifier(_("身份证号码的地区代码「%(c)s」不存在", c=code[:2]))
     birth = _parse_birth(code)
     if birth is None:
-        raise InvalidIdentifier(f"身份证号码中的出生日期「{code[6:14]}」不存在")
+        raise InvalidIdentifier(
+            _("身份证号码中的出生日期「%(c)s」不存在", c=code[6:14])
+        )
     if birth > (today or date.today()):
-        raise InvalidIdentifier(f"身份证号码中的出生日期「{code[6:14]}」晚于今天")
+        raise InvalidIdentifier(
+            _("身份证号码中的出生日期「%(c)s」晚于今天", c=code[6:14])
+        )
     if code[17] != id_check_char(code[:17]):
-        raise InvalidIdentifier("身份证号码校验位错误，请核对是否输错")
+        raise InvalidIdentifier(N_("身份证号码校验位错误，请核对是否输错"))
     return code
 
 
@@ -225,14 +242,14 @@ def birth_date_from_id(id_number: str) -> date:
     code = normalize_code(id_number or "")
     birth = _parse_birth(code) if _ID_SHAPE.fullmatch(code) else None
     if birth is None:
-        raise InvalidIdentifier("无法从身份证号码中读取出生日期")
+        raise InvalidIdentifier(N_("无法从身份证号码中读取出生日期"))
     return birth
 
 
 # Public pages show an age band, never an age or a birth date. "儿童" is under
 # 14 because PIPL Art. 31 treats under-14s' data specially.
 AGE_BANDS: tuple[str, ...] = (
-    "儿童",
+    N_("儿童"),
     "14–17",
     "18–29",
     "30–39",
@@ -240,7 +257,7 @@ AGE_BANDS: tuple[str, ...] = (
     "50–59",
     "60–69",
     "70–79",
-    "80岁以上",
+    N_("80岁以上"),
 )
 
 
@@ -252,7 +269,7 @@ def age_band(birth: date, today: date) -> str:
     after ``today``.
     """
     if birth > today:
-        raise ValueError("出生日期晚于今天")
+        raise ValueError(_("出生日期晚于今天"))
     age = (
         today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
     )
@@ -333,7 +350,7 @@ def validate_phone(value: str) -> str:
     split = _split_landline(digits)
     if split is None:
         raise InvalidIdentifier(
-            "请输入有效的手机号码（11位）或固定电话（如 010-12345678）"
+            N_("请输入有效的手机号码（11位）或固定电话（如 010-12345678）")
         )
     return f"{split[0]}-{split[1]}"
 

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from decimal import Decimal
 
+from charitylink.core.i18n import N_, _
 from charitylink.core.identifiers import strip_invisible
 
 __all__ = [
@@ -28,18 +29,22 @@ __all__ = [
 # comes near it, so anything larger is a typo (or an attack on BIGINT sums).
 MAX_AMOUNT_FEN = 100_000_000_00
 
-MSG_EMPTY = "请输入金额，例如 1234.50"
-MSG_FORMAT = "金额格式不正确，请输入数字，例如 1234.50"
-MSG_GROUPING = "金额的千位分隔符位置不正确，例如 1,234.50"
-MSG_DECIMALS = "金额最多两位小数"
-MSG_POSITIVE = "金额必须大于零"
-MSG_NEGATIVE = "金额不能为负数"
-MSG_TOO_LARGE = "金额过大（上限 ¥100,000,000.00）"
-MSG_NOT_INT_FEN = "金额必须是以分为单位的整数"
+MSG_EMPTY = N_("请输入金额，例如 1234.50")
+MSG_FORMAT = N_("金额格式不正确，请输入数字，例如 1234.50")
+MSG_GROUPING = N_("金额的千位分隔符位置不正确，例如 1,234.50")
+MSG_DECIMALS = N_("金额最多两位小数")
+MSG_POSITIVE = N_("金额必须大于零")
+MSG_NEGATIVE = N_("金额不能为负数")
+MSG_TOO_LARGE = N_("金额过大（上限 ¥100,000,000.00）")
+MSG_NOT_INT_FEN = N_("金额必须是以分为单位的整数")
 
 
 class InvalidAmount(ValueError):
-    """An amount was refused; ``str(exc)`` is a Chinese message for the user."""
+    """An amount was refused; ``str(exc)`` is a message for the user (in the
+    request's language: the ``MSG_*`` texts are translated here)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_(message))
 
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")

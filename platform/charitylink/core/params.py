@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from charitylink.core.i18n import _
+from charitylink.core.i18n import N_, _
 
 BOOLEAN_VALUES = {"true": True, "false": False}
 
@@ -142,7 +142,7 @@ def paging(default_per_page: int = 20, max_page: int = 100_000) -> list[Param]:
         ),
         Param(
             "per_page",
-            "每页条数（1–100）",
+            N_("每页条数（1–100）"),
             kind="integer",
             minimum=1,
             maximum=100,

@@ -31,7 +31,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from charitylink.core.i18n import N_, _
+from charitylink.core.i18n import N_, TranslatedLabels, _
 from charitylink.core.money import format_fen
 from charitylink.core.permissions import moderator_required
 from charitylink.core.transaction import refused
@@ -186,7 +186,7 @@ def import_preview(token: str) -> ResponseReturnValue:
         unknown_columns=payload.get("unknown_columns") or [],
         outcomes=outcomes,
         counts=counts,
-        labels=STATUS_LABELS,
+        labels=TranslatedLabels(STATUS_LABELS),
         summaries=_summaries(payload["rows"]),
         column_of=column_of,
         applied=False,
@@ -223,7 +223,7 @@ def import_confirm(token: str) -> ResponseReturnValue:
         unknown_columns=[],
         outcomes=[o.as_dict() for o in result.outcomes],
         counts={k: counts[k] for k in STATUS_LABELS},
-        labels=STATUS_LABELS,
+        labels=TranslatedLabels(STATUS_LABELS),
         summaries=_summaries(payload["rows"]),
         column_of=column_of,
         applied=True,
@@ -243,7 +243,7 @@ def import_template(fmt: str) -> Response:
 
     wb = Workbook()
     ws = cast(Worksheet, wb.active)  # a new workbook's one sheet, always active
-    ws.title = "需求导入"
+    ws.title = _("需求导入")
     ws.append(header)
     ws.append(example)
     for idx, cell in enumerate(ws[1], start=1):
@@ -253,7 +253,7 @@ def import_template(fmt: str) -> Response:
         # Every column as text: Excel would turn an 18-digit ID into 2.2E+17.
         ws.column_dimensions[letter].number_format = "@"
     ws.freeze_panes = "A2"
-    help_ws = wb.create_sheet("填写说明")
+    help_ws = wb.create_sheet(_("填写说明"))
     for line in import_files.template_help():
         help_ws.append(line)
     out = io.BytesIO()

@@ -9,7 +9,7 @@ from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from charitylink.accounts.models import ROLE_LABELS, Role
-from charitylink.core.i18n import _l
+from charitylink.core.i18n import _, _l
 from charitylink.errors import DomainError
 from charitylink.orgs.models import ORG_STATUS_LABELS, ORG_TYPE_LABELS
 from charitylink.regions import services as regions
@@ -20,7 +20,7 @@ def _max(n: int) -> Length:
 
 
 def _type_choices() -> list[tuple[str, str]]:
-    return [("", "请选择")] + [(str(k), v) for k, v in ORG_TYPE_LABELS.items()]
+    return [("", _("请选择"))] + [(str(k), _(v)) for k, v in ORG_TYPE_LABELS.items()]
 
 
 class ProfileFields(FlaskForm):
@@ -52,7 +52,7 @@ class OrgFields(ProfileFields):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.org_type.choices = _type_choices()
-        self.region_code.choices = [("", "请选择")] + regions.choices()
+        self.region_code.choices = [("", _("请选择"))] + regions.choices()
 
 
 class RegisterForm(OrgFields):
@@ -111,7 +111,9 @@ class MemberForm(FlaskForm):
 
 
 def status_choices() -> list[tuple[str, str]]:
-    return [("", "全部状态")] + [(str(k), v) for k, v in ORG_STATUS_LABELS.items()]
+    return [("", _("全部状态"))] + [
+        (str(k), _(v)) for k, v in ORG_STATUS_LABELS.items()
+    ]
 
 
 def apply_errors(form: FlaskForm, exc: DomainError) -> None:

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from charitylink.accounts.models import User
 from charitylink.core import page_cache
-from charitylink.core.i18n import _
+from charitylink.core.i18n import N_, _
 from charitylink.core.permissions import (
     moderator_required,
     org_admin_required,
@@ -298,10 +298,10 @@ def _review_page(
 
 
 _DONE = {
-    "verify": "机构已通过认证。",
-    "reject": "已驳回该机构的注册申请。",
-    "suspend": "已暂停该机构。",
-    "reinstate": "已恢复该机构。",
+    "verify": N_("机构已通过认证。"),
+    "reject": N_("已驳回该机构的注册申请。"),
+    "suspend": N_("已暂停该机构。"),
+    "reinstate": N_("已恢复该机构。"),
 }
 
 

@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
+from charitylink.core.i18n import _
+
 RED = "#c8102e"
 BLUE = "#1f6feb"
 GREY = "#d0d7de"
@@ -51,7 +53,7 @@ def bar_chart(
     top = max((v for _, v in items if v), default=0)
     body: list[str] = []
     if not items:
-        body.append(f'<text x="8" y="20" fill="{MUTED}">暂无数据</text>')
+        body.append(f'<text x="8" y="20" fill="{MUTED}">{_e(_("暂无数据"))}</text>')
     for i, (label, value) in enumerate(items):
         y = 2 + i * row_h
         body.append(
@@ -96,7 +98,7 @@ def month_chart(
     n = len(months)
     if not n:
         body.append(
-            f'<text x="{left}" y="{top_pad + 20}" fill="{MUTED}">暂无数据</text>'
+            f'<text x="{left}" y="{top_pad + 20}" fill="{MUTED}">{_e(_("暂无数据"))}</text>'
         )
         return _svg(width, height, title, body)
 
@@ -124,7 +126,7 @@ def month_chart(
     if peak:
         body.append(
             f'<text x="{left + plot_w}" y="{top_pad - 2}" text-anchor="end" '
-            f'fill="{MUTED}">最高 {_e(fmt(peak))}</text>'
+            f'fill="{MUTED}">{_e(_("最高 %(v)s", v=fmt(peak)))}</text>'
         )
     for i in sorted({0, n // 2, n - 1}):
         anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 else "middle"
@@ -152,7 +154,7 @@ def tile_map(
     top = max((v for _, _, v in items if v), default=0)
     body: list[str] = []
     if not items:
-        body.append(f'<text x="8" y="20" fill="{MUTED}">暂无数据</text>')
+        body.append(f'<text x="8" y="20" fill="{MUTED}">{_e(_("暂无数据"))}</text>')
     for i, (_code, name, value) in enumerate(sorted(items)):
         cx, cy = (i % columns) * (tile_w + gap), (i // columns) * (tile_h + gap)
         if value is None:

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from charitylink.core import page_cache
 from charitylink.core.formatting import yuan
+from charitylink.core.i18n import _
 from charitylink.core.permissions import moderator_required, scope_prefix
 from charitylink.reports import (
     cache,
@@ -52,32 +53,32 @@ def _dashboard_charts(data: dict) -> dict:
         "types": charts.bar_chart(
             [(r["name"], r["requested"]) for r in data["types"]],
             yuan,
-            "按需求类型的需求金额",
+            _("按需求类型的需求金额"),
         ),
         "assistance": charts.bar_chart(
             [(r["name"], r["delivered"]) for r in data["assistance"]],
             yuan,
-            "按政府救助类型的慈善交付金额",
+            _("按政府救助类型的慈善交付金额"),
             color=charts.BLUE,
         ),
         "months": charts.month_chart(
             months,
             [
-                ("需求金额", [m["requested"] for m in data["months"]], charts.RED),
-                ("交付金额", [m["delivered"] for m in data["months"]], charts.BLUE),
+                (_("需求金额"), [m["requested"] for m in data["months"]], charts.RED),
+                (_("交付金额"), [m["delivered"] for m in data["months"]], charts.BLUE),
             ],
             yuan,
-            "按月需求与交付金额",
+            _("按月需求与交付金额"),
         ),
         "regions": charts.tile_map(
             [(r["code"], r["name"], r["delivered"]) for r in data["regions"]],
             yuan,
-            "各地区已交付金额",
+            _("各地区已交付金额"),
         ),
         "orgs": charts.bar_chart(
             [(r["org_name"], r["delivered"]) for r in data["orgs"][:15]],
             yuan,
-            "各机构交付金额",
+            _("各机构交付金额"),
         ),
     }
 
@@ -167,19 +168,19 @@ def _public_charts(fig: dict) -> dict:
         "types": charts.bar_chart(
             [(r["name"], _shown(r, dlv, r["delivered"])) for r in fig["by_need_type"]],
             yuan,
-            "按需求类型的已交付金额",
+            _("按需求类型的已交付金额"),
         ),
         "months": charts.month_chart(
             [m["month"] for m in fig["by_month"]],
             [
                 (
-                    "交付金额",
+                    _("交付金额"),
                     [_shown(m, dlv, m["delivered"]) for m in fig["by_month"]],
                     charts.BLUE,
                 ),
             ],
             yuan,
-            "按月交付金额",
+            _("按月交付金额"),
         ),
         "regions": charts.tile_map(
             [
@@ -187,7 +188,7 @@ def _public_charts(fig: dict) -> dict:
                 for r in counties
             ],
             yuan,
-            "各地区已交付金额",
+            _("各地区已交付金额"),
         ),
     }
 
