@@ -38,7 +38,7 @@ translations: $(MO_FILES)
 
 messages: $(VENV)/.app-installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --add-location=file --sort-by-file --project=CharityLink --copyright-holder=CharityLink -o $(CATALOGS)/messages.pot .
-	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching --ignore-obsolete
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'

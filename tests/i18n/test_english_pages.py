@@ -15,10 +15,12 @@ can only shrink; fixing a page without removing it from the list fails too.
 
 from __future__ import annotations
 
+import os
 import re
 from html.parser import HTMLParser
 from typing import Any
 
+from flask import url_for
 from sqlalchemy import select
 
 from charitylink.extensions import db
@@ -54,27 +56,10 @@ KNOWN_GAPS: dict[str, str] = {
     "reports.transparency_page": "templates owned by another helper, not marked yet",
     "workspace.mod_home": "templates owned by another helper, not marked yet",
     "workspace.org_home": "templates owned by another helper, not marked yet",
-    "accounts.login": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "funds.new": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "funds.org_detail": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "funds.org_list": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "funds.public_detail": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "needs.index": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "needs.mod_index": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "orgs.detail": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "orgs.index": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "orgs.members": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "orgs.profile": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "orgs.queue": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "orgs.resubmit": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "orgs.review": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "projects.edit": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "projects.mod_detail": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "projects.new": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "projects.org_detail": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "projects.org_list": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "projects.public_detail": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
-    "projects.public_list": "enum labels passed by the view or macros, the work-area menu, or projects/_macros.html not yet translated",
+    "needs.mod_index": "the work-area menu (templates/workspace/*) is not marked yet",
+    "projects.mod_detail": "templates/projects/_macros.html and _progress.html are not marked yet",
+    "projects.org_detail": "templates/projects/_macros.html and _progress.html are not marked yet",
+    "projects.public_detail": "templates/projects/_macros.html and _progress.html are not marked yet",
 }
 
 ATTRS = ("title", "alt", "placeholder", "aria-label", "value", "data-label", "content")
@@ -152,7 +137,20 @@ def _pages(app: Any) -> list[tuple[str, Any]]:
     ]
 
 
-def test_every_page_in_english(app, world, login_as):  # noqa: F811
+def test_every_page_in_english(app, world, login_as, create_need, create_project):  # noqa: F811
+    # A project's Markdown body is rendered into several elements, so its text
+    # no longer matches the stored string: give it ASCII words instead.
+    world.project_a.body = "## About\n\nHelps **families** in need."
+    db.session.commit()
+    # Edit pages answer only for a draft (else they redirect): drafts to edit.
+    drafts = {
+        "needs.edit": {
+            "code": create_need(status="draft", entered_by=world.users["mod_in"]).code
+        },
+        "projects.edit": {
+            "project_id": create_project(fund=world.fund_a, status="draft").id
+        },
+    }
     caller = Caller(app, world, login_as)
     data = data_strings()
     problems: dict[str, list[str]] = {}
@@ -161,13 +159,18 @@ def test_every_page_in_english(app, world, login_as):  # noqa: F811
         if endpoint in NOT_FOUND_OK:
             continue
         url = url_for_rule(app, rule, world)
+        if endpoint in drafts:
+            with app.test_request_context():
+                url = url_for(endpoint, **drafts[endpoint])
         for role in AS:
             if role not in EXPECT[endpoint]["GET"]:
                 continue
             forget_user()
             c = caller.client(role)
             c.set_cookie("lang", "en")
-            resp = c.get(url, follow_redirects=True)
+            resp = c.get(url)
+            if resp.status_code in (302, 303):
+                continue  # e.g. the login page when signed in: the target is checked
             if resp.mimetype != "text/html":
                 break  # a download (CSV, XLSX, evidence image): not a page
             assert resp.status_code == 200, (endpoint, role, resp.status_code)
@@ -175,6 +178,13 @@ def test_every_page_in_english(app, world, login_as):  # noqa: F811
             html = resp.get_data(as_text=True)
             assert '<html lang="en">' in html, (endpoint, role)
             left = chinese_left(html, data)
+            if left and os.environ.get("I18N_DEBUG"):
+                text = " ".join(visible_text(html).split())
+                print(
+                    endpoint,
+                    role,
+                    [text[max(0, text.find(x) - 20) : text.find(x) + 20] for x in left],
+                )
             if left:
                 problems.setdefault(endpoint, []).append(f"{role}: {left[:12]}")
     assert seen > 40, seen

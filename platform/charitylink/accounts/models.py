@@ -6,7 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from charitylink.core.i18n import N_
+from charitylink.core.i18n import N_, _
 from charitylink.core.permissions import ORG_ROLES, Role
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
@@ -65,7 +65,8 @@ class User(UserMixin, Model):
 
     @property
     def role_label(self) -> str:
-        return ROLE_LABELS.get(Role(self.role), self.role)
+        # In the request's language (the Chinese outside a request).
+        return _(ROLE_LABELS.get(Role(self.role), self.role))
 
 
 class ApiToken(Model):

@@ -46,7 +46,7 @@ class DeliverForm(FlaskForm):
     method = SelectField(
         _l("交付方式"),
         choices=[("", _l("请选择"))]
-        + [(k.value, v) for k, v in DELIVERY_METHOD_LABELS.items()],
+        + [(k.value, _l(v)) for k, v in DELIVERY_METHOD_LABELS.items()],
         validators=[DataRequired(_l("请选择交付方式。"))],
         validate_choice=False,
     )

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from charitylink.core.i18n import N_
+from charitylink.core.i18n import N_, _
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
 
@@ -105,7 +105,8 @@ class Claim(Model):
 
     @property
     def status_label(self) -> str:
-        return CLAIM_STATUS_LABELS.get(ClaimStatus(self.status), self.status)
+        # In the request's language (the Chinese outside a request).
+        return _(CLAIM_STATUS_LABELS.get(ClaimStatus(self.status), self.status))
 
     @property
     def effective_fen(self) -> int:

@@ -32,7 +32,7 @@ class FundForm(FlaskForm):
     donor_name = StringField(_l("冠名方（冠名基金必填）"), render_kw={"maxlength": 100})
     need_types = CheckboxListField(
         _l("可资助的需求类型（专项基金必填）"),
-        choices=list(NEED_TYPE_LABELS.items()),
+        choices=[(k, _l(v)) for k, v in NEED_TYPE_LABELS.items()],
         validate_choice=False,
     )
     region_prefix = StringField(

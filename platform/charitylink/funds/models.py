@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from charitylink.core.i18n import N_
+from charitylink.core.i18n import N_, _
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
 
@@ -74,7 +74,8 @@ class Fund(Model):
 
     @property
     def kind_label(self) -> str:
-        return FUND_KIND_LABELS.get(FundKind(self.kind), self.kind)
+        # In the request's language (the Chinese outside a request).
+        return _(FUND_KIND_LABELS.get(FundKind(self.kind), self.kind))
 
 
 class LedgerEntry(Model):
@@ -99,4 +100,5 @@ class LedgerEntry(Model):
 
     @property
     def kind_label(self) -> str:
-        return LEDGER_KIND_LABELS.get(LedgerKind(self.kind), self.kind)
+        # In the request's language (the Chinese outside a request).
+        return _(LEDGER_KIND_LABELS.get(LedgerKind(self.kind), self.kind))

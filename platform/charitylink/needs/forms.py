@@ -33,12 +33,12 @@ class NeedForm(FlaskForm):
     description = TextAreaField(_l("需求描述（公开）"))
     category = SelectField(
         _l("家庭类别"),
-        choices=[(k.value, v) for k, v in CATEGORY_LABELS.items()],
+        choices=[(k.value, _l(v)) for k, v in CATEGORY_LABELS.items()],
         validate_choice=False,
     )
     need_type = SelectField(
         _l("需求类型"),
-        choices=[(k.value, v) for k, v in NEED_TYPE_LABELS.items()],
+        choices=[(k.value, _l(v)) for k, v in NEED_TYPE_LABELS.items()],
         validate_choice=False,
     )
     region_code = SelectField(_l("所在县（市、区）"), choices=[], validate_choice=False)
@@ -48,7 +48,7 @@ class NeedForm(FlaskForm):
     items = TextAreaField(_l("物品清单（实物需求，每行一项：名称×数量）"))
     urgency = SelectField(
         _l("紧急程度"),
-        choices=[(k.value, v) for k, v in URGENCY_LABELS.items()],
+        choices=[(k.value, _l(v)) for k, v in URGENCY_LABELS.items()],
         default=Urgency.NORMAL.value,
         validate_choice=False,
     )
@@ -65,7 +65,9 @@ class NeedForm(FlaskForm):
     )
 
 
-_assistance_choices = [("", "—")] + [(k.value, v) for k, v in ASSISTANCE_LABELS.items()]
+_assistance_choices = [("", "—")] + [
+    (k.value, _l(v)) for k, v in ASSISTANCE_LABELS.items()
+]
 for _i in range(ASSISTANCE_ROWS):
     setattr(
         NeedForm,

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from charitylink.core.i18n import N_
+from charitylink.core.i18n import N_, _
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
 
@@ -267,19 +267,23 @@ class Need(Model):
 
     @property
     def status_label(self) -> str:
-        return NEED_STATUS_LABELS.get(NeedStatus(self.status), self.status)
+        # In the request's language (the Chinese outside a request).
+        return _(NEED_STATUS_LABELS.get(NeedStatus(self.status), self.status))
 
     @property
     def category_label(self) -> str:
-        return CATEGORY_LABELS.get(Category(self.category), self.category)
+        # In the request's language (the Chinese outside a request).
+        return _(CATEGORY_LABELS.get(Category(self.category), self.category))
 
     @property
     def need_type_label(self) -> str:
-        return NEED_TYPE_LABELS.get(NeedType(self.need_type), self.need_type)
+        # In the request's language (the Chinese outside a request).
+        return _(NEED_TYPE_LABELS.get(NeedType(self.need_type), self.need_type))
 
     @property
     def urgency_label(self) -> str:
-        return URGENCY_LABELS.get(Urgency(self.urgency), self.urgency)
+        # In the request's language (the Chinese outside a request).
+        return _(URGENCY_LABELS.get(Urgency(self.urgency), self.urgency))
 
     @property
     def remaining_fen(self) -> int:

@@ -84,7 +84,7 @@ def index() -> ResponseReturnValue:
         pages=_pages(total, queries.PER_PAGE),
         page_args=_args_for(params),
         region_choices=regions.choices(("province", "prefecture", "county")),
-        public_statuses=[(s.value, NEED_STATUS_LABELS[s]) for s in PUBLIC_STATUSES],
+        public_statuses=[(s.value, _(NEED_STATUS_LABELS[s])) for s in PUBLIC_STATUSES],
         region_name=regions.full_name,
         search=search,
     )
@@ -161,7 +161,7 @@ def mod_index() -> ResponseReturnValue:
         page=page,
         pages=_pages(total, queries.PER_PAGE),
         page_args=_args_for(params),
-        statuses=[(s.value, NEED_STATUS_LABELS[s]) for s in NeedStatus],
+        statuses=[(s.value, _(NEED_STATUS_LABELS[s])) for s in NeedStatus],
         region_choices=_region_choices(),
         region_name=regions.full_name,
     )

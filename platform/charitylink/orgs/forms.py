@@ -105,7 +105,9 @@ class MemberForm(FlaskForm):
     )
     role = SelectField(
         _l("角色"),
-        choices=[(r.value, ROLE_LABELS[r]) for r in (Role.ORG_MEMBER, Role.ORG_ADMIN)],
+        choices=[
+            (r.value, _l(ROLE_LABELS[r])) for r in (Role.ORG_MEMBER, Role.ORG_ADMIN)
+        ],
         validate_choice=False,
     )
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from charitylink.core.i18n import N_
+from charitylink.core.i18n import N_, _
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
 
@@ -67,8 +67,10 @@ class Organization(Model):
 
     @property
     def type_label(self) -> str:
-        return ORG_TYPE_LABELS.get(OrgType(self.org_type), self.org_type)
+        # In the request's language (the Chinese outside a request).
+        return _(ORG_TYPE_LABELS.get(OrgType(self.org_type), self.org_type))
 
     @property
     def status_label(self) -> str:
-        return ORG_STATUS_LABELS.get(OrgStatus(self.status), self.status)
+        # In the request's language (the Chinese outside a request).
+        return _(ORG_STATUS_LABELS.get(OrgStatus(self.status), self.status))

@@ -26,7 +26,7 @@ class ProjectForm(FlaskForm):
     body = TextAreaField(_l("项目详情（支持 Markdown）"), render_kw={"rows": 12})
     need_types = CheckboxListField(
         _l("帮扶的需求类型"),
-        choices=list(NEED_TYPE_LABELS.items()),
+        choices=[(k, _l(v)) for k, v in NEED_TYPE_LABELS.items()],
         validate_choice=False,
     )
     region_codes = StringField(_l("覆盖地区（行政区划代码，多个用逗号或空格分隔）"))

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from charitylink.core.i18n import N_
+from charitylink.core.i18n import N_, _
 from charitylink.core.timeutil import as_utc, utcnow
 from charitylink.extensions import Model
 
@@ -66,7 +66,8 @@ class Project(Model):
 
     @property
     def status_label(self) -> str:
-        return PROJECT_STATUS_LABELS.get(ProjectStatus(self.status), self.status)
+        # In the request's language (the Chinese outside a request).
+        return _(PROJECT_STATUS_LABELS.get(ProjectStatus(self.status), self.status))
 
     @property
     def is_public(self) -> bool:

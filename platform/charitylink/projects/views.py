@@ -123,7 +123,7 @@ def _own_project_or_404(project_id: int) -> Project:
 
 def _fund_choices() -> list[tuple[str, str]]:
     return [
-        (str(f.id), f"{f.name}（{f.kind_label}）")
+        (str(f.id), _("%(name)s（%(kind)s）", name=f.name, kind=f.kind_label))
         for f in org_funds(current_user.org_id)
     ]
 
