@@ -427,8 +427,8 @@ def _require_from(
         raise InvalidTransition(
             _(
                 "机构当前状态为「%(s)s」，不能改为「%(t)s」。",
-                s=ORG_STATUS_LABELS[current],
-                t=ORG_STATUS_LABELS[to],
+                s=_(ORG_STATUS_LABELS[current]),
+                t=_(ORG_STATUS_LABELS[to]),
             )
         )
     return current

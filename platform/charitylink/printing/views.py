@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from charitylink.claims import services as claim_services
 from charitylink.claims.models import Claim
+from charitylink.core.i18n import _
 from charitylink.core.permissions import org_admin_required, signed_in
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import db, login_manager
@@ -43,7 +44,7 @@ def donation_receipt(fund_id: int, entry_id: int) -> ResponseReturnValue:
         r=services.receipt(entry),
         org=fund.org,
         check_url=check_url,
-        qr=services.qr_svg(check_url, "基金公开页面二维码") if check_url else None,
+        qr=services.qr_svg(check_url, _("基金公开页面二维码")) if check_url else None,
         printed_at=utcnow(),
     )
 

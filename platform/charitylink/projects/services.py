@@ -47,7 +47,7 @@ EDITABLE = (ProjectStatus.DRAFT, ProjectStatus.REJECTED)
 
 def _label(status: Any) -> str:
     try:
-        return PROJECT_STATUS_LABELS[ProjectStatus(status)]
+        return _(PROJECT_STATUS_LABELS[ProjectStatus(status)])
     except ValueError:
         return str(status)
 

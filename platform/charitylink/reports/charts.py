@@ -124,9 +124,10 @@ def month_chart(
         for px, py in points:
             body.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{color}"/>')
     if peak:
+        highest = _("最高 %(v)s", v=fmt(peak))
         body.append(
             f'<text x="{left + plot_w}" y="{top_pad - 2}" text-anchor="end" '
-            f'fill="{MUTED}">{_e(_("最高 %(v)s", v=fmt(peak)))}</text>'
+            f'fill="{MUTED}">{_e(highest)}</text>'
         )
     for i in sorted({0, n // 2, n - 1}):
         anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 else "middle"
@@ -169,7 +170,7 @@ def tile_map(
         lines = [name[:cut], _cut(name[cut:], 8)] if len(name) > 8 else [name]
         body.append(
             f'<rect x="{cx}" y="{cy}" width="{tile_w}" height="{tile_h}" rx="4" '
-            f'fill="{fill}"><title>{_e(name)}：{_e(text)}</title></rect>'
+            f'fill="{fill}"><title>{_e(name)}{_e(_("："))}{_e(text)}</title></rect>'
         )
         for n, line in enumerate(lines):
             body.append(

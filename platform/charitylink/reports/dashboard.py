@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from charitylink.core.i18n import N_, _
+from charitylink.core.i18n import N_, _, _l
 from charitylink.needs.models import (
     ASSISTANCE_LABELS,
     CATEGORY_LABELS,
@@ -119,13 +119,14 @@ def _months(
 
 
 def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
-    t = dict(d["totals"], name=_("合计"))
+    t = dict(d["totals"], name=_l("合计"))
     overall = d["speed"]["overall"]
-    level = LEVEL_LABELS.get(f.level, f.level)
+    # Lazy: the built tables are cached and shown in either language.
+    level = _l(LEVEL_LABELS.get(f.level, f.level))
     return {
         "totals": Table(
             "totals",
-            _("总体情况"),
+            _l("总体情况"),
             [
                 Column("name", N_("项目")),
                 *_AMOUNTS,
@@ -137,7 +138,7 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
         ),
         "matrix": Table(
             "matrix",
-            _("需求：困难类别 × 需求类型 × 状态"),
+            _l("需求：困难类别 × 需求类型 × 状态"),
             [
                 Column("category_label", N_("困难类别")),
                 Column("need_type_label", N_("需求类型")),
@@ -148,19 +149,19 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
         ),
         "by_category": Table(
             "by_category",
-            _("按困难类别"),
+            _l("按困难类别"),
             [Column("name", N_("困难类别")), *_AMOUNTS],
             d["categories"],
         ),
         "by_need_type": Table(
             "by_need_type",
-            _("按需求类型"),
+            _l("按需求类型"),
             [Column("name", N_("需求类型")), *_AMOUNTS],
             d["types"],
         ),
         "by_region": Table(
             "by_region",
-            _("按地区（%(level)s级）", level=level),
+            _l("按地区（%(level)s级）", level=level),
             [
                 Column("code", N_("区划代码")),
                 Column("name", N_("地区")),
@@ -171,7 +172,7 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
         ),
         "by_month": Table(
             "by_month",
-            _("按月份"),
+            _l("按月份"),
             [
                 Column("month", N_("月份")),
                 Column("needs", N_("发布需求数"), "int"),
@@ -181,11 +182,11 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
                 Column("households_reached", N_("当月帮扶户数"), "int"),
             ],
             d["months"],
-            note=_("发布按需求发布月份；交付按实际交付日期。"),
+            note=_l("发布按需求发布月份；交付按实际交付日期。"),
         ),
         "assistance": Table(
             "assistance",
-            _("政府救助与慈善帮扶衔接"),
+            _l("政府救助与慈善帮扶衔接"),
             [
                 Column("name", N_("已享受的政府救助")),
                 Column("households", N_("户数"), "int"),
@@ -196,24 +197,24 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
                 Column("per_household", N_("户均慈善交付"), "fen"),
             ],
             d["assistance"],
-            note=_(
+            note=_l(
                 "一户可同时享受多种救助，按类型分别计入；“未享受政府救助”为所有需求均未登记救助的家庭。"
             ),
         ),
         "time_to_claim": Table(
             "time_to_claim",
-            _("从发布到全额认领（天）"),
+            _l("从发布到全额认领（天）"),
             [
                 Column("name", N_("需求类型")),
                 Column("count", N_("已全额认领需求"), "int"),
                 Column("median", N_("中位数"), "days"),
                 Column("p90", N_("90%分位数"), "days"),
             ],
-            [dict(overall, name=_("全部"))] + d["speed"]["by_need_type"],
+            [dict(overall, name=_l("全部"))] + d["speed"]["by_need_type"],
         ),
         "expiring": Table(
             "expiring",
-            _("即将到期（7天内）与已逾期的认领"),
+            _l("即将到期（7天内）与已逾期的认领"),
             [
                 Column("claim_id", N_("认领编号"), "int"),
                 Column("need_code", N_("需求编号")),
@@ -226,7 +227,7 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
         ),
         "repeated": Table(
             "repeated",
-            _("重复或多头帮扶的家庭（近12个月）"),
+            _l("重复或多头帮扶的家庭（近12个月）"),
             [
                 Column("household", N_("序号"), "int"),
                 Column("orgs", N_("认领机构数"), "int"),
@@ -236,13 +237,13 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
                 Column("need_codes", N_("需求编号")),
             ],
             d["repeated"]["rows"],
-            note=_(
+            note=_l(
                 "同一家庭（按加密的户标识匹配）12个月内被2个以上机构认领或有2条以上需求被认领。"
             ),
         ),
         "orgs": Table(
             "orgs",
-            _("各机构帮扶情况"),
+            _l("各机构帮扶情况"),
             [
                 Column("org_name", N_("机构")),
                 Column("claims", N_("认领笔数"), "int"),
@@ -254,6 +255,6 @@ def _tables(f: Filters, d: dict[str, Any]) -> dict[str, Table]:
                 Column("confirmed", N_("确认金额"), "fen"),
             ],
             d["orgs"],
-            note=_("按认领时间筛选期间。"),
+            note=_l("按认领时间筛选期间。"),
         ),
     }

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from charitylink.core.i18n import _
-from charitylink.core.money import format_fen
 from charitylink.reports.suppression import PRIMARY
 
 # Shown in place of a suppressed figure.
@@ -67,6 +66,8 @@ class Table:
             return Decimal(int(value)) / 100
         if col.kind in ("days", "pct"):
             return round(float(value), 1)
+        if col.kind == "text":
+            return _(str(value))  # a label (or a lazy one) in the request's language
         return value
 
     def text(self, row: dict[str, Any], col: Column) -> str:
@@ -78,14 +79,19 @@ class Table:
         if value is None:
             return "—"
         if col.kind == "fen":
-            return format_fen(int(value))
+            from charitylink.core.formatting import yuan
+
+            return yuan(int(value))
         if col.kind == "int":
             return f"{int(value):,}"
         if col.kind == "days":
             return f"{float(value):.1f}"
         if col.kind == "pct":
             return f"{float(value):.1f}%"
-        return str(value)
+        # Labels (categories, need types, statuses) are stored in the cached
+        # rows in Chinese and shown in the request's language; names people
+        # gave (orgs, funds, regions) have no entry and come back unchanged.
+        return _(str(value))
 
     @property
     def has_suppressed(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from charitylink.core.i18n import N_, _
+from charitylink.core.i18n import N_, _, _l
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
 from charitylink.needs.models import NEED_TYPE_LABELS
@@ -38,7 +38,8 @@ def pad(code: str) -> str:
 
 def region_label(code: str) -> str:
     if len(code) == 6 and code.endswith("00") and not code.endswith("0000"):
-        return _("%(city)s（区县合并）", city=regions.region_name(code))
+        # Lazy: the figures are cached and shown in either language.
+        return _l("%(city)s（区县合并）", city=regions.region_name(code))
     if len(code) == 4 and not regions.exists(pad(code)):
         # Municipalities list their districts under the province (北京市东城区).
         return regions.region_name(pad(code[:2]))
@@ -264,7 +265,7 @@ def api_payload(fig: dict[str, Any]) -> dict[str, Any]:
         "by_region": [
             {
                 "region_code": pad(r["region"]),
-                "region_name": r["name"],
+                "region_name": str(r["name"]),
                 "level": r["level"],
                 **pub(r),
             }

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from charitylink.core import page_cache
 from charitylink.core.formatting import yuan
-from charitylink.core.i18n import _
+from charitylink.core.i18n import TranslatedLabels, _
 from charitylink.core.permissions import moderator_required, scope_prefix
 from charitylink.reports import (
     cache,
@@ -51,12 +51,12 @@ def _dashboard_charts(data: dict) -> dict:
     months = [m["month"] for m in data["months"]]
     return {
         "types": charts.bar_chart(
-            [(r["name"], r["requested"]) for r in data["types"]],
+            [(_(r["name"]), r["requested"]) for r in data["types"]],
             yuan,
             _("按需求类型的需求金额"),
         ),
         "assistance": charts.bar_chart(
-            [(r["name"], r["delivered"]) for r in data["assistance"]],
+            [(_(r["name"]), r["delivered"]) for r in data["assistance"]],
             yuan,
             _("按政府救助类型的慈善交付金额"),
             color=charts.BLUE,
@@ -102,7 +102,7 @@ def mod_reports() -> ResponseReturnValue:
         "errors": errors,
         "args": request.args,
         "scope": scope,
-        "level_labels": LEVEL_LABELS,
+        "level_labels": TranslatedLabels(LEVEL_LABELS),
         "region_choices": _region_choices(scope),
     }
     if errors:
@@ -166,7 +166,10 @@ def _public_charts(fig: dict) -> dict:
     counties = [r for r in fig["by_region"] if r["level"] == "county"]
     return {
         "types": charts.bar_chart(
-            [(r["name"], _shown(r, dlv, r["delivered"])) for r in fig["by_need_type"]],
+            [
+                (_(r["name"]), _shown(r, dlv, r["delivered"]))
+                for r in fig["by_need_type"]
+            ],
             yuan,
             _("按需求类型的已交付金额"),
         ),

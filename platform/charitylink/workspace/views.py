@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from charitylink.core.i18n import _
 from charitylink.core.permissions import (
     moderator_required,
     org_staff_required,
@@ -46,7 +47,7 @@ def _scope_name(user: Any) -> str:
     """The region a moderator covers, by name (全国 for an admin)."""
     prefix = scope_prefix(user)
     if prefix is None:
-        return "全部区划"
+        return _("全部区划")
     return regions.scope_name(prefix) if prefix.isdigit() else "未设置"
 
 
