@@ -90,10 +90,13 @@ def _field(error: ValidationError, root: dict[str, Any]) -> tuple[str, str]:
         path.append(missing)
         schema = (schema.get("properties") or {}).get(missing) or {}
     field = ".".join(map(str, path)) or "body"
-    label = schema.get("title")
+    # The schema's Chinese title, in the request's language where the catalogue
+    # has it (most match a form label).
+    label = _(schema["title"]) if schema.get("title") else None
     if not label and path and isinstance(path[-1], int):
         owner = _schema_at(root, path[:-1]).get("title")
         if owner:
+            owner = _(owner)
             label = _("%(f)s第 %(n)s 项", f=owner, n=path[-1] + 1)
     return field, label or field
 

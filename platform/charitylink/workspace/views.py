@@ -48,7 +48,7 @@ def _scope_name(user: Any) -> str:
     prefix = scope_prefix(user)
     if prefix is None:
         return _("全部区划")
-    return regions.scope_name(prefix) if prefix.isdigit() else "未设置"
+    return regions.scope_name(prefix) if prefix.isdigit() else _("未设置")
 
 
 @bp.get("/org")
