@@ -201,3 +201,14 @@ def test_error_page_in_english(client):
 def test_visible_text_skips_marked_chinese():
     html = '<p>Hello <a lang="zh-CN" href="?lang=zh">中文</a> <img alt="图"></p>'
     assert CJK.findall(visible_text(html)) == ["图"]
+
+
+def test_search_and_filtered_lists_in_english(app, world, client):  # noqa: F811
+    """Search and filtered lists (their hints and messages) are English too;
+    the URL map sweep above requests each page without a query."""
+    client.set_cookie("lang", "en")
+    data = data_strings()
+    for url in ("/needs?q=need", "/needs?category=dibao", "/projects?q=need"):
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+        assert not chinese_left(resp.get_data(as_text=True), data), url
