@@ -104,7 +104,9 @@ def test_cancelling_a_claim_asks_first_without_javascript(
     claim = services.claim_need(create_need(amount_fen=100_000), admin, fund, 10_000)
     db.session.commit()
     context = browser.new_context(
-        java_script_enabled=False, viewport={"width": width, "height": 800}
+        java_script_enabled=False,
+        viewport={"width": width, "height": 800},
+        locale="zh-CN",  # the pages follow Accept-Language; this test reads Chinese
     )
     try:
         page = context.new_page()
