@@ -5,7 +5,9 @@ from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core.audit import AuditEvent
 from charitylink.core.idempotency import IdempotencyRecord
 from charitylink.funds.models import Fund, FundKind, LedgerEntry, LedgerKind
+from charitylink.mail.models import MailStatus, OutboxMail
 from charitylink.needs.models import Need, NeedStatus
+from charitylink.notifications.models import Notification
 from charitylink.orgs.models import Organization, OrgStatus, OrgType
 from charitylink.projects.models import Project, ProjectStatus, ProjectUpdate
 from charitylink.regions.models import Region
@@ -21,11 +23,14 @@ __all__ = [
     "IdempotencyRecord",
     "LedgerEntry",
     "LedgerKind",
+    "MailStatus",
     "Need",
     "NeedStatus",
+    "Notification",
     "OrgStatus",
     "OrgType",
     "Organization",
+    "OutboxMail",
     "Project",
     "ProjectStatus",
     "ProjectUpdate",

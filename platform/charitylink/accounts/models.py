@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charitylink.core.i18n import N_, _
@@ -41,6 +41,10 @@ class User(UserMixin, Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Set when the owner followed the confirmation link sent to this address.
+    email_confirmed_at: Mapped[datetime | None]
+    # The notification kinds also sent by e-mail; None = each kind's default.
+    email_kinds: Mapped[list[str] | None] = mapped_column(JSON)
 
     org = relationship("Organization", foreign_keys=[org_id], lazy="joined")
 
@@ -62,6 +66,14 @@ class User(UserMixin, Model):
     @property
     def is_org_admin(self) -> bool:
         return self.role == Role.ORG_ADMIN and self.org_id is not None
+
+    def wants_email(self, kind: str) -> bool:
+        if self.email_kinds is not None:
+            return kind in self.email_kinds
+        from charitylink.notifications.kinds import KINDS
+
+        spec = KINDS.get(kind)
+        return bool(spec and spec.email_default)
 
     @property
     def role_label(self) -> str:

@@ -96,3 +96,5 @@ class ProjectUpdate(Model):
     body: Mapped[str] = mapped_column(Text)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The closing report: the last update, with the project's final figures.
+    final: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,1 @@
+"""Outgoing e-mail: an outbox table written with the change, delivered by a job."""

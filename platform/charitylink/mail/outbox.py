@@ -1,0 +1,77 @@
+"""Putting mail in the outbox (in the caller's transaction). Delivery is the
+job of :mod:`charitylink.mail.sender` (``flask --app wsgi mail send``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+
+from charitylink.core.timeutil import utcnow
+from charitylink.extensions import db
+from charitylink.mail.models import MailStatus, OutboxMail
+
+if TYPE_CHECKING:
+    from charitylink.accounts.models import User
+
+
+def enqueue(
+    to_address: str,
+    subject: str,
+    text_body: str,
+    html_body: str = "",
+    *,
+    user_id: int | None = None,
+    kind: str | None = None,
+) -> None:
+    """One mail, sent by the next run of the mail job."""
+    _insert(
+        [
+            {
+                "user_id": user_id,
+                "to_address": to_address,
+                "kind": kind,
+                "subject": subject[:200],
+                "text_body": text_body,
+                "html_body": html_body,
+            }
+        ]
+    )
+
+
+def _insert(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    now = utcnow()
+    for row in rows:
+        row.setdefault("status", MailStatus.QUEUED)
+        row.setdefault("attempts", 0)
+        row.setdefault("next_attempt_at", now)
+        row.setdefault("created_at", now)
+    db.session.execute(insert(OutboxMail), rows)
+
+
+def queue_notifications(
+    users: Sequence[User], kind: str, params: dict[str, Any], url: str
+) -> None:
+    """The mails for a notification just created, for those of ``users`` who
+    want ``kind`` by e-mail: one INSERT for all of them."""
+    from charitylink.notifications.kinds import render
+
+    wanted = [u for u in users if u.wants_email(kind) and u.email]
+    if not wanted:
+        return
+    title, body = render(kind, params)
+    _insert(
+        [
+            {
+                "user_id": u.id,
+                "to_address": u.email,
+                "kind": kind,
+                "subject": title[:200],
+                "text_body": f"{body}\n\n{url}" if url else body,
+            }
+            for u in wanted
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Notifications: what concerns a person, written in the transaction of the change."""
