@@ -107,6 +107,22 @@ def test_a_refused_claim_keeps_the_amount_and_shows_why_next_to_the_form(
     assert db.session.scalar(select(func.count(Claim.id))) == 0
 
 
+def test_no_fund_and_too_much_are_both_named_in_one_round(
+    client, login_as, org_world, create_need
+):
+    need = create_need(amount_fen=10_000)
+    login_as(org_world["member"])
+    resp = client.post(
+        f"/needs/{need.code}/claim",
+        data={"fund_id": 0, "amount": "150", "project_id": 0},
+    )
+    html = _text(client.get(resp.headers["Location"]))
+    section = html[html.index('id="claim"') :]
+    assert "请选择基金" in section and "仅剩 ¥100.00" in section
+    assert 'value="150"' in section
+    assert db.session.scalar(select(func.count(Claim.id))) == 0
+
+
 def test_org_claims_page_has_labels_for_phones_and_pages(
     client, login_as, org_world, create_need
 ):

@@ -302,6 +302,8 @@ def test_public_list_filters_sort_and_paging(
     assert ids(f"org_id={world['org_b'].id}") == [b1.id]
     assert ids("status=closed") == [a2.id]
     assert ids("sort=target") == [a2.id, b1.id, a1.id]
+    # Without a keyword "relevance" (the list page's default choice) is the newest first.
+    assert ids("sort=relevance") == ids("sort=newest")
     resp = client.get("/api/v1/projects?per_page=2&page=2&sort=target").json
     assert [i["id"] for i in resp["items"]] == [a1.id]
     assert resp["total"] == 3 and resp["pages"] == 2

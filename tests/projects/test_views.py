@@ -192,6 +192,19 @@ def test_public_list_filters_and_bad_input(world, create_project, client):
     assert "地区应为行政区划代码" in _text(client.get("/projects?region=abc"))
 
 
+def test_relevance_is_offered_and_accepted_without_a_keyword(
+    world, create_project, client
+):
+    create_project(fund=world["fund_a"], title="较早的项目")
+    create_project(fund=world["fund_a"], title="较新的项目")
+    page = client.get("/projects")
+    assert 'option value="relevance" selected' in page.get_data(as_text=True)
+    resp = client.get("/projects?sort=relevance")
+    text = _text(resp)
+    assert resp.status_code == 200 and "排序只能是" not in text
+    assert text.index("较新的项目") < text.index("较早的项目")
+
+
 def test_public_list_pages_by_twenty(world, create_project, client):
     for i in range(23):
         create_project(fund=world["fund_a"], title=f"项目{i:02d}")

@@ -271,7 +271,11 @@ LIST_PARAMS = [
     params.Param("need_type", "需求类型", enum=params.enum_values(NeedType)),
     params.Param("org_id", "机构编号", kind="integer", minimum=1, maximum=999_999_999),
     params.Param("status", "状态", enum=PUBLIC_PROJECT_STATUSES),
-    params.Param("sort", "排序（带 q 时默认按相关度）", enum=queries.SORTS),
+    params.Param(
+        "sort",
+        "排序（带 q 时默认按相关度；不带 q 时 relevance 即 newest）",
+        enum=queries.ACCEPTED_SORTS,
+    ),
     *params.paging(),
 ]
 

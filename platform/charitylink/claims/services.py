@@ -260,6 +260,22 @@ def funds_that_can_pay(need: Need, org_id: int) -> list[Fund]:
     )
 
 
+def amount_problem(need: Need, amount_fen: int) -> str | None:
+    """What is wrong with claiming ``amount_fen`` of ``need`` as it stands now,
+    for a form that must name every problem in one round. The guarded UPDATE
+    in :func:`claim_need` stays the rule; this only reads."""
+    if amount_fen <= 0:
+        return _("金额必须大于零。")
+    left = need.amount_fen - need.claimed_fen
+    if amount_fen > left:
+        return _(
+            "认领金额超出剩余需求：仅剩 %(left)s 可认捐，您提交了 %(amount)s。",
+            left=format_fen(left),
+            amount=format_fen(amount_fen),
+        )
+    return None
+
+
 def claim_need(
     need: Need,
     org_user: User,

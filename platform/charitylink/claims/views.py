@@ -191,6 +191,11 @@ def claim(code: str) -> ResponseReturnValue:
         if not form.amount.errors:
             form.amount.errors = [*form.amount.errors, str(exc)]
     if not checked or amount is None:
+        # The amount is checked against what is left even when another field
+        # (the fund) is missing, so every problem shows in one round.
+        problem = None if amount is None else services.amount_problem(need, amount)
+        if problem and problem not in form.amount.errors:
+            form.amount.errors = [*form.amount.errors, problem]
         return _keep_for_retry(need, form, _("认领信息有误，请检查标出的项目。"), {})
     fund = db.session.get(Fund, form.fund_id.data)
     project = (

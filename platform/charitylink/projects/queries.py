@@ -25,6 +25,9 @@ from charitylink.projects.models import (
 )
 
 SORTS = ("newest", "target")
+# "relevance" only means something to the search engine (with ``q``); the
+# database query treats it as "newest", so the choice survives clearing the box.
+ACCEPTED_SORTS = (*SORTS, "relevance")
 MAX_PER_PAGE = 100
 _REGION = re.compile(r"\d{2,12}")
 
@@ -92,10 +95,12 @@ def parse_filters(args: Any) -> Filters:  # noqa: PLR0912 — one branch per fil
                 "状态只能是 published（进行中）或 closed（已结束）。"
             )
     sort = (args.get("sort") or "newest").strip()
-    if sort in SORTS:
+    if sort in ACCEPTED_SORTS:
         f.sort = sort
     else:
-        f.errors["sort"] = _("排序只能是 newest（最新）或 target（目标金额）。")
+        f.errors["sort"] = _(
+            "排序只能是 relevance（最相关）、newest（最新）或 target（目标金额）。"
+        )
     return f
 
 
