@@ -430,6 +430,22 @@ def document() -> dict[str, Any]:
     return cast(dict[str, Any], cached)
 
 
+def localized_document() -> dict[str, Any]:
+    """The document as the reader sees it: its prose translated into the
+    request's language (cached per language), structure unchanged."""
+    from charitylink.api.document_text import translated
+    from charitylink.core.i18n import _, current_language
+
+    language = current_language()
+    if language == "zh":
+        return document()
+    ext = current_app.extensions
+    key = f"charitylink.api.document.{language}"
+    if key not in ext:
+        ext[key] = translated(document(), _)
+    return cast(dict[str, Any], ext[key])
+
+
 def published_body() -> dict[str, Any]:
     """The request body schema the document publishes for this request's
     operation (``$ref``s into the document's components)."""

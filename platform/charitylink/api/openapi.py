@@ -12,7 +12,8 @@ from typing import Any
 from flask import jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from charitylink.api import PUBLIC, bp, document, operation
+from charitylink.api import PUBLIC, bp, localized_document, operation
+from charitylink.core.i18n import _, list_separator
 
 _METHOD_ORDER = ("get", "post")
 
@@ -73,11 +74,11 @@ def field_type(fs: dict[str, Any]) -> dict[str, Any]:
     kinds = fs.get("type", "")
     if isinstance(kinds, list):
         nullable = nullable or "null" in kinds
-        kinds = "、".join(k for k in kinds if k != "null")
+        kinds = list_separator().join(k for k in kinds if k != "null")
     ref = _ref_name(fs) or _ref_name(fs.get("items") or {})
     words = kinds if not _ref_name(fs) else ""
     if fs.get("format"):
-        words += f"（{fs['format']}）"
+        words = _("%(type)s（%(format)s）", type=words, format=fs["format"])
     return {"words": words, "ref": ref, "array": kinds == "array", "nullable": nullable}
 
 
@@ -155,7 +156,7 @@ def _operations(spec: dict[str, Any], base: str) -> list[dict[str, Any]]:
     }
 )
 def openapi_json() -> ResponseReturnValue:
-    return jsonify(document())
+    return jsonify(localized_document())
 
 
 @bp.get("/docs")
@@ -169,7 +170,7 @@ def openapi_json() -> ResponseReturnValue:
     }
 )
 def docs() -> ResponseReturnValue:
-    spec = document()
+    spec = localized_document()
     base = request.host_url.rstrip("/")
     ops = _operations(spec, base)
     tags = [

@@ -22,7 +22,7 @@ from flask import current_app
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from charitylink.core.i18n import N_, _
+from charitylink.core.i18n import N_, _, list_separator
 from charitylink.core.money import (
     MAX_AMOUNT_FEN,
     MSG_NEGATIVE,
@@ -132,7 +132,9 @@ def _message(error: ValidationError, label: str) -> str:
     if schema.get("maximum") == MAX_AMOUNT_FEN and rule in _MONEY:
         return _("%(f)s：%(m)s", f=label, m=_(_MONEY[rule](value)))
     if "enum" in schema and rule in ("enum", "type"):
-        shown = "、".join("null" if v is None else str(v) for v in schema["enum"])
+        shown = list_separator().join(
+            "null" if v is None else str(v) for v in schema["enum"]
+        )
         return _("%(f)s只能是：%(v)s。", f=label, v=shown)
     if rule == "pattern":
         return _pattern_message(error, schema, label)

@@ -89,6 +89,11 @@ def current_language() -> str:
     return str(cached)
 
 
+def list_separator() -> str:
+    """Between the items of a short list: the enumeration comma in Chinese."""
+    return "、" if current_language() == "zh" else ", "
+
+
 def is_english() -> bool:
     return current_language() == "en"
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from charitylink.core.i18n import N_, _
+from charitylink.core.i18n import N_, _, list_separator
 
 BOOLEAN_VALUES = {"true": True, "false": False}
 
@@ -66,7 +66,9 @@ class Param:
         if self.enum is not None:
             if raw in self.enum:
                 return raw, None
-            return None, _("%(n)s 只能是：%(v)s。", n=self.name, v="、".join(self.enum))
+            return None, _(
+                "%(n)s 只能是：%(v)s。", n=self.name, v=list_separator().join(self.enum)
+            )
         return self._text(raw)
 
     def _boolean(self, raw: str) -> tuple[Any, str | None]:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from charitylink.accounts.models import User
 from charitylink.core import audit
-from charitylink.core.i18n import _
+from charitylink.core.i18n import _, list_separator
 from charitylink.core.money import InvalidAmount, validate_fen
 from charitylink.core.permissions import require_org_can_act
 from charitylink.errors import FundPurpose, ValidationFailed
@@ -144,8 +144,8 @@ def purpose_refusal(fund: Fund, need_type: str, region_code: str) -> FundPurpose
     if fund.kind != FundKind.SPECIAL:
         return None
     if fund.purpose_need_types and need_type not in fund.purpose_need_types:
-        allowed = "、".join(
-            NEED_TYPE_LABELS.get(NeedType(t), t) for t in fund.purpose_need_types
+        allowed = list_separator().join(
+            _(NEED_TYPE_LABELS.get(NeedType(t), t)) for t in fund.purpose_need_types
         )
         return FundPurpose(
             _(
