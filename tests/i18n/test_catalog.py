@@ -37,8 +37,13 @@ def _entries() -> list:  # type: ignore[type-arg]
     return [m for m in _catalog() if m.id]
 
 
+def _parts(value) -> list[str]:  # type: ignore[no-untyped-def]
+    """A msgid or msgstr as its strings (a plural entry has one per form)."""
+    return list(value) if isinstance(value, tuple) else [value or ""]
+
+
 def test_every_msgid_has_an_english_translation():
-    missing = [m.id for m in _entries() if not m.string or m.fuzzy]
+    missing = [m.id for m in _entries() if not all(_parts(m.string)) or m.fuzzy]
     assert not missing, (
         f"{len(missing)} msgids without an English translation in {PO.name} "
         f"(first ones: {missing[:10]})"
@@ -63,9 +68,9 @@ def test_placeholders_agree():
     wrong = [
         (m.id, m.string)
         for m in _entries()
-        if m.string
-        and sorted(set(PLACEHOLDER.findall(m.id)))
-        != sorted(set(PLACEHOLDER.findall(str(m.string))))
+        if all(_parts(m.string))
+        and sorted(set(PLACEHOLDER.findall(" ".join(_parts(m.id)))))
+        != sorted(set(PLACEHOLDER.findall(" ".join(_parts(m.string)))))
     ]
     assert not wrong, wrong[:10]
 
@@ -92,11 +97,18 @@ def test_catalog_holds_every_marked_string():
     )
 
 
+def _key(value):  # type: ignore[no-untyped-def]
+    # The .mo reader gives a plural entry's forms as a list, the .po reader a tuple.
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 def test_compiled_catalog_matches_the_source():
     assert MO.exists(), f"{MO.relative_to(ROOT)} is missing: run `make translations`"
     with MO.open("rb") as f:
-        compiled = {m.id: m.string for m in read_mo(f) if m.id}
-    source = {m.id: m.string for m in _entries() if m.string and not m.fuzzy}
+        compiled = {_key(m.id): _key(m.string) for m in read_mo(f) if m.id}
+    source = {
+        _key(m.id): _key(m.string) for m in _entries() if m.string and not m.fuzzy
+    }
     assert compiled == source, (
         f"{MO.name} is older than {PO.name}: run `make translations`"
     )

@@ -16,7 +16,7 @@ from babel.numbers import format_currency
 from flask import Flask
 from markupsafe import Markup, escape
 
-from charitylink.core.i18n import _, current_language, locale_name
+from charitylink.core.i18n import _, current_language, list_separator, locale_name
 from charitylink.core.money import format_fen
 from charitylink.core.timeutil import to_china
 
@@ -86,3 +86,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(cn_datetime)
     app.add_template_filter(label)
     app.add_template_global(percent)
+    app.add_template_global(list_separator)

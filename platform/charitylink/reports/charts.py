@@ -20,6 +20,11 @@ MUTED = "#656d76"
 SHADES = ("#fde8ea", "#f8c1c8", "#f08a97", "#e0526a", "#c8102e")
 
 
+def _no_data() -> str:
+    # Outside the f-strings that print it: the extractor cannot see into those.
+    return _("暂无数据")
+
+
 def _e(value: object) -> str:
     return str(escape(str(value)))
 
@@ -53,7 +58,7 @@ def bar_chart(
     top = max((v for _, v in items if v), default=0)
     body: list[str] = []
     if not items:
-        body.append(f'<text x="8" y="20" fill="{MUTED}">{_e(_("暂无数据"))}</text>')
+        body.append(f'<text x="8" y="20" fill="{MUTED}">{_e(_no_data())}</text>')
     for i, (label, value) in enumerate(items):
         y = 2 + i * row_h
         body.append(
@@ -98,7 +103,7 @@ def month_chart(
     n = len(months)
     if not n:
         body.append(
-            f'<text x="{left}" y="{top_pad + 20}" fill="{MUTED}">{_e(_("暂无数据"))}</text>'
+            f'<text x="{left}" y="{top_pad + 20}" fill="{MUTED}">{_e(_no_data())}</text>'
         )
         return _svg(width, height, title, body)
 
@@ -155,7 +160,7 @@ def tile_map(
     top = max((v for _, _, v in items if v), default=0)
     body: list[str] = []
     if not items:
-        body.append(f'<text x="8" y="20" fill="{MUTED}">{_e(_("暂无数据"))}</text>')
+        body.append(f'<text x="8" y="20" fill="{MUTED}">{_e(_no_data())}</text>')
     for i, (_code, name, value) in enumerate(sorted(items)):
         cx, cy = (i % columns) * (tile_w + gap), (i // columns) * (tile_h + gap)
         if value is None:
@@ -168,9 +173,10 @@ def tile_map(
         cut = name.find("（")  # "长春市" / "（区县合并）": the note on its own line
         cut = cut if 0 < cut <= 8 else 8
         lines = [name[:cut], _cut(name[cut:], 8)] if len(name) > 8 else [name]
+        title = _("%(a)s：%(b)s", a=name, b=text)
         body.append(
             f'<rect x="{cx}" y="{cy}" width="{tile_w}" height="{tile_h}" rx="4" '
-            f'fill="{fill}"><title>{_e(name)}{_e(_("："))}{_e(text)}</title></rect>'
+            f'fill="{fill}"><title>{_e(title)}</title></rect>'
         )
         for n, line in enumerate(lines):
             body.append(

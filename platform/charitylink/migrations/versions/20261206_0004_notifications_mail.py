@@ -59,21 +59,22 @@ def upgrade() -> None:
     )
     op.create_index("ix_mail_outbox_due", "mail_outbox", ["status", "next_attempt_at"])
     op.create_index(op.f("ix_mail_outbox_user_id"), "mail_outbox", ["user_id"])
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("email_confirmed_at", sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column("email_kinds", sa.JSON(), nullable=True))
-    with op.batch_alter_table("project_updates") as batch:
-        batch.add_column(
-            sa.Column("final", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Plain ADD COLUMN (no batch copy): SQLite adds a nullable or defaulted
+    # column in place, and copying ``users`` would trip the foreign keys that
+    # point at it.
+    op.add_column("users", sa.Column("email_confirmed_at", sa.DateTime(), nullable=True))
+    op.add_column("users", sa.Column("email_kinds", sa.JSON(), nullable=True))
+    op.add_column(
+        "project_updates",
+        sa.Column("final", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("project_updates") as batch:
-        batch.drop_column("final")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("email_kinds")
-        batch.drop_column("email_confirmed_at")
+    # ALTER TABLE … DROP COLUMN in place (SQLite 3.35+), not a batch copy.
+    op.drop_column("project_updates", "final")
+    op.drop_column("users", "email_kinds")
+    op.drop_column("users", "email_confirmed_at")
     op.drop_index(op.f("ix_mail_outbox_user_id"), table_name="mail_outbox")
     op.drop_index("ix_mail_outbox_due", table_name="mail_outbox")
     op.drop_table("mail_outbox")
