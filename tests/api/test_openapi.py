@@ -80,6 +80,21 @@ def test_docs_page_renders_every_endpoint_without_external_assets(client) -> Non
     assert "Authorization: Bearer" in html
     assert not re.search(r"""(src|href)=["']https?://""", html)
     assert "<script" not in html
+    # Folded, so a phone lists every operation in a few screens: each operation
+    # and each schema is a closed <details>; a link to a schema points inside
+    # its fold (the browser opens it when the link is followed).
+    operations = sum(
+        1
+        for item in spec["paths"].values()
+        for k in item
+        if k in ("get", "post", "put")
+    )
+    assert html.count('<details class="card fold" id="op-') == operations
+    for name in spec["components"]["schemas"]:
+        fold = html.index(f'<span id="schema-{name}"></span>')
+        assert html.rfind('<details class="card fold">', 0, fold) > html.rfind(
+            "</details>", 0, fold
+        ), name
 
 
 @pytest.fixture
