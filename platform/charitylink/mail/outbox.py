@@ -56,22 +56,25 @@ def queue_notifications(
     users: Sequence[User], kind: str, params: dict[str, Any], url: str
 ) -> None:
     """The mails for a notification just created, for those of ``users`` who
-    want ``kind`` by e-mail: one INSERT for all of them."""
-    from charitylink.notifications.kinds import render
+    want ``kind`` by e-mail: plain text and HTML from templates/mail/
+    notification.*, each in its recipient's language with its own unsubscribe
+    link; one INSERT for all of them."""
+    from charitylink.mail.render import render_notification
 
     wanted = [u for u in users if u.wants_email(kind) and u.email]
     if not wanted:
         return
-    title, body = render(kind, params)
-    _insert(
-        [
+    rows = []
+    for u in wanted:
+        subject, text, html = render_notification(u, kind, params, url)
+        rows.append(
             {
                 "user_id": u.id,
                 "to_address": u.email,
                 "kind": kind,
-                "subject": title[:200],
-                "text_body": f"{body}\n\n{url}" if url else body,
+                "subject": subject[:200],
+                "text_body": text,
+                "html_body": html,
             }
-            for u in wanted
-        ]
-    )
+        )
+    _insert(rows)
