@@ -140,6 +140,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         cfg["MAIL_BACKEND"] = (
             "smtp" if cfg["MAIL_SERVER"] else "charitylink.mail.eml.EmailBackend"
         )
+    if "MAIL_SEND_AFTER_REQUEST" not in cfg:
+        cfg["MAIL_SEND_AFTER_REQUEST"] = not (
+            production or cfg["MAIL_SERVER"] or cfg["TESTING"]
+        )
     cfg["BASE_URL"] = str(cfg["BASE_URL"]).rstrip("/")
     cfg["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(instance, production)
     cfg["DATA_KEY"] = overrides.get("DATA_KEY") or _data_key(instance, production)

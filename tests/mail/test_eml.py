@@ -43,3 +43,32 @@ def test_mail_becomes_readable_eml_files(app, tmp_path):
     assert "<p>正文一</p>" in first.get_body(("html",)).get_content()
     assert messages["b@example.org"].get_content().strip() == "正文二"
     assert {r.status for r in db.session.query(OutboxMail)} == {MailStatus.SENT}
+
+
+def test_development_writes_mail_after_the_request_that_queued_it(
+    app_config, tmp_path, create_user
+):
+    """``make run`` without a mail server: a page that queued mail leaves the
+    .eml file behind at once, no mail job needed (MAIL_SEND_AFTER_REQUEST)."""
+    from charitylink import create_app
+    from tests.orgs.conftest import registration
+
+    dev = create_app({**app_config, "TESTING": False})
+    assert dev.config["MAIL_SEND_AFTER_REQUEST"] is True
+    with dev.app_context():
+        create_user("moderator", email="owner@example.org")
+        resp = dev.test_client().post(
+            "/register", data=registration(admin_email="owner@example.org")
+        )
+        assert resp.status_code in (200, 302)
+        [eml] = (Path(dev.config["INSTANCE_PATH"]) / "mail").glob("*.eml")
+        msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
+        assert msg["To"] == "owner@example.org"
+        assert "有人用您的邮箱注册机构" in str(msg["Subject"])
+        assert db.session.query(OutboxMail).one().status == MailStatus.SENT
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_not_in_tests_or_production(app):
+    assert app.config["MAIL_SEND_AFTER_REQUEST"] is False

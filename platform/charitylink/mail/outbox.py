@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from flask import g, has_app_context
 from sqlalchemy import insert
 
 from charitylink.core.timeutil import utcnow
@@ -50,6 +51,8 @@ def _insert(rows: list[dict[str, Any]]) -> None:
         row.setdefault("next_attempt_at", now)
         row.setdefault("created_at", now)
     db.session.execute(insert(OutboxMail), rows)
+    if has_app_context():
+        g.mail_queued = True  # development: written out after the request
 
 
 def queue_notifications(
