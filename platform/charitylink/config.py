@@ -119,6 +119,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", 25)),
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "").lower()
         in ("1", "true", "yes", "on"),
+        # Implicit TLS (port 465), as many providers offer instead of STARTTLS.
+        "MAIL_USE_SSL": os.environ.get("MAIL_USE_SSL", "").lower()
+        in ("1", "true", "yes", "on"),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get(

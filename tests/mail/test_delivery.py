@@ -147,3 +147,22 @@ def test_the_cli_sends_one_pass_and_prints_counts(app, runner, smtp_server):
     assert len(smtp_server.recorder.received) == 2
     out = runner.invoke(args=["mail", "send"])
     assert "已发送 0 封" in out.output
+
+
+def test_a_row_that_cannot_be_a_message_fails_alone(app, smtp_server):
+    """A line break in the address (header injection) is refused as a try,
+    without stopping the mail queued beside it."""
+    app.config["MAIL_MAX_ATTEMPTS"] = 2
+    enqueue("victim@example.org\nBcc: all@example.org", "注入", "正文")
+    enqueue("good@example.org", "正常", "正文")
+    db.session.commit()
+    now = utcnow()
+    first = send_due(now)
+    assert (first.sent, first.retrying) == (1, 1)
+    second = send_due(now + backoff(1))
+    assert second.failed == 1
+    bad, good = _rows()
+    assert bad.status == MailStatus.FAILED
+    assert "Invalid address" in (bad.last_error or "")
+    assert good.status == MailStatus.SENT
+    assert [m["To"] for m in smtp_server.recorder.received] == ["good@example.org"]

@@ -180,9 +180,16 @@ class _Connection:
                 return self.down
             self.backend = backend
         try:
-            if self.backend.send_messages([_message(row, self.backend)]) != 1:
+            message = _message(row, self.backend)
+        except ValueError as exc:
+            # A row that cannot become a message (a line break in the address
+            # or subject: header injection) fails its tries like any other
+            # refusal instead of stopping every batch it is claimed in.
+            return _reason(exc)
+        try:
+            if self.backend.send_messages([message]) != 1:
                 return "the mail backend did not accept the message"
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
             self.close()
             return _reason(exc)
         return None
