@@ -166,3 +166,20 @@ def test_a_row_that_cannot_be_a_message_fails_alone(app, smtp_server):
     assert "Invalid address" in (bad.last_error or "")
     assert good.status == MailStatus.SENT
     assert [m["To"] for m in smtp_server.recorder.received] == ["good@example.org"]
+
+
+def test_the_header_link_of_a_delivered_mail_unsubscribes(
+    app, client, smtp_server, create_org, create_user
+):
+    """What a mail program does with List-Unsubscribe-Post: POST the header's
+    URL with ``List-Unsubscribe=One-Click``; that kind stops by e-mail."""
+    _org, admin = _org_admin_told(create_org, create_user)
+    send_due()
+    [msg] = smtp_server.recorder.received
+    url = msg["List-Unsubscribe"].strip().strip("<>")
+    path = url.removeprefix(app.config["BASE_URL"])
+    resp = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert resp.status_code == 200
+    db.session.expire_all()
+    assert not admin.wants_email("org_verified")
+    assert admin.wants_email("org_rejected")
