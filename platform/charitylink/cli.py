@@ -99,6 +99,7 @@ def prune_idempotency(days: int) -> None:
 
 def register(app: Flask) -> None:
     from charitylink.claims.cli import expire
+    from charitylink.mail.cli import mail
     from charitylink.needs.cli import import_needs
     from charitylink.search.cli import search
     from charitylink.seeding.cli import seed
@@ -112,5 +113,6 @@ def register(app: Flask) -> None:
         search,
         scan_public_text,
         prune_idempotency,
+        mail,
     ):
         app.cli.add_command(command)

@@ -112,11 +112,42 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REPORTS_REFRESH_SECONDS": float(
             os.environ.get("REPORTS_REFRESH_SECONDS", 10 if production else 0)
         ),
+        # Outgoing mail (docs/mail.md). Without MAIL_SERVER each mail is written
+        # as an .eml file under instance/mail/, so a fresh checkout sends nothing
+        # out but shows what it would have sent.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", 25)),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "").lower()
+        in ("1", "true", "yes", "on"),
+        # Implicit TLS (port 465), as many providers offer instead of STARTTLS.
+        "MAIL_USE_SSL": os.environ.get("MAIL_USE_SSL", "").lower()
+        in ("1", "true", "yes", "on"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get(
+            "MAIL_DEFAULT_SENDER", "善联 CharityLink <no-reply@localhost>"
+        ),
+        # A server that does not answer must not hold the job for minutes.
+        "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", 30)),
+        "MAIL_MAX_ATTEMPTS": int(os.environ.get("MAIL_MAX_ATTEMPTS", 8)),
+        "MAIL_FILE_PATH": os.environ.get("MAIL_FILE_PATH", str(instance / "mail")),
+        # The address links in mails point to: mails are written by jobs outside
+        # any request, which cannot know the host name people use.
+        "BASE_URL": os.environ.get("BASE_URL", "http://localhost:5000"),
         "TESTING": False,
     }
     cfg.update(
         {k: v for k, v in overrides.items() if k not in ("SECRET_KEY", "DATA_KEY")}
     )
+    if "MAIL_BACKEND" not in cfg:
+        cfg["MAIL_BACKEND"] = (
+            "smtp" if cfg["MAIL_SERVER"] else "charitylink.mail.eml.EmailBackend"
+        )
+    if "MAIL_SEND_AFTER_REQUEST" not in cfg:
+        cfg["MAIL_SEND_AFTER_REQUEST"] = not (
+            production or cfg["MAIL_SERVER"] or cfg["TESTING"]
+        )
+    cfg["BASE_URL"] = str(cfg["BASE_URL"]).rstrip("/")
     cfg["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(instance, production)
     cfg["DATA_KEY"] = overrides.get("DATA_KEY") or _data_key(instance, production)
     if production and cfg["SECRET_KEY"] == DEV_SECRET_KEY:

@@ -53,6 +53,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     register_search(app)
+    from charitylink import mail
+
+    mail.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> Any:
@@ -97,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.claims.views import bp as claims_bp
     from charitylink.exports.views import bp as exports_bp
     from charitylink.funds.views import bp as funds_bp
+    from charitylink.mail.views import bp as mail_bp
     from charitylink.needs.views import bp as needs_bp
     from charitylink.orgs.views import bp as orgs_bp
     from charitylink.printing.views import bp as printing_bp
@@ -118,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
         admin_bp,
         exports_bp,
         printing_bp,
+        mail_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document

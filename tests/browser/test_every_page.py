@@ -88,6 +88,7 @@ SPECIAL = {
     "orgs.review": ("mod_in", {"org_id": "pending_org"}),
     "orgs.resubmit": ("admin_r", {}),
     "needs.import_preview": ("mod_in", {"token": "import_token"}),
+    "mail.unsubscribe": ("public", {"token": "unsubscribe_token"}),
     # The same long reference for everyone; looked at once (it is most of the time).
     "api_v1.docs": ("public", {}),
 }
@@ -96,6 +97,7 @@ EXTRA = [
     ("errors.not_found", "public", "/no-such-page", 404),
     ("needs.index.search", "public", "/needs?q=医疗", 200),
     ("projects.public_list.search", "admin_a", "/projects?q=助学", 200),
+    ("mail.unsubscribe.invalid", "public", "/unsubscribe/forged.token", 404),
 ]
 # Screenshots stop this far down: a page taller than this is in report.txt anyway.
 SHOT_MAX_HEIGHT = 16_000
@@ -121,6 +123,7 @@ class SweepWorld:
     submitted_project: Any = None
     pending_org: Any = None
     import_token: str = ""
+    unsubscribe_token: str = ""
 
     def attr(self, name: str) -> Any:
         value = getattr(self, name)
@@ -236,8 +239,60 @@ def sweep_world(
         title="独居老人需要护理床和轮椅",
         entered_by=mod,
     )
+    _outbox(w)
     db.session.commit()
     return w
+
+
+def _outbox(w: SweepWorld) -> None:
+    """Mail in each state for the admin's outbox page, and an unsubscribe link."""
+    from charitylink.core.timeutil import utcnow
+    from charitylink.mail.models import MailStatus, OutboxMail
+    from charitylink.mail.unsubscribe import make_token
+    from charitylink.notifications.services import notify
+
+    admin = w.users["admin_a"]
+    notify(
+        "org_verified",
+        [admin],
+        event=f"org:{w.org_a.id}",
+        params={"org": w.org_a.name},
+        url=f"/orgs/{w.org_a.id}",
+    )
+    now = utcnow()
+    db.session.add_all(
+        [
+            OutboxMail(
+                to_address="a.very.long.mailbox.name@charity-foundation.example.org",
+                subject="需求 XQ-22-000123 的认领将于 2026年12月20日 到期",
+                text_body="…",
+                status=MailStatus.FAILED,
+                attempts=8,
+                next_attempt_at=now,
+                last_error="SMTPRecipientsRefused: 550 5.1.1 <a.very.long.mailbox"
+                ".name@charity-foundation.example.org>: Recipient address rejected",
+            ),
+            OutboxMail(
+                to_address="sent@example.org",
+                subject="项目「助学帮扶」进展公开已逾期",
+                text_body="…",
+                status=MailStatus.SENT,
+                attempts=1,
+                next_attempt_at=now,
+                sent_at=now,
+            ),
+            OutboxMail(
+                to_address="retry@example.org",
+                subject="「乙慈善基金会」已通过认证",
+                text_body="…",
+                status=MailStatus.QUEUED,
+                attempts=2,
+                next_attempt_at=now,
+                last_error="SMTPDataError: 451 4.3.0 Try again later",
+            ),
+        ]
+    )
+    w.unsubscribe_token = make_token(admin.id, "claim_due_soon")
 
 
 @dataclass

@@ -39,7 +39,10 @@ REDIRECT_OK = {
 
 # Allowed GETs whose object does not exist in the world (a random import token):
 # allowed roles get 404, so only the refusal of the others is checked.
-NOT_FOUND_OK = {"needs.import_preview"}
+NOT_FOUND_OK = {
+    "needs.import_preview",
+    "mail.unsubscribe",  # the world's token is not a signed one: "link invalid"
+}
 
 # POSTs whose API endpoint checks the body before the service checks the role:
 # refused roles get 422 (and nothing changes); the service would answer 403.
@@ -57,6 +60,9 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "admin.audit": {"GET": MODS},  # scoped to the moderator's region
     "admin.users": {"GET": ADMIN, "POST": ADMIN},
     "admin.set_active": {"GET": ADMIN, "POST": ADMIN},  # GET: the confirmation step
+    "mail.outbox": {"GET": ADMIN},
+    # The signed token is the authority (a mail program posts without a session).
+    "mail.unsubscribe": {"GET": ALL, "POST": ALL},
     # public pages
     "public.home": {"GET": ALL},
     "orgs.index": {"GET": ALL},

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from flask import g, has_app_context
 from sqlalchemy import insert
 
 from charitylink.core.timeutil import utcnow
@@ -50,28 +51,33 @@ def _insert(rows: list[dict[str, Any]]) -> None:
         row.setdefault("next_attempt_at", now)
         row.setdefault("created_at", now)
     db.session.execute(insert(OutboxMail), rows)
+    if has_app_context():
+        g.mail_queued = True  # development: written out after the request
 
 
 def queue_notifications(
     users: Sequence[User], kind: str, params: dict[str, Any], url: str
 ) -> None:
     """The mails for a notification just created, for those of ``users`` who
-    want ``kind`` by e-mail: one INSERT for all of them."""
-    from charitylink.notifications.kinds import render
+    want ``kind`` by e-mail: plain text and HTML from templates/mail/
+    notification.*, each in its recipient's language with its own unsubscribe
+    link; one INSERT for all of them."""
+    from charitylink.mail.render import render_notification
 
     wanted = [u for u in users if u.wants_email(kind) and u.email]
     if not wanted:
         return
-    title, body = render(kind, params)
-    _insert(
-        [
+    rows = []
+    for u in wanted:
+        subject, text, html = render_notification(u, kind, params, url)
+        rows.append(
             {
                 "user_id": u.id,
                 "to_address": u.email,
                 "kind": kind,
-                "subject": title[:200],
-                "text_body": f"{body}\n\n{url}" if url else body,
+                "subject": subject[:200],
+                "text_body": text,
+                "html_body": html,
             }
-            for u in wanted
-        ]
-    )
+        )
+    _insert(rows)

@@ -322,14 +322,47 @@ def _notify_existing_account_owner(user: User, submitted: dict[str, Any]) -> Non
 
     The registration page and API answer as if it were new (no account
     enumeration), so the only one who should learn of it is the owner of the
-    address. **This is where the mail goes once the platform sends mail**: tell
-    the owner that someone tried to register 「``submitted["name"]``」 with their
-    address, that nothing was created, how to log in or reset the password, and
-    to contact the civil-affairs office if it was not them. Until then nothing
-    is sent and nothing is stored (no audit row: nothing changed, and a row per
-    attempt would let anyone fill the log).
+    address: a mail saying that someone tried to register the org named in
+    the form with their address, that nothing was created, how to log in or
+    reset the password, and to tell the civil-affairs office if it was not
+    them. Only the org's name (public record) is repeated, nothing else from
+    the form. No audit row (nothing changed, and a row per attempt would let
+    anyone fill the log); the same mail at most once an hour, so the form
+    cannot be used to flood someone's mailbox.
     """
-    return None
+    from datetime import timedelta
+
+    from charitylink.mail.models import OutboxMail
+    from charitylink.mail.outbox import enqueue
+    from charitylink.mail.render import (
+        absolute_url,
+        in_language,
+        recipient_language,
+        render_bodies,
+    )
+
+    if not user.email:
+        return
+    with in_language(recipient_language(user)):
+        subject = _("有人用您的邮箱注册机构")
+        text, html = render_bodies(
+            "mail/orgs/existing_account",
+            title=subject,
+            org_name=str(submitted.get("name") or "")[:100],
+            login_url=absolute_url("/login"),
+            forgot_url=absolute_url("/forgot"),
+        )
+    recent = db.session.scalar(
+        select(OutboxMail.id)
+        .where(
+            OutboxMail.to_address == user.email,
+            OutboxMail.subject == subject,
+            OutboxMail.created_at >= utcnow() - timedelta(hours=1),
+        )
+        .limit(1)
+    )
+    if recent is None:
+        enqueue(user.email, subject, text, html, user_id=user.id)
 
 
 def _checked_resubmission(org: Organization, data: dict[str, Any]) -> dict[str, Any]:
