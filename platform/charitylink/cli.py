@@ -100,6 +100,7 @@ def prune_idempotency(days: int) -> None:
 def register(app: Flask) -> None:
     from charitylink.claims.cli import expire
     from charitylink.needs.cli import import_needs
+    from charitylink.notifications.remind_cli import remind
     from charitylink.search.cli import search
     from charitylink.seeding.cli import seed
 
@@ -112,5 +113,6 @@ def register(app: Flask) -> None:
         search,
         scan_public_text,
         prune_idempotency,
+        remind,
     ):
         app.cli.add_command(command)
