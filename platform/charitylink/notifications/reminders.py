@@ -107,13 +107,12 @@ class _Run:
         keys = {f"{s.kind}:{s.event}"[:120] for s in sends}
         told: set[tuple[int, str]] = set()
         if keys:
-            told = set(
-                db.session.execute(
-                    select(Notification.user_id, Notification.event_key).where(
-                        Notification.event_key.in_(keys)
-                    )
-                ).tuples()
+            rows = db.session.execute(
+                select(Notification.user_id, Notification.event_key).where(
+                    Notification.event_key.in_(keys)
+                )
             )
+            told = {(uid, key) for uid, key in rows}
         for s in sends:
             key = f"{s.kind}:{s.event}"[:120]
             users = [u for u in s.users if (u.id, key) not in told]
