@@ -98,7 +98,7 @@ def test_moderators_overdue_list_is_scoped_by_region(
     assert f"/mod/projects/{late_a.id}" in page
     home = client.get("/mod").get_data(as_text=True)
     assert "/mod/projects/overdue" in home
-    assert re.search(r"<b>1</b><span>进展公开逾期的帮扶项目", home)
+    assert re.search(r"<b>1</b><span>进展逾期的项目", home)
     other = login_as(world["mod_out"], client.application.test_client())
     page = _text(other.get("/mod/projects/overdue"))
     assert "兰州逾期项目" in page and "长春逾期项目" not in page
