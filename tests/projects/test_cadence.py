@@ -185,3 +185,17 @@ def test_final_report_is_scanned_for_personal_data(
     )
     assert resp.status_code == 422
     assert _closed_state(project.id) == ("published", 0, 0)
+
+
+def test_overdue_filter_also_applies_with_keywords(world, create_project):
+    from charitylink.search.query import parse_args
+    from charitylink.search.sqlfilters import project_clauses
+
+    _aged(create_project(fund=world["fund_a"], title="按时公开项目"), 10)
+    late = _aged(create_project(fund=world["fund_a"], title="逾期项目"), 95)
+    parsed = parse_args({"q": "项目", "overdue": "1"}, "project")
+    assert parsed.filters.overdue and not parsed.errors
+    ids = db.session.scalars(
+        select(Project.id).where(*project_clauses(parsed.filters))
+    ).all()
+    assert ids == [late.id]

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from charitylink.extensions import db
 from charitylink.mail.models import OutboxMail
+from charitylink.notifications.kinds import render
 from charitylink.notifications.models import Notification
 from charitylink.projects.models import ProjectStatus
 from tests.reminders.conftest import D0, at, days_told, run_on, told
@@ -86,6 +87,12 @@ def test_project_update_due_overdue_and_escalation(rworld, create_project):
     assert row is not None
     assert row.params["due_on"] == (last + timedelta(days=90)).isoformat()
     assert row.params["project"] == project.title
+    escalated = db.session.scalars(
+        select(Notification).where(Notification.event_key.endswith(":moderators"))
+    ).first()
+    assert escalated is not None
+    _title, body = render(escalated.kind, escalated.params)
+    assert rworld["org_a"].name in body and project.title in body  # whom to chase
 
 
 def test_a_new_update_starts_the_next_cycle(rworld, create_project):
