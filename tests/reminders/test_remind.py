@@ -215,3 +215,19 @@ def test_no_private_half_in_reminders(rworld, create_need):
     assert texts
     for secret in ("隐私张三", "13912345678", "幸福路8号"):
         assert not any(secret in t for t in texts)
+
+
+def test_the_demo_has_its_reminders_on_the_seeding_day(app):
+    from charitylink.accounts.models import User
+    from charitylink.seeding import demo
+
+    demo.load_demo(needs_count=60)
+    rows = list(db.session.scalars(select(Notification)))
+    kinds = {n.kind for n in rows}
+    assert "project_update_overdue" in kinds
+    overdue = [n for n in rows if n.kind == "project_update_overdue"]
+    assert {n.params["project"] for n in overdue} == {"大病医疗“救急难”行动"}
+    roles = {db.session.get(User, n.user_id).role for n in overdue}
+    assert roles >= {"org_admin", "moderator"}  # day 120: the moderators too
+    # Running the job on the same day again adds nothing.
+    assert set(run_on(demo.today()).values()) == {0}
