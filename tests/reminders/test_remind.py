@@ -11,6 +11,7 @@ from charitylink.extensions import db
 from charitylink.mail.models import OutboxMail
 from charitylink.notifications.kinds import render
 from charitylink.notifications.models import Notification
+from charitylink.orgs.models import OrgStatus
 from charitylink.projects.models import ProjectStatus
 from tests.reminders.conftest import D0, at, days_told, run_on, told
 
@@ -113,10 +114,15 @@ def test_a_new_update_starts_the_next_cycle(rworld, create_project):
     assert len(keys) == 2
 
 
-def test_closed_and_draft_projects_are_not_reminded(rworld, create_project):
+def test_closed_and_draft_projects_are_not_reminded(
+    rworld, create_project, create_org, create_fund
+):
     for status in (ProjectStatus.CLOSED, ProjectStatus.DRAFT):
         p = create_project(fund=rworld["fund_a"], status=status)
         p.published_at = at(D0)
+    suspended = create_org(region_code="220102", status=OrgStatus.SUSPENDED)
+    p = create_project(fund=create_fund(org=suspended))
+    p.published_at = at(D0)
     db.session.commit()
     run_on(D0 + timedelta(days=125))
     assert told() == {}

@@ -34,7 +34,7 @@ from charitylink.extensions import db
 from charitylink.needs.models import Need, NeedStatus
 from charitylink.notifications.models import Notification
 from charitylink.notifications.services import notify, org_users, region_moderators
-from charitylink.orgs.models import Organization
+from charitylink.orgs.models import Organization, OrgStatus
 from charitylink.projects.models import (
     ESCALATE_AFTER,
     REMIND_AFTER,
@@ -191,6 +191,9 @@ def _projects(run: _Run) -> None:
         .join(Organization, Organization.id == Project.org_id)
         .where(
             Project.status == ProjectStatus.PUBLISHED,
+            # A suspended org cannot post updates: reminding it is noise (its
+            # moderators already deal with it).
+            Organization.status == OrgStatus.VERIFIED,
             # Last update on day - 80 or earlier (the SQL side of the rule).
             Project.disclosed_before(run.day - REMIND_AFTER + timedelta(days=1)),
         )
