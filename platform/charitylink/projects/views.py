@@ -45,7 +45,6 @@ def _detail_context(project: Project) -> dict[str, Any]:
         "progress": queries.progress_of(project),
         "updates": queries.updates(project),
         "overdue": project.progress_overdue(),
-        "today": today(),
         "region_names": [(c, regions.full_name(c) or c) for c in project.region_codes],
     }
 
