@@ -101,6 +101,7 @@ def register(app: Flask) -> None:
     from charitylink.claims.cli import expire
     from charitylink.mail.cli import mail
     from charitylink.needs.cli import import_needs
+    from charitylink.notifications.remind_cli import remind
     from charitylink.search.cli import search
     from charitylink.seeding.cli import seed
 
@@ -114,5 +115,6 @@ def register(app: Flask) -> None:
         scan_public_text,
         prune_idempotency,
         mail,
+        remind,
     ):
         app.cli.add_command(command)

@@ -98,6 +98,7 @@ EXTRA = [
     ("needs.index.search", "public", "/needs?q=医疗", 200),
     ("projects.public_list.search", "admin_a", "/projects?q=助学", 200),
     ("mail.unsubscribe.invalid", "public", "/unsubscribe/forged.token", 404),
+    ("projects.public_list.overdue", "public", "/projects?overdue=1", 200),
 ]
 # Screenshots stop this far down: a page taller than this is in report.txt anyway.
 SHOT_MAX_HEIGHT = 16_000
@@ -143,7 +144,7 @@ def sweep_world(
     """The access matrix's world (same names, so its path values apply) with
     enough around it that lists, tables, charts and bars are not empty."""
     from charitylink.claims import services as claims
-    from charitylink.core.timeutil import today
+    from charitylink.core.timeutil import today, utcnow
 
     w = SweepWorld()
     w.org_a = create_org(name="吉林省甲慈善基金会")
@@ -166,13 +167,15 @@ def sweep_world(
         purpose_need_types=["medical", "housing"],
     )
     w.project_a = create_project(fund=w.fund_a, target_fen=1_000_000)
-    create_project(
+    late = create_project(
         fund=special,
         title="大病患者医疗费用帮扶行动（第二期）",
         need_types=["medical"],
         region_codes=COUNTIES[:4],
         target_fen=400_000,
     )
+    # Overdue for its progress update: the mark, the filter, the moderators' list.
+    late.published_at = utcnow() - timedelta(days=130)
     w.draft_project = create_project(fund=w.fund_a, status=ProjectStatus.DRAFT)
     w.submitted_project = create_project(
         fund=special, status=ProjectStatus.SUBMITTED, title="危房改造帮扶项目"

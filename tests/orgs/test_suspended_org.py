@@ -268,8 +268,14 @@ ACTIONS: dict[str, Action] = {
     ),
     "close_project": Action(
         "member",
-        lambda w: (f"/org/projects/{w['published'].id}/close", {"reason": "完成"}),
-        lambda w: (f"/api/v1/projects/{w['published'].id}/close", {"reason": "完成"}),
+        lambda w: (
+            f"/org/projects/{w['published'].id}/close",
+            {"reason": "完成", "final_report": "项目已完成。"},
+        ),
+        lambda w: (
+            f"/api/v1/projects/{w['published'].id}/close",
+            {"reason": "完成", "final_report": "项目已完成。"},
+        ),
         "project.close",
     ),
     "profile": Action(

@@ -11,6 +11,8 @@ from charitylink.extensions import db
 from charitylink.projects.models import Project, ProjectStatus
 from tests.projects.conftest import project_payload
 
+# Closing takes the final report (the project's last progress update).
+FINAL = {"final_report": "项目已完成：资助38户，交付助学金19万元。"}
 STATUSES = ["draft", "submitted", "published", "rejected", "closed"]
 ACTIONS = {
     # action: (actor, the one status it is allowed from, resulting status)
@@ -47,7 +49,7 @@ def test_every_transition_allowed_or_refused(
     actor, target = ACTIONS[action]
     resp = client.post(
         f"/api/v1/projects/{project.id}/{action}",
-        json={"reason": "材料不全，请补充项目预算。"},
+        json={"reason": "材料不全，请补充项目预算。", **FINAL},
         headers=api_token(world[actor]),
     )
     db.session.expire_all()
@@ -115,7 +117,9 @@ def test_full_lifecycle_with_rejection_and_resubmission(world, api_token, client
     resp = client.post(f"/api/v1/projects/{pid}", json={"title": "x"}, headers=org_h)
     assert resp.status_code == 409
     assert (
-        client.post(f"/api/v1/projects/{pid}/close", headers=org_h).json["status"]
+        client.post(f"/api/v1/projects/{pid}/close", json=FINAL, headers=org_h).json[
+            "status"
+        ]
         == "closed"
     )
     actions = [r.action for r in _audit_rows(pid)]
@@ -239,7 +243,9 @@ def test_project_api_access_matrix(world, create_project, api_token, client, rol
         client.get(f"/api/v1/projects/{draft.id}", headers=h).status_code,
         client.post(f"/api/v1/projects/{draft2.id}/submit", headers=h).status_code,
         client.post(f"/api/v1/projects/{submitted.id}/approve", headers=h).status_code,
-        client.post(f"/api/v1/projects/{published.id}/close", headers=h).status_code,
+        client.post(
+            f"/api/v1/projects/{published.id}/close", json=FINAL, headers=h
+        ).status_code,
     )
     assert got == ACCESS[role]
     db.session.expire_all()

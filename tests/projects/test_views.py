@@ -290,9 +290,12 @@ def test_close_by_org_and_by_moderator(world, create_project, client, login_as):
     a = create_project(fund=world["fund_a"])
     b = create_project(fund=world["fund_a"])
     login_as(world["admin_a"])
-    client.post(f"/org/projects/{a.id}/close")
+    client.post(f"/org/projects/{a.id}/close", data={"final_report": "项目已完成。"})
     mod = login_as(world["mod_in"], client.application.test_client())
-    mod.post(f"/mod/projects/{b.id}/close", data={"reason": "项目资金已用完"})
+    mod.post(
+        f"/mod/projects/{b.id}/close",
+        data={"reason": "项目资金已用完", "final_report": "资金已用完，项目结束。"},
+    )
     db.session.expire_all()
     assert db.session.get(Project, a.id).status == ProjectStatus.CLOSED
     assert db.session.get(Project, b.id).status == ProjectStatus.CLOSED

@@ -111,6 +111,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "orgs.review": {"GET": MOD_IN},
     "orgs.decide": {"GET": MOD_IN, "POST": MOD_IN},  # GET: back to the review
     "projects.mod_queue": {"GET": MODS},
+    "projects.mod_overdue": {"GET": MODS},
     "projects.mod_detail": {"GET": MOD_IN},
     "projects.approve": {"POST": MOD_IN},
     "projects.reject": {"POST": MOD_IN},

@@ -345,6 +345,14 @@ def reason_body() -> Any:
     return json_object().get("reason")
 
 
+def body_field(name: str) -> Any:
+    """One field of an action's body, read like ``reason_body``: the service
+    checks it after it has checked who may act."""
+    if not request.get_data(cache=True).strip():
+        return None
+    return json_object().get(name)
+
+
 # ---- the document ------------------------------------------------------------
 
 TAGS = (

@@ -17,6 +17,7 @@ from charitylink.api import (
     ApiError,
     accepts,
     body,
+    body_field,
     bp,
     current_user_or_none,
     operation,
@@ -44,7 +45,10 @@ from charitylink.api.fields import (
     text,
 )
 from charitylink.api.needs import SearchFacetsSchema
-from charitylink.api.reasons import ProjectReasonOptionalSchema, ProjectReasonSchema
+from charitylink.api.reasons import (
+    ProjectCloseSchema,
+    ProjectReasonSchema,
+)
 from charitylink.core import params
 from charitylink.core.i18n import _
 from charitylink.core.permissions import require_org_can_act
@@ -104,6 +108,15 @@ class ProjectSchema(Answer):
     status_reason = Text(allow_none=True)
     published_at = Timestamp(allow_none=True)
     progress_overdue = Boolean()
+    last_update_on = Day(
+        attribute="last_disclosed_on",
+        allow_none=True,
+        metadata={"description": "上次公开进展的日期（尚无进展时为发布日期）"},
+    )
+    update_due_on = Day(
+        allow_none=True,
+        metadata={"description": "下次进展应在此日期前公开（仅进行中的项目）"},
+    )
     claimed_amount = Integer(
         attribute="claimed_fen", metadata={"description": FEN_TEXT}
     )
@@ -255,13 +268,15 @@ def reject_project(project_id: int) -> Shown:
 
 
 @bp.post("/projects/<int:project_id>/close")
-@_action("close", "结束项目（机构，可说明原因）")
-@accepts(ProjectReasonOptionalSchema, required=False)
+@_action("close", "结束项目（须附结项报告，可说明原因）")
+@accepts(ProjectCloseSchema)
 @bp.response(200, ProjectSchema, description="成功")
 def close_project(project_id: int) -> Shown:
+    """Closing needs the final report: it becomes the project's last progress
+    update, shown with the final figures."""
     user = require_user()
     project = _project_or_404(project_id, user)
-    services.close_project(project, user, reason_body())
+    services.close_project(project, user, reason_body(), body_field("final_report"))
     return shown(project)
 
 
@@ -271,6 +286,7 @@ LIST_PARAMS = [
     params.Param("need_type", "需求类型", enum=params.enum_values(NeedType)),
     params.Param("org_id", "机构编号", kind="integer", minimum=1, maximum=999_999_999),
     params.Param("status", "状态", enum=PUBLIC_PROJECT_STATUSES),
+    params.Param("overdue", "只看进展公开已逾期（超过90天）的项目", kind="boolean"),
     params.Param(
         "sort",
         "排序（带 q 时默认按相关度；不带 q 时 relevance 即 newest）",

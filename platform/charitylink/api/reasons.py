@@ -23,3 +23,10 @@ class ProjectReasonSchema(Body):
 
 class ProjectReasonOptionalSchema(Body):
     reason = text(1000, "原因", nullable=True)
+
+
+class ProjectCloseSchema(Body):
+    reason = text(1000, "原因", nullable=True)
+    final_report = text(
+        5000, "结项报告（公开，作为最后一条项目进展）", filled=True, required=True
+    )

@@ -141,7 +141,8 @@ KINDS: dict[str, Kind] = {
     "project_update_overdue": Kind(
         N_("项目进展已逾期"),
         N_("项目「%(project)s」进展公开已逾期"),
-        N_("项目「%(project)s」应于 %(due_on)s 前公开进展，至今未发布。"),
+        # Read by the org and (from day 120) by moderators: it names the org.
+        N_("「%(org)s」的项目「%(project)s」应于 %(due_on)s 前公开进展，至今未发布。"),
         email_default=True,
     ),
     "complaint_received": Kind(

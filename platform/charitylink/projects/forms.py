@@ -43,3 +43,13 @@ class ReasonForm(FlaskForm):
 
 class ProgressForm(FlaskForm):
     body = TextAreaField(_l("进展内容"), render_kw={"maxlength": 5000, "rows": 5})
+
+
+class CloseForm(FlaskForm):
+    final_report = TextAreaField(
+        _l("结项报告（公开，作为项目的最后一条进展）"),
+        render_kw={"maxlength": 5000, "rows": 6},
+    )
+    reason = TextAreaField(
+        _l("结束原因（可选，仅记入审计日志）"), render_kw={"maxlength": 1000}
+    )

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, and_, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charitylink.core.i18n import N_, _
-from charitylink.core.timeutil import as_utc, utcnow
+from charitylink.core.timeutil import CHINA, to_china, today, utcnow
 from charitylink.extensions import Model
 
 
@@ -22,8 +23,13 @@ class ProjectStatus(enum.StrEnum):
 # Statuses the public sees (list, detail page, API).
 PUBLIC_PROJECT_STATUSES = ("published", "closed")
 
-# The Charity Law asks for a progress report at least every 3 months.
+# The Charity Law asks for a progress report at least every 3 months: the
+# next one is due 90 China calendar days after the last (or after publication),
+# and the project is overdue from that day on. The org is reminded on day 80;
+# on day 120 the moderators of its region are told too (notifications/reminders.py).
 PROGRESS_INTERVAL = timedelta(days=90)
+REMIND_AFTER = timedelta(days=80)
+ESCALATE_AFTER = timedelta(days=120)
 
 PROJECT_STATUS_LABELS = {
     ProjectStatus.DRAFT: N_("草稿"),
@@ -74,16 +80,40 @@ class Project(Model):
         return self.status in PUBLIC_PROJECT_STATUSES
 
     @property
-    def progress_due_at(self) -> datetime | None:
-        """When the next progress update is due (published projects only)."""
+    def last_disclosed_on(self) -> date | None:
+        """The China calendar day of the last progress update (of publication
+        if there is none yet): the day the cadence counts from."""
+        last = self.last_progress_at or self.published_at
+        return None if last is None else to_china(last).date()
+
+    @property
+    def update_due_on(self) -> date | None:
+        """The day the next progress update is due (published projects only):
+        the one rule of the cadence; ``overdue_clause`` is its SQL form."""
         if self.status != ProjectStatus.PUBLISHED:
             return None
-        last = self.last_progress_at or self.published_at
-        return None if last is None else as_utc(last) + PROGRESS_INTERVAL
+        last = self.last_disclosed_on
+        return None if last is None else last + PROGRESS_INTERVAL
 
-    def progress_overdue(self, now: datetime | None = None) -> bool:
-        due = self.progress_due_at
-        return due is not None and (now or utcnow()) > due
+    def progress_overdue(self, day: date | None = None) -> bool:
+        due = self.update_due_on
+        return due is not None and (day or today()) >= due
+
+    @classmethod
+    def disclosed_before(cls, day: date) -> Any:
+        """SQL: the last update (or publication) fell on a China day before ``day``."""
+        start = datetime.combine(day, time(0), tzinfo=CHINA).astimezone(UTC)
+        # Timestamps are stored without a zone, in UTC (as orgs/queries.py).
+        return func.coalesce(cls.last_progress_at, cls.published_at) < start.replace(
+            tzinfo=None
+        )
+
+    @classmethod
+    def overdue_clause(cls, day: date | None = None) -> Any:
+        """SQL form of ``progress_overdue``: published, and the last update's
+        day + 90 is ``day`` or earlier (last day <= day - 90)."""
+        cutoff = (day or today()) - PROGRESS_INTERVAL + timedelta(days=1)
+        return and_(cls.status == ProjectStatus.PUBLISHED, cls.disclosed_before(cutoff))
 
 
 class ProjectUpdate(Model):

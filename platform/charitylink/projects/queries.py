@@ -14,6 +14,7 @@ from charitylink.accounts.models import User
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core import cache
 from charitylink.core.permissions import in_scope
+from charitylink.core.timeutil import today
 from charitylink.extensions import db
 from charitylink.needs.models import NEED_TYPE_LABELS, Need
 from charitylink.orgs.models import Organization, OrgStatus
@@ -60,11 +61,12 @@ class Filters:
     need_type: str | None = None
     org_id: int | None = None
     status: str | None = None
+    overdue: bool = False
     sort: str = "newest"
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def parse_filters(args: Any) -> Filters:  # noqa: PLR0912 — one branch per filter of the public library, each with its own warning
+def parse_filters(args: Any) -> Filters:  # noqa: C901, PLR0912 — one branch per filter of the public library, each with its own warning
     from charitylink.core.i18n import _
 
     f = Filters()
@@ -94,6 +96,11 @@ def parse_filters(args: Any) -> Filters:  # noqa: PLR0912 — one branch per fil
             f.errors["status"] = _(
                 "状态只能是 published（进行中）或 closed（已结束）。"
             )
+    overdue = (args.get("overdue") or "").strip()
+    if overdue in ("1", "true"):
+        f.overdue = True
+    elif overdue not in ("", "0", "false"):
+        f.errors["overdue"] = _("overdue 只能是 1（只看进展逾期的项目）或 0。")
     sort = (args.get("sort") or "newest").strip()
     if sort in ACCEPTED_SORTS:
         f.sort = sort
@@ -154,6 +161,8 @@ def public_query(f: Filters) -> Select[Any]:
         stmt = stmt.where(_json_contains(Project.region_codes, f.region))
     if f.need_type:
         stmt = stmt.where(_json_contains(Project.need_types, f.need_type + '"'))
+    if f.overdue:
+        stmt = stmt.where(Project.overdue_clause())
     return stmt
 
 
@@ -166,7 +175,9 @@ def public_page(f: Filters, page: int, per_page: int) -> Page:
         return db.session.scalar(select(func.count()).select_from(ids)) or 0
 
     # Kept until the data changes (core/cache.py): the next page needs it too.
-    key = f"{f.region}|{f.need_type}|{f.org_id}|{f.status}"
+    # The overdue count also changes with the day, without any write.
+    overdue = today().isoformat() if f.overdue else ""
+    key = f"{f.region}|{f.need_type}|{f.org_id}|{f.status}|{overdue}"
     total = cache.get_or_set(f"projects.count|{key}", count)
     order = (
         [Project.target_fen.desc(), Project.id.desc()]
@@ -277,12 +288,39 @@ def latest_public(limit: int = 6) -> list[Project]:
 
 
 def overdue_for_org(org_id: int) -> list[Project]:
-    return [
-        p
-        for p in db.session.scalars(
-            select(Project).where(
-                Project.org_id == org_id, Project.status == ProjectStatus.PUBLISHED
-            )
+    """The org's published projects whose progress update is overdue."""
+    return list(
+        db.session.scalars(
+            select(Project)
+            .where(Project.org_id == org_id, Project.overdue_clause())
+            .order_by(Project.id)
         ).unique()
-        if p.progress_overdue()
-    ]
+    )
+
+
+def overdue_in_scope(user: User) -> Any:
+    """SELECT of the overdue projects of orgs in the moderator's region."""
+    return (
+        select(Project)
+        .join(
+            Organization,
+            Organization.id == literal_column("+projects.org_id", Integer),
+        )
+        .where(Project.overdue_clause(), in_scope(user, Organization.region_code))
+    )
+
+
+def overdue_for_moderator(user: User, page: int, per_page: int = 50) -> Page:
+    """Overdue projects in the moderator's region, longest silent first."""
+    stmt = overdue_in_scope(user)
+    ids = stmt.with_only_columns(Project.id).subquery()
+    total = db.session.scalar(select(func.count()).select_from(ids)) or 0
+    last = func.coalesce(Project.last_progress_at, Project.published_at)
+    items = list(
+        db.session.scalars(
+            stmt.order_by(last.asc(), Project.id.asc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).unique()
+    )
+    return Page(items, total, page, per_page)

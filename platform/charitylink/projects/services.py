@@ -382,20 +382,53 @@ def redraft_project(project: Project, actor: User) -> None:
     db.session.flush()
 
 
-def close_project(project: Project, actor: User, reason: Any = None) -> None:
-    """Close a published project: the org's staff, or a moderator of its region."""
+FINAL_REPORT_MAX = 5000
+
+
+def close_project(
+    project: Project, actor: User, reason: Any = None, final_report: Any = None
+) -> ProjectUpdate:
+    """Close a published project: the org's staff, or a moderator of its region.
+
+    Closing needs the final report (Charity Law: a project that raised money
+    publicly reports how it ended): it becomes the project's last progress
+    update, marked ``final`` and shown with the project's final figures. Without
+    it nothing changes."""
     if is_org_staff(actor, project.org_id):
         require_org_can_act(actor, project.org_id)
     else:
         require_reviewer(actor, project)
     require_transition(project, ProjectStatus.PUBLISHED)
     text = clean_reason(reason, required=False, max_len=LONG_REASON_MAX) or None
-    values = {"status": ProjectStatus.CLOSED, "closed_at": utcnow()}
+    report = _text(final_report)
+    if not report or len(report) > FINAL_REPORT_MAX:
+        message = _(
+            "结束项目须填写结项报告（不超过5000字）：说明项目如何结束、资金使用和帮扶结果。"
+        )
+        raise ValidationFailed(message, {"final_report": message})
+    public_text.check(
+        [("final_report", _("结项报告"), report)],
+        org=project.org,
+        project_id=project.id,
+    )
+    now = utcnow()
+    values = {
+        "status": ProjectStatus.CLOSED,
+        "closed_at": now,
+        "last_progress_at": now,
+    }
     _move(project, (ProjectStatus.PUBLISHED,), values)
+    final = ProjectUpdate(
+        project_id=project.id, body=report, author_id=actor.id, final=True
+    )
+    db.session.add(final)
+    final.created_at = now
+    db.session.flush()
     _audit(
         actor, "project.close", project, ProjectStatus.PUBLISHED, project.status, text
     )
     db.session.flush()
+    return final
 
 
 def post_update(project: Project, actor: User, body: Any) -> ProjectUpdate:

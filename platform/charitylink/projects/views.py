@@ -21,13 +21,14 @@ from charitylink.core.permissions import (
     org_staff_required,
     signed_in,
 )
+from charitylink.core.timeutil import today
 from charitylink.core.transaction import refused
 from charitylink.errors import DomainError, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds.services import org_funds
 from charitylink.orgs.models import Organization, OrgStatus
 from charitylink.projects import queries, services
-from charitylink.projects.forms import ProgressForm, ProjectForm, ReasonForm
+from charitylink.projects.forms import CloseForm, ProgressForm, ProjectForm, ReasonForm
 from charitylink.projects.markdown import render as render_markdown
 from charitylink.projects.models import Project, ProjectStatus
 from charitylink.regions import services as regions
@@ -81,7 +82,8 @@ def public_list() -> ResponseReturnValue:
     args = {
         k: v
         for k, v in request.args.items()
-        if k in ("q", "region", "need_type", "org_id", "status", "sort") and v
+        if k in ("q", "region", "need_type", "org_id", "status", "overdue", "sort")
+        and v
     }
 
     def page_args(n: int) -> str:
@@ -238,7 +240,7 @@ def org_detail(project_id: int) -> ResponseReturnValue:
     return render_template(
         "projects/org_detail.html",
         progress_form=ProgressForm(),
-        close_form=ReasonForm(),
+        close_form=CloseForm(),
         **_detail_context(project),
     )
 
@@ -258,15 +260,11 @@ def _act(
 
 def _org_action(project_id: int, action: str) -> ResponseReturnValue:
     project = _own_project_or_404(project_id)
-    form, user = request.form, signed_in()
+    user = signed_in()
     run, done = {
         "submit": (
             lambda: services.submit_project(project, user),
             _("项目已提交审核。"),
-        ),
-        "close": (
-            lambda: services.close_project(project, user, form.get("reason")),
-            _("项目已结束。"),
         ),
         "redraft": (
             lambda: services.redraft_project(project, user),
@@ -288,10 +286,38 @@ def redraft(project_id: int) -> ResponseReturnValue:
     return _org_action(project_id, "redraft")
 
 
+def _close(project: Project, template: str, endpoint: str) -> ResponseReturnValue:
+    """Close with the final report; refused, the page comes back with the text
+    kept and the message beside it (nothing changed)."""
+    form = CloseForm()
+    try:
+        services.close_project(
+            project,
+            signed_in(),
+            request.form.get("reason"),
+            request.form.get("final_report"),
+        )
+    except ValidationFailed as exc:
+        refused(exc, form)
+        other = (
+            {"progress_form": ProgressForm()}
+            if template == "projects/org_detail.html"
+            else {"reason_form": ReasonForm()}
+        )
+        context = _detail_context(project)
+        return render_template(template, close_form=form, **other, **context), 422
+    except DomainError as exc:
+        refused(exc)
+    else:
+        flash(_("项目已结束，结项报告已公开。"), "success")
+    return redirect(url_for(endpoint, project_id=project.id))
+
+
 @bp.post("/org/projects/<int:project_id>/close")
 @org_staff_required
 def close(project_id: int) -> ResponseReturnValue:
-    return _org_action(project_id, "close")
+    project = _own_project_or_404(project_id)
+    return _close(project, "projects/org_detail.html", ".org_detail")
 
 
 @bp.post("/org/projects/<int:project_id>/updates")
@@ -307,7 +333,7 @@ def post_update(project_id: int) -> ResponseReturnValue:
         return render_template(
             "projects/org_detail.html",
             progress_form=form,
-            close_form=ReasonForm(),
+            close_form=CloseForm(),
             **_detail_context(project),
         ), 422
     except DomainError as exc:
@@ -347,7 +373,10 @@ def mod_queue() -> ResponseReturnValue:
 def mod_detail(project_id: int) -> ResponseReturnValue:
     project = _reviewable_or_404(project_id)
     return render_template(
-        "projects/mod_detail.html", reason_form=ReasonForm(), **_detail_context(project)
+        "projects/mod_detail.html",
+        reason_form=ReasonForm(),
+        close_form=CloseForm(),
+        **_detail_context(project),
     )
 
 
@@ -362,10 +391,6 @@ def _mod_action(project_id: int, action: str) -> ResponseReturnValue:
         "reject": (
             lambda: services.reject_project(project, user, form.get("reason")),
             _("项目已驳回，机构可修改后重新提交。"),
-        ),
-        "close": (
-            lambda: services.close_project(project, user, form.get("reason")),
-            _("项目已结束。"),
         ),
     }[action]
     return _act(project, run, done, ".mod_detail")
@@ -386,4 +411,22 @@ def reject(project_id: int) -> ResponseReturnValue:
 @bp.post("/mod/projects/<int:project_id>/close")
 @moderator_required
 def mod_close(project_id: int) -> ResponseReturnValue:
-    return _mod_action(project_id, "close")
+    project = _reviewable_or_404(project_id)
+    return _close(project, "projects/mod_detail.html", ".mod_detail")
+
+
+@bp.get("/mod/projects/overdue")
+@moderator_required
+def mod_overdue() -> ResponseReturnValue:
+    """Published projects in the moderator's region whose progress update is
+    overdue: whom to chase (the Charity Law's 3-month disclosure)."""
+    page, _per_page, errors = queries.parse_page(request.args)
+    result = queries.overdue_for_moderator(signed_in(), page)
+    for message in errors.values():
+        flash(message, "error")
+    return render_template(
+        "projects/mod_overdue.html",
+        result=result,
+        page_args=lambda n: urlencode({"page": n}),
+        today=today(),
+    )

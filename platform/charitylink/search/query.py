@@ -35,6 +35,7 @@ class Filters:
     max_amount: int | None = None  # fen
     urgency: str | None = None
     org_id: int | None = None  # projects only
+    overdue: bool = False  # projects only: progress update overdue
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
@@ -141,7 +142,15 @@ def parse_args(args: Mapping[str, Any], object_type: str = "need") -> Parsed:  #
     return Parsed(
         q=str(args.get("q") or ""),
         filters=Filters(
-            region, category, need_type, status, lo, hi, urgency, org_id=org_id
+            region,
+            category,
+            need_type,
+            status,
+            lo,
+            hi,
+            urgency,
+            org_id=org_id,
+            overdue=str(get("overdue") or "") in ("1", "true"),
         ),
         page=Page(sort or "relevance", page, per_page),
         errors=errors,

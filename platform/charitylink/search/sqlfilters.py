@@ -55,6 +55,8 @@ def project_clauses(f: Filters) -> list[ColumnElement[bool]]:
         clauses.append(Project.target_fen >= f.min_amount)
     if f.max_amount is not None:
         clauses.append(Project.target_fen <= f.max_amount)
+    if f.overdue:
+        clauses.append(Project.overdue_clause())
     return clauses
 
 

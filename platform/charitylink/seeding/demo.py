@@ -372,3 +372,10 @@ def load_demo(needs_count: int = 320) -> None:
         _seed_claims(needs, orgs, funds, projects, users)
         db.session.commit()
         bar.update(1)
+    # What the hourly reminder job sends on the seeding day: the overdue
+    # project's notices (its org, and the moderators: it is on day 120), claims
+    # due this week; the demo logins find them in their inbox.
+    from charitylink.notifications.reminders import run_reminders
+
+    run_reminders(on_batch=db.session.commit)
+    db.session.commit()

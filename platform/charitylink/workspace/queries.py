@@ -91,6 +91,10 @@ def _mod_counts(user: User, day: date) -> dict[str, int]:
             in_scope(user, Organization.region_code),
         ),
         "claims_to_confirm": claims.where(Claim.status == ClaimStatus.DELIVERED),
+        # The cadence's rule is the project model's (Project.overdue_clause).
+        "projects_overdue": project_queries.overdue_in_scope(user).with_only_columns(
+            Project.id
+        ),
         "claims_overdue": reserved.where(Claim.due_on < day),
         "claims_due_soon": reserved.where(Claim.due_on >= day, Claim.due_on <= soon),
     }
@@ -111,12 +115,10 @@ def _org_counts(org_id: int, day: date) -> dict[str, int]:
             Project.status.in_([ProjectStatus.DRAFT, ProjectStatus.REJECTED])
         ),
         "projects_submitted": projects.where(Project.status == ProjectStatus.SUBMITTED),
+        # When a progress report is due is the project model's rule.
+        "projects_overdue": projects.where(Project.overdue_clause(day)),
     }
-    counts = _run(parts)
-    # When a progress report is due is the project model's rule
-    # (Project.progress_overdue); an org has a handful of published projects.
-    counts["projects_overdue"] = len(project_queries.overdue_for_org(org_id))
-    return counts
+    return _run(parts)
 
 
 def _run(parts: dict[str, Any]) -> dict[str, int]:
