@@ -245,6 +245,46 @@ def deactivate_member(user_id: int) -> ResponseReturnValue:
     return redirect(url_for(".members"))
 
 
+@bp.post("/org/members/<int:user_id>/reactivate")
+@org_admin_required
+def reactivate_member(user_id: int) -> ResponseReturnValue:
+    org = _own_org()
+    member = db.session.get(User, user_id)
+    if member is None or member.org_id != org.id:
+        abort(404)
+    try:
+        services.reactivate_member(org, signed_in(), member)
+    except DomainError as exc:
+        refused(exc)
+    else:
+        flash(_("已启用 %(e)s 的账号。", e=member.email), "success")
+    return redirect(url_for(".members"))
+
+
+@bp.post("/org/members/<int:user_id>/role")
+@org_admin_required
+def member_role(user_id: int) -> ResponseReturnValue:
+    """Make a staff account a member or an admin (the ``role`` field)."""
+    org = _own_org()
+    member = db.session.get(User, user_id)
+    if member is None or member.org_id != org.id:
+        abort(404)
+    actor = signed_in()
+    try:
+        changed = services.change_member_role(
+            org, actor, member, request.form.get("role", "")
+        )
+    except DomainError as exc:
+        refused(exc)
+        return redirect(url_for(".members"))
+    if changed:
+        flash(_("%(e)s 现在是%(r)s。", e=member.email, r=member.role_label), "success")
+    if member.id == actor.id and not actor.is_org_admin:
+        # Stepped down: the members page is for admins only.
+        return redirect(url_for("workspace.org_home"))
+    return redirect(url_for(".members"))
+
+
 # ---------------------------------------------------------------- moderators
 
 
@@ -263,6 +303,7 @@ def queue() -> ResponseReturnValue:
     return render_template(
         "orgs/queue.html",
         pagination=pagination,
+        confirmed=queries.confirmed_org_ids([o.id for o in pagination.items]),
         status=status,
         status_choices=status_choices(),
         page_args=_pager_args({"status": status}),
