@@ -135,3 +135,20 @@ def test_org_admin_reactivates_a_member(
     assert event.actor_id == admin.id
     again = client.post(f"/org/members/{member.id}/reactivate", follow_redirects=True)
     assert "已是启用状态" in again.get_data(as_text=True)
+
+
+def test_a_suspended_org_changes_no_roles_and_reactivates_nobody(
+    client, login_as, create_org, create_user
+) -> None:
+    org = create_org()
+    admin = org_admin_of(org)
+    member = create_user("org_member", org=org)
+    left = create_user("org_member", org=org, active=False)
+    org.status = "suspended"
+    db.session.commit()
+    login_as(admin)
+    client.post(f"/org/members/{member.id}/role", data={"role": "org_admin"})
+    client.post(f"/org/members/{left.id}/reactivate")
+    assert _role(member) == Role.ORG_MEMBER
+    assert not db.session.get(User, left.id).active
+    assert _audits("user.role_change") == _audits("user.reactivate") == []

@@ -657,8 +657,10 @@ def _other_active_admins(org: Organization, member: User) -> Any:
 def change_member_role(org: Organization, actor: User, member: User, role: Any) -> bool:
     """The org admin makes a staff account a member or an admin. The org keeps
     at least one active admin (an admin may hand the role over and step down,
-    not leave the org without one). False if the role was already that."""
-    require_org_admin(actor, org.id)
+    not leave the org without one). False if the role was already that.
+    As adding a member: a pending org may, a suspended one may not (it can
+    still switch accounts off)."""
+    require_org_can_act(actor, org.id, admin=True, while_pending=True)
     if member.org_id != org.id:
         raise NotAllowed(_("该用户不是本机构成员。"))
     try:
