@@ -68,10 +68,18 @@ def test_registration_mails_a_link_that_confirms_the_address(client) -> None:
     assert len(audits("user.email_confirm")) == 1
 
 
-def test_an_existing_address_gets_no_confirmation_mail(client, create_user) -> None:
+def test_an_existing_address_is_told_instead_of_confirmed(client, create_user) -> None:
+    """The same answer as a new registration, and the same work (a mail), but
+    the mail goes to the address's owner and says nothing was created."""
     user = create_user("moderator")
-    client.post("/register", data=registration(admin_email=user.email))
-    assert [m for m in mails(user.email) if "/confirm/" in m.text_body] == []
+    data = registration(admin_email=user.email, name="冒名登记的基金会")
+    assert client.post("/register", data=data).status_code == 302
+    (mail,) = mails(user.email)
+    assert "/confirm/" not in mail.text_body
+    assert mail.subject == "善联：有人用您的邮箱登记机构"
+    assert "冒名登记的基金会" in mail.text_body and "没有创建新账号" in mail.text_body
+    assert "http://localhost/forgot" in mail.text_body
+    assert data["admin_password"] not in mail.text_body + mail.html_body
 
 
 def _old(payload: dict[str, Any], age: int, salt: str = links.CONFIRM_SALT) -> str:

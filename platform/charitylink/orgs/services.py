@@ -44,6 +44,7 @@ from charitylink.errors import (
     gather,
 )
 from charitylink.extensions import db
+from charitylink.mail import outbox
 from charitylink.orgs import public_text
 from charitylink.orgs.models import ORG_STATUS_LABELS, Organization, OrgStatus, OrgType
 from charitylink.regions import services as regions
@@ -325,15 +326,23 @@ def _notify_existing_account_owner(user: User, submitted: dict[str, Any]) -> Non
     """Someone registered an org with the e-mail of an existing account.
 
     The registration page and API answer as if it were new (no account
-    enumeration), so the only one who should learn of it is the owner of the
-    address. **This is where the mail goes once the platform sends mail**: tell
-    the owner that someone tried to register 「``submitted["name"]``」 with their
-    address, that nothing was created, how to log in or reset the password, and
-    to contact the civil-affairs office if it was not them. Until then nothing
-    is sent and nothing is stored (no audit row: nothing changed, and a row per
-    attempt would let anyone fill the log).
-    """
-    return None
+    enumeration), so the only one who learns of it is the owner of the
+    address: a mail says that someone tried to register 「``submitted["name"]``」
+    with it, that nothing was created, how to sign in or reset the password,
+    and to tell the civil-affairs office if it was not them. (A new account
+    gets its confirmation mail instead: both answers do the same work.) No
+    audit row: nothing changed, and a row per attempt would let anyone fill
+    the log."""
+    from charitylink.accounts import links
+
+    subject, text, html = links.render_mail(
+        "register_existing",
+        user=user,
+        org_name=str(submitted.get("name") or "")[:NAME_MAX],
+        login_url=links.absolute_url("accounts.login"),
+        forgot_url=links.absolute_url("accounts.forgot"),
+    )
+    outbox.enqueue(user.email, subject, text, html, user_id=user.id)
 
 
 def _checked_resubmission(org: Organization, data: dict[str, Any]) -> dict[str, Any]:
