@@ -284,3 +284,13 @@ def test_deactivated_account_link_is_refused(client, create_user) -> None:
     user.active = False
     db.session.commit()
     assert client.get(f"/reset/{token}").status_code == 400
+
+
+def test_link_pages_are_not_cached(client, create_user) -> None:
+    user = create_user("moderator")
+    for url in (
+        f"/reset/{links.reset_token(user)}",
+        f"/confirm/{links.confirm_token(user)}",
+        "/reset/bad",
+    ):
+        assert client.get(url).headers["Cache-Control"] == "no-store", url
