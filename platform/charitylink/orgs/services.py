@@ -644,12 +644,9 @@ def deactivate_member(org: Organization, actor: User, member: User) -> None:
 
 def _other_active_admins(org: Organization, member: User) -> Any:
     """The count of the org's active admins other than ``member`` (a scalar
-    subquery, so it can guard an UPDATE), after locking the org row: two
-    admins demoting or deactivating each other at once must not both succeed
-    (PostgreSQL; SQLite's UPDATE runs under its write lock anyway)."""
-    db.session.execute(
-        select(Organization.id).where(Organization.id == org.id).with_for_update()
-    )
+    subquery, so it can guard an UPDATE). The caller has locked the org row:
+    two admins demoting each other at once must not both succeed (PostgreSQL;
+    SQLite's UPDATE runs under its write lock anyway)."""
     return (
         select(func.count())
         .select_from(User)
@@ -669,6 +666,12 @@ def change_member_role(org: Organization, actor: User, member: User, role: Any) 
     not leave the org without one). False if the role was already that.
     As adding a member: a pending org may, a suspended one may not (it can
     still switch accounts off)."""
+    # The org row is locked for update before the status check share-locks
+    # it: two demotions that both took the share lock first would deadlock
+    # upgrading it.
+    db.session.execute(
+        select(Organization.id).where(Organization.id == org.id).with_for_update()
+    )
     require_org_can_act(actor, org.id, admin=True, while_pending=True)
     if member.org_id != org.id:
         raise NotAllowed(_("该用户不是本机构成员。"))
