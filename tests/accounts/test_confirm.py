@@ -177,3 +177,12 @@ def test_queue_lists_confirmed_registrations_first_and_marks_them(
     assert client.post(f"/mod/orgs/{newer_unconfirmed.id}/verify").status_code == 302
     db.session.expire_all()
     assert db.session.get(Organization, newer_unconfirmed.id).status == "verified"
+
+
+def test_a_registration_through_the_api_is_asked_to_confirm_too(client) -> None:
+    from tests.orgs.conftest import api_registration
+
+    body = api_registration()
+    assert client.post("/api/v1/orgs", json=body).status_code == 201
+    (mail,) = mails(body["admin"]["email"])
+    assert "/confirm/" in mail.text_body

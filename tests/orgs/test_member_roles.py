@@ -152,3 +152,22 @@ def test_a_suspended_org_changes_no_roles_and_reactivates_nobody(
     assert _role(member) == Role.ORG_MEMBER
     assert not db.session.get(User, left.id).active
     assert _audits("user.role_change") == _audits("user.reactivate") == []
+
+
+def test_stepping_down_oneself_asks_first(
+    client, login_as, create_org, create_user
+) -> None:
+    org = create_org()
+    admin = org_admin_of(org)
+    create_user("org_admin", org=org)
+    login_as(admin)
+    page = client.get("/org/members").get_data(as_text=True)
+    assert f'href="/org/members/{admin.id}/role"' in page
+    ask = client.get(f"/org/members/{admin.id}/role")
+    html = ask.get_data(as_text=True)
+    assert ask.status_code == 200
+    assert "另一位管理员" in html and 'name="role" value="org_member"' in html
+    assert _role(admin) == Role.ORG_ADMIN  # the GET changed nothing
+    assert _audits("user.role_change") == []
+    client.post(f"/org/members/{admin.id}/role", data={"role": "org_member"})
+    assert _role(admin) == Role.ORG_MEMBER

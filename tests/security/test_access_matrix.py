@@ -85,7 +85,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "orgs.members": {"GET": ORG_ADMINS, "POST": ORG_ADMINS},
     "orgs.deactivate_member": {"GET": ADMIN_A, "POST": ADMIN_A},  # GET: confirmation
     "orgs.reactivate_member": {"POST": ADMIN_A},
-    "orgs.member_role": {"POST": ADMIN_A},
+    "orgs.member_role": {"GET": ADMIN_A, "POST": ADMIN_A},  # GET: confirmation
     "funds.org_list": {"GET": ORG_STAFF},
     "funds.org_detail": {"GET": STAFF_A},
     "funds.new": {"GET": ORG_ADMINS, "POST": ORG_ADMINS},
