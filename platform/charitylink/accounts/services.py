@@ -401,13 +401,8 @@ def send_reset_link(user: User, actor: User) -> None:
     db.session.flush()
 
 
-def needs_email_confirmation(user: User) -> bool:
-    """An org admin whose address has not been confirmed (registrations ask
-    for it; the moderators' queue shows it)."""
-    return user.role == Role.ORG_ADMIN and user.email_confirmed_at is None
-
-
 def send_confirmation(user: User) -> None:
+    """Mail the account a link confirming its address (unless it is already)."""
     from charitylink.accounts import links
 
     if user.email_confirmed_at is None:
