@@ -78,7 +78,7 @@ def test_an_existing_address_is_told_instead_of_confirmed(client, create_user) -
     assert "/confirm/" not in mail.text_body
     assert mail.subject == "善联：有人用您的邮箱登记机构"
     assert "冒名登记的基金会" in mail.text_body and "没有创建新账号" in mail.text_body
-    assert "http://localhost/forgot" in mail.text_body
+    assert "http://localhost:5000/forgot" in mail.text_body
     assert data["admin_password"] not in mail.text_body + mail.html_body
 
 

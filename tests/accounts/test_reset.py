@@ -127,8 +127,8 @@ def test_mail_is_chinese_with_absolute_link_and_no_secret(client, create_user) -
     (mail,) = mails()
     assert mail.subject == "善联：重设密码"
     assert "1 小时内有效" in mail.text_body
-    assert "http://localhost/reset/" in mail.text_body
-    assert 'href="http://localhost/reset/' in mail.html_body
+    assert "http://localhost:5000/reset/" in mail.text_body
+    assert 'href="http://localhost:5000/reset/' in mail.html_body
     assert user.password_hash not in mail.text_body + mail.html_body
     assert mail.user_id == user.id
 
@@ -294,3 +294,21 @@ def test_link_pages_are_not_cached(client, create_user) -> None:
         "/reset/bad",
     ):
         assert client.get(url).headers["Cache-Control"] == "no-store", url
+
+
+def test_links_use_base_url_never_the_requests_host(app, client, create_user) -> None:
+    """A forged Host header must not put the attacker's host in the victim's
+    reset link."""
+    user = create_user("moderator")
+    client.post(
+        "/forgot",
+        data={"email": user.email},
+        headers={"Host": "evil.example"},
+    )
+    app.config["BASE_URL"] = "https://shanlian.example.cn/"
+    client.post("/forgot", data={"email": user.email}, headers={"Host": "evil.example"})
+    first, second = mails(user.email)
+    for mail in (first, second):
+        assert "evil.example" not in mail.text_body + mail.html_body
+    assert "http://localhost:5000/reset/" in first.text_body
+    assert "https://shanlian.example.cn/reset/" in second.text_body

@@ -15,8 +15,9 @@ NEW = "plum-rain-over-songhua-river"
 
 
 def test_reset_from_the_login_page_to_signed_in(
-    live_server: str, page: Any, create_user: Any
+    app: Any, live_server: str, page: Any, create_user: Any
 ) -> None:
+    app.config["BASE_URL"] = live_server  # the links in mails point here
     user = create_user("moderator")
     page.set_viewport_size({"width": 390, "height": 900})
     page.goto(f"{live_server}/login")

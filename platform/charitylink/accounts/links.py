@@ -109,18 +109,21 @@ def user_for_confirm(token: object) -> User:
 # ---------------------------------------------------------------- the mails
 
 
+DEFAULT_BASE_URL = "http://localhost:5000"  # where `make run` serves
+
+
 def absolute_url(endpoint: str, **values: Any) -> str:
-    """An address to put in a mail: BASE_URL when configured (a mail written by
-    a job has no request to take the host from), else the request's host."""
-    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    """An address to put in a mail: BASE_URL (the site's public address) and
+    the path. Never the request's Host header: anyone can send one, and a
+    reset link pointing at their host would hand them the token."""
+    base = (current_app.config.get("BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     if has_request_context():
-        if not base:
-            return url_for(endpoint, _external=True, **values)
-        return base + url_for(endpoint, **values)
-    # No request (a command): a throwaway one only to build the path.
-    with current_app.test_request_context("/"):
         path = url_for(endpoint, **values)
-    return (base or "http://localhost:5000") + path
+    else:
+        # No request (a command): a throwaway one only to build the path.
+        with current_app.test_request_context("/"):
+            path = url_for(endpoint, **values)
+    return base + path
 
 
 def render_mail(name: str, **context: Any) -> tuple[str, str, str]:
