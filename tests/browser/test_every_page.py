@@ -89,6 +89,9 @@ SPECIAL = {
     "orgs.resubmit": ("admin_r", {}),
     "needs.import_preview": ("mod_in", {"token": "import_token"}),
     "mail.unsubscribe": ("public", {"token": "unsubscribe_token"}),
+    # E-mailed links: the page a valid link opens (the matrix sees a bad one's).
+    "accounts.reset": ("public", {"token": "reset_token"}),
+    "accounts.confirm": ("public", {"token": "confirm_token"}),
     # The same long reference for everyone; looked at once (it is most of the time).
     "api_v1.docs": ("public", {}),
 }
@@ -99,6 +102,7 @@ EXTRA = [
     ("projects.public_list.search", "admin_a", "/projects?q=助学", 200),
     ("mail.unsubscribe.invalid", "public", "/unsubscribe/forged.token", 404),
     ("projects.public_list.overdue", "public", "/projects?overdue=1", 200),
+    ("accounts.reset.bad_link", "public", "/reset/not-a-real-link", 400),
 ]
 # Screenshots stop this far down: a page taller than this is in report.txt anyway.
 SHOT_MAX_HEIGHT = 16_000
@@ -125,6 +129,8 @@ class SweepWorld:
     pending_org: Any = None
     import_token: str = ""
     unsubscribe_token: str = ""
+    reset_token: str = ""
+    confirm_token: str = ""
 
     def attr(self, name: str) -> Any:
         value = getattr(self, name)
@@ -185,6 +191,12 @@ def sweep_world(
     )
     rejected = create_org(name="丙公益协会", status=OrgStatus.REJECTED)
     w.users["admin_r"] = org_admin_of(rejected)
+    # The links mailed to an account nobody in the sweep signs in with.
+    from charitylink.accounts import links
+
+    mailed = create_user("org_admin", org=w.pending_org, name="刘春晖")
+    w.reset_token = links.reset_token(mailed)
+    w.confirm_token = links.confirm_token(mailed)
 
     w.need = create_need(amount_fen=300_000, entered_by=mod)
     other = create_need(amount_fen=200_000, entered_by=mod)

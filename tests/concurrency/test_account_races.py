@@ -35,7 +35,9 @@ def _logged_in(app, user: User):  # type: ignore[no-untyped-def]
     return client
 
 
-def _together(app, jobs: list[tuple[User, str]]) -> list[Any]:  # type: ignore[no-untyped-def]
+def _together(  # type: ignore[no-untyped-def]
+    app, jobs: list[tuple[User, str]], data: dict[str, str] | None = None
+) -> list[Any]:
     barrier = threading.Barrier(len(jobs))
     results: list[Any] = [None] * len(jobs)
 
@@ -43,7 +45,7 @@ def _together(app, jobs: list[tuple[User, str]]) -> list[Any]:  # type: ignore[n
         client = _logged_in(app, user)
         barrier.wait(timeout=30)
         try:
-            results[i] = client.post(url).status_code
+            results[i] = client.post(url, data=data or {}).status_code
         except Exception as exc:  # recorded; the test fails on it
             results[i] = repr(exc)
 
@@ -88,3 +90,35 @@ def test_two_admins_deactivating_each_other_leave_one_admin(
             )
         ).all()
         assert sorted(audited) == sorted(str(i) for i in inactive)
+
+
+def test_two_admins_stepping_down_at_once_leave_one_admin(app, create_org, create_user):
+    """Each of the two admins makes themself a member at the same moment: the
+    demotion's UPDATE counts the other active admins, so one stays admin."""
+    for _ in range(ROUNDS):
+        org = create_org()
+        first = org_admin_of(org)
+        second = create_user("org_admin", org=org)
+        ids = (first.id, second.id)
+        db.session.close()
+        results = _together(
+            app,
+            [
+                (first, f"/org/members/{first.id}/role"),
+                (second, f"/org/members/{second.id}/role"),
+            ],
+            {"role": "org_member"},
+        )
+        assert all(r in (200, 302) for r in results), results
+        db.session.expire_all()
+        still = db.session.scalars(
+            select(User.id).where(User.id.in_(ids), User.role == Role.ORG_ADMIN)
+        ).all()
+        assert len(still) >= 1, "both stepped down: the org has no admin"
+        audited = db.session.scalars(
+            select(AuditEvent.object_id).where(
+                AuditEvent.action == "user.role_change",
+                AuditEvent.object_id.in_([str(i) for i in ids]),
+            )
+        ).all()
+        assert len(audited) == 2 - len(still)

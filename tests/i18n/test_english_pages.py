@@ -23,6 +23,7 @@ from typing import Any
 from flask import url_for
 from sqlalchemy import select
 
+from charitylink.accounts import links
 from charitylink.extensions import db
 from tests.security.conftest import ROLES, world  # noqa: F401  (fixture)
 from tests.security.routes import Caller, forget_user, methods, rules, url_for_rule
@@ -139,6 +140,9 @@ def test_every_page_in_english(app, world, login_as, create_need, create_project
         "projects.edit": {
             "project_id": create_project(fund=world.fund_a, status="draft").id
         },
+        # E-mailed links: a valid one opens the page (a made-up one, the 400).
+        "accounts.reset": {"token": links.reset_token(world.users["admin_b"])},
+        "accounts.confirm": {"token": links.confirm_token(world.users["admin_b"])},
     }
     caller = Caller(app, world, login_as)
     data = data_strings()

@@ -61,6 +61,8 @@ ORG_ACTIONS: dict[Callable[..., Any], str] = {
     org_services.update_profile: "verified or pending",
     org_services.add_member: "verified or pending",
     org_services.deactivate_member: "any",
+    org_services.reactivate_member: "verified or pending",
+    org_services.change_member_role: "verified or pending",
     org_services.resubmit_org: "rejected only (its own check)",
     project_services.can_view: "any (a read: the org sees its own projects)",
 }

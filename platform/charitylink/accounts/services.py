@@ -332,3 +332,97 @@ def reactivate_user(user: User, actor: User) -> None:
         raise Conflict(_("该账号已是启用状态。"))
     audit.record(actor, "user.reactivate", user, "inactive", "active")
     db.session.flush()
+
+
+# ---------------------------------------------------------------- reset and confirm
+
+
+def request_password_reset(email: object) -> None:
+    """Someone asked for a reset link for ``email``: a mail goes to an active
+    account of that address, nothing happens otherwise. The caller answers the
+    same either way; the mail is rendered either way too (the same work), only
+    the outbox row is left out."""
+    from charitylink.accounts import links
+
+    user = get_by_email(email) if isinstance(email, str) else None
+    if user is None or not user.active:
+        stand_in = User(
+            id=0, email="nobody@example.invalid", name="", password_hash=_DUMMY_HASH
+        )
+        links.reset_mail(stand_in)
+        return
+    links.send_reset(user)
+
+
+def check_reset_password(user: User, new: str | None) -> None:
+    """:func:`reset_password`'s check of the new password alone."""
+    validate_new_password(
+        new, "new_password", _own_words(user.email, user.name, user.org_id)
+    )
+
+
+def reset_password(user: User, new: str | None) -> None:
+    """Set the password from a reset link (the caller has checked the link):
+    every session and API token of the account ends, and the link with them
+    (it was bound to the old password hash). The UPDATE is guarded by that
+    hash, so two submits of one link set the password once."""
+    check_reset_password(user, new)
+    assert new is not None
+    old_hash = user.password_hash
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.password_hash == old_hash)
+            .values(
+                password_hash=hash_password(new),
+                session_version=User.session_version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if result.rowcount != 1:
+        raise Conflict(_("这个链接无效或已经用过。"))
+    db.session.refresh(user)
+    audit.record(user, "user.password_reset", user)
+    db.session.flush()
+
+
+def send_reset_link(user: User, actor: User) -> None:
+    """Admin only: mail the account a reset link (the admin never sees it)."""
+    from charitylink.accounts import links
+
+    if actor.role != Role.ADMIN:
+        raise NotAllowed(_("只有平台管理员可以发送重设密码链接。"))
+    if not user.active:
+        raise Conflict(_("该账号已停用，请先启用再发送重设密码链接。"))
+    links.send_reset(user, by_admin=True)
+    audit.record(actor, "user.reset_link_sent", user, org_id=user.org_id)
+    db.session.flush()
+
+
+def send_confirmation(user: User) -> None:
+    """Mail the account a link confirming its address (unless it is already)."""
+    from charitylink.accounts import links
+
+    if user.email_confirmed_at is None:
+        links.send_confirmation(user)
+
+
+def confirm_email(user: User) -> bool:
+    """Mark the address confirmed; False if it already was (nothing written)."""
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.email_confirmed_at.is_(None))
+            .values(email_confirmed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    db.session.refresh(user)
+    if result.rowcount != 1:
+        return False
+    audit.record(user, "user.email_confirm", user, org_id=user.org_id)
+    db.session.flush()
+    return True

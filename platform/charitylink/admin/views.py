@@ -134,6 +134,25 @@ def set_active(user_id: int, action: str) -> ResponseReturnValue:
     return redirect(url_for(".users"))
 
 
+@bp.post("/admin/users/<int:user_id>/reset-link")
+@admin_required
+def reset_link(user_id: int) -> ResponseReturnValue:
+    """Mail the account a password reset link (the admin never sees the link)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    try:
+        accounts.send_reset_link(user, signed_in())
+    except DomainError as exc:
+        refused(exc)
+    else:
+        flash(
+            _("已向 %(e)s 发送重设密码链接（1 小时内有效）。", e=user.email),
+            "success",
+        )
+    return redirect(url_for(".users"))
+
+
 @bp.get("/mod/audit")
 @moderator_required
 def audit() -> ResponseReturnValue:

@@ -42,6 +42,10 @@ AUDIT_ACTION_LABELS = {
     "user.logout": N_("退出登录"),
     "user.password_change": N_("修改密码"),
     "user.email_unsubscribe": N_("退订邮件通知"),
+    "user.password_reset": N_("通过邮件链接重设密码"),
+    "user.reset_link_sent": N_("发送重设密码链接"),
+    "user.email_confirm": N_("确认邮箱"),
+    "user.role_change": N_("变更机构成员角色"),
     "token.issue": N_("签发 API 令牌"),
     "token.revoke": N_("吊销 API 令牌"),
     # funds

@@ -70,10 +70,11 @@ def init_app(app: Flask) -> None:
         h.setdefault("Referrer-Policy", "same-origin")
         if app.config.get("PRODUCTION"):
             h.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.path.startswith(("/org", "/mod", "/admin", "/api/")) or (
-            request.endpoint and "private" in request.endpoint
-        ):
-            # Work areas and API answers may carry non-public data: never cache them.
+        if request.path.startswith(
+            ("/org", "/mod", "/admin", "/api/", "/account", "/reset/", "/confirm/")
+        ) or (request.endpoint and "private" in request.endpoint):
+            # Work areas and API answers may carry non-public data, and the
+            # account pages a new token or a mailed link: never cache them.
             h["Cache-Control"] = "no-store"
         return response
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from charitylink.accounts import services as accounts
@@ -296,6 +297,9 @@ def register_org(data: dict[str, Any], actor: User | None = None) -> Registratio
         return _registration_for_existing_account(existing, password, submitted)
     # A public registration is attributed to the admin account it creates.
     audit.record(actor or user, "org.register", org, None, OrgStatus.PENDING)
+    # The admin's address is asked to be confirmed; the moderators' queue
+    # shows which registrations did (docs/orgs-accounts.md).
+    accounts.send_confirmation(user)
     db.session.flush()
     return Registration(org, user, submitted)
 
@@ -659,4 +663,89 @@ def deactivate_member(org: Organization, actor: User, member: User) -> None:
         raise NotAllowed(_("不能停用机构的最后一位管理员。"))
     accounts.end_all_sessions(member)
     audit.record(actor, "user.deactivate", member, "active", "inactive", org_id=org.id)
+    db.session.flush()
+
+
+def _other_active_admins(org: Organization, member: User) -> Any:
+    """The count of the org's active admins other than ``member`` (a scalar
+    subquery, so it can guard an UPDATE). The caller has locked the org row:
+    two admins demoting each other at once must not both succeed (PostgreSQL;
+    SQLite's UPDATE runs under its write lock anyway)."""
+    return (
+        select(func.count())
+        .select_from(User)
+        .where(
+            User.org_id == org.id,
+            User.role == Role.ORG_ADMIN,
+            User.active,
+            User.id != member.id,
+        )
+        .scalar_subquery()
+    )
+
+
+def change_member_role(org: Organization, actor: User, member: User, role: Any) -> bool:
+    """The org admin makes a staff account a member or an admin. The org keeps
+    at least one active admin (an admin may hand the role over and step down,
+    not leave the org without one). False if the role was already that.
+    As adding a member: a pending org may, a suspended one may not (it can
+    still switch accounts off)."""
+    # The org row is locked for update before the status check share-locks
+    # it: two demotions that both took the share lock first would deadlock
+    # upgrading it.
+    db.session.execute(
+        select(Organization.id).where(Organization.id == org.id).with_for_update()
+    )
+    require_org_can_act(actor, org.id, admin=True, while_pending=True)
+    if member.org_id != org.id:
+        raise NotAllowed(_("该用户不是本机构成员。"))
+    try:
+        new_role = Role(role)
+    except ValueError:
+        new_role = None
+    if new_role not in MEMBER_ROLES:
+        message = _("角色只能是机构成员或机构管理员。")
+        raise ValidationFailed(message, {"role": message})
+    assert new_role is not None
+    old_role = Role(member.role)
+    if old_role == new_role:
+        return False
+    rules: list[Any] = [User.role == old_role]
+    if old_role == Role.ORG_ADMIN and member.active:
+        others = _other_active_admins(org, member)
+        if not db.session.scalar(select(others)):
+            raise NotAllowed(
+                _("机构至少要有一位启用的管理员：请先把另一位成员设为管理员。")
+            )
+        rules.append(others > 0)
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(User)
+            .where(User.id == member.id, *rules)
+            .values(role=new_role)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    db.session.refresh(member)
+    if result.rowcount != 1:
+        if Role(member.role) == new_role:
+            return False
+        raise NotAllowed(
+            _("机构至少要有一位启用的管理员：请先把另一位成员设为管理员。")
+        )
+    audit.record(actor, "user.role_change", member, old_role, new_role, org_id=org.id)
+    db.session.flush()
+    return True
+
+
+def reactivate_member(org: Organization, actor: User, member: User) -> None:
+    """The org admin switches a deactivated staff account back on (as adding
+    one: a pending org may, a suspended one may not)."""
+    require_org_can_act(actor, org.id, admin=True, while_pending=True)
+    if member.org_id != org.id:
+        raise NotAllowed(_("该用户不是本机构成员。"))
+    if member.active or not accounts.set_active(member, True):
+        raise Conflict(_("该账号已是启用状态。"))
+    audit.record(actor, "user.reactivate", member, "inactive", "active", org_id=org.id)
     db.session.flush()

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from charitylink.accounts.models import User
+from charitylink.accounts.models import Role, User
 from charitylink.core import page_cache
 from charitylink.core.i18n import N_, _
 from charitylink.core.permissions import (
@@ -245,6 +245,81 @@ def deactivate_member(user_id: int) -> ResponseReturnValue:
     return redirect(url_for(".members"))
 
 
+@bp.post("/org/members/<int:user_id>/reactivate")
+@org_admin_required
+def reactivate_member(user_id: int) -> ResponseReturnValue:
+    org = _own_org()
+    member = db.session.get(User, user_id)
+    if member is None or member.org_id != org.id:
+        abort(404)
+    try:
+        services.reactivate_member(org, signed_in(), member)
+    except DomainError as exc:
+        refused(exc)
+    else:
+        flash(_("已启用 %(e)s 的账号。", e=member.email), "success")
+    return redirect(url_for(".members"))
+
+
+@bp.route("/org/members/<int:user_id>/role", methods=["GET", "POST"])
+@org_admin_required
+def member_role(user_id: int) -> ResponseReturnValue:
+    """POST: make a staff account a member or an admin (the ``role`` field).
+    GET: the confirmation step, which the list uses for stepping down
+    oneself (the one change an admin cannot undo alone)."""
+    org = _own_org()
+    member = db.session.get(User, user_id)
+    if member is None or member.org_id != org.id:
+        abort(404)
+    actor = signed_in()
+    if request.method == "GET":
+        to_admin = member.role != Role.ORG_ADMIN
+        own = member.id == actor.id
+        return render_template(
+            "confirm.html",
+            title=_("把 %(e)s 设为机构管理员？", e=member.email)
+            if to_admin
+            else _("把 %(e)s 改为机构成员？", e=member.email),
+            details=[
+                (_("姓名"), member.name or "—"),
+                (_("邮箱"), member.email),
+                (_("现在的角色"), member.role_label),
+            ],
+            consequence=_(
+                "管理员可以添加、停用成员，修改机构资料，设立基金、登记捐赠。"
+            )
+            if to_admin
+            else (
+                _(
+                    "改为机构成员后，您不能再管理成员和机构资料；"
+                    "要恢复，需请本机构的另一位管理员操作。"
+                )
+                if own
+                else _("改为机构成员后，对方不能再管理成员和机构资料。")
+            ),
+            action=url_for(".member_role", user_id=member.id),
+            hidden={"role": Role.ORG_ADMIN if to_admin else Role.ORG_MEMBER},
+            form=None,
+            button=_("确认修改"),
+            button_class="primary" if to_admin else "danger",
+            verb=_("修改"),
+            back=url_for(".members"),
+        )
+    try:
+        changed = services.change_member_role(
+            org, actor, member, request.form.get("role", "")
+        )
+    except DomainError as exc:
+        refused(exc)
+        return redirect(url_for(".members"))
+    if changed:
+        flash(_("%(e)s 现在是%(r)s。", e=member.email, r=member.role_label), "success")
+    if member.id == actor.id and not actor.is_org_admin:
+        # Stepped down: the members page is for admins only.
+        return redirect(url_for("workspace.org_home"))
+    return redirect(url_for(".members"))
+
+
 # ---------------------------------------------------------------- moderators
 
 
@@ -263,6 +338,7 @@ def queue() -> ResponseReturnValue:
     return render_template(
         "orgs/queue.html",
         pagination=pagination,
+        confirmed=queries.confirmed_org_ids([o.id for o in pagination.items]),
         status=status,
         status_choices=status_choices(),
         page_args=_pager_args({"status": status}),
