@@ -98,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.exports.views import bp as exports_bp
     from charitylink.funds.views import bp as funds_bp
     from charitylink.needs.views import bp as needs_bp
+    from charitylink.notifications.views import bp as notifications_bp
     from charitylink.orgs.views import bp as orgs_bp
     from charitylink.printing.views import bp as printing_bp
     from charitylink.projects.views import bp as projects_bp
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
         admin_bp,
         exports_bp,
         printing_bp,
+        notifications_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document

@@ -41,6 +41,7 @@ AUDIT_ACTION_LABELS = {
     "user.login_api": N_("登录（API 令牌）"),
     "user.logout": N_("退出登录"),
     "user.password_change": N_("修改密码"),
+    "user.notification_settings": N_("修改通知设置"),
     "token.issue": N_("签发 API 令牌"),
     "token.revoke": N_("吊销 API 令牌"),
     # funds
