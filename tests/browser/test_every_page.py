@@ -53,12 +53,14 @@ NOT_HTML = {
     "api_v1.get_claim",
     "api_v1.get_fund",
     "api_v1.get_need",
+    "api_v1.get_notification_settings",
     "api_v1.get_org",
     "api_v1.get_private",
     "api_v1.get_project",
     "api_v1.list_claims",
     "api_v1.list_needs",
     "api_v1.list_orgs",
+    "api_v1.list_notifications",
     "api_v1.list_projects",
     "api_v1.openapi_json",
     "api_v1.stats",
@@ -66,6 +68,8 @@ NOT_HTML = {
     "exports.mod_export",
     "exports.org_export",
     "needs.import_template",
+    # A redirect: marks the notification read and goes to the page it names.
+    "notifications.open_one",
     "reports.mod_export",
     "reports.transparency_export",
 }

@@ -35,6 +35,7 @@ REDIRECT_OK = {
     "claims.contact",  # a reloaded contact result → the claim's page
     "orgs.decide",  # a reloaded decision → the org's review page
     "needs.reveal",  # a reloaded reveal → the masked review page
+    "notifications.open_one",  # marks it read → the page it points to
 }
 
 # Allowed GETs whose object does not exist in the world (a random import token):
@@ -53,6 +54,16 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "accounts.password": {"GET": LOGGED_IN, "POST": LOGGED_IN},
     "accounts.tokens": {"GET": LOGGED_IN, "POST": LOGGED_IN},
     "accounts.revoke_token": {"POST": LOGGED_IN},  # others' tokens: 404 (tested)
+    # notifications: one's own only (the world's is admin_a's; others get 404)
+    "notifications.inbox": {"GET": LOGGED_IN},
+    "notifications.open_one": {"GET": ADMIN_A},
+    "notifications.read_one": {"POST": ADMIN_A},
+    "notifications.read_all": {"POST": LOGGED_IN},
+    "notifications.settings": {"GET": LOGGED_IN, "POST": LOGGED_IN},
+    "api_v1.list_notifications": {"GET": LOGGED_IN},
+    "api_v1.read_notification": {"POST": ADMIN_A},
+    "api_v1.read_all_notifications": {"POST": LOGGED_IN},
+    "api_v1.get_notification_settings": {"GET": LOGGED_IN},
     # admin area
     "admin.audit": {"GET": MODS},  # scoped to the moderator's region
     "admin.users": {"GET": ADMIN, "POST": ADMIN},
