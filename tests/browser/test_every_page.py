@@ -68,8 +68,6 @@ NOT_HTML = {
     "exports.mod_export",
     "exports.org_export",
     "needs.import_template",
-    # A redirect: marks the notification read and goes to the page it names.
-    "notifications.open_one",
     "reports.mod_export",
     "reports.transparency_export",
 }

@@ -69,7 +69,7 @@ def test_bell_counts_an_event_and_the_inbox_marks_read(
     assert page.locator(".inbox-item.unread").count() == 1
     assert _bell(page) == "通知（1 条未读）"
     # Opening the other marks it read and goes to the need's work page.
-    page.locator(".inbox-item.unread .inbox-title a").click()
+    page.locator(".inbox-item.unread .inbox-title button").click()
     page.wait_for_load_state()
     assert "/mod/needs/" in page.url
     assert _bell(page) == "通知（没有未读）"

@@ -46,8 +46,8 @@ def test_inbox_lists_filters_and_marks_read(client, login_as, create_user):
     assert answer.status_code == 302 and answer.location.endswith("/inbox?unread=1")
     html = c.get("/inbox?unread=1").get_data(as_text=True)
     assert "XQ-22-000000" not in html and "XQ-22-000001" in html
-    opened = c.get(f"/inbox/{rows[1].id}")
-    assert opened.status_code == 302
+    opened = c.post(f"/inbox/{rows[1].id}/open")
+    assert opened.status_code == 303
     assert opened.location.endswith("/mod/needs/XQ-22-000001")
     c.post("/inbox/read-all", data={})
     assert "通知（没有未读）" in c.get("/inbox").get_data(as_text=True)
@@ -58,7 +58,7 @@ def test_inbox_lists_filters_and_marks_read(client, login_as, create_user):
 def test_opening_goes_only_to_a_local_path(client, login_as, create_user):
     mod = create_user("moderator")
     rows = _tell(mod, 1, url="https://evil.example/x")
-    opened = login_as(mod).get(f"/inbox/{rows[0].id}")
+    opened = login_as(mod).post(f"/inbox/{rows[0].id}/open")
     assert opened.location.endswith("/inbox")
 
 
@@ -66,7 +66,7 @@ def test_another_users_notification_is_not_found(client, login_as, create_user):
     mine, theirs = create_user("moderator"), create_user("moderator")
     rows = _tell(theirs, 1)
     c = login_as(mine)
-    assert c.get(f"/inbox/{rows[0].id}").status_code == 404
+    assert c.post(f"/inbox/{rows[0].id}/open").status_code == 404
     assert c.post(f"/inbox/{rows[0].id}/read").status_code == 404
     db.session.refresh(rows[0])
     assert rows[0].read_at is None

@@ -35,7 +35,6 @@ REDIRECT_OK = {
     "claims.contact",  # a reloaded contact result → the claim's page
     "orgs.decide",  # a reloaded decision → the org's review page
     "needs.reveal",  # a reloaded reveal → the masked review page
-    "notifications.open_one",  # marks it read → the page it points to
 }
 
 # Allowed GETs whose object does not exist in the world (a random import token):
@@ -56,7 +55,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "accounts.revoke_token": {"POST": LOGGED_IN},  # others' tokens: 404 (tested)
     # notifications: one's own only (the world's is admin_a's; others get 404)
     "notifications.inbox": {"GET": LOGGED_IN},
-    "notifications.open_one": {"GET": ADMIN_A},
+    "notifications.open_one": {"POST": ADMIN_A},
     "notifications.read_one": {"POST": ADMIN_A},
     "notifications.read_all": {"POST": LOGGED_IN},
     "notifications.settings": {"GET": LOGGED_IN, "POST": LOGGED_IN},

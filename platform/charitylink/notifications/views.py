@@ -102,18 +102,20 @@ def inbox() -> ResponseReturnValue:
     )
 
 
-@bp.get("/inbox/<int:notification_id>")
+@bp.post("/inbox/<int:notification_id>/open")
 @login_required
 def open_one(notification_id: int) -> ResponseReturnValue:
     """Opening a notification marks it read and goes where it points (a path
-    on this site only; anything else lands back in the inbox)."""
+    on this site only; anything else lands back in the inbox). A POST: a GET
+    never changes anything here, and a link prefetched or followed by a
+    crawler must not mark anything read."""
     try:
         row = services.mark_read(signed_in(), notification_id)
     except DomainError as exc:
         return render_template(
             "errors/error.html", status=404, message=exc.message
         ), 404
-    return redirect(safe_next(row.url, url_for("notifications.inbox")))
+    return redirect(safe_next(row.url, url_for("notifications.inbox")), 303)
 
 
 @bp.post("/inbox/<int:notification_id>/read")
