@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from charitylink.core.i18n import _
-from charitylink.core.permissions import signed_in
+from charitylink.core.permissions import Role, signed_in
 from charitylink.core.urls import safe_next
 from charitylink.errors import DomainError
 from charitylink.extensions import db
@@ -44,10 +44,10 @@ MODERATOR_KINDS = frozenset(
 SHARED_KINDS = frozenset({"project_update_overdue", "complaint_resolved"})
 
 
-def _offered(role: str) -> list[str]:
-    if role == "admin":
+def _offered(role: Role) -> list[str]:
+    if role == Role.ADMIN:
         return list(KINDS)
-    if role == "moderator":
+    if role == Role.MODERATOR:
         return [k for k in KINDS if k in MODERATOR_KINDS or k in SHARED_KINDS]
     return [k for k in KINDS if k not in MODERATOR_KINDS or k in SHARED_KINDS]
 
@@ -142,7 +142,7 @@ def read_all() -> ResponseReturnValue:
 @login_required
 def settings() -> ResponseReturnValue:
     user = signed_in()
-    offered = _offered(str(user.role))
+    offered = _offered(Role(user.role))
     if request.method == "POST":
         ticked = set(request.form.getlist("email"))
         # Kinds not offered on this page keep what they were.
