@@ -102,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.funds.views import bp as funds_bp
     from charitylink.mail.views import bp as mail_bp
     from charitylink.needs.views import bp as needs_bp
+    from charitylink.notifications.views import bp as notifications_bp
     from charitylink.orgs.views import bp as orgs_bp
     from charitylink.printing.views import bp as printing_bp
     from charitylink.projects.views import bp as projects_bp
@@ -123,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
         exports_bp,
         printing_bp,
         mail_bp,
+        notifications_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document

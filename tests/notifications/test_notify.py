@@ -116,3 +116,41 @@ def test_every_kind_renders_in_both_languages(app):
                 title, body = render(kind, params)
                 assert title and body, kind
                 assert "%(" not in title + body, kind
+
+
+def test_a_claim_told_to_20_moderators_is_one_insert(
+    app, create_user, create_org, create_fund, create_need
+):
+    """The real event: a claim on a need in a region with 20 moderators adds
+    one INSERT into notifications (and one query for the recipients)."""
+    from charitylink.claims.services import claim_need
+    from tests.factories import org_admin_of
+
+    for _ in range(20):
+        create_user("moderator", region_prefix="2201")
+    need = create_need(amount_fen=100_000)
+    org = create_org()
+    fund = create_fund(org=org, donations_fen=1_000_000)
+    admin = org_admin_of(org)
+    db.session.commit()
+    inserts: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT INTO NOTIFICATIONS"):
+            inserts.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        claim_need(need, admin, fund, 100_000)
+        db.session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(inserts) == 1
+    told = db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.kind == "claim_created")
+    )
+    # The 20, and the need's enterer (a moderator of the province).
+    assert told == 21

@@ -106,9 +106,14 @@ def state_counts() -> tuple[int, ...]:
     """Rows of every table a refused request must not touch."""
     from charitylink.core.audit import AuditEvent
     from charitylink.models import LedgerEntry
+    from charitylink.notifications.models import Notification
 
     db.session.expire_all()
-    return tuple(
-        db.session.scalar(select(func.count()).select_from(model)) or 0
-        for model in (AuditEvent, LedgerEntry)
+    read = select(func.count()).where(Notification.read_at.is_not(None))
+    return (
+        *(
+            db.session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (AuditEvent, LedgerEntry)
+        ),
+        db.session.scalar(read) or 0,
     )

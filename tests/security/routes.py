@@ -50,6 +50,8 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
             values[arg] = world.users["member_a"].id
         elif arg == "token_id":
             values[arg] = 1
+        elif arg == "notification_id":  # one of org A's admin's notifications
+            values[arg] = _notification_of(world.users["admin_a"])
         elif arg == "kind":
             values[arg] = "claims"  # an export sheet both orgs and moderators have
         elif arg == "token":
@@ -62,6 +64,25 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
         else:
             values[arg] = "1"
     return values
+
+
+def _notification_of(user: Any) -> int:
+    from sqlalchemy import select
+
+    from charitylink.notifications.models import Notification
+    from charitylink.notifications.services import notify
+
+    found = db.session.scalar(
+        select(Notification.id).where(Notification.user_id == user.id).limit(1)
+    )
+    if found is None:
+        notify("org_verified", [user], event="world", params={"org": "甲"}, url="/org")
+        db.session.commit()
+        found = db.session.scalar(
+            select(Notification.id).where(Notification.user_id == user.id).limit(1)
+        )
+    assert found is not None
+    return int(found)
 
 
 def _donation_of(fund: Any) -> int:

@@ -64,6 +64,16 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "accounts.reset": {"GET": ALL, "POST": ALL},  # the signed link is the key
     "accounts.confirm": {"GET": ALL, "POST": ALL},  # the signed link is the key
     "accounts.resend_confirmation": {"POST": LOGGED_IN},
+    # notifications: one's own only (the world's is admin_a's; others get 404)
+    "notifications.inbox": {"GET": LOGGED_IN},
+    "notifications.open_one": {"POST": ADMIN_A},
+    "notifications.read_one": {"POST": ADMIN_A},
+    "notifications.read_all": {"POST": LOGGED_IN},
+    "notifications.settings": {"GET": LOGGED_IN, "POST": LOGGED_IN},
+    "api_v1.list_notifications": {"GET": LOGGED_IN},
+    "api_v1.read_notification": {"POST": ADMIN_A},
+    "api_v1.read_all_notifications": {"POST": LOGGED_IN},
+    "api_v1.get_notification_settings": {"GET": LOGGED_IN},
     # admin area
     "admin.audit": {"GET": MODS},  # scoped to the moderator's region
     "admin.users": {"GET": ADMIN, "POST": ADMIN},

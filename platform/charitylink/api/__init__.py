@@ -42,7 +42,7 @@ J = "application/json"
 _ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 PATH_PARAMS: dict[str, dict[str, Any]] = {
     name: {"name": name, "in": "path", "required": True, "schema": _ID}
-    for name in ("org_id", "fund_id", "project_id", "claim_id")
+    for name in ("org_id", "fund_id", "project_id", "claim_id", "notification_id")
 }
 PATH_PARAMS["code"] = {
     "name": "code",
@@ -362,6 +362,7 @@ TAGS = (
     ("projects", "帮扶项目"),
     ("needs", "困难群众需求"),
     ("claims", "认领认捐与交付"),
+    ("notifications", "通知与通知设置"),
     ("stats", "透明数据"),
     ("meta", "文档"),
 )
@@ -468,6 +469,7 @@ from charitylink.api import (  # noqa: E402,F401
     funds,
     imports,
     needs,
+    notifications,
     openapi,
     orgs,
     projects,

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from charitylink.api import PUBLIC, bp, localized_document, operation
 from charitylink.core.i18n import _, list_separator
 
-_METHOD_ORDER = ("get", "post")
+_METHOD_ORDER = ("get", "post", "put", "delete")
 
 
 def _schema_name(schema: dict[str, Any] | None) -> str:

@@ -62,6 +62,7 @@ from charitylink.funds import ledger
 from charitylink.funds.models import Fund
 from charitylink.funds.services import check_purpose, org_funds, purpose_refusal
 from charitylink.needs.models import PUBLIC_STATUSES, Need, NeedStatus
+from charitylink.notifications import events
 from charitylink.projects.models import Project, ProjectStatus
 
 # Which claim transitions exist (docs/product.md, "Claim"); anything else is
@@ -358,6 +359,7 @@ def claim_need(
     if new_claimed == need.amount_fen:
         _set_need_status(need, org_user, NeedStatus.FULLY_CLAIMED, "need.fully_claimed")
     db.session.flush()
+    events.claim_created(claim)
     return claim
 
 
@@ -481,13 +483,14 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
             and not _has_reserved(need)
         ):
             _set_need_status(need, user, NeedStatus.DELIVERED, "need.delivered")
+        db.session.flush()
+        events.delivery_reported(claim)
     except Exception:
         if stored is not None:
             from charitylink.claims import evidence as evidence_files
 
             evidence_files.discard(stored[0])
         raise
-    db.session.flush()
     return claim
 
 
@@ -504,6 +507,7 @@ def confirm_claim(claim: Claim, moderator: User) -> Claim:
     )
     db.session.flush()
     _maybe_confirm_need(claim.need, moderator)
+    events.delivery_confirmed(claim)
     return claim
 
 
@@ -531,6 +535,7 @@ def cancel_claim(claim: Claim, user: User, reason: str = "") -> Claim:
     require_org_staff(user, claim.org_id)
     reason = clean_reason(reason, required=False)
     _close_reserved(claim, user, ClaimStatus.CANCELLED, "claim.cancel", reason)
+    events.claim_cancelled(claim)
     return claim
 
 
@@ -551,6 +556,9 @@ def _close_reserved(
     _audit_claim(actor, action, claim, ClaimStatus.RESERVED, new, reason[:500])
     db.session.flush()
     _reopen_if_not_full(need, actor, "need.reopen")
+    if new == ClaimStatus.EXPIRED:
+        # Past its due date or with its need gone: both reach the org this way.
+        events.claim_expired(claim)
 
 
 def release_claims_of_need(need: Need, actor: User | None, reason: str = "") -> int:

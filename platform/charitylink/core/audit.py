@@ -46,6 +46,7 @@ AUDIT_ACTION_LABELS = {
     "user.reset_link_sent": N_("发送重设密码链接"),
     "user.email_confirm": N_("确认邮箱"),
     "user.role_change": N_("变更机构成员角色"),
+    "user.notification_settings": N_("修改通知设置"),
     "token.issue": N_("签发 API 令牌"),
     "token.revoke": N_("吊销 API 令牌"),
     # funds

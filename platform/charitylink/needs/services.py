@@ -36,6 +36,7 @@ from charitylink.needs.validation import (
     clean_need_input,
     guard_public_text,
 )
+from charitylink.notifications import events
 
 # Tries at a free code: enough for a few dozen entries in one province at once.
 CODE_ATTEMPTS = 30
@@ -245,8 +246,11 @@ def submit_need(need: Need, moderator: User) -> None:
     # Scanned after the move: the text is the one stored, and no edit can
     # change it any more (edits need a draft).
     _recheck_text(need)
-    audit.record(moderator, "need.submit", need, NeedStatus.DRAFT, NeedStatus.SUBMITTED)
+    row = audit.record(
+        moderator, "need.submit", need, NeedStatus.DRAFT, NeedStatus.SUBMITTED
+    )
     db.session.flush()
+    events.need_submitted(need, row)
 
 
 def four_eyes_refusal(need: Need, moderator: User) -> FourEyes | None:
@@ -294,11 +298,12 @@ def approve_need(need: Need, moderator: User) -> None:
     if not _move(need, NeedStatus.SUBMITTED, values, *rules):
         raise approval_refusal(need, moderator) or _changed_meanwhile()
     _recheck_text(need)
-    audit.record(
+    row = audit.record(
         moderator, "need.approve", need, NeedStatus.SUBMITTED, NeedStatus.PUBLISHED
     )
     privacy.recompute_public_region(need.region_code)
     db.session.flush()
+    events.need_reviewed("need_approved", need, row)
 
 
 def reject_need(need: Need, moderator: User, reason: Any) -> None:
@@ -314,7 +319,7 @@ def reject_need(need: Need, moderator: User, reason: Any) -> None:
     if not _move(need, NeedStatus.SUBMITTED, values):
         _require_action(need, "reject")
         raise _changed_meanwhile()
-    audit.record(
+    row = audit.record(
         moderator,
         "need.reject",
         need,
@@ -323,6 +328,7 @@ def reject_need(need: Need, moderator: User, reason: Any) -> None:
         reason,
     )
     db.session.flush()
+    events.need_reviewed("need_rejected", need, row)
 
 
 def return_to_draft(need: Need, moderator: User) -> None:
@@ -363,7 +369,7 @@ def withdraw_need(need: Need, moderator: User, reason: Any) -> None:
     if not _move(need, NeedStatus.PUBLISHED, values, Need.claimed_fen == 0):
         _check_withdraw(need)
         raise _changed_meanwhile()
-    audit.record(
+    row = audit.record(
         moderator,
         "need.withdraw",
         need,
@@ -373,6 +379,7 @@ def withdraw_need(need: Need, moderator: User, reason: Any) -> None:
     )
     privacy.recompute_public_region(need.region_code)
     db.session.flush()
+    events.need_withdrawn(need, row)
 
 
 def get_private(need: Need, moderator: User) -> dict[str, Any]:

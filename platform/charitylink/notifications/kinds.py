@@ -68,7 +68,7 @@ KINDS: dict[str, Kind] = {
     "need_withdrawn": Kind(
         N_("需求已撤回"),
         N_("需求 %(code)s 已撤回"),
-        N_("贵机构认领的需求 %(code)s 已被民政部门撤回，相应认领随之结束。"),
+        N_("贵机构认领过的需求 %(code)s 已被民政部门撤回，不再接受认领。"),
         email_default=True,
     ),
     "claim_created": Kind(

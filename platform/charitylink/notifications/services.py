@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from charitylink.accounts.models import User
+from charitylink.core.i18n import _
 from charitylink.core.permissions import Role
 from charitylink.core.timeutil import utcnow
+from charitylink.errors import NotFound, ValidationFailed
 from charitylink.extensions import db
 from charitylink.notifications.kinds import KINDS
 from charitylink.notifications.models import Notification
@@ -100,3 +102,96 @@ def notify(
 
     queue_notifications([users[uid] for uid in told], kind, values, url)
     return told
+
+
+# --------------------------------------------------------------------------
+# Reading one's own notifications (pages and API share these)
+# --------------------------------------------------------------------------
+
+
+def unread_count(user: User) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def own(user: User, *, unread_only: bool = False) -> Select[Any]:
+    """The user's notifications, newest first."""
+    query = select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return query.order_by(Notification.created_at.desc(), Notification.id.desc())
+
+
+def get_own(user: User, notification_id: Any) -> Notification:
+    """One of the user's notifications; another's (or none) is NotFound, the
+    same answer, so ids tell nobody whose they are."""
+    row = None
+    if isinstance(notification_id, int) and not isinstance(notification_id, bool):
+        row = db.session.get(Notification, notification_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(_("通知不存在。"))
+    return row
+
+
+def mark_read(user: User, notification_id: Any) -> Notification:
+    row = get_own(user, notification_id)
+    if row.read_at is None:
+        row.read_at = utcnow()
+        db.session.flush()
+    return row
+
+
+def mark_all_read(user: User) -> int:
+    """Marks every unread notification of the user read; returns how many."""
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def email_kinds(user: User) -> list[str]:
+    """The kinds this user gets by e-mail (their choice, or each kind's default)."""
+    return [kind for kind in KINDS if user.wants_email(kind)]
+
+
+def set_email_kinds(user: User, kinds: Any) -> list[str]:
+    """Which kinds also go by e-mail (in-app always). Unknown kinds are refused
+    with their names; the change is audited."""
+    if not isinstance(kinds, list | tuple) or not all(
+        isinstance(k, str) for k in kinds
+    ):
+        message = _("请给出通知类型的列表。")
+        raise ValidationFailed(message, {"email": message})
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        message = _("未知的通知类型：%(kinds)s。", kinds="、".join(unknown[:10]))
+        raise ValidationFailed(message, {"email": message})
+    chosen = [kind for kind in KINDS if kind in set(kinds)]
+    before = email_kinds(user)
+    user.email_kinds = chosen
+    if chosen != before:
+        from charitylink.core import audit
+
+        added = [k for k in chosen if k not in before]
+        removed = [k for k in before if k not in chosen]
+        reason = ";".join(
+            part
+            for part in (
+                "+" + ",".join(added) if added else "",
+                "-" + ",".join(removed) if removed else "",
+            )
+            if part
+        )
+        audit.record(user, "user.notification_settings", user, reason=reason[:500])
+    db.session.flush()
+    return chosen

@@ -44,6 +44,7 @@ from charitylink.errors import (
     gather,
 )
 from charitylink.extensions import db
+from charitylink.notifications import events
 from charitylink.orgs import public_text
 from charitylink.orgs.models import ORG_STATUS_LABELS, Organization, OrgStatus, OrgType
 from charitylink.regions import services as regions
@@ -296,11 +297,12 @@ def register_org(data: dict[str, Any], actor: User | None = None) -> Registratio
             raise
         return _registration_for_existing_account(existing, password, submitted)
     # A public registration is attributed to the admin account it creates.
-    audit.record(actor or user, "org.register", org, None, OrgStatus.PENDING)
+    row = audit.record(actor or user, "org.register", org, None, OrgStatus.PENDING)
     # The admin's address is asked to be confirmed; the moderators' queue
     # shows which registrations did (docs/orgs-accounts.md).
     accounts.send_confirmation(user)
     db.session.flush()
+    events.org_registered(org, row)
     return Registration(org, user, submitted)
 
 
@@ -437,7 +439,7 @@ def resubmit_org(org: Organization, actor: User, data: dict[str, Any]) -> None:
             _("该机构名称或统一社会信用代码已被注册。"),
             {"uscc": _("该机构名称或统一社会信用代码已被注册。")},
         ) from exc
-    audit.record(
+    row = audit.record(
         actor,
         "org.resubmit",
         org,
@@ -446,6 +448,7 @@ def resubmit_org(org: Organization, actor: User, data: dict[str, Any]) -> None:
         reason=",".join(changed) or None,
     )
     db.session.flush()
+    events.org_registered(org, row)
 
 
 def _move(org: Organization, old: OrgStatus, values: dict[str, Any]) -> bool:
@@ -479,16 +482,18 @@ def _transition(
     action: str,
     reason: str | None = None,
     **values: Any,
-) -> None:
+) -> audit.AuditEvent:
     """Move the org from one of ``allowed_from`` to ``to`` (guarded UPDATE);
-    refused with the same message whether the check or the UPDATE says no."""
+    refused with the same message whether the check or the UPDATE says no.
+    Returns the audit row (the event its notifications name)."""
     require_moderator(moderator, org.region_code)
     current = _require_from(org, allowed_from, to)
     if not _move(org, current, {"status": to, "status_reason": reason, **values}):
         _require_from(org, allowed_from, to)
         raise InvalidTransition(_("机构状态刚刚发生了变化，请刷新页面后重试。"))
-    audit.record(moderator, action, org, current, to, reason)
+    row = audit.record(moderator, action, org, current, to, reason)
     db.session.flush()
+    return row
 
 
 def _reason(reason: Any) -> str:
@@ -497,7 +502,7 @@ def _reason(reason: Any) -> str:
 
 def verify_org(org: Organization, moderator: User) -> None:
     """pending → verified (moderator of the org's region)."""
-    _transition(
+    row = _transition(
         org,
         moderator,
         (OrgStatus.PENDING,),
@@ -505,24 +510,27 @@ def verify_org(org: Organization, moderator: User) -> None:
         "org.verify",
         verified_at=utcnow(),
     )
+    events.org_decided("org_verified", org, row)
 
 
 def reject_org(org: Organization, moderator: User, reason: Any) -> None:
     """pending → rejected, with a reason the org sees."""
     require_moderator(moderator, org.region_code)
     text = _reason(reason)
-    _transition(
+    row = _transition(
         org, moderator, (OrgStatus.PENDING,), OrgStatus.REJECTED, "org.reject", text
     )
+    events.org_decided("org_rejected", org, row)
 
 
 def suspend_org(org: Organization, moderator: User, reason: Any) -> None:
     """verified → suspended: the org can no longer act (funds, claims, projects)."""
     require_moderator(moderator, org.region_code)
     text = _reason(reason)
-    _transition(
+    row = _transition(
         org, moderator, (OrgStatus.VERIFIED,), OrgStatus.SUSPENDED, "org.suspend", text
     )
+    events.org_decided("org_suspended", org, row)
 
 
 def reinstate_org(org: Organization, moderator: User) -> None:

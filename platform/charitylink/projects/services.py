@@ -31,6 +31,7 @@ from charitylink.errors import InvalidTransition, NotAllowed, ValidationFailed, 
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
 from charitylink.needs.models import NEED_TYPE_LABELS
+from charitylink.notifications import events
 from charitylink.orgs import public_text
 from charitylink.orgs.models import Organization, OrgStatus
 from charitylink.projects.models import (
@@ -271,8 +272,8 @@ def _audit(
     from_status: Any,
     to_status: Any,
     reason: str | None = None,
-) -> None:
-    audit.record(
+) -> audit.AuditEvent:
+    return audit.record(
         actor,
         action,
         project,
@@ -331,8 +332,9 @@ def submit_project(project: Project, actor: User) -> None:
     }
     _move(project, (ProjectStatus.DRAFT,), values)
     _recheck_public_text(project)
-    _audit(actor, "project.submit", project, ProjectStatus.DRAFT, project.status)
+    row = _audit(actor, "project.submit", project, ProjectStatus.DRAFT, project.status)
     db.session.flush()
+    events.project_submitted(project, row)
 
 
 def approve_project(project: Project, moderator: User) -> None:
@@ -352,10 +354,11 @@ def approve_project(project: Project, moderator: User) -> None:
         refuse=_require_publishable,
     )
     _recheck_public_text(project)
-    _audit(
+    row = _audit(
         moderator, "project.approve", project, ProjectStatus.SUBMITTED, project.status
     )
     db.session.flush()
+    events.project_reviewed("project_approved", project, row)
 
 
 def reject_project(project: Project, moderator: User, reason: Any) -> None:
@@ -363,7 +366,7 @@ def reject_project(project: Project, moderator: User, reason: Any) -> None:
     text = clean_reason(reason, required=True, max_len=LONG_REASON_MAX)
     values = {"status": ProjectStatus.REJECTED, "status_reason": text}
     _move(project, (ProjectStatus.SUBMITTED,), values)
-    _audit(
+    row = _audit(
         moderator,
         "project.reject",
         project,
@@ -372,6 +375,7 @@ def reject_project(project: Project, moderator: User, reason: Any) -> None:
         text,
     )
     db.session.flush()
+    events.project_reviewed("project_rejected", project, row)
 
 
 def redraft_project(project: Project, actor: User) -> None:

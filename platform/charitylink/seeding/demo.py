@@ -374,12 +374,57 @@ def load_demo(needs_count: int = 320) -> None:
         needs = _seed_needs(users, needs_count)
         bar.update(1)
         _seed_claims(needs, orgs, funds, projects, users)
+        # What the hourly reminder job sends on the seeding day: the overdue
+        # project's notices (its org, and the moderators: it is on day 120),
+        # claims due this week. Newest, so they are among the few kept unread.
+        from charitylink.notifications.reminders import run_reminders
+
+        run_reminders(on_batch=db.session.flush)
+        _settle_notifications()
         db.session.commit()
         bar.update(1)
-    # What the hourly reminder job sends on the seeding day: the overdue
-    # project's notices (its org, and the moderators: it is on day 120), claims
-    # due this week; the demo logins find them in their inbox.
-    from charitylink.notifications.reminders import run_reminders
 
-    run_reminders(on_batch=db.session.commit)
-    db.session.commit()
+
+# Unread notifications each demo login keeps: enough for the bell and the
+# inbox to show something, not the hundreds the seeded history produced.
+UNREAD_KEPT = 4
+
+
+def _settle_notifications() -> None:
+    """The seeded history went through the services, so it told everyone
+    everything at once. Keep each user's newest few unread and mark the rest
+    read; keep the mails of those few only (the rest of the demo's past was
+    never sent to anyone)."""
+    from sqlalchemy import delete, update
+
+    from charitylink.mail.models import OutboxMail
+    from charitylink.notifications.kinds import render
+    from charitylink.notifications.models import Notification
+
+    rows = db.session.execute(
+        select(
+            Notification.id,
+            Notification.user_id,
+            Notification.kind,
+            Notification.params,
+        ).order_by(Notification.user_id, Notification.id.desc())
+    ).all()
+    kept: set[int] = set()
+    subjects: set[tuple[int, str]] = set()
+    per_user: dict[int, int] = {}
+    for row in rows:
+        if per_user.get(row.user_id, 0) < UNREAD_KEPT:
+            per_user[row.user_id] = per_user.get(row.user_id, 0) + 1
+            kept.add(row.id)
+            subjects.add((row.user_id, render(row.kind, row.params)[0][:200]))
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id.not_in(kept) if kept else Notification.id.is_not(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    for mail_id, user_id, subject in db.session.execute(
+        select(OutboxMail.id, OutboxMail.user_id, OutboxMail.subject)
+    ).all():
+        if (user_id, subject) not in subjects:
+            db.session.execute(delete(OutboxMail).where(OutboxMail.id == mail_id))

@@ -71,13 +71,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # ALTER TABLE … DROP COLUMN in place (SQLite 3.35+), not a batch copy.
-    op.drop_column("project_updates", "final")
-    op.drop_column("users", "email_kinds")
-    op.drop_column("users", "email_confirmed_at")
     op.drop_index(op.f("ix_mail_outbox_user_id"), table_name="mail_outbox")
     op.drop_index("ix_mail_outbox_due", table_name="mail_outbox")
     op.drop_table("mail_outbox")
     op.drop_index(op.f("ix_notifications_created_at"), table_name="notifications")
     op.drop_index("ix_notifications_user_read", table_name="notifications")
     op.drop_table("notifications")
+    # Plain DROP COLUMN (SQLite has it since 3.35): a batch alter would copy
+    # and drop ``users``, which SQLite refuses while any row refers to a user.
+    op.drop_column("project_updates", "final")
+    op.drop_column("users", "email_kinds")
+    op.drop_column("users", "email_confirmed_at")

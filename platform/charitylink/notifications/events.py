@@ -1,0 +1,234 @@
+"""Who hears of each state change, and what they are shown.
+
+The services that change state call these functions after their guarded move
+and audit row, in the same transaction (docs/notifications.md has the table).
+Each picks the recipients by role and region, the public values the text
+needs, and the page the recipient works on. ``params`` never carries the
+private half of a need (household name, ID number, phone, address, notes):
+only codes, public region names, org names, project titles, amounts and dates.
+
+Event keys: a transition an object can go through only once (a claim is
+created, expires, is cancelled, delivered, confirmed once) is keyed by the
+object alone, so a job run twice cannot tell anyone twice. A transition that
+can come round again (a need re-submitted after a rejection, a project
+rejected twice, an org suspended, reinstated and suspended again) is keyed by
+the audit row that records it: one audit row, one event."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from charitylink.accounts.models import User
+from charitylink.core.permissions import Role
+from charitylink.extensions import db
+from charitylink.notifications.services import notify, org_users, region_moderators
+
+if TYPE_CHECKING:
+    from charitylink.claims.models import Claim
+    from charitylink.core.audit import AuditEvent
+    from charitylink.needs.models import Need
+    from charitylink.orgs.models import Organization
+    from charitylink.projects.models import Project
+
+
+def _occurrence(row: AuditEvent) -> str:
+    if row.id is None:
+        db.session.flush()
+    return str(row.id)
+
+
+def _need_params(need: Need) -> dict[str, Any]:
+    from charitylink.regions.services import region_name
+
+    # The public region (coarsened where few needs share a county), as the
+    # public library shows it: never the household's own county when hidden.
+    return {"code": need.code, "region": region_name(need.public_region_code)}
+
+
+def _user(user_id: int | None) -> list[User]:
+    user = db.session.get(User, user_id) if user_id is not None else None
+    return [user] if user is not None else []
+
+
+# --------------------------------------------------------------------------
+# Organisations
+# --------------------------------------------------------------------------
+
+
+def org_registered(org: Organization, row: AuditEvent) -> None:
+    notify(
+        "org_registered",
+        region_moderators(org.region_code),
+        event=f"org:{org.id}:{_occurrence(row)}",
+        params={"org": org.name},
+        url=f"/mod/orgs/{org.id}",
+    )
+
+
+ORG_PAGES = {
+    "org_verified": "/org",
+    "org_rejected": "/org/resubmit",
+    "org_suspended": "/org/profile",
+}
+
+
+def org_decided(kind: str, org: Organization, row: AuditEvent) -> None:
+    """org_verified, org_rejected, org_suspended: told to the org's admins."""
+    notify(
+        kind,
+        org_users(org.id, admins_only=True),
+        event=f"org:{org.id}:{_occurrence(row)}",
+        params={"org": org.name},
+        url=ORG_PAGES[kind],
+    )
+
+
+# --------------------------------------------------------------------------
+# Needs
+# --------------------------------------------------------------------------
+
+
+def need_submitted(need: Need, row: AuditEvent) -> None:
+    notify(
+        "need_submitted",
+        region_moderators(need.region_code, exclude=need.entered_by_id),
+        event=f"need:{need.id}:{_occurrence(row)}",
+        params=_need_params(need),
+        url=f"/mod/needs/{need.code}",
+    )
+
+
+def need_reviewed(kind: str, need: Need, row: AuditEvent) -> None:
+    """need_approved, need_rejected: told to the moderator who entered it."""
+    notify(
+        kind,
+        _user(need.entered_by_id),
+        event=f"need:{need.id}:{_occurrence(row)}",
+        params=_need_params(need),
+        url=f"/mod/needs/{need.code}",
+    )
+
+
+def need_withdrawn(need: Need, row: AuditEvent) -> None:
+    """The staff of every org that claimed the need. A need is withdrawn only
+    once no claim holds money on it, so these are orgs whose claims ended
+    (cancelled, expired) and who may still be planning around it."""
+    from charitylink.claims.models import Claim
+
+    org_ids = db.session.scalars(
+        select(Claim.org_id).where(Claim.need_id == need.id).distinct()
+    ).all()
+    recipients: list[User] = []
+    if org_ids:
+        recipients = list(
+            db.session.scalars(
+                select(User).where(
+                    User.org_id.in_(org_ids),
+                    User.active.is_(True),
+                    User.role.in_([Role.ORG_ADMIN, Role.ORG_MEMBER]),
+                )
+            )
+        )
+    notify(
+        "need_withdrawn",
+        recipients,
+        event=f"need:{need.id}:{_occurrence(row)}",
+        params=_need_params(need),
+        url="/org/claims",
+    )
+
+
+# --------------------------------------------------------------------------
+# Claims
+# --------------------------------------------------------------------------
+
+
+def _claim_params(claim: Claim) -> dict[str, Any]:
+    return {
+        **_need_params(claim.need),
+        "org": claim.org.name,
+        "amount_fen": claim.amount_fen,
+        "due_on": claim.due_on,
+    }
+
+
+def claim_created(claim: Claim) -> None:
+    notify(
+        "claim_created",
+        region_moderators(claim.need.region_code),
+        event=f"claim:{claim.id}",
+        params=_claim_params(claim),
+        url=f"/mod/needs/{claim.need.code}",
+    )
+
+
+def claim_expired(claim: Claim) -> None:
+    """The claiming org's staff; keyed by the claim alone (a claim expires
+    once), so running ``expire`` again tells nobody twice."""
+    notify(
+        "claim_expired",
+        org_users(claim.org_id),
+        event=f"claim:{claim.id}",
+        params=_claim_params(claim),
+        url=f"/org/claims/{claim.id}",
+    )
+
+
+def claim_cancelled(claim: Claim) -> None:
+    """The need's moderators: its amount is open to other orgs again."""
+    notify(
+        "claim_cancelled",
+        region_moderators(claim.need.region_code),
+        event=f"claim:{claim.id}",
+        params=_claim_params(claim),
+        url=f"/mod/needs/{claim.need.code}",
+    )
+
+
+def delivery_reported(claim: Claim) -> None:
+    """The need's moderators: a 回访 to do."""
+    notify(
+        "delivery_reported",
+        region_moderators(claim.need.region_code),
+        event=f"claim:{claim.id}",
+        params=_claim_params(claim),
+        url="/mod/claims",
+    )
+
+
+def delivery_confirmed(claim: Claim) -> None:
+    notify(
+        "delivery_confirmed",
+        org_users(claim.org_id),
+        event=f"claim:{claim.id}",
+        params=_claim_params(claim),
+        url=f"/org/claims/{claim.id}",
+    )
+
+
+# --------------------------------------------------------------------------
+# Projects
+# --------------------------------------------------------------------------
+
+
+def project_submitted(project: Project, row: AuditEvent) -> None:
+    notify(
+        "project_submitted",
+        region_moderators(project.org.region_code),
+        event=f"project:{project.id}:{_occurrence(row)}",
+        params={"project": project.title, "org": project.org.name},
+        url=f"/mod/projects/{project.id}",
+    )
+
+
+def project_reviewed(kind: str, project: Project, row: AuditEvent) -> None:
+    """project_approved, project_rejected: told to the org's staff."""
+    notify(
+        kind,
+        org_users(project.org_id),
+        event=f"project:{project.id}:{_occurrence(row)}",
+        params={"project": project.title, "org": project.org.name},
+        url=f"/org/projects/{project.id}",
+    )
