@@ -651,17 +651,7 @@ def deactivate_member(org: Organization, actor: User, member: User) -> None:
         db.session.execute(
             select(Organization.id).where(Organization.id == org.id).with_for_update()
         )
-        other_admins = (
-            select(func.count())
-            .select_from(User)
-            .where(
-                User.org_id == org.id,
-                User.role == Role.ORG_ADMIN,
-                User.active,
-                User.id != member.id,
-            )
-            .scalar_subquery()
-        )
+        other_admins = _other_active_admins(org, member)
         if not db.session.scalar(select(other_admins)):
             raise NotAllowed(_("不能停用机构的最后一位管理员。"))
         rules.append(other_admins > 0)
