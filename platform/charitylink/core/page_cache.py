@@ -55,7 +55,18 @@ def cacheable(view: F) -> F:
         g.page_cacheable = True
         return view(*args, **kwargs)
 
+    # Also readable from the view itself (templates: is_public_page()).
+    wrapper.page_cacheable = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def is_public_page() -> bool:
+    """Whether this request's view is a public page (marked :func:`cacheable`):
+    the same for every anonymous visitor, so fit for a shared link's preview."""
+    from flask import current_app, request
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "page_cacheable", False))
 
 
 class PageCache:
@@ -230,6 +241,7 @@ def _language(environ: dict[str, Any]) -> str:
 
 def init_app(app: Flask) -> None:
     """Mark cacheable responses and put the cache in front of the app."""
+    app.add_template_global(is_public_page)
 
     @app.after_request
     def mark(response: Response) -> Response:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Request, Response, abort, g, request
+from flask import Flask, Request, Response, abort, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 _WERKZEUG_LOG = logging.getLogger("werkzeug")
@@ -35,12 +34,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 def embeddable(view: F) -> F:
     """Mark a view as one the origins in ``EMBED_ORIGINS`` may frame."""
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.embeddable = True
-        return view(*args, **kwargs)
+    # An attribute of the view, not a flag in ``g``: it holds for this
+    # endpoint only, whatever ran before in the same application context.
+    view.embeddable = True  # type: ignore[attr-defined]
+    return view
 
-    return wrapper  # type: ignore[return-value]
+
+def is_embeddable() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "embeddable", False))
 
 
 def embed_origins(app: Flask) -> list[str]:
@@ -151,7 +153,7 @@ def _never_cached() -> bool:
 
 def _frame_policy(h: Any, embed_csp: str, origins: bool) -> None:
     own = h.get("Content-Security-Policy")
-    if g.get("embeddable") and own is None:
+    if own is None and is_embeddable():
         # A widget: framed by the configured origins only. X-Frame-Options
         # cannot name several origins; with some configured it is left out
         # (browsers obey frame-ancestors over it).

@@ -40,7 +40,8 @@ def utc(value: datetime) -> datetime:
 
 
 def rfc3339(value: datetime) -> str:
-    return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # To the microsecond: two changes within one second still move <updated>.
+    return utc(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def tag_uri(base_url: str, specific: str) -> str:
