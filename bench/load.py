@@ -432,7 +432,7 @@ def main() -> None:
         ],
     }
     # Feeds and widgets for portals, with the very query strings of the list
-    # each mirrors (their default sizes: 50 feed entries, 10 widget cards).
+    # each mirrors (their default sizes: 20 feed entries, 10 widget cards).
     for name, (prefix, list_name) in MIRRORS.items():
         list_prefix = "/needs" if list_name.startswith("needs") else "/projects"
         pages[name] = [

@@ -32,7 +32,7 @@ from charitylink.regions import services as regions
 bp = Blueprint("portals", __name__)
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
-FEED_SIZE = 50  # entries per feed unless ?per_page= (at most 100)
+FEED_SIZE = 20  # entries per feed (a list page's worth) unless ?per_page= (at most 100)
 EMBED_SIZE = 10  # cards per widget unless ?per_page= (at most 20)
 SITEMAP_MAX = 50_000  # the sitemap protocol's limit for one file
 
