@@ -26,7 +26,7 @@ CSP = CSP_BASE + "; frame-ancestors 'none'"
 # no response under it sets a cookie (EmbedCookieGuard).
 EMBED_PREFIX = "/embed/"
 # An origin as CSP writes it: scheme, host (optionally "*." for subdomains), port.
-_ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?")
+_ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?/?")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
