@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from charitylink.core import page_cache
+from charitylink.core import cache, page_cache
 from charitylink.core.formatting import yuan
 from charitylink.core.i18n import _, html_lang
 from charitylink.core.security import embeddable
@@ -245,28 +245,37 @@ def sitemap_urls() -> list[tuple[str, datetime | None]]:
     urls: list[tuple[str, datetime | None]] = [
         (absolute_url(url_for(e)), None) for e in STATIC_PAGES
     ]
+
+    def base(endpoint: str, **values: Any) -> str:
+        # One url_for per kind, not per row: the address up to its last part,
+        # which is an id or a need code (digits, letters, "-": nothing to quote).
+        return absolute_url(url_for(endpoint, **values)).rsplit("/", 1)[0] + "/"
+
+    org_url, fund_url = (
+        base("orgs.detail", org_id=1),
+        base("funds.public_detail", fund_id=1),
+    )
+    project_url = base("projects.public_detail", project_id=1)
+    need_url = base("needs.detail", code="XQ-00-000000")
     verified = Organization.status == OrgStatus.VERIFIED
     for (org_id,) in db.session.execute(
         select(Organization.id).where(verified).order_by(Organization.id)
     ):
-        urls.append((absolute_url(url_for("orgs.detail", org_id=org_id)), None))
+        urls.append((f"{org_url}{org_id}", None))
     for (fund_id,) in db.session.execute(
         select(Fund.id)
         .join(Organization, Organization.id == Fund.org_id)
         .where(verified)
         .order_by(Fund.id)
     ):
-        urls.append(
-            (absolute_url(url_for("funds.public_detail", fund_id=fund_id)), None)
-        )
+        urls.append((f"{fund_url}{fund_id}", None))
     projects = project_queries.public_query(project_queries.Filters())
     for project_id, updated in db.session.execute(
         projects.with_only_columns(Project.id, Project.updated_at).order_by(
             Project.published_at.desc(), Project.id.desc()
         )
     ):
-        url = url_for("projects.public_detail", project_id=project_id)
-        urls.append((absolute_url(url), updated))
+        urls.append((f"{project_url}{project_id}", updated))
     room = max(0, SITEMAP_MAX - len(urls))
     for code, updated in db.session.execute(
         select(Need.code, Need.updated_at)
@@ -274,16 +283,17 @@ def sitemap_urls() -> list[tuple[str, datetime | None]]:
         .order_by(Need.published_at.desc(), Need.id.desc())
         .limit(room)
     ):
-        urls.append((absolute_url(url_for("needs.detail", code=code)), updated))
+        urls.append((f"{need_url}{code}", updated))
     return urls[:SITEMAP_MAX]
 
 
 @bp.get("/sitemap.xml")
 @page_cache.cacheable
 def sitemap() -> ResponseReturnValue:
-    return Response(
-        urlset(sitemap_urls()), content_type="application/xml; charset=utf-8"
-    )
+    # Megabytes at a province's scale: more than the page cache keeps, and a
+    # second of work. Kept per worker until the data changes (core/cache.py).
+    body = cache.get_or_set("portals.sitemap", lambda: urlset(sitemap_urls()))
+    return Response(body, content_type="application/xml; charset=utf-8")
 
 
 # Work areas, sign-in and account pages, files and the API (its reference
