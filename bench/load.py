@@ -17,6 +17,9 @@ anonymous visitors get whole public pages from each worker's page cache, dropped
 any data change; core/page_cache.py) and with the page cache off (``PAGE_CACHE_TTL=0``:
 every request renders, what a cache miss or a signed-in person pays).
 ``--page-cache on|off`` measures one of them only.
+The portals' feeds and widgets are measured with the query strings of the list each
+mirrors and printed as a ratio to that list too (``--only "needs (filters),needs
+feed,needs widget,projects,projects feed,projects widget"`` for those alone).
 Not a test: the figures go to the README and docs/deployment.md.
 """
 
@@ -40,6 +43,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PY = ROOT / ".venv" / "bin"
 TARGETS = {"read": 0.30, "home": 0.50, "p99_ms": 100.0}
+# page → (its path, the public list it mirrors): printed as a ratio to that list.
+MIRRORS = {
+    "needs feed": ("/feeds/needs.atom", "needs (filters)"),
+    "needs widget": ("/embed/needs", "needs (filters)"),
+    "projects feed": ("/feeds/projects.atom", "projects"),
+    "projects widget": ("/embed/projects", "projects"),
+}
 
 
 def sh(cmd: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
@@ -421,6 +431,13 @@ def main() -> None:
             "/transparency?from=2026-01-01&to=2026-06-30",
         ],
     }
+    # Feeds and widgets for portals, with the very query strings of the list
+    # each mirrors (their default sizes: 20 feed entries, 10 widget cards).
+    for name, (prefix, list_name) in MIRRORS.items():
+        list_prefix = "/needs" if list_name.startswith("needs") else "/projects"
+        pages[name] = [
+            prefix + path.removeprefix(list_prefix) for path in pages[list_name]
+        ]
     if args.only:
         keep = set(args.only.split(","))
         pages = {k: v for k, v in pages.items() if k in keep}
@@ -495,6 +512,12 @@ def main() -> None:
                 f"{name:22} {r['rps']:8.0f} {ratio:7.2f} {r['p50']:8.1f} "
                 f"{r['p99']:8.1f} {int(r['errors']):8d}  {target} {ok}"
             )
+        mirrored = [n for n in MIRRORS if n in results and MIRRORS[n][1] in results]
+        if mirrored:
+            print(f"\n{'vs the list it mirrors':22} {'ratio':>7}")
+            for name in mirrored:
+                ratio = results[name]["rps"] / results[MIRRORS[name][1]]["rps"]
+                print(f"{name:22} {ratio:7.2f}  ({MIRRORS[name][1]})")
     print(
         "\npeak RSS per worker: "
         + ", ".join(f"app (page cache {m}) {v:.0f} MiB" for m, v in mem.items())

@@ -134,6 +134,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # The address links in mails point to: mails are written by jobs outside
         # any request, which cannot know the host name people use.
         "BASE_URL": os.environ.get("BASE_URL", "http://localhost:5000"),
+        # Sites allowed to frame the embeddable widgets (/embed/needs,
+        # /embed/projects): space-separated origins, none by default
+        # (docs/portals.md). Every other page may never be framed.
+        "EMBED_ORIGINS": os.environ.get("EMBED_ORIGINS", ""),
         "TESTING": False,
     }
     cfg.update(

@@ -73,6 +73,9 @@ def register_search(app: Flask) -> None:
 def register_security(app: Flask) -> None:
     from charitylink.core import cache, page_cache, security
 
+    # The embed widgets' cookie guard sits right around the app, inside the
+    # page cache, so a cached widget carries no cookie either.
+    security.install_embed_cookie_guard(app)
     # The page cache sits inside ProxyFix (installed by security): it keys pages
     # on the scheme and host as the proxy reported them.
     page_cache.init_app(app)
@@ -128,6 +131,11 @@ def register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document
+    from charitylink import portals
+
+    # Feeds, sitemap, embeds; CORS and conditional GET on the public reads
+    # (after the API, whose routes it names).
+    portals.init_app(app)
     from charitylink.core.transaction import wrap_views
 
     wrap_views(app)  # no view commits: one transaction per request

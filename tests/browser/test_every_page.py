@@ -68,6 +68,10 @@ NOT_HTML = {
     "exports.mod_export",
     "exports.org_export",
     "needs.import_template",
+    "portals.needs_feed",
+    "portals.projects_feed",
+    "portals.robots",
+    "portals.sitemap",
     "reports.mod_export",
     "reports.transparency_export",
 }

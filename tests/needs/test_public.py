@@ -69,6 +69,15 @@ def test_public_pages_and_api_never_show_private_fields(client, canary_needs):
         "/api/v1/needs?per_page=100",
         "/api/v1/needs?q=欧阳沁蕊",
         "/",
+        # feeds, sitemap and widgets for portals: the public half only
+        "/feeds/needs.atom",
+        "/feeds/needs.atom?lang=en",
+        "/feeds/needs.atom?q=医疗",
+        "/feeds/needs.atom?region=2201&per_page=100",
+        "/sitemap.xml",
+        "/embed/needs",
+        "/embed/needs?lang=en&per_page=20",
+        "/embed/needs?q=医疗",
     ]
     for need in canary_needs:
         urls += [f"/needs/{need.code}", f"/api/v1/needs/{need.code}"]
@@ -78,6 +87,11 @@ def test_public_pages_and_api_never_show_private_fields(client, canary_needs):
         _assert_clean(resp.get_data(as_text=True))
     body = client.get("/api/v1/needs").get_json()
     assert body["total"] == 3
+    # The feed and the widget do show the three needs (so the scan above read them).
+    assert all(n.code in client.get("/feeds/needs.atom").text for n in canary_needs)
+    assert all(n.code in client.get("/embed/needs").text for n in canary_needs)
+    # A household's name finds nothing there either.
+    assert "<entry>" not in client.get("/feeds/needs.atom?q=欧阳沁蕊").text
     # Searching by a household's name finds nothing: it is stored nowhere public.
     assert client.get("/api/v1/needs?q=欧阳沁蕊").get_json()["total"] == 0
 

@@ -198,6 +198,14 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.stats": {"GET": ALL},
     "api_v1.openapi_json": {"GET": ALL},
     "api_v1.docs": {"GET": ALL},
+    # feeds, sitemap, embeds (public half only, the same for everyone)
+    "portals.needs_feed": {"GET": ALL},
+    "portals.projects_feed": {"GET": ALL},
+    "portals.sitemap": {"GET": ALL},
+    "portals.robots": {"GET": ALL},
+    "portals.embed_needs": {"GET": ALL},
+    "portals.embed_projects": {"GET": ALL},
+    "portals.embed_docs": {"GET": ALL},
 }
 
 

@@ -55,7 +55,18 @@ def cacheable(view: F) -> F:
         g.page_cacheable = True
         return view(*args, **kwargs)
 
+    # Also readable from the view itself (templates: is_public_page()).
+    wrapper.page_cacheable = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def is_public_page() -> bool:
+    """Whether this request's view is a public page (marked :func:`cacheable`):
+    the same for every anonymous visitor, so fit for a shared link's preview."""
+    from flask import current_app, request
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "page_cacheable", False))
 
 
 class PageCache:
@@ -131,8 +142,7 @@ class PageCache:
                 self._store.move_to_end(key)
         if hit is not None and hit[1] == stamp and now - hit[0] < self.ttl:
             self.hits += 1
-            start_response(hit[2], list(hit[3]))
-            return [hit[4]]
+            return _replay(hit, environ, start_response)
         self.misses += 1
 
         captured: dict[str, Any] = {}
@@ -186,6 +196,38 @@ class PageCache:
         return self.wsgi_app(environ, plain)
 
 
+def _replay(
+    hit: tuple[Any, ...], environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Iterable[bytes]:
+    if _not_modified(environ, hit[3]):
+        # A feed reader or API client revalidating (feeds carry an ETag): the
+        # kept page has not changed, so no body.
+        start_response("304 NOT MODIFIED", _304_headers(hit[3]))
+        return [b""]
+    start_response(hit[2], list(hit[3]))
+    return [hit[4]]
+
+
+def _not_modified(environ: dict[str, Any], headers: list[tuple[str, str]]) -> bool:
+    from werkzeug.http import parse_etags, unquote_etag
+
+    asked = environ.get("HTTP_IF_NONE_MATCH")
+    etag = next((v for k, v in headers if k.lower() == "etag"), None)
+    if not asked or etag is None:
+        return False
+    tag, _weak = unquote_etag(etag)
+    return tag is not None and parse_etags(asked).contains_weak(tag)
+
+
+def _304_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    # A 304 repeats the validators and caching headers, not the body's.
+    return [
+        (k, v)
+        for k, v in headers
+        if k.lower() not in ("content-length", "content-type", "content-encoding")
+    ]
+
+
 def _language(environ: dict[str, Any]) -> str:
     from werkzeug.wrappers import Request
 
@@ -199,6 +241,7 @@ def _language(environ: dict[str, Any]) -> str:
 
 def init_app(app: Flask) -> None:
     """Mark cacheable responses and put the cache in front of the app."""
+    app.add_template_global(is_public_page)
 
     @app.after_request
     def mark(response: Response) -> Response:

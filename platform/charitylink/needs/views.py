@@ -87,6 +87,7 @@ def index() -> ResponseReturnValue:
         public_statuses=[(s.value, _(NEED_STATUS_LABELS[s])) for s in PUBLIC_STATUSES],
         region_name=regions.full_name,
         search=search,
+        feed_args={k: v for k, v in params.items() if v},  # the Atom link
     )
 
 
