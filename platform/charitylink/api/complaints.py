@@ -31,6 +31,7 @@ from charitylink.api.fields import (
     Text,
     Timestamp,
     choice,
+    depends,
 )
 from charitylink.api.fields import (
     text as text_field,
@@ -62,6 +63,8 @@ class ComplaintInputSchema(Body):
             "description": "需求编号（如 XQ-22-000123），或项目、机构、基金、认领的 id；"
             "subject_type 为 platform 时可省略",
             "maxLength": 40,
+            "x-depends-on": "subject_type",
+            "x-refers-to": "一个公开的需求、项目、机构、基金，或一笔认领",
         }
     )
     category = choice(ComplaintCategory, "举报类别", required=True)
@@ -151,11 +154,10 @@ class ResolveSchema(Body):
         required=True,
         description="仅审核员可见",
     )
-    published_text = text_field(
-        services.PUBLISHED_MAX,
-        "公开的处理结果",
-        nullable=True,
-        description="可选；仅限针对慈善组织且属实的举报，显示在该机构的公开页面；"
+    published_text = depends(
+        text_field(services.PUBLISHED_MAX, "公开的处理结果", nullable=True),
+        "outcome, subject_type, privacy scan",
+        "可选；仅限针对慈善组织且属实的举报，显示在该机构的公开页面；"
         "不得含个人信息，否则 422",
     )
 
@@ -172,8 +174,9 @@ LIST_PARAMS = [
     "submitComplaint",
     "提交举报（无需账号；按来源地址限制频率）",
     "complaints",
-    errors=("401", "413", "422", "429"),
+    errors=("401", "409", "413", "422", "429"),
     security=PUBLIC,
+    idempotent=True,
 )
 @accepts(ComplaintInputSchema)
 @bp.response(201, TrackingCodeSchema, description="已收到；凭查询码查看处理进度")
@@ -242,7 +245,13 @@ def list_complaints() -> dict[str, Any]:
 
 
 @bp.post("/complaints/<int:complaint_id>/accept")
-@operation("acceptComplaint", "受理举报（审核员）", "complaints", errors=WRITE_ERRORS)
+@operation(
+    "acceptComplaint",
+    "受理举报（审核员）",
+    "complaints",
+    errors=WRITE_ERRORS,
+    idempotent=True,
+)
 @bp.response(200, ComplaintSchema, description="成功")
 def accept_complaint(complaint_id: int) -> Complaint:
     user, complaint = _handled(complaint_id)
@@ -256,6 +265,7 @@ def accept_complaint(complaint_id: int) -> Complaint:
     "办结举报：核查结论与说明（审核员）",
     "complaints",
     errors=WRITE_ERRORS,
+    idempotent=True,
 )
 @accepts(ResolveSchema)
 @bp.response(200, ComplaintSchema, description="成功")
