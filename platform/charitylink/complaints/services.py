@@ -423,3 +423,26 @@ def findings_label(complaint: Complaint) -> str:
     """What the privacy guard found in the text, in words ("" when clean)."""
     kinds = [k for k in (complaint.text_findings or "").split(",") if k]
     return "、".join(_(FINDING_LABELS[k]) if k in FINDING_LABELS else k for k in kinds)
+
+
+def subject_label(complaint: Complaint) -> str:
+    """The subject as moderators recognise it: the org's name, the fund's or
+    project's name, the need's code, the claim's number."""
+    from charitylink.funds.models import Fund
+    from charitylink.orgs.models import Organization
+    from charitylink.projects.models import Project
+
+    kind, ref = complaint.subject_type, complaint.subject_ref
+    model: Any = {
+        SubjectType.ORG: Organization,
+        SubjectType.FUND: Fund,
+        SubjectType.PROJECT: Project,
+    }.get(SubjectType(kind))
+    if model is not None and ref.isdigit():
+        found = db.session.get(model, int(ref))
+        name = getattr(found, "name", None) or getattr(found, "title", None)
+        if name:
+            return str(name)
+    if kind == SubjectType.CLAIM:
+        return _("认领 #%(id)s", id=ref)
+    return ref

@@ -117,6 +117,7 @@ def queue() -> ResponseReturnValue:
         statuses=COMPLAINT_STATUS_LABELS,
         now=utcnow(),
         overdue=services.overdue,
+        subject_label=services.subject_label,
         page_args=_pager_args({"status": status}),
     )
 
@@ -137,6 +138,7 @@ def _detail(complaint: Complaint, form: ResolveForm) -> str:
         overdue=services.overdue(complaint),
         actions=services.follow_up_links(complaint),
         subject_url=services.subject_url,
+        subject_label=services.subject_label,
         findings=services.findings_label(complaint),
     )
 
