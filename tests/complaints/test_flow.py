@@ -57,7 +57,11 @@ def test_page_flow_anonymous_to_founded_on_the_org_page(
     queue = client.get("/mod/complaints")
     assert complaint.ref in queue.text
     detail = client.get(f"/mod/complaints/{complaint.id}")
-    assert CONTACT in detail.text and "善款被挪作他用" in detail.text
+    assert CONTACT not in detail.text and "善款被挪作他用" in detail.text
+    shown = client.post(f"/mod/complaints/{complaint.id}/contact")
+    assert CONTACT in shown.text and shown.headers["Cache-Control"] == "no-store"
+    again = client.get(f"/mod/complaints/{complaint.id}/contact")
+    assert again.status_code == 302
     assert client.post(f"/mod/complaints/{complaint.id}/accept").status_code == 302
     refused = client.post(
         f"/mod/complaints/{complaint.id}/resolve",
@@ -81,7 +85,12 @@ def test_page_flow_anonymous_to_founded_on_the_org_page(
             select(AuditEvent).where(AuditEvent.object_type == "complaint")
         )
     ]
-    assert actions == ["complaint.submit", "complaint.accept", "complaint.resolve"]
+    assert actions == [
+        "complaint.submit",
+        "complaint.contact_view",
+        "complaint.accept",
+        "complaint.resolve",
+    ]
 
     client.get("/logout")
     with client.session_transaction() as sess:

@@ -37,6 +37,7 @@ REDIRECT_OK = {
     "needs.reveal",  # a reloaded reveal → the masked review page
     "complaints.accept",  # a reloaded accept → the complaint's page
     "complaints.resolve",  # a reloaded resolve → the complaint's page
+    "complaints.contact",  # a reloaded contact → the complaint's page, without it
 }
 
 # Allowed GETs whose object does not exist in the world (a random import token):
@@ -208,6 +209,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "complaints.queue": {"GET": MODS},
     "complaints.detail": {"GET": MOD_IN},
     "complaints.accept": {"GET": MOD_IN, "POST": MOD_IN},
+    "complaints.contact": {"GET": MOD_IN, "POST": MOD_IN},
     "complaints.resolve": {"GET": MOD_IN, "POST": MOD_IN},
     "api_v1.submit_complaint": {"POST": ALL},
     "api_v1.track_complaint": {"GET": ALL},

@@ -230,8 +230,16 @@ def queue(user: User, status: str | None = None) -> Select[Any]:
     return stmt.order_by(Complaint.resolve_due_at.asc(), Complaint.id.asc())
 
 
+def reveal_contact(complaint: Complaint, moderator: User) -> str:
+    """The complainant's contact for a handling moderator, audited: who learnt
+    how to reach a complainant is on record (it identifies them)."""
+    _require(moderator, complaint)
+    audit.record(moderator, "complaint.contact_view", complaint)
+    return contact_of(complaint)
+
+
 def contact_of(complaint: Complaint) -> str:
-    """The complainant's contact, for the handling moderator's page only."""
+    """The complainant's contact (no check, no audit: callers do that)."""
     if not complaint.contact_ciphertext:
         return ""
     try:

@@ -129,12 +129,14 @@ def _handled(complaint_id: int) -> Complaint:
     return complaint
 
 
-def _detail(complaint: Complaint, form: ResolveForm) -> str:
+def _detail(complaint: Complaint, form: ResolveForm, contact: str | None = None) -> str:
+    """``contact``: the revealed contact (None: not revealed on this page)."""
     return render_template(
         "complaints/detail.html",
         complaint=complaint,
         form=form,
-        contact=services.contact_of(complaint),
+        has_contact=bool(complaint.contact_ciphertext),
+        contact=contact,
         overdue=services.overdue(complaint),
         actions=services.follow_up_links(complaint),
         subject_url=services.subject_url,
@@ -147,6 +149,19 @@ def _detail(complaint: Complaint, form: ResolveForm) -> str:
 @moderator_required
 def detail(complaint_id: int) -> ResponseReturnValue:
     return _detail(_handled(complaint_id), ResolveForm())
+
+
+@bp.route("/mod/complaints/<int:complaint_id>/contact", methods=["GET", "POST"])
+@moderator_required
+def contact(complaint_id: int) -> ResponseReturnValue:
+    """POST: show the complainant's contact (audited). A GET (the result
+    reloaded later) goes back to the complaint's page, without it."""
+    complaint = _handled(complaint_id)
+    if request.method == "GET":
+        return redirect(url_for(".detail", complaint_id=complaint.id))
+    shown = services.reveal_contact(complaint, signed_in())
+    # The contact must not linger in shared caches or the back button.
+    return _detail(complaint, ResolveForm(), shown), 200, {"Cache-Control": "no-store"}
 
 
 @bp.route("/mod/complaints/<int:complaint_id>/accept", methods=["GET", "POST"])

@@ -90,6 +90,7 @@ AUDIT_ACTION_LABELS = {
     "complaint.submit": N_("收到举报"),
     "complaint.accept": N_("受理举报"),
     "complaint.resolve": N_("办结举报"),
+    "complaint.contact_view": N_("查看举报人联系方式"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
