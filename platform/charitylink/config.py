@@ -80,6 +80,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         ),
         "EVIDENCE_MAX_BYTES": 5 * 1024 * 1024,
         "CLAIM_DUE_DAYS": int(os.environ.get("CLAIM_DUE_DAYS", 30)),
+        # Complaints: accepted within, and resolved within, this many days of
+        # receipt (docs/complaints.md); later ones are flagged overdue.
+        "COMPLAINT_ACCEPT_DAYS": int(os.environ.get("COMPLAINT_ACCEPT_DAYS", 3)),
+        "COMPLAINT_RESOLVE_DAYS": int(os.environ.get("COMPLAINT_RESOLVE_DAYS", 15)),
         "TOKEN_TTL_HOURS": int(os.environ.get("TOKEN_TTL_HOURS", 24 * 30)),
         "PROXY_FIX_HOPS": int(os.environ.get("PROXY_FIX_HOPS", 0)),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

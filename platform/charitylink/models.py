@@ -2,6 +2,7 @@
 
 from charitylink.accounts.models import ApiToken, Role, User
 from charitylink.claims.models import Claim, ClaimStatus
+from charitylink.complaints.models import Complaint
 from charitylink.core.audit import AuditEvent
 from charitylink.core.idempotency import IdempotencyRecord
 from charitylink.funds.models import Fund, FundKind, LedgerEntry, LedgerKind
@@ -18,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "Claim",
     "ClaimStatus",
+    "Complaint",
     "Fund",
     "FundKind",
     "IdempotencyRecord",

@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.admin.views import bp as admin_bp
     from charitylink.api import register as register_api
     from charitylink.claims.views import bp as claims_bp
+    from charitylink.complaints.views import bp as complaints_bp
     from charitylink.exports.views import bp as exports_bp
     from charitylink.funds.views import bp as funds_bp
     from charitylink.mail.views import bp as mail_bp
@@ -128,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
         printing_bp,
         mail_bp,
         notifications_bp,
+        complaints_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document
@@ -183,6 +185,7 @@ def _label_sets() -> SimpleNamespace:
     (translated per request by the context processor)."""
     from charitylink.accounts import models as accounts
     from charitylink.claims import models as claims
+    from charitylink.complaints import models as complaints
     from charitylink.core import audit
     from charitylink.funds import models as funds
     from charitylink.needs import models as needs
@@ -192,7 +195,16 @@ def _label_sets() -> SimpleNamespace:
     return SimpleNamespace(
         **{
             name: value
-            for module in (accounts, audit, claims, funds, needs, orgs, projects)
+            for module in (
+                accounts,
+                audit,
+                claims,
+                complaints,
+                funds,
+                needs,
+                orgs,
+                projects,
+            )
             for name, value in vars(module).items()
             if name.endswith("_LABELS") and isinstance(value, dict)
         }

@@ -58,6 +58,8 @@ NOT_HTML = {
     "api_v1.get_private",
     "api_v1.get_project",
     "api_v1.list_claims",
+    "api_v1.list_complaints",
+    "api_v1.track_complaint",
     "api_v1.list_needs",
     "api_v1.list_orgs",
     "api_v1.list_notifications",

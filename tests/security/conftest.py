@@ -93,6 +93,9 @@ def world(
         evidence=("receipt.jpg", jpeg_with_exif()),
     )
     db.session.commit()
+    from tests.security.routes import _complaint_of
+
+    _complaint_of(w)  # a complaint about org A, before anyone reads the world
     return w
 
 

@@ -58,6 +58,8 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
             values[arg] = "0" * 32  # an import preview that does not exist
         elif arg == "name":
             values[arg] = "totals"  # a report table present on both report pages
+        elif arg in ("complaint_id", "tracking_code"):  # a complaint about org A
+            values[arg] = _complaint_of(world)[arg]
         elif hasattr(rule._converters.get(arg), "items"):
             items = sorted(rule._converters[arg].items)  # any(verify, reject, ...)
             values[arg] = "verify" if "verify" in items else items[0]
@@ -83,6 +85,28 @@ def _notification_of(user: Any) -> int:
         )
     assert found is not None
     return int(found)
+
+
+def _complaint_of(world: Any) -> dict[str, Any]:
+    """A complaint about the world's org A (its region), made once per world."""
+    found = getattr(world, "_complaint", None)
+    if found is None:
+        from charitylink.complaints import services
+
+        complaint, code = services.submit(
+            {
+                "subject_type": "org",
+                "subject_id": str(world.org_a.id),
+                "category": "misuse",
+                "text": "善款去向不明，请核查。",
+                "contact": "13900001111",
+            },
+            None,
+        )
+        db.session.commit()
+        found = {"complaint_id": complaint.id, "tracking_code": code}
+        world._complaint = found
+    return found
 
 
 def _donation_of(fund: Any) -> int:

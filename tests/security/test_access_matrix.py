@@ -35,6 +35,9 @@ REDIRECT_OK = {
     "claims.contact",  # a reloaded contact result → the claim's page
     "orgs.decide",  # a reloaded decision → the org's review page
     "needs.reveal",  # a reloaded reveal → the masked review page
+    "complaints.accept",  # a reloaded accept → the complaint's page
+    "complaints.resolve",  # a reloaded resolve → the complaint's page
+    "complaints.contact",  # a reloaded contact → the complaint's page, without it
 }
 
 # Allowed GETs whose object does not exist in the world (a random import token):
@@ -206,6 +209,21 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "portals.embed_needs": {"GET": ALL},
     "portals.embed_projects": {"GET": ALL},
     "portals.embed_docs": {"GET": ALL},
+    # complaints: anyone submits and tracks; moderators of the subject's region
+    # (the world's complaint is about org A) handle them
+    "complaints.new": {"GET": ALL, "POST": ALL},
+    "complaints.find": {"GET": ALL},
+    "complaints.track": {"GET": ALL},
+    "complaints.queue": {"GET": MODS},
+    "complaints.detail": {"GET": MOD_IN},
+    "complaints.accept": {"GET": MOD_IN, "POST": MOD_IN},
+    "complaints.contact": {"GET": MOD_IN, "POST": MOD_IN},
+    "complaints.resolve": {"GET": MOD_IN, "POST": MOD_IN},
+    "api_v1.submit_complaint": {"POST": ALL},
+    "api_v1.track_complaint": {"GET": ALL},
+    "api_v1.list_complaints": {"GET": MODS},
+    "api_v1.accept_complaint": {"POST": MOD_IN},
+    "api_v1.resolve_complaint": {"POST": MOD_IN},
 }
 
 

@@ -44,6 +44,14 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
     name: {"name": name, "in": "path", "required": True, "schema": _ID}
     for name in ("org_id", "fund_id", "project_id", "claim_id", "notification_id")
 }
+PATH_PARAMS["complaint_id"] = {**PATH_PARAMS["org_id"], "name": "complaint_id"}
+PATH_PARAMS["tracking_code"] = {
+    "name": "tracking_code",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 64},
+    "description": "提交举报时得到的查询码；错误的查询码与不存在的一样答复 404",
+}
 PATH_PARAMS["code"] = {
     "name": "code",
     "in": "path",
@@ -363,6 +371,7 @@ TAGS = (
     ("needs", "困难群众需求"),
     ("claims", "认领认捐与交付"),
     ("notifications", "通知与通知设置"),
+    ("complaints", "举报与处理"),
     ("stats", "透明数据"),
     ("meta", "文档"),
 )
@@ -466,6 +475,7 @@ def published_body() -> dict[str, Any]:
 # Endpoint modules register their routes on ``bp`` when imported.
 from charitylink.api import (  # noqa: E402,F401
     claims,
+    complaints,
     funds,
     imports,
     needs,

@@ -49,6 +49,16 @@ class StatsCellSchema(Answer):
     suppressed = _suppressed()
 
 
+class ComplaintMonthSchema(Answer):
+    month = Text(required=True)
+    complaints_received = Integer(required=True)
+    complaints_resolved = Integer(required=True)
+    complaints_founded = Integer(required=True)
+    median_days_to_resolve = mfields.Float(
+        required=True, allow_none=True, metadata={"description": "当月办结的举报"}
+    )
+
+
 class SuppressionSchema(Answer):
     threshold_households = Integer()
     note = Text()
@@ -69,6 +79,23 @@ class StatsSchema(Answer):
     by_region = mfields.List(mfields.Nested(StatsCellSchema), required=True)
     by_need_type = mfields.List(mfields.Nested(StatsCellSchema), required=True)
     by_month = mfields.List(mfields.Nested(StatsCellSchema), required=True)
+    complaints_received = Integer(required=True, metadata={"description": "收到的举报"})
+    complaints_resolved = Integer(
+        required=True, metadata={"description": "已办结的举报"}
+    )
+    complaints_founded = Integer(
+        required=True, metadata={"description": "经核查属实的举报"}
+    )
+    median_days_to_resolve = mfields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "从收到到办结的天数中位数；尚无办结时为 null"},
+    )
+    complaints_by_month = mfields.List(
+        mfields.Nested(ComplaintMonthSchema),
+        required=True,
+        metadata={"description": "收到按提交月份，办结、属实与用时按办结月份"},
+    )
     suppression = mfields.Nested(SuppressionSchema)
 
 

@@ -86,6 +86,11 @@ AUDIT_ACTION_LABELS = {
     "claim.contact_view": N_("查看受助家庭联系方式"),
     # exports
     "export.needs_private": N_("导出含隐私信息的需求"),
+    # complaints
+    "complaint.submit": N_("收到举报"),
+    "complaint.accept": N_("受理举报"),
+    "complaint.resolve": N_("办结举报"),
+    "complaint.contact_view": N_("查看举报人联系方式"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
@@ -98,6 +103,7 @@ AUDIT_GROUP_LABELS = {
     "need": N_("需求"),
     "claim": N_("认领"),
     "export": N_("导出"),
+    "complaint": N_("举报"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the
@@ -111,6 +117,7 @@ AUDIT_OBJECT_LABELS = {
     "need": N_("需求"),
     "claim": N_("认领"),
     "system": N_("系统"),
+    "complaint": N_("举报"),
 }
 
 

@@ -232,3 +232,40 @@ def project_reviewed(kind: str, project: Project, row: AuditEvent) -> None:
         params={"project": project.title, "org": project.org.name},
         url=f"/org/projects/{project.id}",
     )
+
+
+# --------------------------------------------------------------------------
+# Complaints (举报)
+# --------------------------------------------------------------------------
+
+
+def complaint_received(complaint: Any, row: AuditEvent) -> None:
+    """The moderators of the subject's region; the admins for a complaint
+    about the platform, or where no moderator covers the region. Only the
+    reference is told: never the text, the contact or the subject's details."""
+    recipients = region_moderators(complaint.region_code)
+    if not recipients:
+        recipients = list(
+            db.session.scalars(
+                select(User).where(User.role == Role.ADMIN, User.active.is_(True))
+            )
+        )
+    notify(
+        "complaint_received",
+        recipients,
+        event=f"complaint:{complaint.id}",
+        params={"ref": complaint.ref},
+        url=f"/mod/complaints/{complaint.id}",
+    )
+
+
+def complaint_resolved(complaint: Any, row: AuditEvent) -> None:
+    """The complainant, if they were signed in when they complained (an
+    anonymous one follows the tracking code; nobody else is told)."""
+    notify(
+        "complaint_resolved",
+        _user(complaint.complainant_id),
+        event=f"complaint:{complaint.id}",
+        params={"ref": complaint.ref},
+        url="",
+    )

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from charitylink.accounts.models import Role, User
+from charitylink.complaints.services import founded_against
 from charitylink.core import page_cache
 from charitylink.core.i18n import N_, _
 from charitylink.core.permissions import (
@@ -116,6 +117,7 @@ def detail(org_id: int) -> ResponseReturnValue:
         funds=funds,
         projects=queries.published_projects_of(org),
         region_name=regions.full_name(org.region_code),
+        founded_complaints=founded_against(org.id),
     )
 
 

@@ -211,7 +211,10 @@ def figures(fr: frame.Frame | None = None) -> dict[str, Any]:  # noqa: C901, PLR
         or 0
     )
     funds = _fund_figures()
+    from charitylink.complaints import stats as complaint_stats
+
     return {
+        "complaints": complaint_stats.figures(),
         "totals": totals,
         "orgs_verified": int(org_count),
         "funds_count": len(funds),
@@ -287,12 +290,33 @@ def api_payload(fig: dict[str, Any]) -> dict[str, Any]:
             }
             for r in fig["by_month"]
         ],
+        **_complaints_payload(fig["complaints"]),
         "suppression": {
             "threshold_households": 5,
             "note": _(
                 "少于5户的单元格不公开（null），可由合计推算出的单元格一并不公开。"
             ),
         },
+    }
+
+
+def _complaints_payload(c: dict[str, Any]) -> dict[str, Any]:
+    t = c["totals"]
+    return {
+        "complaints_received": t["received"],
+        "complaints_resolved": t["resolved"],
+        "complaints_founded": t["founded"],
+        "median_days_to_resolve": t["median_days"],
+        "complaints_by_month": [
+            {
+                "month": r["month"],
+                "complaints_received": r["received"],
+                "complaints_resolved": r["resolved"],
+                "complaints_founded": r["founded"],
+                "median_days_to_resolve": r["median_days"],
+            }
+            for r in c["by_month"]
+        ],
     }
 
 
@@ -379,5 +403,18 @@ def tables(fig: dict[str, Any]) -> dict[str, Table]:
                 Column("available", N_("可用余额"), "fen"),
             ],
             fig["funds"],
+        ),
+        "complaints": Table(
+            "complaints",
+            _("举报受理情况（按月）"),
+            [
+                Column("month", N_("月份")),
+                Column("received", N_("收到举报"), "int"),
+                Column("resolved", N_("办结"), "int"),
+                Column("founded", N_("经核查属实"), "int"),
+                Column("median_days", N_("办结用时中位数（天）"), "days"),
+            ],
+            fig["complaints"]["by_month"],
+            note=_("收到按提交月份统计；办结、属实和用时按办结月份统计。"),
         ),
     }
