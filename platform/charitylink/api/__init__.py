@@ -44,6 +44,7 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
     name: {"name": name, "in": "path", "required": True, "schema": _ID}
     for name in ("org_id", "fund_id", "project_id", "claim_id", "notification_id")
 }
+PATH_PARAMS["entry_id"] = {**PATH_PARAMS["fund_id"], "name": "entry_id"}
 PATH_PARAMS["code"] = {
     "name": "code",
     "in": "path",

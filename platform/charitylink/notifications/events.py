@@ -232,3 +232,30 @@ def project_reviewed(kind: str, project: Project, row: AuditEvent) -> None:
         params={"project": project.title, "org": project.org.name},
         url=f"/org/projects/{project.id}",
     )
+
+
+# --------------------------------------------------------------------------
+# Disputes (a failed follow-up visit)
+# --------------------------------------------------------------------------
+
+
+def delivery_disputed(claim: Claim, row: AuditEvent) -> None:
+    """The org is asked to answer; the params carry no reason (it may name
+    the household)."""
+    notify(
+        "delivery_disputed",
+        org_users(claim.org_id),
+        event=f"claim:{claim.id}:{_occurrence(row)}",
+        params=_claim_params(claim),
+        url=f"/org/claims/{claim.id}",
+    )
+
+
+def dispute_resolved(claim: Claim, row: AuditEvent) -> None:
+    notify(
+        "dispute_resolved",
+        org_users(claim.org_id),
+        event=f"claim:{claim.id}:{_occurrence(row)}",
+        params=_claim_params(claim),
+        url=f"/org/claims/{claim.id}",
+    )
