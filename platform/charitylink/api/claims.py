@@ -100,7 +100,14 @@ class DisputeSchema(Answer):
         lambda c: c.response_evidence_name,
         metadata={"type": ["string", "null"], "description": "答复凭证文件名"},
     )
-    outcome = choice(DisputeOutcome, nullable=True, attribute="resolution")
+    outcome = mfields.Function(
+        lambda c: c.resolution,
+        metadata={
+            "type": ["string", "null"],
+            "enum": [*(o.value for o in DisputeOutcome), None],
+            "description": "处理结果：confirm、partial、reverse；未处理为 null",
+        },
+    )
     resolution_reason = Text(allow_none=True)
     resolved_at = Timestamp(allow_none=True)
     reversed_amount = Integer(

@@ -1003,6 +1003,25 @@ def extend_claim(claim: Claim, moderator: User, due_on: Any, reason: Any) -> Cla
     return claim
 
 
+def follow_up_state(need: Need) -> str:
+    """What the public need page says of the follow-up visits: ``disputed``
+    while any delivery is being checked, ``confirmed`` once one was confirmed,
+    else "". Never the reason or the notes."""
+    states = set(
+        db.session.scalars(
+            select(Claim.status)
+            .where(
+                Claim.need_id == need.id,
+                Claim.status.in_([ClaimStatus.DISPUTED, ClaimStatus.CONFIRMED]),
+            )
+            .distinct()
+        )
+    )
+    if ClaimStatus.DISPUTED in states:
+        return "disputed"
+    return "confirmed" if ClaimStatus.CONFIRMED in states else ""
+
+
 def claim_timeline(claim: Claim) -> list[audit.AuditEvent]:
     """The claim's steps as the audit log holds them, oldest first (the claim
     page shows them to the org and the region's moderators)."""
