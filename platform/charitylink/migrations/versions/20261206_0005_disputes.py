@@ -13,6 +13,8 @@ Revises: 0004
 Create Date: 2026-12-06
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,7 +23,7 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-CLAIM_COLUMNS = [
+CLAIM_COLUMNS: list[tuple[str, Any]] = [
     ("disputed_at", sa.DateTime()),
     ("disputed_by_id", sa.Integer()),
     ("dispute_reason", sa.Text()),
