@@ -80,6 +80,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         ),
         "EVIDENCE_MAX_BYTES": 5 * 1024 * 1024,
         "CLAIM_DUE_DAYS": int(os.environ.get("CLAIM_DUE_DAYS", 30)),
+        "DISPUTE_ANSWER_DAYS": int(os.environ.get("DISPUTE_ANSWER_DAYS", 14)),
         "TOKEN_TTL_HOURS": int(os.environ.get("TOKEN_TTL_HOURS", 24 * 30)),
         "PROXY_FIX_HOPS": int(os.environ.get("PROXY_FIX_HOPS", 0)),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
