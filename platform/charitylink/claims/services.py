@@ -1112,7 +1112,8 @@ def org_claims(org_id: int, status: str = "") -> Select[Any]:
 def summary(org_id: int, status: str = "") -> dict[str, int]:
     """Counts and sums over all of an org's claims (one status, or all), not
     only the page shown."""
-    done = (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
+    # A disputed delivery is still paid out until a second moderator decides.
+    done = (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED, ClaimStatus.DISPUTED)
     query = select(
         func.count(Claim.id),
         func.coalesce(
