@@ -276,14 +276,8 @@ class ClaimExtendSchema(Body):
     reason = text(500, "延期原因", filled=True, required=True)
 
 
-def _moderator_action(verb: str, summary: str) -> Any:
-    return operation(
-        f"{verb}Claim", summary, "claims", errors=WRITE_ERRORS, idempotent=True
-    )
-
-
 @bp.post("/claims/<int:claim_id>/dispute")
-@_moderator_action(
+@_action(
     "dispute", "回访有异议：不予确认，记录家庭实际收到的金额（需求所在地区审核员）"
 )
 @accepts(DisputeCreateSchema)
@@ -298,7 +292,7 @@ def dispute_claim(claim_id: int) -> Claim:
 
 
 @bp.post("/claims/<int:claim_id>/respond")
-@_moderator_action("respond", "答复回访异议（机构；凭证文件请在认领页面上传）")
+@_action("respond", "答复回访异议（机构；凭证文件请在认领页面上传）")
 @accepts(DisputeResponseSchema)
 @bp.response(200, ClaimSchema, description="成功")
 def respond_to_dispute(claim_id: int) -> Claim:
@@ -311,7 +305,7 @@ def respond_to_dispute(claim_id: int) -> Claim:
 
 
 @bp.post("/claims/<int:claim_id>/resolve")
-@_moderator_action(
+@_action(
     "resolve",
     "处理回访异议：确认、部分确认或撤销（另一位审核员；机构答复或答复期限届满后）",
 )
@@ -329,7 +323,7 @@ def resolve_dispute(claim_id: int) -> Claim:
 
 
 @bp.post("/claims/<int:claim_id>/extend")
-@_moderator_action("extend", "延长认领的交付期限（需求所在地区审核员）")
+@_action("extend", "延长认领的交付期限（需求所在地区审核员）")
 @accepts(ClaimExtendSchema)
 @bp.response(200, ClaimSchema, description="成功")
 def extend_claim(claim_id: int) -> Claim:
