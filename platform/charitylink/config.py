@@ -84,6 +84,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # receipt (docs/complaints.md); later ones are flagged overdue.
         "COMPLAINT_ACCEPT_DAYS": int(os.environ.get("COMPLAINT_ACCEPT_DAYS", 3)),
         "COMPLAINT_RESOLVE_DAYS": int(os.environ.get("COMPLAINT_RESOLVE_DAYS", 15)),
+        "DISPUTE_ANSWER_DAYS": int(os.environ.get("DISPUTE_ANSWER_DAYS", 14)),
         "TOKEN_TTL_HOURS": int(os.environ.get("TOKEN_TTL_HOURS", 24 * 30)),
         "PROXY_FIX_HOPS": int(os.environ.get("PROXY_FIX_HOPS", 0)),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

@@ -91,6 +91,14 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
         "createClaim": ("admin", f"/api/v1/needs/{w['need'].code}/claims"),
         "deliverClaim": ("admin", f"/api/v1/claims/{w['claim'].id}/deliver"),
         "cancelClaim": ("admin", f"/api/v1/claims/{w['claim'].id}/cancel"),
+        "disputeClaim": ("moderator", f"/api/v1/claims/{w['claim'].id}/dispute"),
+        "respondClaim": ("admin", f"/api/v1/claims/{w['claim'].id}/respond"),
+        "resolveClaim": ("moderator", f"/api/v1/claims/{w['claim'].id}/resolve"),
+        "extendClaim": ("moderator", f"/api/v1/claims/{w['claim'].id}/extend"),
+        "reverseDonation": (
+            "admin",
+            f"/api/v1/funds/{w['fund'].id}/donations/1/reverse",
+        ),
         "setNotificationSettings": ("admin", "/api/v1/account/notification-settings"),
         "submitComplaint": (None, "/api/v1/complaints"),
         "resolveComplaint": (

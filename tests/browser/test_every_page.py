@@ -67,6 +67,7 @@ NOT_HTML = {
     "api_v1.openapi_json",
     "api_v1.stats",
     "claims.evidence_file",
+    "claims.response_evidence_file",
     "exports.mod_export",
     "exports.org_export",
     "needs.import_template",

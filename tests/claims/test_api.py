@@ -28,6 +28,7 @@ CLAIM_FIELDS = {
     "delivered_on",
     "method",
     "note",
+    "dispute",
 }
 
 

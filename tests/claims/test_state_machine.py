@@ -1,7 +1,9 @@
-"""Random sequences of claim / cancel / deliver / confirm / expire / donate on a
+"""Random sequences of claim / cancel / deliver / confirm / expire / donate,
+and of dispute / resolve (confirm, partial, reverse) / donation reversal, on a
 small world (2 needs, 2 funds of which one is special): after every step the
-ledger and need invariants hold (rules 1–3), and each refusal is the one the
-rules predict. Runs on SQLite and PostgreSQL like every other test."""
+ledger and need invariants hold (rules 1–3, the figures equal the ledger's
+sums), and each refusal is the one the rules predict. Runs on SQLite and
+PostgreSQL like every other test."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from charitylink.claims.models import ACTIVE_CLAIM_STATUSES, Claim, ClaimStatus
 from charitylink.core.timeutil import today
 from charitylink.errors import (
     DomainError,
+    FourEyes,
     FundPurpose,
     InsufficientFunds,
     InvalidTransition,
@@ -32,7 +35,7 @@ from charitylink.errors import (
 from charitylink.extensions import db
 from charitylink.funds import ledger
 from charitylink.funds import services as fund_services
-from charitylink.funds.models import Fund, FundKind
+from charitylink.funds.models import Fund, FundKind, LedgerEntry, LedgerKind
 from charitylink.needs.models import Need, NeedStatus
 from tests.factories import org_admin_of
 
@@ -46,6 +49,8 @@ class ClaimLoop(RuleBasedStateMachine):
         org = f["create_org"]()
         self.admin = org_admin_of(org)
         self.moderator = f["create_user"]("moderator", region_prefix="22")
+        # Resolves disputes: never the moderator who raised them (four eyes).
+        self.second = f["create_user"]("moderator", region_prefix="22")
         self.funds = [
             f["create_fund"](org=org, donations_fen=50_000),
             f["create_fund"](
@@ -175,6 +180,80 @@ class ClaimLoop(RuleBasedStateMachine):
         fund_services.record_donation(fund, self.admin, amount_fen=amount)
         db.session.commit()
 
+    @rule(i=st.integers(0, 50), percent=st.integers(0, 100))
+    def dispute(self, i: int, percent: int) -> None:
+        claim = self._claim(i)
+        if claim is None:
+            return
+        ok = claim.status == ClaimStatus.DELIVERED
+        received = (claim.delivered_fen or 0) * percent // 100
+        self._attempt(
+            services.dispute_claim,
+            claim,
+            self.moderator,
+            "家庭称未足额收到",
+            received,
+            expect=None if ok else InvalidTransition,
+        )
+        if ok:
+            # The org answers, so a moderator may resolve at once.
+            services.respond_to_dispute(
+                db.session.get_one(Claim, claim.id), self.admin, "已交付"
+            )
+            db.session.commit()
+
+    @rule(
+        i=st.integers(0, 50),
+        outcome=st.sampled_from(["confirm", "partial", "reverse"]),
+        percent=st.integers(1, 100),
+        same=st.booleans(),
+    )
+    def resolve(self, i: int, outcome: str, percent: int, same: bool) -> None:
+        claim = self._claim(i)
+        if claim is None:
+            return
+        confirmed = max(1, (claim.delivered_fen or 0) * percent // 100)
+        expect: type[Exception] | None = None
+        if claim.status != ClaimStatus.DISPUTED:
+            expect = InvalidTransition
+        elif same:
+            expect = FourEyes
+        self._attempt(
+            services.resolve_dispute,
+            claim,
+            self.moderator if same else self.second,
+            outcome,
+            confirmed if outcome == "partial" else None,
+            "核实结果",
+            expect=expect,
+        )
+
+    @rule(k=st.integers(0, 1), j=st.integers(0, 50))
+    def reverse_donation(self, k: int, j: int) -> None:
+        fund = db.session.get_one(Fund, self.fund_ids[k])
+        donations = db.session.scalars(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.fund_id == fund.id,
+                LedgerEntry.kind == LedgerKind.DONATION,
+            )
+            .order_by(LedgerEntry.id)
+        ).all()
+        entry = donations[j % len(donations)]
+        expect: type[Exception] | None = None
+        if ledger.already_reversed(entry.id):
+            expect = InvalidTransition
+        elif entry.amount_fen > fund.available_fen:
+            expect = InsufficientFunds
+        self._attempt(
+            fund_services.reverse_donation,
+            fund,
+            self.admin,
+            entry.id,
+            "登记错误",
+            expect=expect,
+        )
+
     # -- invariants --------------------------------------------------------
 
     @invariant()
@@ -190,7 +269,8 @@ class ClaimLoop(RuleBasedStateMachine):
             delivered = [
                 c
                 for c in claims
-                if c.status in (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
+                if c.status
+                in (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED, ClaimStatus.DISPUTED)
             ]
             # Rule 1.
             assert need.claimed_fen == sum(c.effective_fen for c in active)
@@ -205,7 +285,10 @@ class ClaimLoop(RuleBasedStateMachine):
                 assert need.claimed_fen == need.amount_fen and reserved
             elif status == NeedStatus.DELIVERED:
                 assert need.claimed_fen == need.amount_fen and not reserved
-                assert any(c.status == ClaimStatus.DELIVERED for c in active)
+                assert any(
+                    c.status in (ClaimStatus.DELIVERED, ClaimStatus.DISPUTED)
+                    for c in active
+                )
             elif status == NeedStatus.CONFIRMED:
                 assert all(c.status == ClaimStatus.CONFIRMED for c in active)
             else:
@@ -220,6 +303,8 @@ class ClaimLoop(RuleBasedStateMachine):
             assert sums["donations_fen"] == fund.donations_fen
             assert sums["reserved_fen"] == fund.reserved_fen
             assert sums["disbursed_fen"] == fund.disbursed_fen
+            assert sums["balance_fen"] == fund.balance_fen
+            assert sums["available_fen"] == fund.available_fen
             assert fund.available_fen >= 0 and fund.balance_fen >= 0
             claims = db.session.scalars(
                 select(Claim).where(Claim.fund_id == fund_id)
@@ -230,8 +315,19 @@ class ClaimLoop(RuleBasedStateMachine):
             assert fund.disbursed_fen == sum(
                 c.delivered_fen or 0
                 for c in claims
-                if c.status in (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
+                if c.status
+                in (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED, ClaimStatus.DISPUTED)
             )
+            # Reversed deliveries went back to the balance, once each.
+            reversed_total = sum(c.reversed_fen or 0 for c in claims)
+            payments_back = db.session.scalars(
+                select(LedgerEntry.amount_fen).where(
+                    LedgerEntry.fund_id == fund_id,
+                    LedgerEntry.kind == LedgerKind.REVERSAL,
+                    LedgerEntry.claim_id.is_not(None),
+                )
+            ).all()
+            assert sum(payments_back) == reversed_total
             if fund.kind == FundKind.SPECIAL:  # rule 3
                 for c in claims:
                     assert db.session.get(Need, c.need_id).need_type == "medical"

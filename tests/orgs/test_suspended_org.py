@@ -50,8 +50,11 @@ ORG_ACTIONS: dict[Callable[..., Any], str] = {
     claim_services.deliver_claim: "verified",
     claim_services.reveal_household_contact: "verified",
     claim_services.cancel_claim: "any",
+    # Answering a dispute moves no money; a suspended org still owes the answer.
+    claim_services.respond_to_dispute: "any",
     fund_services.create_fund: "verified",
     fund_services.record_donation: "verified",
+    fund_services.reverse_donation: "verified",
     project_services.create_project: "verified",
     project_services.update_project: "verified",
     project_services.submit_project: "verified",

@@ -45,6 +45,7 @@ REDIRECT_OK = {
 NOT_FOUND_OK = {
     "needs.import_preview",
     "mail.unsubscribe",  # the world's token is not a signed one: "link invalid"
+    "claims.response_evidence_file",  # the world's claim was never disputed
 }
 
 # Allowed GETs of an e-mailed link whose token the world has not (a made-up
@@ -161,6 +162,13 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "exports.org_export": {"GET": ORG_ADMINS},
     "claims.mod_index": {"GET": MODS},
     "claims.confirm": {"GET": MOD_IN, "POST": MOD_IN},  # GET: the confirmation step
+    "claims.mod_detail": {"GET": MOD_IN},
+    "claims.dispute": {"POST": MOD_IN},
+    "claims.resolve": {"POST": MOD_IN},
+    "claims.extend": {"POST": MOD_IN},
+    "claims.respond": {"POST": STAFF_A},
+    "claims.response_evidence_file": {"GET": STAFF_A | MOD_IN},
+    "funds.reverse_donation": {"GET": ADMIN_A, "POST": ADMIN_A},
     "reports.mod_reports": {"GET": MODS},
     "reports.mod_export": {"GET": MODS},
     # API
@@ -198,6 +206,11 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.deliver_claim": {"POST": STAFF_A},
     "api_v1.cancel_claim": {"POST": STAFF_A},
     "api_v1.confirm_claim": {"POST": MOD_IN},
+    "api_v1.dispute_claim": {"POST": MOD_IN},
+    "api_v1.respond_to_dispute": {"POST": STAFF_A},
+    "api_v1.resolve_dispute": {"POST": MOD_IN},
+    "api_v1.extend_claim": {"POST": MOD_IN},
+    "api_v1.reverse_donation": {"POST": ADMIN_A},
     "api_v1.stats": {"GET": ALL},
     "api_v1.openapi_json": {"GET": ALL},
     "api_v1.docs": {"GET": ALL},

@@ -52,6 +52,7 @@ PATH_PARAMS["tracking_code"] = {
     "schema": {"type": "string", "maxLength": 64},
     "description": "提交举报时得到的查询码；错误的查询码与不存在的一样答复 404",
 }
+PATH_PARAMS["entry_id"] = {**PATH_PARAMS["fund_id"], "name": "entry_id"}
 PATH_PARAMS["code"] = {
     "name": "code",
     "in": "path",

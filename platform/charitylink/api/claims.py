@@ -30,19 +30,26 @@ from charitylink.api.fields import (
     Day,
     Integer,
     Text,
+    Timestamp,
     choice,
     day,
     depends,
     money,
+    nested,
     ref_id,
     text,
 )
 from charitylink.api.reasons import ReasonOptionalSchema
 from charitylink.claims import services
-from charitylink.claims.models import Claim, ClaimStatus, DeliveryMethod
+from charitylink.claims.models import (
+    Claim,
+    ClaimStatus,
+    DeliveryMethod,
+    DisputeOutcome,
+)
 from charitylink.core import params
 from charitylink.core.i18n import _
-from charitylink.core.permissions import require_org_staff
+from charitylink.core.permissions import require_moderator, require_org_staff
 from charitylink.core.timeutil import InvalidDate, parse_day
 from charitylink.errors import NotFound, ValidationFailed
 from charitylink.extensions import db
@@ -72,6 +79,44 @@ class DeliverySchema(Body):
     note = text(2000, "说明", nullable=True)
 
 
+class DisputeSchema(Answer):
+    """A failed follow-up visit and what became of it."""
+
+    reason = Text(attribute="dispute_reason", required=True)
+    received_amount = Integer(
+        attribute="received_fen",
+        required=True,
+        metadata={"description": "家庭称实际收到的金额；" + FEN_TEXT},
+    )
+    disputed_at = Timestamp(required=True)
+    answer_due_on = Day(
+        attribute="dispute_due_on",
+        required=True,
+        metadata={"description": "机构答复期限；届满后审核员可不待答复直接处理"},
+    )
+    response_note = Text(allow_none=True)
+    responded_at = Timestamp(allow_none=True)
+    response_evidence = mfields.Function(
+        lambda c: c.response_evidence_name,
+        metadata={"type": ["string", "null"], "description": "答复凭证文件名"},
+    )
+    outcome = mfields.Function(
+        lambda c: c.resolution,
+        metadata={
+            "type": ["string", "null"],
+            "enum": [*(o.value for o in DisputeOutcome), None],
+            "description": "处理结果：confirm、partial、reverse；未处理为 null",
+        },
+    )
+    resolution_reason = Text(allow_none=True)
+    resolved_at = Timestamp(allow_none=True)
+    reversed_amount = Integer(
+        attribute="reversed_fen",
+        allow_none=True,
+        metadata={"description": "撤销（退回基金）的金额；" + FEN_TEXT},
+    )
+
+
 class ClaimSchema(Answer):
     """A claim as the API shows it; nothing of the need's private half."""
 
@@ -91,6 +136,12 @@ class ClaimSchema(Answer):
     delivered_on = Day(allow_none=True)
     method = choice(DeliveryMethod, nullable=True)
     note = Text(allow_none=True)
+    dispute = nested(
+        DisputeSchema,
+        "回访异议",
+        nullable=True,
+        description="回访异议及处理结果（未发生异议时为 null）",
+    )
 
 
 class ClaimPageSchema(Answer):
@@ -185,6 +236,106 @@ def cancel_claim(claim_id: int) -> Claim:
     user = require_user()
     claim = _claim_for(user, claim_id)
     services.cancel_claim(claim, user, reason_body())
+    return claim
+
+
+class DisputeCreateSchema(Body):
+    reason = text(500, "异议原因", filled=True, required=True)
+    received_amount = depends(
+        money("家庭实际收到的金额（分）", low=0, required=True),
+        "claim",
+        "0 至交付金额",
+    )
+
+
+class DisputeResponseSchema(Body):
+    note = text(2000, "答复说明", filled=True, required=True)
+
+
+class DisputeResolveSchema(Body):
+    outcome = choice(
+        DisputeOutcome,
+        "处理结果",
+        required=True,
+        description="confirm：确认交付；partial：部分确认（其余撤销）；reverse：全部撤销",
+    )
+    confirmed_amount = depends(
+        money("确认金额（分）", nullable=True),
+        "claim",
+        "部分确认时必填：大于零且不超过交付金额",
+    )
+    reason = text(500, "处理理由", filled=True, required=True)
+
+
+class ClaimExtendSchema(Body):
+    due_on = depends(
+        day("新的交付期限", required=True),
+        "claim",
+        "晚于原期限且不早于今天，一年以内",
+    )
+    reason = text(500, "延期原因", filled=True, required=True)
+
+
+@bp.post("/claims/<int:claim_id>/dispute")
+@_action(
+    "dispute", "回访有异议：不予确认，记录家庭实际收到的金额（需求所在地区审核员）"
+)
+@accepts(DisputeCreateSchema)
+@bp.response(200, ClaimSchema, description="成功")
+def dispute_claim(claim_id: int) -> Claim:
+    user = require_user()
+    claim = _claim_for(user, claim_id)
+    require_moderator(user, claim.need.region_code)  # before the body: 403
+    data = body()
+    services.dispute_claim(claim, user, data["reason"], data["received_amount"])
+    return claim
+
+
+@bp.post("/claims/<int:claim_id>/respond")
+@_action("respond", "答复回访异议（机构；凭证文件请在认领页面上传）")
+@accepts(DisputeResponseSchema)
+@bp.response(200, ClaimSchema, description="成功")
+def respond_to_dispute(claim_id: int) -> Claim:
+    user = require_user()
+    claim = _claim_for(user, claim_id)
+    require_org_staff(user, claim.org_id)
+    data = body()
+    services.respond_to_dispute(claim, user, data["note"])
+    return claim
+
+
+@bp.post("/claims/<int:claim_id>/resolve")
+@_action(
+    "resolve",
+    "处理回访异议：确认、部分确认或撤销（另一位审核员；机构答复或答复期限届满后）",
+)
+@accepts(DisputeResolveSchema)
+@bp.response(200, ClaimSchema, description="成功")
+def resolve_dispute(claim_id: int) -> Claim:
+    user = require_user()
+    claim = _claim_for(user, claim_id)
+    require_moderator(user, claim.need.region_code)
+    data = body()
+    services.resolve_dispute(
+        claim, user, data["outcome"], data.get("confirmed_amount"), data["reason"]
+    )
+    return claim
+
+
+@bp.post("/claims/<int:claim_id>/extend")
+@_action("extend", "延长认领的交付期限（需求所在地区审核员）")
+@accepts(ClaimExtendSchema)
+@bp.response(200, ClaimSchema, description="成功")
+def extend_claim(claim_id: int) -> Claim:
+    user = require_user()
+    claim = _claim_for(user, claim_id)
+    require_moderator(user, claim.need.region_code)
+    data = body()
+    try:
+        due_on = parse_day(data["due_on"], _("交付期限"))
+    except InvalidDate as exc:
+        raise ValidationFailed(str(exc), {"due_on": str(exc)}) from None
+    services.extend_claim(claim, user, due_on, data["reason"])
     return claim
 
 

@@ -36,6 +36,7 @@ from charitylink.api.fields import (
     string,
     text,
 )
+from charitylink.api.reasons import ReasonSchema
 from charitylink.core.i18n import _
 from charitylink.core.permissions import covers, is_org_staff, require_org_can_act
 from charitylink.errors import NotAllowed, ValidationFailed
@@ -219,6 +220,37 @@ def create_donation(fund_id: int) -> LedgerEntry:
         donor_name=data.get("donor_name"),
         reference=data.get("reference"),
     )
+
+
+class ReversalSchema(Answer):
+    id = Integer(required=True)
+    fund_id = Integer(required=True)
+    kind = Text(required=True, metadata={"description": "reversal"})
+    amount = Integer(
+        attribute="amount_fen", required=True, metadata={"description": FEN_TEXT}
+    )
+    reverses = Integer(required=True, metadata={"description": "被冲正的账目编号"})
+    reason = Text(required=True)
+    created_at = Timestamp()
+    fund = mfields.Nested(FundSchema)
+
+
+@bp.post("/funds/<int:fund_id>/donations/<int:entry_id>/reverse")
+@operation(
+    "reverseDonation",
+    "冲正一笔登记错误的捐赠（机构管理员；冲正后可用余额不得小于零）",
+    "funds",
+    errors=WRITE_ERRORS,
+    idempotent=True,
+)
+@accepts(ReasonSchema)
+@bp.response(201, ReversalSchema, description="成功")
+def reverse_donation(fund_id: int, entry_id: int) -> LedgerEntry:
+    user = require_user()
+    fund = _fund_or_404(fund_id, user)
+    require_org_can_act(user, fund.org_id, admin=True)  # before the body: 403
+    data = body()
+    return services.reverse_donation(fund, user, entry_id, data["reason"])
 
 
 @bp.get("/funds/<int:fund_id>")

@@ -56,3 +56,61 @@ class DeliverForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField(_l("原因（可选）"), validators=[Optional(), Length(max=500)])
+
+
+class DisputeForm(FlaskForm):
+    """Instead of confirming: what the household says it received, and why."""
+
+    received_amount = StringField(
+        _l("家庭实际收到的金额（元）"),
+        validators=[
+            DataRequired(_l("请填写家庭实际收到的金额（未收到填 0）。")),
+            Length(max=32),
+        ],
+    )
+    reason = TextAreaField(
+        _l("异议原因"),
+        validators=[DataRequired(_l("请填写异议原因。")), Length(max=500)],
+    )
+
+
+class RespondForm(FlaskForm):
+    note = TextAreaField(
+        _l("答复说明"),
+        validators=[DataRequired(_l("请填写答复说明。")), Length(max=2000)],
+    )
+    evidence = FileField(_l("凭证（可选，JPEG/PNG/PDF，不超过5MB）"))
+
+
+class ResolveForm(FlaskForm):
+    outcome = SelectField(
+        _l("处理结果"),
+        choices=[
+            ("", _l("请选择")),
+            ("confirm", _l("确认交付（全额）")),
+            ("partial", _l("部分确认（其余撤销，退回基金待追回）")),
+            ("reverse", _l("撤销交付（全额退回基金待追回）")),
+        ],
+        validators=[DataRequired(_l("请选择处理结果。"))],
+        validate_choice=False,
+    )
+    confirmed_amount = StringField(
+        _l("确认金额（元，仅部分确认时填写）"),
+        validators=[Optional(), Length(max=32)],
+    )
+    reason = TextAreaField(
+        _l("处理理由"),
+        validators=[DataRequired(_l("请填写处理理由。")), Length(max=500)],
+    )
+
+
+class ExtendForm(FlaskForm):
+    due_on = StringField(
+        _l("新的交付期限"),
+        validators=[DataRequired(_l("请填写新的交付期限。")), Length(max=32)],
+        render_kw={"type": "date"},
+    )
+    reason = StringField(
+        _l("延期原因"),
+        validators=[DataRequired(_l("请填写延期原因。")), Length(max=500)],
+    )

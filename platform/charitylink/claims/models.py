@@ -17,6 +17,10 @@ class ClaimStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    # A failed follow-up visit (回访): the household says the help did not
+    # arrive in full. Resolved by a second moderator to confirmed or reversed.
+    DISPUTED = "disputed"
+    REVERSED = "reversed"
 
 
 CLAIM_STATUS_LABELS = {
@@ -25,13 +29,29 @@ CLAIM_STATUS_LABELS = {
     ClaimStatus.CONFIRMED: N_("已确认"),
     ClaimStatus.CANCELLED: N_("已取消"),
     ClaimStatus.EXPIRED: N_("已过期"),
+    ClaimStatus.DISPUTED: N_("核实中"),
+    ClaimStatus.REVERSED: N_("已撤销"),
 }
 
 ACTIVE_CLAIM_STATUSES = (
     ClaimStatus.RESERVED,
     ClaimStatus.DELIVERED,
     ClaimStatus.CONFIRMED,
+    ClaimStatus.DISPUTED,
 )
+
+
+class DisputeOutcome(enum.StrEnum):
+    CONFIRM = "confirm"
+    PARTIAL = "partial"
+    REVERSE = "reverse"
+
+
+DISPUTE_OUTCOME_LABELS = {
+    DisputeOutcome.CONFIRM: N_("确认交付"),
+    DisputeOutcome.PARTIAL: N_("部分确认"),
+    DisputeOutcome.REVERSE: N_("撤销交付"),
+}
 
 
 class DeliveryMethod(enum.StrEnum):
@@ -98,6 +118,25 @@ class Claim(Model):
     delivered_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The dispute (docs/disputes.md). On a partial confirmation
+    # ``delivered_fen`` becomes the confirmed amount and ``reversed_fen`` holds
+    # the rest, so every existing sum over delivered claims stays right.
+    disputed_at: Mapped[datetime | None]
+    disputed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    dispute_reason: Mapped[str | None] = mapped_column(Text)
+    received_fen: Mapped[int | None] = mapped_column(BigInteger)
+    dispute_due_on: Mapped[date | None] = mapped_column(index=True)
+    response_note: Mapped[str | None] = mapped_column(Text)
+    responded_at: Mapped[datetime | None]
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    response_evidence_path: Mapped[str | None] = mapped_column(String(128))
+    response_evidence_name: Mapped[str | None] = mapped_column(String(128))
+    response_evidence_mime: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[DisputeOutcome | None] = mapped_column(String(16))
+    resolution_reason: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reversed_fen: Mapped[int | None] = mapped_column(BigInteger)
 
     need = relationship("Need", lazy="joined")
     org = relationship("Organization", lazy="joined")
@@ -113,6 +152,30 @@ class Claim(Model):
         """What this claim counts against its need (rule 1)."""
         if self.status == ClaimStatus.RESERVED:
             return self.amount_fen
-        if self.status in (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED):
+        if self.status in (
+            ClaimStatus.DELIVERED,
+            ClaimStatus.CONFIRMED,
+            ClaimStatus.DISPUTED,
+        ):
             return self.delivered_fen or 0
         return 0
+
+    @property
+    def dispute(self) -> Claim | None:
+        """The claim itself once disputed (the API nests the dispute's fields)."""
+        return self if self.disputed_at is not None else None
+
+    @property
+    def reported_fen(self) -> int | None:
+        """What the org reported as delivered, before any dispute lowered it."""
+        if self.delivered_fen is None:
+            return None
+        if self.status == ClaimStatus.REVERSED:
+            return self.delivered_fen
+        return self.delivered_fen + (self.reversed_fen or 0)
+
+    @property
+    def resolution_label(self) -> str:
+        if not self.resolution:
+            return ""
+        return _(DISPUTE_OUTCOME_LABELS.get(DisputeOutcome(self.resolution), ""))

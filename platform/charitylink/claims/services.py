@@ -28,9 +28,11 @@ from sqlalchemy.engine import CursorResult
 from charitylink.accounts.models import User
 from charitylink.claims.models import (
     ACTIVE_CLAIM_STATUSES,
+    DISPUTE_OUTCOME_LABELS,
     Claim,
     ClaimStatus,
     DeliveryMethod,
+    DisputeOutcome,
 )
 from charitylink.core import audit
 from charitylink.core.i18n import _
@@ -50,6 +52,7 @@ from charitylink.core.timeutil import utcnow
 from charitylink.core.transitions import move_if
 from charitylink.errors import (
     DomainError,
+    FourEyes,
     InvalidTransition,
     NotAllowed,
     NotClaimable,
@@ -59,7 +62,7 @@ from charitylink.errors import (
 )
 from charitylink.extensions import db
 from charitylink.funds import ledger
-from charitylink.funds.models import Fund
+from charitylink.funds.models import Fund, LedgerEntry, LedgerKind
 from charitylink.funds.services import check_purpose, org_funds, purpose_refusal
 from charitylink.needs.models import PUBLIC_STATUSES, Need, NeedStatus
 from charitylink.notifications import events
@@ -73,14 +76,15 @@ TRANSITIONS = {
         ClaimStatus.CANCELLED,
         ClaimStatus.EXPIRED,
     ),
-    ClaimStatus.DELIVERED: (ClaimStatus.CONFIRMED,),
+    ClaimStatus.DELIVERED: (ClaimStatus.CONFIRMED, ClaimStatus.DISPUTED),
+    ClaimStatus.DISPUTED: (ClaimStatus.CONFIRMED, ClaimStatus.REVERSED),
 }
 
 
 def _audit_claim(
     actor: User | None, action: str, claim: Claim, old: Any, new: Any, reason: str = ""
-) -> None:
-    audit.record(
+) -> audit.AuditEvent:
+    return audit.record(
         actor,
         action,
         claim,
@@ -517,7 +521,9 @@ def _maybe_confirm_need(need: Need, actor: User) -> None:
     unconfirmed = db.session.scalar(
         select(func.count(Claim.id)).where(
             Claim.need_id == need.id,
-            Claim.status.in_([ClaimStatus.RESERVED, ClaimStatus.DELIVERED]),
+            Claim.status.in_(
+                [ClaimStatus.RESERVED, ClaimStatus.DELIVERED, ClaimStatus.DISPUTED]
+            ),
         )
     )
     if unconfirmed == 0:
@@ -654,6 +660,385 @@ def expire_overdue(
 
 
 # --------------------------------------------------------------------------
+# Disputes (a failed 回访) and due-date extensions (docs/disputes.md)
+# --------------------------------------------------------------------------
+
+NOTE_MAX = 2000
+EXTEND_MAX_DAYS = 365
+
+
+def dispute_answer_days() -> int:
+    """How long the org has to answer a dispute before a moderator may
+    resolve it without the answer."""
+    return int(current_app.config.get("DISPUTE_ANSWER_DAYS", 14))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def dispute_claim(
+    claim: Claim, moderator: User, reason: Any, received_fen: Any
+) -> Claim:
+    """Instead of confirming, a moderator of the need's region records that the
+    household did not receive (all of) the delivery: the claim becomes
+    ``disputed`` and the org is asked to answer within
+    :func:`dispute_answer_days`. No money moves until the dispute is resolved;
+    the need is not confirmed while a claim of it is disputed."""
+    require_moderator(moderator, claim.need.region_code)
+    if claim.status != ClaimStatus.DELIVERED:
+        raise InvalidTransition(_invalid_message(claim, ClaimStatus.DISPUTED))
+    fields: dict[str, str] = {}
+    delivered = claim.delivered_fen or 0
+    if not _is_int(received_fen):
+        fields["received_amount"] = _("家庭实际收到的金额必须是以分为单位的整数。")
+    elif received_fen < 0 or received_fen > delivered:
+        fields["received_amount"] = _(
+            "家庭实际收到的金额应在 0 到交付金额 %(a)s 之间。", a=format_fen(delivered)
+        )
+    gather(fields, lambda: clean_reason(reason, required=True))
+    if fields:
+        raise ValidationFailed(_("异议信息有误，请检查标出的字段。"), fields)
+    reason = clean_reason(reason, required=True)
+    _move_claim(claim, ClaimStatus.DELIVERED, ClaimStatus.DISPUTED)
+    claim.disputed_at = utcnow()
+    claim.disputed_by_id = moderator.id
+    claim.dispute_reason = reason
+    claim.received_fen = received_fen
+    claim.dispute_due_on = china_today() + timedelta(days=dispute_answer_days())
+    row = _audit_claim(
+        moderator,
+        "claim.dispute",
+        claim,
+        ClaimStatus.DELIVERED,
+        ClaimStatus.DISPUTED,
+        f"回访有异议：家庭称收到 {format_fen(received_fen)}"
+        f"（登记交付 {format_fen(delivered)}）；{reason}",
+    )
+    db.session.flush()
+    events.delivery_disputed(claim, row)
+    return claim
+
+
+def _response_checks(note: Any, evidence: Any) -> tuple[str, Any]:
+    fields: dict[str, str] = {}
+    text = note.strip() if isinstance(note, str) else ""
+    if not text:
+        fields["note"] = _("请填写答复说明。")
+    elif len(text) > NOTE_MAX:
+        fields["note"] = _("答复说明不超过2000字。")
+    prepared = None
+    if evidence is not None:
+        from charitylink.claims import evidence as evidence_files
+
+        def check_file() -> None:
+            nonlocal prepared
+            prepared = evidence_files.prepare(evidence)
+
+        gather(fields, check_file)
+    if fields:
+        raise ValidationFailed(_("答复信息有误，请检查标出的字段。"), fields)
+    return text, prepared
+
+
+def respond_to_dispute(
+    claim: Claim, user: User, note: Any, evidence: Any = None
+) -> Claim:
+    """The org's answer to a dispute: a note, and optionally a file (a receipt,
+    a photo of the handover). One answer per dispute. A suspended org may
+    still answer: answering moves no money."""
+    require_org_staff(user, claim.org_id)
+    if claim.status != ClaimStatus.DISPUTED:
+        raise InvalidTransition(_("只有核实中的认领可以答复异议。"))
+    if claim.responded_at is not None:
+        raise InvalidTransition(_("本机构已答复过这项异议。"))
+    text, prepared = _response_checks(note, evidence)
+    stored = None
+    if prepared is not None:
+        from charitylink.claims import evidence as evidence_files
+
+        stored = evidence_files.write(prepared)  # raises StorageFull
+    try:
+        values: dict[str, Any] = {
+            "response_note": text,
+            "responded_at": utcnow(),
+            "responded_by_id": user.id,
+        }
+        if stored is not None:
+            (
+                values["response_evidence_path"],
+                values["response_evidence_name"],
+                values["response_evidence_mime"],
+            ) = stored
+        # Guarded: two answers racing, or an answer racing the resolution,
+        # cannot both land.
+        result = cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(Claim)
+                .where(
+                    Claim.id == claim.id,
+                    Claim.status == ClaimStatus.DISPUTED,
+                    Claim.responded_at.is_(None),
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        db.session.refresh(claim)
+        if result.rowcount != 1:
+            raise InvalidTransition(_("这项异议已答复或已处理，请刷新页面。"))
+        _audit_claim(
+            user,
+            "claim.respond",
+            claim,
+            None,
+            None,
+            "机构答复异议（附凭证）" if stored else "机构答复异议",
+        )
+        db.session.flush()
+    except Exception:
+        if stored is not None:
+            from charitylink.claims import evidence as evidence_files
+
+            evidence_files.discard(stored[0])
+        raise
+    return claim
+
+
+def dispute_waiting_for_answer(claim: Claim) -> bool:
+    """True while the org may still answer and has not: a moderator must wait."""
+    return (
+        claim.status == ClaimStatus.DISPUTED
+        and claim.responded_at is None
+        and claim.dispute_due_on is not None
+        and china_today() <= claim.dispute_due_on
+    )
+
+
+def _resolution_checks(
+    claim: Claim, outcome: Any, confirmed_fen: Any, reason: Any
+) -> tuple[DisputeOutcome, int, str]:
+    fields: dict[str, str] = {}
+    chosen: DisputeOutcome | None = None
+    try:
+        chosen = DisputeOutcome(outcome if isinstance(outcome, str) else "")
+    except ValueError:
+        fields["outcome"] = _(
+            "处理结果必须是确认（confirm）、部分确认（partial）或撤销（reverse）。"
+        )
+    delivered = claim.delivered_fen or 0
+    reversed_fen = 0
+    if chosen == DisputeOutcome.PARTIAL:
+        if not _is_int(confirmed_fen):
+            fields["confirmed_amount"] = _(
+                "部分确认须填写确认金额（以分为单位的整数）。"
+            )
+        elif confirmed_fen <= 0 or confirmed_fen > delivered:
+            fields["confirmed_amount"] = _(
+                "确认金额应大于零且不超过交付金额 %(a)s。", a=format_fen(delivered)
+            )
+        else:
+            reversed_fen = delivered - confirmed_fen
+    elif chosen == DisputeOutcome.REVERSE:
+        reversed_fen = delivered
+    gather(fields, lambda: clean_reason(reason, required=True))
+    if fields:
+        raise ValidationFailed(_("处理信息有误，请检查标出的字段。"), fields)
+    assert chosen is not None
+    return chosen, reversed_fen, clean_reason(reason, required=True)
+
+
+def resolve_dispute(
+    claim: Claim,
+    moderator: User,
+    outcome: Any,
+    confirmed_fen: Any = None,
+    reason: Any = "",
+) -> Claim:
+    """A moderator other than the one who disputed decides: ``confirm`` (the
+    delivery stands), ``partial`` (``confirmed_fen`` stands, the rest is
+    reversed) or ``reverse`` (the whole delivery is reversed). Reversed money
+    leaves the need's claimed and delivered figures and returns to the fund's
+    balance through a ``reversal`` entry against the payment; a need left short
+    opens again (docs/disputes.md)."""
+    require_moderator(moderator, claim.need.region_code)
+    if claim.status != ClaimStatus.DISPUTED:
+        raise InvalidTransition(_invalid_message(claim, ClaimStatus.CONFIRMED))
+    if claim.disputed_by_id == moderator.id:
+        raise FourEyes(_("提出异议的审核员不能处理同一异议，请由另一位审核员处理。"))
+    if dispute_waiting_for_answer(claim):
+        raise InvalidTransition(
+            _(
+                "机构尚未答复，答复期限至 %(d)s；期限届满前请等待机构答复。",
+                d=claim.dispute_due_on.isoformat() if claim.dispute_due_on else "",
+            )
+        )
+    chosen, reversed_fen, reason = _resolution_checks(
+        claim, outcome, confirmed_fen, reason
+    )
+    new = (
+        ClaimStatus.REVERSED
+        if chosen == DisputeOutcome.REVERSE
+        else ClaimStatus.CONFIRMED
+    )
+    delivered = claim.delivered_fen or 0
+    # Lock order as everywhere: claim row, need row, fund row.
+    _move_claim(claim, ClaimStatus.DISPUTED, new)
+    need = claim.need
+    if reversed_fen > 0:
+        _add_to_need(need, -reversed_fen, -reversed_fen)
+        payment = db.session.scalar(
+            select(LedgerEntry).where(
+                LedgerEntry.claim_id == claim.id,
+                LedgerEntry.kind == LedgerKind.DISBURSE,
+            )
+        )
+        if payment is None:  # a delivered claim always has its payment
+            raise InvalidTransition(_("找不到这笔交付的支出记录。"))
+        # A fixed text: the public fund page shows it, never the moderator's
+        # own words (which may name the household).
+        ledger.reverse_disbursement(
+            payment,
+            reversed_fen,
+            moderator.id,
+            f"回访核实未送达，作为挪用待追回（认领 #{claim.id}）",
+        )
+    now = utcnow()
+    claim.resolution = chosen
+    claim.resolution_reason = reason
+    claim.resolved_at = now
+    claim.resolved_by_id = moderator.id
+    claim.reversed_fen = reversed_fen or None
+    if chosen == DisputeOutcome.PARTIAL:
+        claim.delivered_fen = delivered - reversed_fen
+    if new == ClaimStatus.CONFIRMED:
+        claim.confirmed_by_id = moderator.id
+        claim.confirmed_at = now
+    else:
+        claim.closed_at = now
+    row = _audit_claim(
+        moderator,
+        "claim.resolve",
+        claim,
+        ClaimStatus.DISPUTED,
+        new,
+        f"{DISPUTE_OUTCOME_LABELS[chosen]}：撤销 {format_fen(reversed_fen)}；{reason}",
+    )
+    db.session.flush()
+    if reversed_fen > 0:
+        _after_reversal(need, moderator)
+    else:
+        _maybe_confirm_need(need, moderator)
+    events.dispute_resolved(claim, row)
+    return claim
+
+
+def _after_reversal(need: Need, actor: User) -> None:
+    """The reversed money no longer counts as help the household received, so
+    the need is short again: a fully claimed or delivered need opens to other
+    orgs (or expires, past its deadline); otherwise it may now be complete."""
+    if need.claimed_fen >= need.amount_fen:
+        _maybe_confirm_need(need, actor)
+        return
+    if need.status == NeedStatus.FULLY_CLAIMED:
+        _set_need_status(need, actor, NeedStatus.PUBLISHED, "need.reopen")
+    elif need.status == NeedStatus.DELIVERED:
+        if need.deadline_on is not None and need.deadline_on < china_today():
+            _set_need_status(
+                need, actor, NeedStatus.EXPIRED, "need.expire", "撤销交付后已过截止日期"
+            )
+        else:
+            _set_need_status(
+                need, actor, NeedStatus.PUBLISHED, "need.reopen", "撤销交付后重新开放"
+            )
+
+
+def extend_claim(claim: Claim, moderator: User, due_on: Any, reason: Any) -> Claim:
+    """A moderator of the need's region gives a reserved claim more time to be
+    delivered (a later due date), with a reason."""
+    require_moderator(moderator, claim.need.region_code)
+    if claim.status != ClaimStatus.RESERVED:
+        raise InvalidTransition(_("只有待交付的认领可以延长交付期限。"))
+    fields: dict[str, str] = {}
+    old = claim.due_on
+    today = china_today()
+    if not isinstance(due_on, date):
+        fields["due_on"] = _("请填写新的交付期限（YYYY-MM-DD）。")
+    elif due_on <= old or due_on < today:
+        fields["due_on"] = _(
+            "新的交付期限须晚于原期限 %(d)s，且不早于今天。", d=old.isoformat()
+        )
+    elif due_on > today + timedelta(days=EXTEND_MAX_DAYS):
+        fields["due_on"] = _("交付期限最多延至一年以内。")
+    gather(fields, lambda: clean_reason(reason, required=True))
+    if fields:
+        raise ValidationFailed(_("延期信息有误，请检查标出的字段。"), fields)
+    reason = clean_reason(reason, required=True)
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Claim)
+            .where(
+                Claim.id == claim.id,
+                Claim.status == ClaimStatus.RESERVED,
+                Claim.due_on == old,
+            )
+            .values(due_on=due_on)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    db.session.refresh(claim)
+    if result.rowcount != 1:
+        raise InvalidTransition(_("认领已变化（已交付、取消或已延期），请刷新页面。"))
+    _audit_claim(
+        moderator,
+        "claim.extend",
+        claim,
+        None,
+        None,
+        f"交付期限 {old.isoformat()} → {due_on.isoformat()}：{reason}",
+    )
+    db.session.flush()
+    return claim
+
+
+def follow_up_state(need: Need) -> str:
+    """What the public need page says of the follow-up visits: ``disputed``
+    while any delivery is being checked, ``confirmed`` once one was confirmed,
+    else "". Never the reason or the notes."""
+    states = set(
+        db.session.scalars(
+            select(Claim.status)
+            .where(
+                Claim.need_id == need.id,
+                Claim.status.in_([ClaimStatus.DISPUTED, ClaimStatus.CONFIRMED]),
+            )
+            .distinct()
+        )
+    )
+    if ClaimStatus.DISPUTED in states:
+        return "disputed"
+    return "confirmed" if ClaimStatus.CONFIRMED in states else ""
+
+
+def claim_timeline(claim: Claim) -> list[audit.AuditEvent]:
+    """The claim's steps as the audit log holds them, oldest first (the claim
+    page shows them to the org and the region's moderators)."""
+    return list(
+        db.session.scalars(
+            select(audit.AuditEvent)
+            .where(
+                audit.AuditEvent.object_type == "claim",
+                audit.AuditEvent.object_id == str(claim.id),
+                audit.AuditEvent.action != "claim.contact_view",
+            )
+            .order_by(audit.AuditEvent.id)
+        )
+    )
+
+
+# --------------------------------------------------------------------------
 # Who may see a claim; contacts (rule 5)
 # --------------------------------------------------------------------------
 
@@ -727,7 +1112,8 @@ def org_claims(org_id: int, status: str = "") -> Select[Any]:
 def summary(org_id: int, status: str = "") -> dict[str, int]:
     """Counts and sums over all of an org's claims (one status, or all), not
     only the page shown."""
-    done = (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
+    # A disputed delivery is still paid out until a second moderator decides.
+    done = (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED, ClaimStatus.DISPUTED)
     query = select(
         func.count(Claim.id),
         func.coalesce(
@@ -747,6 +1133,11 @@ def summary(org_id: int, status: str = "") -> dict[str, int]:
 
 __all__ = [
     "ACTIVE_CLAIM_STATUSES",
+    "claim_timeline",
+    "dispute_claim",
+    "extend_claim",
+    "resolve_dispute",
+    "respond_to_dispute",
     "TRANSITIONS",
     "can_pay",
     "can_view",

@@ -24,7 +24,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from charitylink.claims import evidence, services
-from charitylink.claims.forms import ClaimForm, DeliverForm, ReasonForm
+from charitylink.claims.forms import (
+    ClaimForm,
+    DeliverForm,
+    DisputeForm,
+    ExtendForm,
+    ReasonForm,
+    ResolveForm,
+    RespondForm,
+)
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.core.formatting import cn_date
 from charitylink.core.i18n import _
@@ -117,7 +125,7 @@ def _keep_for_retry(
 
 @bp.app_context_processor
 def _claim_panel() -> dict[str, Any]:
-    return {"claim_panel": claim_panel}
+    return {"claim_panel": claim_panel, "follow_up_state": services.follow_up_state}
 
 
 def claim_panel(need: Need) -> dict[str, Any]:
@@ -260,7 +268,11 @@ def org_index() -> ResponseReturnValue:
     )
 
 
-def _render_org_detail(claim: Claim, household: dict[str, str] | None = None) -> str:
+def _render_org_detail(
+    claim: Claim,
+    household: dict[str, str] | None = None,
+    respond_form: RespondForm | None = None,
+) -> str:
     return render_template(
         "claims/org_detail.html",
         claim=claim,
@@ -269,6 +281,8 @@ def _render_org_detail(claim: Claim, household: dict[str, str] | None = None) ->
         can_reveal=services.household_contact_available(claim),
         household=household,
         today=today(),
+        timeline=services.claim_timeline(claim),
+        respond_form=respond_form or RespondForm(formdata=None),
     )
 
 
@@ -440,8 +454,15 @@ def mod_index() -> ResponseReturnValue:
         .order_by(Claim.due_on)
         .limit(200)
     ).all()
+    # The disputes of the region, oldest answer deadline first.
+    disputed = db.session.scalars(
+        _in_region(select(Claim))
+        .where(Claim.status == ClaimStatus.DISPUTED)
+        .order_by(Claim.dispute_due_on, Claim.id)
+    ).all()
     return render_template(
         "claims/mod_index.html",
+        disputed=disputed,
         to_confirm=to_confirm,
         near=near,
         overdue=overdue,
@@ -463,7 +484,10 @@ def confirm(claim_id: int) -> ResponseReturnValue:
             flash(_("只有已登记交付的认领可以回访确认。"), "error")
             return redirect(url_for(".mod_index"))
         return render_template(
-            "confirm.html",
+            "claims/mod_confirm.html",
+            claim=claim,
+            dispute_form=DisputeForm(formdata=None),
+            dispute_days=services.dispute_answer_days(),
             title=_("回访确认：认领 #%(id)s", id=claim.id),
             details=[
                 (_("需求"), f"{claim.need.code} {claim.need.title}"),
@@ -522,6 +546,181 @@ def evidence_file(claim_id: int) -> ResponseReturnValue:
         mimetype=claim.evidence_mime or "application/octet-stream",
         as_attachment=True,
         download_name=claim.evidence_name or path.name,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --------------------------------------------------------------------------
+# Disputes and extensions (docs/disputes.md): the moderators' claim page with
+# its forms, and the org's answer
+# --------------------------------------------------------------------------
+
+
+def _visible_claim(claim_id: int) -> Claim:
+    claim = db.session.get(Claim, claim_id)
+    if claim is None or not services.can_view(claim, signed_in()):
+        abort(404)
+    return claim
+
+
+def _render_mod_detail(claim: Claim, status: int = 200, **forms: Any) -> Any:
+    return (
+        render_template(
+            "claims/mod_detail.html",
+            claim=claim,
+            need=claim.need,
+            today=today(),
+            timeline=services.claim_timeline(claim),
+            awaiting_answer=services.dispute_waiting_for_answer(claim),
+            dispute_form=forms.get("dispute_form") or DisputeForm(formdata=None),
+            resolve_form=forms.get("resolve_form") or ResolveForm(formdata=None),
+            extend_form=forms.get("extend_form") or ExtendForm(formdata=None),
+            dispute_days=services.dispute_answer_days(),
+        ),
+        status,
+    )
+
+
+@bp.get("/mod/claims/<int:claim_id>")
+@moderator_required
+def mod_detail(claim_id: int) -> ResponseReturnValue:
+    return _render_mod_detail(_visible_claim(claim_id))
+
+
+def _typed_fen(field: Any, *, required: bool) -> int | None:
+    """The yuan typed in ``field`` as fen (None, with the message on the
+    field, when it does not parse)."""
+    raw = (field.data or "").strip()
+    if not raw and not required:
+        return None
+    try:
+        return parse_yuan(raw)
+    except InvalidAmount as exc:
+        if not field.errors:
+            field.errors = [str(exc)]
+        return None
+
+
+def _failed(form: Any, message: str) -> None:
+    if form.errors.get("csrf_token"):
+        message = _("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。")
+    flash(message, "error")
+
+
+@bp.post("/mod/claims/<int:claim_id>/dispute")
+@moderator_required
+def dispute(claim_id: int) -> ResponseReturnValue:
+    claim = _visible_claim(claim_id)
+    form = DisputeForm()
+    checked = form.validate_on_submit()
+    received = _typed_fen(form.received_amount, required=True)
+    if checked and received is not None:
+        try:
+            services.dispute_claim(claim, signed_in(), form.reason.data, received)
+        except DomainError as exc:
+            refused(exc, form)
+            db.session.refresh(claim)
+        else:
+            flash(_("已记录回访异议，等待机构答复。"), "success")
+            return redirect(url_for(".mod_detail", claim_id=claim.id))
+    else:
+        _failed(form, _("异议信息有误，请检查标出的字段。"))
+    return _render_mod_detail(claim, 422, dispute_form=form)
+
+
+@bp.post("/mod/claims/<int:claim_id>/resolve")
+@moderator_required
+def resolve(claim_id: int) -> ResponseReturnValue:
+    claim = _visible_claim(claim_id)
+    form = ResolveForm()
+    checked = form.validate_on_submit()
+    confirmed = _typed_fen(form.confirmed_amount, required=False)
+    if checked and not form.confirmed_amount.errors:
+        try:
+            services.resolve_dispute(
+                claim, signed_in(), form.outcome.data, confirmed, form.reason.data
+            )
+        except DomainError as exc:
+            refused(exc, form)
+            db.session.refresh(claim)
+        else:
+            flash(_("异议已处理：%(o)s。", o=claim.resolution_label), "success")
+            return redirect(url_for(".mod_detail", claim_id=claim.id))
+    else:
+        _failed(form, _("处理信息有误，请检查标出的字段。"))
+    return _render_mod_detail(claim, 422, resolve_form=form)
+
+
+@bp.post("/mod/claims/<int:claim_id>/extend")
+@moderator_required
+def extend(claim_id: int) -> ResponseReturnValue:
+    claim = _visible_claim(claim_id)
+    form = ExtendForm()
+    checked = form.validate_on_submit()
+    due_on = None
+    try:
+        due_on = parse_day(form.due_on.data, _("交付期限"))
+    except InvalidDate as exc:
+        if not form.due_on.errors:
+            form.due_on.errors = [str(exc)]
+    if checked and due_on is not None:
+        try:
+            services.extend_claim(claim, signed_in(), due_on, form.reason.data)
+        except DomainError as exc:
+            refused(exc, form)
+            db.session.refresh(claim)
+        else:
+            flash(_("交付期限已延至 %(d)s。", d=cn_date(claim.due_on)), "success")
+            return redirect(url_for(".mod_detail", claim_id=claim.id))
+    else:
+        _failed(form, _("延期信息有误，请检查标出的字段。"))
+    return _render_mod_detail(claim, 422, extend_form=form)
+
+
+@bp.post("/org/claims/<int:claim_id>/respond")
+@org_staff_required
+def respond(claim_id: int) -> ResponseReturnValue:
+    claim = _own_claim(claim_id)
+    form = RespondForm()
+    upload = form.evidence.data
+    if upload is not None and not getattr(upload, "filename", ""):
+        upload = None
+    if form.validate_on_submit():
+        try:
+            services.respond_to_dispute(claim, signed_in(), form.note.data, upload)
+        except DomainError as exc:
+            refused(exc, form)
+            db.session.refresh(claim)
+        else:
+            flash(_("答复已提交，等待民政部门处理。"), "success")
+            return redirect(url_for(".org_detail", claim_id=claim.id))
+    else:
+        _failed(form, _("答复信息有误，请检查标出的字段。"))
+    return _render_org_detail(claim, respond_form=form), 422
+
+
+@bp.get("/claims/<int:claim_id>/response-evidence")
+def response_evidence_file(claim_id: int) -> ResponseReturnValue:
+    """The org's evidence in answer to a dispute: its staff and the region's
+    moderators only, as the delivery evidence."""
+    if not current_user.is_authenticated:
+        from charitylink.extensions import login_manager
+
+        return login_manager.unauthorized()
+    claim = db.session.get(Claim, claim_id)
+    if claim is None or not services.can_view(claim, current_user):
+        abort(404)
+    path = evidence.path_of(claim.response_evidence_path or "")
+    if path is None:
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=claim.response_evidence_mime or "application/octet-stream",
+        as_attachment=True,
+        download_name=claim.response_evidence_name or path.name,
         max_age=0,
     )
     response.headers["Cache-Control"] = "no-store"

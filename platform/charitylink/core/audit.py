@@ -84,6 +84,11 @@ AUDIT_ACTION_LABELS = {
     "claim.cancel": N_("取消认领"),
     "claim.expire": N_("认领过期"),
     "claim.contact_view": N_("查看受助家庭联系方式"),
+    "claim.dispute": N_("回访有异议"),
+    "claim.respond": N_("机构答复异议"),
+    "claim.resolve": N_("处理交付异议"),
+    "claim.extend": N_("延长交付期限"),
+    "fund.donation_reverse": N_("冲正捐赠"),
     # exports
     "export.needs_private": N_("导出含隐私信息的需求"),
     # complaints

@@ -11,6 +11,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from charitylink.core.i18n import _l
@@ -46,3 +47,11 @@ class DonationForm(FlaskForm):
     donor = StringField(_l("捐赠人"), render_kw={"maxlength": 100})
     anonymous = BooleanField(_l("匿名捐赠（公开页面显示为“匿名”）"))
     reference = StringField(_l("凭证号 / 备注"), render_kw={"maxlength": 100})
+
+
+class ReversalForm(FlaskForm):
+    # Shown on the public fund page beside the reversal.
+    reason = StringField(
+        _l("冲正原因（公开显示）"),
+        validators=[DataRequired(_l("请填写冲正原因。")), Length(max=500)],
+    )

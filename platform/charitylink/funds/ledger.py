@@ -11,10 +11,12 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from charitylink.core.i18n import _
 from charitylink.core.money import format_fen
-from charitylink.errors import InsufficientFunds
+from charitylink.errors import InsufficientFunds, InvalidTransition
 from charitylink.extensions import db
 from charitylink.funds.models import Fund, LedgerEntry, LedgerKind
 
@@ -119,8 +121,104 @@ def disburse(
     db.session.flush()
 
 
+def already_reversed(entry_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(LedgerEntry.id).where(LedgerEntry.reverses == entry_id).limit(1)
+        )
+        is not None
+    )
+
+
+def _already_reversed_error() -> InvalidTransition:
+    return InvalidTransition(_("该笔账目已冲正，不能重复冲正。"))
+
+
+def _reversal_entry(
+    original: LedgerEntry, amount_fen: int, actor_id: int | None, reason: str
+) -> LedgerEntry:
+    """Write the reversal row. The unique index on ``reverses`` is what stops a
+    second reversal of the same entry when two requests race; the savepoint
+    keeps the failed INSERT from spoiling the caller's transaction before it
+    refuses (and rolls back) cleanly."""
+    entry = LedgerEntry(
+        fund_id=original.fund_id,
+        kind=LedgerKind.REVERSAL,
+        amount_fen=amount_fen,
+        claim_id=original.claim_id,
+        reverses=original.id,
+        reason=reason,
+        actor_id=actor_id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        raise _already_reversed_error() from None
+    return entry
+
+
+def reverse_donation(
+    fund: Fund, donation: LedgerEntry, actor_id: int | None, reason: str
+) -> LedgerEntry:
+    """Take a wrongly recorded donation back out of the fund, or raise
+    InsufficientFunds (the money is already reserved or paid out) and change
+    nothing. Nothing is edited: the donation stays, the reversal is added."""
+    if already_reversed(donation.id):
+        raise _already_reversed_error()
+    amount_fen = donation.amount_fen
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Fund)
+            .where(
+                Fund.id == fund.id,
+                Fund.donations_fen - Fund.disbursed_fen - Fund.reserved_fen
+                >= amount_fen,
+            )
+            .values(donations_fen=Fund.donations_fen - amount_fen)
+        ),
+    )
+    if result.rowcount != 1:
+        _refresh(fund)
+        raise InsufficientFunds(
+            _(
+                "冲正后基金「%(name)s」的可用余额将小于零：可用 %(available)s，"
+                "该笔捐赠 %(amount)s。请先取消相应认领。",
+                name=fund.name,
+                available=format_fen(fund.available_fen),
+                amount=format_fen(amount_fen),
+            )
+        )
+    entry = _reversal_entry(donation, amount_fen, actor_id, reason)
+    db.session.flush()
+    _refresh(fund)
+    return entry
+
+
+def reverse_disbursement(
+    disbursement: LedgerEntry, amount_fen: int, actor_id: int | None, reason: str
+) -> LedgerEntry | None:
+    """A dispute found that (part of) a delivery did not reach the household:
+    the amount goes back to the fund's balance, recorded as misuse the org has
+    to recover. No guard is needed: the balance only grows."""
+    if amount_fen <= 0:
+        return None
+    if already_reversed(disbursement.id):
+        raise _already_reversed_error()
+    db.session.execute(
+        update(Fund)
+        .where(Fund.id == disbursement.fund_id)
+        .values(disbursed_fen=Fund.disbursed_fen - amount_fen)
+    )
+    entry = _reversal_entry(disbursement, amount_fen, actor_id, reason)
+    db.session.flush()
+    return entry
+
+
 def sums(fund_id: int) -> dict[str, int]:
-    """The fund's figures computed from the ledger alone (for reconciliation)."""
+    """The fund's figures computed from the ledger alone (for reconciliation).
+    A reversal counts against the kind of the entry it reverses."""
 
     def total(kind: LedgerKind) -> ColumnElement[int]:
         return func.coalesce(
@@ -137,6 +235,20 @@ def sums(fund_id: int) -> dict[str, int]:
         ).where(LedgerEntry.fund_id == fund_id)
     ).one()
     donations, reserved, released, disbursed = (int(v) for v in row)
+    corrected = aliased(LedgerEntry)
+    for kind, total_fen in db.session.execute(
+        select(corrected.kind, func.sum(LedgerEntry.amount_fen))
+        .join(corrected, corrected.id == LedgerEntry.reverses)
+        .where(LedgerEntry.fund_id == fund_id, LedgerEntry.kind == LedgerKind.REVERSAL)
+        .group_by(corrected.kind)
+    ):
+        if kind == LedgerKind.DONATION:
+            donations -= int(total_fen)
+        elif kind == LedgerKind.DISBURSE:
+            # The reservation was consumed by the payment; reversing the
+            # payment does not re-open it.
+            disbursed -= int(total_fen)
+            reserved -= int(total_fen)
     open_reserved = reserved - released - disbursed
     return {
         "donations_fen": donations,

@@ -3,7 +3,15 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charitylink.core.i18n import N_, _
@@ -24,6 +32,8 @@ class LedgerKind(enum.StrEnum):
     RESERVE = "reserve"
     RELEASE = "release"
     DISBURSE = "disburse"
+    # A correction: undoes (all or part of) the entry named by ``reverses``.
+    REVERSAL = "reversal"
 
 
 LEDGER_KIND_LABELS = {
@@ -31,6 +41,7 @@ LEDGER_KIND_LABELS = {
     LedgerKind.RESERVE: N_("认领预留"),
     LedgerKind.RELEASE: N_("预留释放"),
     LedgerKind.DISBURSE: N_("交付支出"),
+    LedgerKind.REVERSAL: N_("冲正"),
 }
 
 
@@ -83,7 +94,12 @@ class LedgerEntry(Model):
     always positive; the kind gives the direction."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        # An entry is corrected at most once: a second reversal of the same
+        # entry fails here even when two requests race.
+        Index("uq_ledger_entries_reverses", "reverses", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
@@ -95,6 +111,9 @@ class LedgerEntry(Model):
     note: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Reversal entries only: the entry corrected, and why (shown publicly).
+    reverses: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
     # Read only: an entry is never changed once written.
     fund: Mapped[Fund] = relationship(viewonly=True)
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from charitylink.accounts.models import User
 from charitylink.core import audit
 from charitylink.core.i18n import _, list_separator
 from charitylink.core.money import InvalidAmount, validate_fen
 from charitylink.core.permissions import require_org_can_act
-from charitylink.errors import FundPurpose, ValidationFailed
+from charitylink.core.reasons import clean_reason
+from charitylink.errors import FundPurpose, NotFound, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds import ledger
 from charitylink.funds.models import Fund, FundKind, LedgerEntry, LedgerKind
@@ -224,3 +226,80 @@ def ledger_page(
         error_out=False,
     )
     return list(pagination.items), pagination.total or 0
+
+
+def reverse_donation(
+    fund: Fund, actor: User, entry_id: Any, reason: Any
+) -> LedgerEntry:
+    """An org admin takes back a donation recorded by mistake (a wrong amount,
+    the wrong fund, a bounced transfer). Refused with ``insufficient_funds``
+    when the money is already reserved or paid out, and with
+    ``invalid_transition`` for an entry already reversed; the reason is
+    required and shown on the public fund page."""
+    require_org_can_act(actor, fund.org_id, admin=True)
+    entry = (
+        db.session.get(LedgerEntry, entry_id)
+        if isinstance(entry_id, int) and not isinstance(entry_id, bool)
+        else None
+    )
+    if entry is None or entry.fund_id != fund.id or entry.kind != LedgerKind.DONATION:
+        raise NotFound(_("该基金没有这笔捐赠记录。"))
+    reason = clean_reason(reason, required=True)
+    # Shown on the public fund page beside the reversal.
+    public_text.check([("reason", _("冲正原因"), reason)], org=fund.org)
+    reversal = ledger.reverse_donation(fund, entry, actor.id, reason)
+    audit.record(
+        actor,
+        "fund.donation_reverse",
+        fund,
+        reason=f"-{entry.amount_fen}（#{entry.id}）：{reason}",
+        region_code=fund.org.region_code,
+        org_id=fund.org_id,
+    )
+    return reversal
+
+
+def reversals(fund: Fund, limit: int = 50) -> list[tuple[LedgerEntry, str]]:
+    """The fund's corrections, newest first, each with the kind of entry it
+    corrected (a donation, or a payment a dispute reversed)."""
+    corrected = aliased(LedgerEntry)
+    rows = db.session.execute(
+        select(LedgerEntry, corrected.kind)
+        .join(corrected, corrected.id == LedgerEntry.reverses)
+        .where(LedgerEntry.fund_id == fund.id, LedgerEntry.kind == LedgerKind.REVERSAL)
+        .order_by(LedgerEntry.id.desc())
+        .limit(limit)
+    ).all()
+    return [(entry, str(kind)) for entry, kind in rows]
+
+
+def reversed_donation_ids(fund: Fund) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(LedgerEntry.reverses).where(
+                LedgerEntry.fund_id == fund.id,
+                LedgerEntry.kind == LedgerKind.REVERSAL,
+                LedgerEntry.reverses.is_not(None),
+            )
+        )
+    )
+
+
+def reversed_disbursements(org_id: int) -> dict[str, int]:
+    """How many payments of the org's funds a dispute reversed (wholly or in
+    part), and how much: what a donor wants to see on the org's page."""
+    corrected = aliased(LedgerEntry)
+    count, total = db.session.execute(
+        select(
+            func.count(LedgerEntry.id),
+            func.coalesce(func.sum(LedgerEntry.amount_fen), 0),
+        )
+        .join(corrected, corrected.id == LedgerEntry.reverses)
+        .join(Fund, Fund.id == LedgerEntry.fund_id)
+        .where(
+            Fund.org_id == org_id,
+            LedgerEntry.kind == LedgerKind.REVERSAL,
+            corrected.kind == LedgerKind.DISBURSE,
+        )
+    ).one()
+    return {"count": int(count), "amount_fen": int(total)}

@@ -8,8 +8,9 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from charitylink.core import page_cache
+from charitylink.core.formatting import cn_datetime
 from charitylink.core.i18n import _
-from charitylink.core.money import InvalidAmount, parse_yuan
+from charitylink.core.money import InvalidAmount, format_fen, parse_yuan
 from charitylink.core.permissions import (
     org_admin_required,
     org_staff_required,
@@ -19,12 +20,18 @@ from charitylink.core.transaction import refused
 from charitylink.errors import DomainError
 from charitylink.extensions import db
 from charitylink.funds import services
-from charitylink.funds.forms import DonationForm, FundForm
-from charitylink.funds.models import Fund
+from charitylink.funds.forms import DonationForm, FundForm, ReversalForm
+from charitylink.funds.models import Fund, LedgerEntry, LedgerKind
 
 bp = Blueprint("funds", __name__)
 
 LEDGER_PER_PAGE = 50
+
+
+@bp.app_context_processor
+def _reversal_figures() -> dict[str, object]:
+    # The org's public page shows how much of its payments disputes reversed.
+    return {"reversed_disbursements": services.reversed_disbursements}
 
 
 def _own_fund_or_404(fund_id: int) -> Fund:
@@ -87,6 +94,60 @@ def org_detail(fund_id: int) -> ResponseReturnValue:
         page=page,
         pages=pages,
         total=total,
+        reversed_ids=services.reversed_donation_ids(fund),
+    )
+
+
+@bp.route(
+    "/org/funds/<int:fund_id>/donations/<int:entry_id>/reverse",
+    methods=["GET", "POST"],
+)
+@org_admin_required
+def reverse_donation(fund_id: int, entry_id: int) -> ResponseReturnValue:
+    """GET: what reversing does and the reason field; POST: reverse."""
+    fund = _own_fund_or_404(fund_id)
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None or entry.fund_id != fund.id or entry.kind != LedgerKind.DONATION:
+        abort(404)
+    form = ReversalForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                services.reverse_donation(fund, signed_in(), entry.id, form.reason.data)
+            except DomainError as exc:
+                refused(exc, form)
+            else:
+                flash(_("捐赠已冲正，冲正记录已加入台账。"), "success")
+                return redirect(url_for(".org_detail", fund_id=fund.id))
+        elif form.errors and "csrf_token" in form.errors:
+            flash(_("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。"), "error")
+    status = 422 if request.method == "POST" else 200
+    if entry.id in services.reversed_donation_ids(fund):
+        flash(_("这笔捐赠已冲正。"), "error")
+        return redirect(url_for(".org_detail", fund_id=fund.id))
+    back = url_for(".org_detail", fund_id=fund.id)
+    return (
+        render_template(
+            "confirm.html",
+            title=_("冲正捐赠 #%(id)s？", id=entry.id),
+            details=[
+                (_("基金"), fund.name),
+                (_("入账时间"), cn_datetime(entry.created_at)),
+                (_("捐赠人"), entry.donor_name or _("匿名")),
+                (_("金额"), format_fen(entry.amount_fen)),
+                (_("可用余额"), format_fen(fund.available_fen)),
+            ],
+            consequence=_(
+                "冲正后这笔捐赠从基金余额中扣除，原记录保留，冲正记录及原因在基金公开页面显示。"
+                "可用余额不足时不能冲正（请先取消相应认领）。此操作不能撤销。"
+            ),
+            action=url_for(".reverse_donation", fund_id=fund.id, entry_id=entry.id),
+            form=form,
+            button=_("确认冲正"),
+            verb=_("冲正"),
+            back=back,
+        ),
+        status,
     )
 
 
@@ -142,5 +203,6 @@ def public_detail(fund_id: int) -> ResponseReturnValue:
         "funds/public_detail.html",
         fund=fund,
         donations=services.donations(fund, limit=20),
+        reversals=services.reversals(fund, limit=50),
         projects=projects,
     )

@@ -269,3 +269,30 @@ def complaint_resolved(complaint: Any, row: AuditEvent) -> None:
         params={"ref": complaint.ref},
         url="",
     )
+
+
+# --------------------------------------------------------------------------
+# Disputes (a failed follow-up visit)
+# --------------------------------------------------------------------------
+
+
+def delivery_disputed(claim: Claim, row: AuditEvent) -> None:
+    """The org is asked to answer; the params carry no reason (it may name
+    the household)."""
+    notify(
+        "delivery_disputed",
+        org_users(claim.org_id),
+        event=f"claim:{claim.id}:{_occurrence(row)}",
+        params=_claim_params(claim),
+        url=f"/org/claims/{claim.id}",
+    )
+
+
+def dispute_resolved(claim: Claim, row: AuditEvent) -> None:
+    notify(
+        "dispute_resolved",
+        org_users(claim.org_id),
+        event=f"claim:{claim.id}:{_occurrence(row)}",
+        params=_claim_params(claim),
+        url=f"/org/claims/{claim.id}",
+    )
