@@ -86,6 +86,8 @@ AUDIT_ACTION_LABELS = {
     "claim.contact_view": N_("查看受助家庭联系方式"),
     # exports
     "export.needs_private": N_("导出含隐私信息的需求"),
+    # live cases
+    "need.extend": N_("延长需求截止日期"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
