@@ -476,9 +476,7 @@ HouseholdPatchSchema = _optional(HouseholdInputSchema, "HouseholdPatchSchema")
 NeedPatchSchema = _optional(
     NeedInputSchema,
     "NeedPatchSchema",
-    household=nested(
-        HouseholdPatchSchema, "家庭信息（只改给出的字段；身份证号码改变时重新判重）"
-    ),
+    household=nested(HouseholdPatchSchema, "家庭信息（只改给出的字段）"),
 )
 
 
