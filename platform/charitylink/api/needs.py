@@ -20,7 +20,6 @@ from charitylink.api import (
     ApiError,
     accepts,
     body,
-    body_field,
     bp,
     operation,
     reason_body,
@@ -538,7 +537,8 @@ class BulkResultSchema(Answer):
 def extend_need(code: str) -> Need:
     user = _moderator()
     need = _load_for(user, code)
-    services.extend_need(need, user, body_field("deadline"), body_field("reason"))
+    data = body()
+    services.extend_need(need, user, data.get("deadline"), data.get("reason"))
     return need
 
 
