@@ -300,12 +300,13 @@ def test_patch_changes_only_the_fields_given(
         "测试户"
     )
     assert actions(need.code, "need.update")
-    # A rejected need goes back to draft.
-    rejected = create_need(status="rejected")
+    # A rejected need goes back to draft; a need without a deadline keeps none.
+    rejected = create_need(status="rejected", deadline_on=None)
     resp = client.patch(
         f"/api/v1/needs/{rejected.code}", json={"amount": 123_400}, headers=headers
     )
-    assert resp.status_code == 200 and resp.get_json()["status"] == "draft"
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["status"] == "draft" and resp.get_json()["deadline"] is None
 
 
 def test_patch_refusals(

@@ -480,6 +480,9 @@ def patch_need(need: Need, changes: dict[str, Any], moderator: User) -> Need:
     _require_action(need, "update")
     household = get_private(need, moderator)
     data = editable_input(need, household)
+    # The stored values as they are (the form's prefill turns "none" into "").
+    data["deadline"] = need.deadline_on
+    data["external_id"] = need.external_id
     for key, value in changes.items():
         if key == "household" and isinstance(value, dict):
             data["household"] = {**household, **value}
