@@ -500,3 +500,23 @@ def test_bulk_on_the_review_queue(
         follow_redirects=True,
     )
     assert fresh(own).status == "rejected"
+
+
+def test_the_last_editor_by_patch_cannot_approve_in_bulk_on_the_page(
+    client, login_as, api_token, create_need, moderator, second_moderator
+):
+    need = create_need(status="draft", entered_by=moderator)
+    headers = api_token(second_moderator)
+    resp = client.patch(
+        f"/api/v1/needs/{need.code}", json={"amount": 250_000}, headers=headers
+    )
+    assert resp.status_code == 200, resp.get_json()
+    client.post(f"/api/v1/needs/{need.code}/submit", headers=headers)
+    login_as(second_moderator)
+    resp = client.post(
+        "/mod/needs/bulk",
+        data={"action": "approve", "codes": [need.code]},
+        follow_redirects=True,
+    )
+    assert "您最后修改过这条需求" in resp.get_data(as_text=True)
+    assert fresh(need).status == "submitted"
