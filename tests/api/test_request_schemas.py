@@ -38,6 +38,7 @@ def world(create_user, create_org, create_fund, create_project, create_need):
     need = create_need(status="published", amount_fen=50_000)
     submitted = create_need(status="submitted")
     unclaimed = create_need(status="published")
+    draft_need = create_need(status="draft")
     claim = claims.claim_need(need, admin, fund, 10_000)
     db.session.commit()
     return {
@@ -52,6 +53,7 @@ def world(create_user, create_org, create_fund, create_project, create_need):
         "need": need,
         "submitted_need": submitted,
         "unclaimed": unclaimed,
+        "draft_need": draft_need,
         "claim": claim,
         "complaint": complaint_services.submit(
             {
@@ -88,6 +90,9 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
             f"/api/v1/needs/{w['submitted_need'].code}/reject",
         ),
         "withdrawNeed": ("moderator", f"/api/v1/needs/{w['unclaimed'].code}/withdraw"),
+        "extendNeed": ("moderator", f"/api/v1/needs/{w['unclaimed'].code}/extend"),
+        "updateNeed": ("moderator", f"/api/v1/needs/{w['draft_need'].code}"),
+        "bulkReviewNeeds": ("moderator", "/api/v1/needs/bulk"),
         "createClaim": ("admin", f"/api/v1/needs/{w['need'].code}/claims"),
         "deliverClaim": ("admin", f"/api/v1/claims/{w['claim'].id}/deliver"),
         "cancelClaim": ("admin", f"/api/v1/claims/{w['claim'].id}/cancel"),

@@ -137,7 +137,7 @@ def test_reason_carrying_household_data_is_refused(
         ("published", "approve", False),
         ("published", "reject", False),
         ("published", "withdraw", True),
-        ("fully_claimed", "withdraw", False),
+        ("fully_claimed", "withdraw", True),
         ("withdrawn", "withdraw", False),
         ("withdrawn", "approve", False),
         ("expired", "submit", False),
@@ -162,13 +162,24 @@ def test_transition_matrix(
         assert len(events(need.code)) == before
 
 
-def test_withdraw_refused_while_claimed(
-    client, api_token, create_need, second_moderator
+def test_withdraw_with_open_claims_cancels_them(
+    client, api_token, create_need, create_fund, create_user, second_moderator
 ):
-    need = create_need(status="published", claimed_fen=100_000)
+    """Covered in depth in tests/needs/test_live_cases.py; here the matrix's
+    other half: a need with money reserved on it is withdrawable now."""
+    from charitylink.claims import services as claims
+
+    fund = create_fund(donations_fen=1_000_000)
+    need = create_need(status="published", amount_fen=200_000)
+    claim = claims.claim_need(
+        need, create_user("org_admin", org=fund.org), fund, 100_000
+    )
+    db.session.commit()
     resp = act(client, api_token(second_moderator), need.code, "withdraw", "原因")
-    assert resp.status_code == 409
-    assert resp.get_json()["error"]["code"] == "invalid_transition"
+    assert resp.status_code == 200, resp.get_json()
+    db.session.expire_all()
+    assert db.session.get(type(claim), claim.id).status == "cancelled"
+    assert db.session.get(Need, need.id).claimed_fen == 0
 
 
 @pytest.mark.parametrize(

@@ -100,8 +100,8 @@ def do_need_rejected(w: dict[str, Any]) -> None:
 
 
 def do_need_withdrawn(w: dict[str, Any]) -> None:
+    # The withdrawal cancels the open claim: its org hears of it.
     claim = _claim(w)
-    claims.cancel_claim(claim, w["admin"])
     db.session.commit()
     needs.withdraw_need(claim.need, w["province"], "家庭情况已变化")
 

@@ -150,6 +150,8 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "needs.reject": {"POST": MOD_IN},
     "needs.withdraw": {"POST": MOD_IN},
     "needs.to_draft": {"POST": MOD_IN},
+    "needs.extend": {"POST": MOD_IN},
+    "needs.bulk": {"POST": MODS},
     "needs.reveal": {"GET": MOD_IN, "POST": MOD_IN},  # GET: back to the review
     "needs.import_upload": {"GET": MODS},
     "needs.import_preview_post": {"POST": MODS},
@@ -200,6 +202,8 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.approve_need": {"POST": MOD_IN},
     "api_v1.reject_need": {"POST": MOD_IN},
     "api_v1.withdraw_need": {"POST": MOD_IN},
+    "api_v1.extend_need": {"POST": MOD_IN},
+    "api_v1.bulk_review_needs": {"POST": MODS},
     "api_v1.list_claims": {"GET": ORG_STAFF},
     "api_v1.get_claim": {"GET": STAFF_A | MOD_IN},
     "api_v1.create_claim": {"POST": ORG_STAFF},

@@ -8,7 +8,7 @@ in the answer to a create, and in full only from ``/needs/{code}/private``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask import request
 from marshmallow import fields as mfields
@@ -450,3 +450,135 @@ def withdraw_need(code: str) -> Need:
     need = _load_for(user, code)
     services.withdraw_need(need, user, reason_body())
     return need
+
+
+# ---- live cases: extend, edit, bulk review -----------------------------------
+
+
+def _optional(base: type[Body], name: str, **replace: Any) -> type[Body]:
+    """``base`` with no field required and no default filled in: the body that
+    edits what ``base`` creates (a field left out keeps its value)."""
+    import copy
+
+    from marshmallow import missing
+
+    declared = {}
+    for key, field in base._declared_fields.items():
+        field = replace.get(key) or copy.deepcopy(field)
+        field.required = False
+        field.load_default = missing
+        declared[key] = field
+    return cast(type[Body], base.from_dict(declared, name=name))
+
+
+HouseholdPatchSchema = _optional(HouseholdInputSchema, "HouseholdPatchSchema")
+NeedPatchSchema = _optional(
+    NeedInputSchema,
+    "NeedPatchSchema",
+    household=nested(HouseholdPatchSchema, "家庭信息（只改给出的字段）"),
+)
+
+
+class NeedExtendSchema(Body):
+    deadline = depends(
+        day("新的截止日期", required=True),
+        "today",
+        "须晚于今天，且晚于原截止日期（已过期的需求除外），最多一年以后",
+    )
+    reason = text(500, "原因", filled=True, required=True)
+
+
+class BulkReviewSchema(Body):
+    action = choice(("submit", "approve", "reject"), "操作", required=True)
+    codes = items(
+        text(40, min_len=1),
+        "需求编号",
+        min_items=1,
+        max_items=services.BULK_MAX,
+        required=True,
+        description=f"一次最多 {services.BULK_MAX} 条；每条按各自的规则处理",
+    )
+    reason = depends(text(500, "原因", nullable=True), "action", "驳回（reject）时必填")
+
+
+class BulkResultSchema(Answer):
+    results = mfields.Dict(
+        keys=Text(),
+        values=mfields.Raw(
+            metadata={
+                "oneOf": [
+                    {"type": "string", "enum": ["ok"]},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                        "required": ["code", "message"],
+                    },
+                ]
+            }
+        ),
+        required=True,
+        metadata={
+            "description": '每个编号的结果：成功为 "ok"；被拒绝为错误码和中文说明'
+            "（four_eyes、invalid_transition、not_found、validation_failed ……）"
+        },
+    )
+
+
+@bp.post("/needs/<code>/extend")
+@_review(
+    "extend",
+    "延长需求截止日期（需填写原因；已过期的需求可借此重新开放一次）",
+)
+@accepts(NeedExtendSchema)
+@bp.response(200, NeedWorkSchema, description="成功")
+def extend_need(code: str) -> Need:
+    user = _moderator()
+    need = _load_for(user, code)
+    data = body()
+    services.extend_need(need, user, data.get("deadline"), data.get("reason"))
+    return need
+
+
+@bp.patch("/needs/<code>")
+@operation(
+    "updateNeed",
+    "修改草稿或已驳回的需求（审核员；只改给出的字段，含家庭信息；已驳回的回到草稿）",
+    "needs",
+    errors=WRITE_ERRORS,
+    idempotent=True,
+)
+@accepts(NeedPatchSchema)
+@bp.response(200, NeedWorkSchema, description="成功")
+def update_need(code: str) -> Need:
+    user = _moderator()
+    need = _load_for(user, code)
+    changes = body()
+    return services.patch_need(need, changes, user)
+
+
+@bp.post("/needs/bulk")
+@operation(
+    "bulkReviewNeeds",
+    "批量提交、审核通过或驳回需求（每条单独判断、单独生效，逐条返回结果）",
+    "needs",
+    errors=("401", "403", "413", "422"),
+    idempotent=True,
+)
+@accepts(BulkReviewSchema)
+@bp.response(200, BulkResultSchema, description="成功（逐条结果见 results）")
+def bulk_review_needs() -> dict[str, Any]:
+    user = _moderator()
+    data = body()
+    # A rejection without a reason is refused need by need (validation_failed
+    # in its result), like every other rule: the body itself is well formed.
+    results = services.bulk_review(
+        list(data["codes"]),
+        data["action"],
+        user,
+        data.get("reason"),
+        load=lambda c: _load_for(user, c),
+    )
+    return {"results": results}

@@ -1155,3 +1155,57 @@ __all__ = [
     "reveal_household_contact",
     "summary",
 ]
+
+
+# --------------------------------------------------------------------------
+# A need withdrawn with open claims (needs.services.withdraw_need)
+# --------------------------------------------------------------------------
+
+
+def cancel_reserved_for_withdrawal(
+    need: Need, moderator: User, reason: str
+) -> list[Claim]:
+    """Cancel every reserved claim of ``need``, which a moderator is
+    withdrawing: each claim's money goes back to its fund through the same
+    release a cancellation makes, the need's claimed amount drops by it, and
+    each cancellation is audited with the moderator's reason. Delivered and
+    confirmed claims are left as they are: their money was paid out and the
+    confirmation visit still follows.
+
+    Lock order as everywhere: each claim row, then the need, then the fund.
+    The need stays in its status here (no "re-opened" step for a need about
+    to leave the library); the caller moves it and calls this again for a
+    claim that may have landed in between. Returns the claims cancelled, for
+    the caller to tell their orgs."""
+    require_moderator(moderator, need.region_code)
+    claims = db.session.scalars(
+        select(Claim)
+        .where(Claim.need_id == need.id, Claim.status == ClaimStatus.RESERVED)
+        .order_by(Claim.id)
+    ).all()
+    cancelled = []
+    for claim in claims:
+        try:
+            _move_claim(claim, ClaimStatus.RESERVED, ClaimStatus.CANCELLED)
+        except InvalidTransition:
+            continue  # delivered or cancelled by its org meanwhile
+        claim.closed_at = utcnow()
+        _add_to_need(need, -claim.amount_fen)
+        ledger.release(
+            claim.fund_id,
+            claim.amount_fen,
+            claim.id,
+            moderator.id,
+            note="需求撤回，认领取消",
+        )
+        _audit_claim(
+            moderator,
+            "claim.cancel",
+            claim,
+            ClaimStatus.RESERVED,
+            ClaimStatus.CANCELLED,
+            f"需求撤回：{reason}"[:500],
+        )
+        cancelled.append(claim)
+    db.session.flush()
+    return cancelled

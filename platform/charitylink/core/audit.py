@@ -96,6 +96,8 @@ AUDIT_ACTION_LABELS = {
     "complaint.accept": N_("受理举报"),
     "complaint.resolve": N_("办结举报"),
     "complaint.contact_view": N_("查看举报人联系方式"),
+    # live cases
+    "need.extend": N_("延长需求截止日期"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.

@@ -165,8 +165,21 @@ NEED_ACTIONS: dict[str, tuple[tuple[NeedStatus, ...], NeedStatus]] = {
     "approve": ((NeedStatus.SUBMITTED,), NeedStatus.PUBLISHED),
     "reject": ((NeedStatus.SUBMITTED,), NeedStatus.REJECTED),
     "to_draft": ((NeedStatus.REJECTED,), NeedStatus.DRAFT),
-    "withdraw": ((NeedStatus.PUBLISHED,), NeedStatus.WITHDRAWN),
+    # Open claims do not stop a withdrawal: the reserved ones are cancelled
+    # with it (needs.services.withdraw_need).
+    "withdraw": (
+        (NeedStatus.PUBLISHED, NeedStatus.FULLY_CLAIMED),
+        NeedStatus.WITHDRAWN,
+    ),
 }
+
+# A deadline may be extended on a need still open to claims or delivery, and
+# on an expired one (which re-opens it, once: ``Need.reopened_at``).
+EXTENDABLE_STATUSES = (
+    NeedStatus.PUBLISHED,
+    NeedStatus.FULLY_CLAIMED,
+    NeedStatus.EXPIRED,
+)
 
 
 class Need(Model):
@@ -264,6 +277,9 @@ class Need(Model):
     published_at: Mapped[datetime | None]
     fully_claimed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Set when an expired need went back to the library by an extended
+    # deadline: that happens once per need.
+    reopened_at: Mapped[datetime | None]
 
     @property
     def status_label(self) -> str:

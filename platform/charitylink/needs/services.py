@@ -19,7 +19,7 @@ from charitylink.core import audit, text_guard
 from charitylink.core.i18n import _
 from charitylink.core.permissions import require_moderator
 from charitylink.core.reasons import clean_reason
-from charitylink.core.timeutil import today, utcnow
+from charitylink.core.timeutil import InvalidDate, parse_day, today, utcnow
 from charitylink.core.transitions import move_if
 from charitylink.errors import (
     Conflict,
@@ -30,7 +30,7 @@ from charitylink.errors import (
 )
 from charitylink.extensions import db
 from charitylink.needs import codes, privacy
-from charitylink.needs.models import Need, NeedStatus
+from charitylink.needs.models import EXTENDABLE_STATUSES, Need, NeedStatus
 from charitylink.needs.validation import (
     CleanNeed,
     clean_need_input,
@@ -56,6 +56,7 @@ def _action_label(action: str) -> str:
         "reject": _("驳回"),
         "to_draft": _("退回草稿"),
         "withdraw": _("撤回"),
+        "extend": _("延长截止日期"),
     }[action]
 
 
@@ -344,42 +345,190 @@ def return_to_draft(need: Need, moderator: User) -> None:
     db.session.flush()
 
 
-def _check_withdraw(need: Need) -> None:
-    _require_action(need, "withdraw")
-    if need.claimed_fen > 0:
-        raise InvalidTransition(
-            _("该需求已有机构认领，不能撤回；请先与认领机构协商取消认领。")
-        )
+def withdraw_need(need: Need, moderator: User, reason: Any) -> list[Any]:
+    """published or fully claimed → withdrawn, with a reason. Reserved claims
+    are cancelled with it (their money back to the funds, their orgs told);
+    delivered and confirmed claims stay and follow their own path. Returns the
+    cancelled claims.
 
+    One transaction, in the claims' lock order (claim, need, fund): the
+    reserved claims are cancelled first, which takes the need's row lock, then
+    the need moves by a guarded UPDATE. A claim racing the withdrawal either
+    lands before that lock (and is cancelled here: the second sweep finds one
+    that committed between the two steps) or finds the need withdrawn and is
+    refused (claims.services.claim_need needs ``published``)."""
+    from charitylink.claims import services as claims
 
-def withdraw_need(need: Need, moderator: User, reason: Any) -> None:
-    """published → withdrawn, with a reason; refused while claims hold money.
-
-    ``claimed_fen = 0`` is part of the UPDATE: a claim racing the withdrawal
-    either lands first (the withdrawal is refused) or finds the need withdrawn
-    (the claim is refused, see claims.services.claim_need)."""
     require_moderator(moderator, need.region_code)
-    _check_withdraw(need)
+    old = _require_action(need, "withdraw")
     reason = _clean_reason(need, reason, required=True)
+    cancelled = claims.cancel_reserved_for_withdrawal(need, moderator, reason)
+    db.session.refresh(need)
     values = {
         "status": NeedStatus.WITHDRAWN,
         "status_reason": reason,
         "closed_at": utcnow(),
     }
-    if not _move(need, NeedStatus.PUBLISHED, values, Need.claimed_fen == 0):
-        _check_withdraw(need)
+    # A claim landing meanwhile may have made it fully claimed (or the reverse):
+    # still withdrawable, so the move is tried again from the status it has.
+    for _attempt in range(3):
+        old = _require_action(need, "withdraw")
+        if _move(need, old, values):
+            break
+    else:
         raise _changed_meanwhile()
+    cancelled += claims.cancel_reserved_for_withdrawal(need, moderator, reason)
     row = audit.record(
         moderator,
         "need.withdraw",
         need,
-        NeedStatus.PUBLISHED,
+        old,
         NeedStatus.WITHDRAWN,
         reason,
     )
     privacy.recompute_public_region(need.region_code)
     db.session.flush()
-    events.need_withdrawn(need, row)
+    events.need_withdrawn(need, row, sorted({c.org_id for c in cancelled}))
+    return cancelled
+
+
+# How far ahead a deadline may be moved at once: a need open for more than a
+# year is a new case, to be entered (and reviewed) again.
+MAX_EXTENSION_DAYS = 366
+
+
+def _reopen_refusal() -> InvalidTransition:
+    return InvalidTransition(
+        _(
+            "该需求已经延期重新开放过一次，不能再次重新开放；"
+            "如家庭仍需帮扶，请重新录入一条需求并审核。"
+        )
+    )
+
+
+def _clean_new_deadline(need: Need, value: Any) -> Any:
+    label = _("截止日期")
+    try:
+        day = parse_day(value, label)
+    except InvalidDate as exc:
+        raise ValidationFailed(str(exc), {"deadline": str(exc)}) from None
+    problem = None
+    if day is None:
+        problem = _("请填写新的截止日期（YYYY-MM-DD）。")
+    elif day <= today():
+        problem = _("新的截止日期必须晚于今天。")
+    elif (
+        need.status != NeedStatus.EXPIRED
+        and need.deadline_on is not None
+        and day <= need.deadline_on
+    ):
+        problem = _(
+            "新的截止日期必须晚于原截止日期 %(d)s。", d=need.deadline_on.isoformat()
+        )
+    elif day > today() + timedelta(days=MAX_EXTENSION_DAYS):
+        problem = _("截止日期最多延至一年以后；更长的帮扶请重新录入需求。")
+    if problem is not None:
+        raise ValidationFailed(problem, {"deadline": problem})
+    return day
+
+
+def extend_need(need: Need, moderator: User, deadline: Any, reason: Any) -> None:
+    """Move a need's deadline later, with a reason, by a moderator of its
+    region: a published or fully claimed need keeps its status; an expired one
+    goes back to the library (published) — once per need (``reopened_at``),
+    a second re-open is refused. Claims released at the expiry stay released."""
+    require_moderator(moderator, need.region_code)
+    old = NeedStatus(need.status)
+    if old not in EXTENDABLE_STATUSES:
+        raise _not_now(need, "extend")
+    if old == NeedStatus.EXPIRED and need.reopened_at is not None:
+        raise _reopen_refusal()
+    new_day = _clean_new_deadline(need, deadline)
+    reason = _clean_reason(need, reason, required=True)
+    old_day = need.deadline_on
+    values: dict[str, Any] = {"deadline_on": new_day}
+    rules: tuple[Any, ...] = ()
+    new = old
+    if old == NeedStatus.EXPIRED:
+        new = NeedStatus.PUBLISHED
+        values.update(status=new, reopened_at=utcnow(), closed_at=None)
+        rules = (Need.reopened_at.is_(None),)
+    if not _move(need, old, values, *rules):
+        if need.status == NeedStatus.EXPIRED and need.reopened_at is not None:
+            raise _reopen_refusal()
+        raise _changed_meanwhile()
+    was = old_day.isoformat() if old_day else "—"
+    audit.record(
+        moderator,
+        "need.extend",
+        need,
+        old,
+        new,
+        f"截止日期 {was} → {new_day.isoformat()}：{reason}"[:500],
+    )
+    if new != old:
+        privacy.recompute_public_region(need.region_code)
+    db.session.flush()
+
+
+def patch_need(need: Need, changes: dict[str, Any], moderator: User) -> Need:
+    """Change some fields of a draft or rejected need (any field of the entry,
+    the household's included; the rest keep their values): the edit page's
+    rules, by ``update_need``. Reading the household to merge into is itself
+    a view of the private half, audited like one."""
+    require_moderator(moderator, need.region_code)
+    _require_action(need, "update")
+    household = get_private(need, moderator)
+    data = editable_input(need, household)
+    # The stored values as they are (the form's prefill turns "none" into "").
+    data["deadline"] = need.deadline_on
+    data["external_id"] = need.external_id
+    for key, value in changes.items():
+        if key == "household" and isinstance(value, dict):
+            data["household"] = {**household, **value}
+        else:
+            data[key] = value
+    return update_need(need, data, moderator)
+
+
+# The most needs one bulk request acts on: a county's import is a few hundred;
+# each need is its own transaction, so a bigger batch only holds the request.
+BULK_MAX = 500
+BULK_ACTIONS = ("submit", "approve", "reject")
+
+
+def bulk_review(
+    codes_: list[str],
+    action: str,
+    moderator: User,
+    reason: Any = None,
+    *,
+    load: Any,
+) -> dict[str, Any]:
+    """Submit, approve or reject many needs, each on its own rules (the single
+    action's service, so its audit event and notification too), each inside
+    its own savepoint: a refusal rolls back that need's writes only, and the
+    others stand. ``load(code)`` finds a need the moderator covers (or raises
+    ``NotFound``). Returns ``{code: "ok" | {"code", "message"}}`` in the order
+    given (a code given twice is acted on once)."""
+    results: dict[str, Any] = {}
+    for code in codes_:
+        if code in results:
+            continue
+        try:
+            with db.session.begin_nested():
+                need = load(code)
+                if action == "submit":
+                    submit_need(need, moderator)
+                elif action == "approve":
+                    approve_need(need, moderator)
+                else:
+                    reject_need(need, moderator, reason)
+        except DomainError as exc:
+            results[code] = {"code": exc.code, "message": exc.message}
+        else:
+            results[code] = "ok"
+    return results
 
 
 def get_private(need: Need, moderator: User) -> dict[str, Any]:

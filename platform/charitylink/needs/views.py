@@ -6,17 +6,32 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from charitylink.core import page_cache
 from charitylink.core.i18n import _
 from charitylink.core.permissions import covers, moderator_required, signed_in
+from charitylink.core.reasons import clean_reason
 from charitylink.core.transaction import refused
 from charitylink.errors import DomainError, NotFound, ValidationFailed
 from charitylink.needs import forms, privacy, queries, services
-from charitylink.needs.models import NEED_STATUS_LABELS, PUBLIC_STATUSES, NeedStatus
+from charitylink.needs.models import (
+    EXTENDABLE_STATUSES,
+    NEED_STATUS_LABELS,
+    PUBLIC_STATUSES,
+    NeedStatus,
+)
 from charitylink.needs.validation import clean_need_input
 from charitylink.regions import services as regions
 
@@ -155,6 +170,9 @@ def mod_index() -> ResponseReturnValue:
     params = {"status": status, "region": region}
     return render_template(
         "needs/mod_index.html",
+        bulk=_bulk_results(),
+        select_all=request.args.get("select") == "all",
+        bulk_actions=_bulk_labels(),
         needs=rows,
         total=total,
         status=status,
@@ -259,6 +277,7 @@ def _render_review(need: Any, household: dict[str, Any], revealed: bool) -> str:
         dup_message=_duplicate_message(dup) if dup else "",
         region_name=regions.full_name,
         four_eyes=services.four_eyes_refusal(need, signed_in()),
+        extendable=[str(s) for s in EXTENDABLE_STATUSES],
     )
 
 
@@ -306,6 +325,7 @@ def _act(code: str, action: str) -> ResponseReturnValue:
         "reject": _("需求已驳回。"),
         "withdraw": _("需求已撤回。"),
         "to_draft": _("需求已退回草稿，可以修改。"),
+        "extend": _("截止日期已延长。"),
     }
     try:
         if action == "submit":
@@ -315,7 +335,17 @@ def _act(code: str, action: str) -> ResponseReturnValue:
         elif action == "reject":
             services.reject_need(need, signed_in(), reason)
         elif action == "withdraw":
-            services.withdraw_need(need, signed_in(), reason)
+            cancelled = services.withdraw_need(need, signed_in(), reason)
+            if cancelled:
+                messages["withdraw"] = _(
+                    "需求已撤回；%(n)s 笔待交付的认领已取消，预留金额已退回各基金，"
+                    "认领机构已收到通知。",
+                    n=len(cancelled),
+                )
+        elif action == "extend":
+            services.extend_need(
+                need, signed_in(), request.form.get("deadline", ""), reason
+            )
         else:
             services.return_to_draft(need, signed_in())
     except DomainError as exc:
@@ -353,6 +383,109 @@ def withdraw(code: str) -> ResponseReturnValue:
 @moderator_required
 def to_draft(code: str) -> ResponseReturnValue:
     return _act(code, "to_draft")
+
+
+@bp.post("/mod/needs/<code>/extend")
+@moderator_required
+def extend(code: str) -> ResponseReturnValue:
+    return _act(code, "extend")
+
+
+# --------------------------------------------------------------------------
+# Bulk review from the queue
+# --------------------------------------------------------------------------
+
+BULK_SESSION_KEY = "needs_bulk"
+
+
+def _bulk_labels() -> dict[str, str]:
+    return {
+        "submit": _("提交审核"),
+        "approve": _("审核通过并公开"),
+        "reject": _("驳回"),
+    }
+
+
+def _bulk_results() -> dict[str, Any] | None:
+    """The outcome of the bulk action just posted (shown once, then gone):
+    each code with "ok" or the index of its refusal's message (the messages
+    repeat, so each is kept once: the session is a cookie)."""
+    stored = session.pop(BULK_SESSION_KEY, None)
+    if not isinstance(stored, dict):
+        return None
+    messages = stored.get("messages", [])
+    rows = []
+    for code, outcome in stored.get("rows", []):
+        ok = outcome == -1
+        rows.append(
+            {"code": code, "ok": ok, "message": "" if ok else messages[outcome]}
+        )
+    return {"action": stored.get("action", ""), "rows": rows}
+
+
+def _queue_url(back: str) -> str:
+    # Back to the list as it was (filters, page): a query string only, after
+    # a fixed path, so it can point nowhere else.
+    back = back.lstrip("?")
+    base = url_for(".mod_index")
+    return f"{base}?{back}" if back else base
+
+
+@bp.post("/mod/needs/bulk")
+@moderator_required
+def bulk() -> ResponseReturnValue:
+    user = signed_in()
+    target = _queue_url(request.form.get("back", "")[:500])
+    action = request.form.get("action", "")
+    codes = [c.strip() for c in request.form.getlist("codes") if c.strip()]
+    if action not in services.BULK_ACTIONS:
+        flash(_("请选择要执行的操作：提交审核、审核通过或驳回。"), "error")
+        return redirect(target)
+    if not codes:
+        flash(_("请先勾选要处理的需求。"), "error")
+        return redirect(target)
+    if len(codes) > services.BULK_MAX:
+        flash(_("一次最多处理 %(n)s 条需求。", n=services.BULK_MAX), "error")
+        return redirect(target)
+    reason: str | None = None
+    if action == "reject":
+        try:
+            reason = clean_reason(request.form.get("reason"), required=True)
+        except DomainError as exc:
+            flash(_("批量驳回：%(m)s", m=exc.message), "error")
+            return redirect(target)
+    results = services.bulk_review(
+        codes,
+        action,
+        user,
+        reason,
+        load=lambda c: queries.get_for_moderator_or_404(c, user),
+    )
+    messages: list[str] = []
+    rows: list[tuple[str, int]] = []
+    for code, outcome in results.items():
+        if outcome == "ok":
+            rows.append((code, -1))
+            continue
+        if outcome["message"] not in messages:
+            messages.append(outcome["message"])
+        rows.append((code, messages.index(outcome["message"])))
+    session[BULK_SESSION_KEY] = {"action": action, "rows": rows, "messages": messages}
+    done = sum(1 for _code, o in rows if o == -1)
+    label = _bulk_labels()[action]
+    if done == len(rows):
+        flash(_("批量%(a)s：%(n)s 条全部成功。", a=label, n=done), "success")
+    else:
+        flash(
+            _(
+                "批量%(a)s：%(ok)s 条成功，%(no)s 条未处理（原因见下表）。",
+                a=label,
+                ok=done,
+                no=len(rows) - done,
+            ),
+            "warning",
+        )
+    return redirect(target)
 
 
 # The import pages share this blueprint; their module adds its routes to ``bp``.

@@ -16,6 +16,7 @@ the audit row that records it: one audit row, one event."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -111,21 +112,17 @@ def need_reviewed(kind: str, need: Need, row: AuditEvent) -> None:
     )
 
 
-def need_withdrawn(need: Need, row: AuditEvent) -> None:
-    """The staff of every org that claimed the need. A need is withdrawn only
-    once no claim holds money on it, so these are orgs whose claims ended
-    (cancelled, expired) and who may still be planning around it."""
-    from charitylink.claims.models import Claim
-
-    org_ids = db.session.scalars(
-        select(Claim.org_id).where(Claim.need_id == need.id).distinct()
-    ).all()
+def need_withdrawn(need: Need, row: AuditEvent, org_ids: Iterable[int] = ()) -> None:
+    """The staff of the orgs whose reserved claims the withdrawal cancelled
+    (``org_ids``): their reservation is gone and the money is back in their
+    fund. Orgs whose delivery stands are not told: nothing changes for them."""
+    ids = sorted(set(org_ids))
     recipients: list[User] = []
-    if org_ids:
+    if ids:
         recipients = list(
             db.session.scalars(
                 select(User).where(
-                    User.org_id.in_(org_ids),
+                    User.org_id.in_(ids),
                     User.active.is_(True),
                     User.role.in_([Role.ORG_ADMIN, Role.ORG_MEMBER]),
                 )

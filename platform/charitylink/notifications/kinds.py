@@ -68,7 +68,10 @@ KINDS: dict[str, Kind] = {
     "need_withdrawn": Kind(
         N_("需求已撤回"),
         N_("需求 %(code)s 已撤回"),
-        N_("贵机构认领过的需求 %(code)s 已被民政部门撤回，不再接受认领。"),
+        N_(
+            "需求 %(code)s 已被民政部门撤回，贵机构对它的认领已取消，"
+            "预留金额已退回基金。"
+        ),
         email_default=True,
     ),
     "claim_created": Kind(
