@@ -202,3 +202,16 @@ def needs_expiring(user: User, limit: int = 5) -> list[Need]:
             .limit(limit)
         )
     )
+
+
+def region_filter_choices(user: User) -> list[tuple[str, str]]:
+    """(prefix, indented name) of the regions in the person's scope, for the
+    region filter of a work list: a prefecture's prefix covers its counties."""
+    from charitylink.core.permissions import covers
+    from charitylink.regions import services as regions
+
+    return [
+        (regions.prefix_of(code), name)
+        for code, name in regions.choices(("province", "prefecture", "county"))
+        if covers(user, code)
+    ]

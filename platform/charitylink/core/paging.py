@@ -1,0 +1,265 @@
+"""Work lists: one way to page, filter and sort a list of rows from the request.
+
+Every moderator and org list (needs to review, claims, deliveries to confirm,
+projects, orgs, the audit log) reads its page, page size, sort and filters
+through here and hands the template a :class:`Page`, which carries the rows,
+the total and the links of the pager with the filters kept in them.
+
+Pages are lenient where the API is strict (core/params.py): a bad page number,
+an unknown sort key or a malformed filter falls back to the default and the
+person is told which value was ignored; a work list never answers 500 to a
+hand-edited address. The total is a COUNT over the same filtered SELECT, so no
+list is ever cut at a fixed number of rows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Select, func, select
+
+from charitylink.core.timeutil import InvalidDate, parse_day
+from charitylink.extensions import db
+
+DEFAULT_PER_PAGE = 20
+PER_PAGE_CHOICES = (20, 50, 100)
+MAX_PAGE = 100_000
+_REGION = re.compile(r"[0-9]{2,12}")
+
+
+def _int(raw: Any, default: int) -> int:
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not re.fullmatch(r"[0-9]{1,7}", text):
+        return default
+    return int(text)
+
+
+@dataclass
+class Sort:
+    """A sort key a person may choose: its label and the ORDER BY it means.
+
+    ``columns`` are ascending; ``-key`` in the address reverses every one of
+    them. The list's own tie-breaker (the id) is appended by the caller."""
+
+    label: str
+    columns: Sequence[Any]
+
+
+@dataclass
+class ListArgs:
+    """What the request asked of a work list, already checked."""
+
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    sort: str = ""
+    filters: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def descending(self) -> bool:
+        return self.sort.startswith("-")
+
+    @property
+    def sort_key(self) -> str:
+        return self.sort.lstrip("-")
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.filters.get(name, default)
+
+    def day(self, name: str) -> date | None:
+        value = self.filters.get(name)
+        return date.fromisoformat(value) if value else None
+
+
+class ListParser:
+    """Reads one list's arguments from ``request.args``: page, per_page, sort
+    (one of ``sorts``, optionally ``-`` for descending) and the filters added
+    with :meth:`choice`, :meth:`region` and :meth:`day`. Whatever does not
+    pass is dropped and named in ``ignored`` (shown as a warning)."""
+
+    def __init__(
+        self, args: Mapping[str, Any], sorts: Mapping[str, Sort], default_sort: str
+    ) -> None:
+        self.raw = args
+        self.sorts = sorts
+        self.default_sort = default_sort
+        self.result = ListArgs(sort=default_sort)
+        self._parse_paging(default_sort)
+
+    def _parse_paging(self, default_sort: str) -> None:
+        from charitylink.core.i18n import _
+
+        r = self.result
+        raw_page = self.raw.get("page")
+        r.page = min(max(1, _int(raw_page, 1)), MAX_PAGE)
+        if raw_page not in (None, "") and str(r.page) != str(raw_page).strip():
+            r.ignored.append(
+                _("页码「%(v)s」无效，已显示第 1 页。", v=str(raw_page)[:20])
+            )
+        per_page = _int(self.raw.get("per_page"), DEFAULT_PER_PAGE)
+        r.per_page = per_page if per_page in PER_PAGE_CHOICES else DEFAULT_PER_PAGE
+        sort = (self.raw.get("sort") or "").strip()
+        if sort and sort.lstrip("-") in self.sorts and sort.count("-") <= 1:
+            r.sort = sort
+        elif sort:
+            r.ignored.append(_("排序「%(v)s」无效，已按默认顺序。", v=sort[:20]))
+            r.sort = default_sort
+
+    def _bad(self, name: str, label: str, value: str) -> None:
+        from charitylink.core.i18n import _
+
+        self.result.ignored.append(
+            _("%(f)s「%(v)s」无效，已忽略。", f=label, v=value[:20])
+        )
+
+    def choice(self, name: str, allowed: Sequence[str], label: str) -> str:
+        value = (self.raw.get(name) or "").strip()
+        if value and value not in allowed:
+            self._bad(name, label, value)
+            value = ""
+        if value:
+            self.result.filters[name] = value
+        return value
+
+    def region(self, name: str, label: str) -> str:
+        """A region code prefix (2–12 digits). It only narrows the list: the
+        person's own scope is applied by the query whatever is typed here."""
+        value = (self.raw.get(name) or "").strip()
+        if value and not _REGION.fullmatch(value):
+            self._bad(name, label, value)
+            value = ""
+        if value:
+            self.result.filters[name] = value
+        return value
+
+    def day(self, name: str, label: str) -> date | None:
+        value = self.raw.get(name)
+        try:
+            day = parse_day(value, label)
+        except InvalidDate as exc:
+            self.result.ignored.append(str(exc))
+            return None
+        if day is not None:
+            self.result.filters[name] = day.isoformat()
+        return day
+
+    def text(self, name: str, max_length: int = 64) -> str:
+        value = (self.raw.get(name) or "").strip()[:max_length]
+        if value:
+            self.result.filters[name] = value
+        return value
+
+    def order_by(self, tie_breaker: Any) -> list[Any]:
+        """The ORDER BY of the chosen sort, the tie-breaker last (in the same
+        direction) so that paging is stable."""
+        r = self.result
+        sort = self.sorts[r.sort_key]
+        columns = [*sort.columns, tie_breaker]
+        return [c.desc() if r.descending else c.asc() for c in columns]
+
+
+@dataclass
+class Page:
+    """One page of a work list, with what the pager and filter bar need."""
+
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+    args: ListArgs = field(default_factory=ListArgs)
+    sorts: Mapping[str, Sort] = field(default_factory=dict)
+    default_sort: str = ""
+    # The filtered SELECT the page was read from (for sums over all its rows).
+    stmt: Any = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def first_index(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.per_page + 1
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+    def query(self, page: int | None = None, **changes: Any) -> str:
+        """The query string of this list with its filters, sort and page size,
+        at ``page`` and with ``changes`` applied (None or "" removes a key)."""
+        params: dict[str, Any] = dict(self.args.filters)
+        if self.args.sort and self.args.sort != self.default_sort:
+            params["sort"] = self.args.sort
+        if self.per_page != DEFAULT_PER_PAGE:
+            params["per_page"] = self.per_page
+        params.update(changes)
+        if page is not None and page > 1:
+            params["page"] = page
+        return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+    def page_numbers(self) -> list[int | None]:
+        """Page links to show: the first, the last and two either side of the
+        current one; None where pages are left out."""
+        wanted = {1, self.pages, *range(self.page - 2, self.page + 3)}
+        shown = sorted(p for p in wanted if 1 <= p <= self.pages)
+        out: list[int | None] = []
+        for p in shown:
+            if out and out[-1] is not None and p - out[-1] > 1:
+                out.append(None)
+            out.append(p)
+        return out
+
+    def sort_choices(self) -> list[tuple[str, str]]:
+        return [(k, s.label) for k, s in self.sorts.items()]
+
+
+def paginate(
+    stmt: Select[Any],
+    parser: ListParser,
+    tie_breaker: Any,
+    *,
+    count: Callable[[], int] | None = None,
+    load: Callable[[list[Any]], list[Any]] | None = None,
+) -> Page:
+    """Count ``stmt``'s rows, then read the requested page in the chosen order.
+
+    A page past the end shows the last page (a list that shrank since the link
+    was made still shows rows). ``count`` replaces the default COUNT (e.g. a
+    cached one); ``load`` post-processes the rows of the page."""
+    args = parser.result
+    total = count() if count is not None else _count(stmt)
+    pages = max(1, math.ceil(total / args.per_page))
+    if args.page > pages:
+        args.page = pages
+    ordered = stmt.order_by(None).order_by(*parser.order_by(tie_breaker))
+    rows = list(
+        db.session.scalars(
+            ordered.limit(args.per_page).offset((args.page - 1) * args.per_page)
+        ).unique()
+    )
+    if load is not None:
+        rows = load(rows)
+    return Page(
+        rows,
+        total,
+        args.page,
+        args.per_page,
+        args,
+        parser.sorts,
+        parser.default_sort,
+        stmt,
+    )
+
+
+def _count(stmt: Select[Any]) -> int:
+    inner = stmt.order_by(None).with_only_columns(*stmt.selected_columns[:1])
+    # Counting the ids only: the count never loads rows or joined relations.
+    return int(
+        db.session.scalar(select(func.count()).select_from(inner.subquery())) or 0
+    )
