@@ -18,7 +18,7 @@ from charitylink.claims.models import CLAIM_STATUS_LABELS, Claim, ClaimStatus
 from charitylink.core.i18n import _, _l
 from charitylink.core.paging import ListParser, Page, Sort, paginate
 from charitylink.core.permissions import in_scope, prefix_range
-from charitylink.core.timeutil import CHINA, today
+from charitylink.core.timeutil import today
 from charitylink.extensions import db
 from charitylink.needs.models import Need
 
@@ -27,26 +27,23 @@ SOON_DAYS = 7
 DUE_FILTERS = ("overdue", "soon")
 
 
-def _attention(day: date) -> Any:
-    """What needs doing first: deliveries to confirm, overdue claims, claims
-    due soon, other open claims, then the closed ones."""
-    return case(
-        (Claim.status == ClaimStatus.DELIVERED, 0),
-        (
-            (Claim.status == ClaimStatus.RESERVED) & (Claim.due_on < day),
-            1,
-        ),
-        (Claim.status == ClaimStatus.RESERVED, 2),
-        else_=3,
-    )
+def _attention(day: date) -> list[Any]:
+    """What needs doing first: deliveries to confirm, overdue claims, other
+    open claims; then the closed ones."""
+    reserved = Claim.status == ClaimStatus.RESERVED
+    return [
+        Claim.status == ClaimStatus.DELIVERED,
+        reserved & (Claim.due_on < day),
+        reserved & (Claim.due_on >= day),
+    ]
 
 
 def sorts(day: date) -> dict[str, Sort]:
     return {
-        "attention": Sort(_l("待办优先"), [_attention(day), Claim.due_on]),
+        "attention": Sort(_l("待办优先"), [Claim.due_on], bands=_attention(day)),
         "due": Sort(_l("交付期限"), [Claim.due_on]),
-        "created": Sort(_l("认领时间"), [Claim.created_at]),
-        "delivered": Sort(_l("交付时间"), [Claim.delivered_at]),
+        "created": Sort(_l("认领时间"), [Claim.created_at], reverse=True),
+        "delivered": Sort(_l("交付时间"), [Claim.delivered_at], reverse=True),
         "amount": Sort(_l("金额"), [Claim.amount_fen]),
     }
 
@@ -75,24 +72,7 @@ def _common_filters(stmt: Select[Any], p: ListParser, day: date) -> Select[Any]:
             Claim.due_on >= day,
             Claim.due_on <= day + timedelta(days=SOON_DAYS),
         )
-    start = p.day("from", _("起始日期"))
-    end = p.day("to", _("截止日期"))
-    if start is not None:
-        stmt = stmt.where(Claim.created_at >= _utc_start(start))
-    if end is not None:
-        stmt = stmt.where(Claim.created_at < _utc_start(end + timedelta(days=1)))
-    return stmt
-
-
-def _utc_start(day: date) -> Any:
-    """Midnight of a China-time day, as the naive UTC stored in the tables."""
-    from datetime import UTC, datetime, time
-
-    return (
-        datetime.combine(day, time.min, tzinfo=CHINA)
-        .astimezone(UTC)
-        .replace(tzinfo=None)
-    )
+    return stmt.where(*p.date_range(Claim.created_at))
 
 
 def org_claims(org_id: int, user: User, args: Any) -> Page:

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, not_, or_, select
 
-from charitylink.core.timeutil import InvalidDate, parse_day
+from charitylink.core import cache
+from charitylink.core.timeutil import CHINA, InvalidDate, parse_day
 from charitylink.extensions import db
 
 DEFAULT_PER_PAGE = 20
@@ -49,6 +50,12 @@ class Sort:
 
     label: str
     columns: Sequence[Any]
+    # Groups read one after another before the columns order within each
+    # (e.g. "submitted first"); the rows in none of them come last.
+    bands: Sequence[Any] = ()
+    # Newest first, largest first: the key's natural order is descending and
+    # ``-key`` turns it around.
+    reverse: bool = False
 
 
 @dataclass
@@ -149,6 +156,20 @@ class ListParser:
             self.result.filters[name] = day.isoformat()
         return day
 
+    def date_range(self, column: Any) -> list[Any]:
+        """WHERE clauses for ``from``/``to`` (China-time days, both included)
+        on a UTC timestamp column."""
+        from charitylink.core.i18n import _
+
+        start = self.day("from", _("起始日期"))
+        end = self.day("to", _("截止日期"))
+        out = []
+        if start is not None:
+            out.append(column >= utc_day_start(start))
+        if end is not None:
+            out.append(column < utc_day_start(end + timedelta(days=1)))
+        return out
+
     def text(self, name: str, max_length: int = 64) -> str:
         value = (self.raw.get(name) or "").strip()[:max_length]
         if value:
@@ -160,8 +181,9 @@ class ListParser:
         direction) so that paging is stable."""
         r = self.result
         sort = self.sorts[r.sort_key]
+        desc = r.descending != sort.reverse
         columns = [*sort.columns, tie_breaker]
-        return [c.desc() if r.descending else c.asc() for c in columns]
+        return [c.desc() if desc else c.asc() for c in columns]
 
 
 @dataclass
@@ -224,27 +246,41 @@ def paginate(
     parser: ListParser,
     tie_breaker: Any,
     *,
-    count: Callable[[], int] | None = None,
-    load: Callable[[list[Any]], list[Any]] | None = None,
+    cache_key: str | None = None,
 ) -> Page:
     """Count ``stmt``'s rows, then read the requested page in the chosen order.
 
-    A page past the end shows the last page (a list that shrank since the link
-    was made still shows rows). ``count`` replaces the default COUNT (e.g. a
-    cached one); ``load`` post-processes the rows of the page."""
+    A sort with ``bands`` ("what needs doing first") is read band by band, each
+    in its own WHERE and in the sort's columns, so a database index serves each
+    part instead of a sort over the whole list. A page past the end shows the
+    last page (a list that shrank since its link was made still shows rows).
+    With ``cache_key`` (which must name the person's scope and the filters) the
+    counts are kept in core.cache until the next change to the data."""
     args = parser.result
-    total = count() if count is not None else _count(stmt)
+    sort = parser.sorts[args.sort_key]
+    parts = _bands(stmt, sort, args.descending)
+    counts = [
+        _cached_count(part, f"{cache_key}|{i}" if cache_key else None)
+        for i, part in enumerate(parts)
+    ]
+    total = sum(counts)
     pages = max(1, math.ceil(total / args.per_page))
     if args.page > pages:
         args.page = pages
-    ordered = stmt.order_by(None).order_by(*parser.order_by(tie_breaker))
-    rows = list(
-        db.session.scalars(
-            ordered.limit(args.per_page).offset((args.page - 1) * args.per_page)
+    order = parser.order_by(tie_breaker)
+    skip, wanted = (args.page - 1) * args.per_page, args.per_page
+    rows: list[Any] = []
+    for part, n in zip(parts, counts, strict=True):
+        if skip >= n:
+            skip -= n
+            continue
+        chunk = db.session.scalars(
+            part.order_by(None).order_by(*order).limit(wanted).offset(skip)
         ).unique()
-    )
-    if load is not None:
-        rows = load(rows)
+        rows.extend(chunk)
+        skip, wanted = 0, args.per_page - len(rows)
+        if wanted <= 0:
+            break
     return Page(
         rows,
         total,
@@ -257,9 +293,31 @@ def paginate(
     )
 
 
-def _count(stmt: Select[Any]) -> int:
+def _bands(stmt: Select[Any], sort: Sort, descending: bool) -> list[Select[Any]]:
+    if not sort.bands:
+        return [stmt]
+    rest = not_(or_(*sort.bands))
+    parts = [stmt.where(b) for b in sort.bands] + [stmt.where(rest)]
+    return parts[::-1] if descending else parts
+
+
+def _cached_count(stmt: Select[Any], key: str | None) -> int:
+    if key is None:
+        return count_rows(stmt)
+    return int(cache.get_or_set(f"worklist-count|{key}", lambda: count_rows(stmt)))
+
+
+def count_rows(stmt: Select[Any]) -> int:
+    """COUNT of a list's rows, reading only its first column (the id): the
+    count never loads rows or joined relations."""
     inner = stmt.order_by(None).with_only_columns(*stmt.selected_columns[:1])
-    # Counting the ids only: the count never loads rows or joined relations.
     return int(
         db.session.scalar(select(func.count()).select_from(inner.subquery())) or 0
     )
+
+
+def utc_day_start(day: date) -> datetime:
+    """Midnight of a China-time day as the naive UTC the tables store, for a
+    date-range filter on a timestamp column."""
+    start = datetime.combine(day, time.min, tzinfo=CHINA)
+    return start.astimezone(UTC).replace(tzinfo=None)
