@@ -56,6 +56,8 @@ class Sort:
     # Newest first, largest first: the key's natural order is descending and
     # ``-key`` turns it around.
     reverse: bool = False
+    # The option for ``-key`` (default: the label and "reversed").
+    reverse_label: str | None = None
 
 
 @dataclass
@@ -91,12 +93,17 @@ class ListParser:
     pass is dropped and named in ``ignored`` (shown as a warning)."""
 
     def __init__(
-        self, args: Mapping[str, Any], sorts: Mapping[str, Sort], default_sort: str
+        self,
+        args: Mapping[str, Any],
+        sorts: Mapping[str, Sort],
+        default_sort: str,
+        default_per_page: int = DEFAULT_PER_PAGE,
     ) -> None:
         self.raw = args
         self.sorts = sorts
         self.default_sort = default_sort
-        self.result = ListArgs(sort=default_sort)
+        self.default_per_page = default_per_page
+        self.result = ListArgs(sort=default_sort, per_page=default_per_page)
         self._parse_paging(default_sort)
 
     def _parse_paging(self, default_sort: str) -> None:
@@ -109,8 +116,9 @@ class ListParser:
             r.ignored.append(
                 _("页码「%(v)s」无效，已显示第 1 页。", v=str(raw_page)[:20])
             )
-        per_page = _int(self.raw.get("per_page"), DEFAULT_PER_PAGE)
-        r.per_page = per_page if per_page in PER_PAGE_CHOICES else DEFAULT_PER_PAGE
+        per_page = _int(self.raw.get("per_page"), self.default_per_page)
+        if per_page in PER_PAGE_CHOICES:
+            r.per_page = per_page
         sort = (self.raw.get("sort") or "").strip()
         if sort and sort.lstrip("-") in self.sorts and sort.count("-") <= 1:
             r.sort = sort
@@ -199,6 +207,7 @@ class Page:
     default_sort: str = ""
     # The filtered SELECT the page was read from (for sums over all its rows).
     stmt: Any = None
+    default_per_page: int = DEFAULT_PER_PAGE
 
     @property
     def pages(self) -> int:
@@ -218,7 +227,7 @@ class Page:
         params: dict[str, Any] = dict(self.args.filters)
         if self.args.sort and self.args.sort != self.default_sort:
             params["sort"] = self.args.sort
-        if self.per_page != DEFAULT_PER_PAGE:
+        if self.per_page != self.default_per_page:
             params["per_page"] = self.per_page
         params.update(changes)
         if page is not None and page > 1:
@@ -237,8 +246,14 @@ class Page:
             out.append(p)
         return out
 
-    def sort_choices(self) -> list[tuple[str, str]]:
-        return [(k, s.label) for k, s in self.sorts.items()]
+    def sort_choices(self) -> list[tuple[str, str, str]]:
+        """(key, label, label of the reversed order) of each sort."""
+        from charitylink.core.i18n import _
+
+        return [
+            (k, str(s.label), str(s.reverse_label or _("%(s)s（倒序）", s=s.label)))
+            for k, s in self.sorts.items()
+        ]
 
 
 def paginate(
@@ -290,6 +305,7 @@ def paginate(
         parser.sorts,
         parser.default_sort,
         stmt,
+        parser.default_per_page,
     )
 
 

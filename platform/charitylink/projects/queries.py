@@ -235,37 +235,6 @@ def updates(project: Project) -> list[ProjectUpdate]:
     )
 
 
-def org_projects(org_id: int) -> list[Project]:
-    return list(
-        db.session.scalars(
-            select(Project)
-            .where(Project.org_id == org_id)
-            .order_by(Project.updated_at.desc(), Project.id.desc())
-        ).unique()
-    )
-
-
-def moderation_queue(user: User, status: str = "submitted") -> list[Project]:
-    """Projects of orgs in the moderator's region, by status (admins: all)."""
-    stmt = (
-        select(Project)
-        # ``+projects.org_id`` (a no-op on both databases) keeps SQLite from
-        # starting at the orgs and sorting all their projects: it walks projects
-        # newest first and stops after a page (docs/funds-projects.md, "Measured").
-        .join(
-            Organization,
-            Organization.id == literal_column("+projects.org_id", Integer),
-        )
-        .where(Project.status == status)
-    )
-    stmt = stmt.where(in_scope(user, Organization.region_code))
-    return list(
-        db.session.scalars(
-            stmt.order_by(Project.submitted_at.asc(), Project.id.asc()).limit(500)
-        ).unique()
-    )
-
-
 def public_for_fund(fund_id: int, limit: int = 50) -> list[Project]:
     return list(
         db.session.scalars(
