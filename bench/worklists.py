@@ -2,7 +2,7 @@
 in the database, as a ratio to the public needs list page (/needs) in the same
 run on the same database.
 
-    .venv/bin/python bench/worklists.py [--needs 100000] [--runs 60]
+    .venv/bin/python bench/worklists.py [--needs 100000] [--runs 60] [--db FILE]
     bash .ci/pg.sh run .venv/bin/python bench/worklists.py     # PostgreSQL too
 
 A fresh database (a temporary SQLite file; PostgreSQL: a new database on the
@@ -118,7 +118,9 @@ def run(label: str, db_url: str, n: int, runs: int) -> dict[str, Any]:
         load_regions()
         db.session.commit()
         t0 = time.perf_counter()
-        populate(n)
+        have = db.session.scalar(select(func.count()).select_from(Need)) or 0
+        if have < n:  # a database kept with --db is reused as it is
+            populate(n - have)
         out["insert_s"] = time.perf_counter() - t0
         province = db.session.execute(
             select(func.substr(Need.region_code, 1, 2).label("p"), func.count())
@@ -132,7 +134,9 @@ def run(label: str, db_url: str, n: int, runs: int) -> dict[str, Any]:
                 Need.region_code.startswith(prefix)
             )
         )
-        mod = User(
+        mod = db.session.scalar(
+            select(User).where(User.email == "bench-mod@example.org")
+        ) or User(
             email="bench-mod@example.org",
             name="基准审核员",
             password_hash="x",
@@ -194,12 +198,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--needs", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument(
+        "--db", help="SQLite file to keep and reuse between runs (filled once)"
+    )
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"))
     args = parser.parse_args()
     results = []
-    tmp = tempfile.mkdtemp(prefix="charitylink-bench-worklists-sqlite-")
-    print(f"SQLite: {args.needs} needs …", flush=True)
-    results.append(run("SQLite", f"sqlite:///{tmp}/bench.db", args.needs, args.runs))
+    path = args.db or f"{tempfile.mkdtemp(prefix='charitylink-bench-wl-')}/bench.db"
+    print(f"SQLite: {args.needs} needs in {path} …", flush=True)
+    results.append(run("SQLite", f"sqlite:///{path}", args.needs, args.runs))
     if args.database_url and args.database_url.startswith("postgres"):
         from search import pg_database  # bench/search.py: a throwaway database
 

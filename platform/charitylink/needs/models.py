@@ -190,6 +190,11 @@ class Need(Model):
         # encrypted half; docs/needs.md, "Measured"); the
         # status prefix also serves the moderator queues and the nightly expiry.
         Index("ix_needs_public_list", "status", *PUBLIC_LIST_COLUMNS),
+        # The moderators' work lists and counts (needs/lists.py, the work-area
+        # counts): one status within a region prefix, by deadline or last change.
+        Index(
+            "ix_needs_worklist", "status", "region_code", "deadline_on", "updated_at"
+        ),
         # The default page (public needs, newest first) walks this one and stops
         # after 20 rows.
         Index(

@@ -1,0 +1,26 @@
+"""Work lists: an index for the moderators' needs queue and its counts.
+
+Revision ID: 0005_worklists
+Revises: 0004
+Create Date: 2026-12-06
+"""
+
+from alembic import op
+
+revision = "0005_worklists"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_needs_worklist",
+        "needs",
+        ["status", "region_code", "deadline_on", "updated_at"],
+        unique=False,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_needs_worklist", table_name="needs")
