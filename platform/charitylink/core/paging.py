@@ -289,10 +289,7 @@ def paginate(
         if skip >= n:
             skip -= n
             continue
-        chunk = db.session.scalars(
-            part.order_by(None).order_by(*order).limit(wanted).offset(skip)
-        ).unique()
-        rows.extend(chunk)
+        rows.extend(_read(part, order, tie_breaker, wanted, skip))
         skip, wanted = 0, args.per_page - len(rows)
         if wanted <= 0:
             break
@@ -307,6 +304,30 @@ def paginate(
         stmt,
         parser.default_per_page,
     )
+
+
+def _read(
+    part: Select[Any], order: list[Any], id_column: Any, limit: int, offset: int
+) -> list[Any]:
+    """One page of rows: the ids first, in order (the sort reads narrow index
+    entries, not the wide rows), then those rows by primary key."""
+    ids = list(
+        db.session.scalars(
+            part.order_by(None)
+            .with_only_columns(id_column)
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    if not ids:
+        return []
+    entity = part.column_descriptions[0]["entity"]
+    found = {
+        getattr(row, id_column.key): row
+        for row in db.session.scalars(select(entity).where(id_column.in_(ids))).unique()
+    }
+    return [found[i] for i in ids if i in found]
 
 
 def _bands(stmt: Select[Any], sort: Sort, descending: bool) -> list[Select[Any]]:

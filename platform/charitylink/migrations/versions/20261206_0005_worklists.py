@@ -1,4 +1,4 @@
-"""Work lists: an index for the moderators' needs queue and its counts.
+"""Work lists: indexes for the moderators' needs queue, its counts and its deadline sort.
 
 Revision ID: 0005_worklists
 Revises: 0004
@@ -20,7 +20,14 @@ def upgrade() -> None:
         ["status", "region_code", "deadline_on", "updated_at"],
         unique=False,
     )
+    op.create_index(
+        "ix_needs_region_deadline",
+        "needs",
+        ["region_code", "deadline_on"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_needs_region_deadline", table_name="needs")
     op.drop_index("ix_needs_worklist", table_name="needs")
