@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, literal_column, select
+from sqlalchemy import Integer, func, literal_column, select
 
 from charitylink.accounts.models import User
 from charitylink.core.i18n import _, _l
 from charitylink.core.paging import ListParser, Page, Sort, paginate
 from charitylink.core.permissions import in_scope, prefix_range
 from charitylink.orgs.models import Organization
+from charitylink.projects import queries
 from charitylink.projects.models import Project, ProjectStatus
 
 ALL = "all"
@@ -66,4 +67,20 @@ def org_projects(org_id: int, user: User, args: Any) -> Page:
     if p.choice("mine", ("entered",), _("范围")) == "entered":
         stmt = stmt.where(Project.created_by_id == user.id)
     stmt = stmt.where(*p.date_range(Project.updated_at))
+    return paginate(stmt, p, Project.id)
+
+
+def overdue_projects(user: User, args: Any) -> Page:
+    """Published projects in the moderator's regions whose progress update is
+    overdue, longest silent first (the model's cadence rule)."""
+    last = func.coalesce(Project.last_progress_at, Project.published_at)
+    overdue_sorts = {
+        "silent": Sort(_l("最久未公开在前"), [last], reverse_label=_l("最近公开在前")),
+        "target": Sort(_l("目标金额"), [Project.target_fen], reverse=True),
+    }
+    p = ListParser(args, overdue_sorts, "silent")
+    stmt = queries.overdue_in_scope(user)
+    region = p.region("region", _("地区"))
+    if region:
+        stmt = stmt.where(prefix_range(Organization.region_code, region))
     return paginate(stmt, p, Project.id)

@@ -277,19 +277,3 @@ def overdue_in_scope(user: User) -> Any:
         )
         .where(Project.overdue_clause(), in_scope(user, Organization.region_code))
     )
-
-
-def overdue_for_moderator(user: User, page: int, per_page: int = 50) -> Page:
-    """Overdue projects in the moderator's region, longest silent first."""
-    stmt = overdue_in_scope(user)
-    ids = stmt.with_only_columns(Project.id).subquery()
-    total = db.session.scalar(select(func.count()).select_from(ids)) or 0
-    last = func.coalesce(Project.last_progress_at, Project.published_at)
-    items = list(
-        db.session.scalars(
-            stmt.order_by(last.asc(), Project.id.asc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).unique()
-    )
-    return Page(items, total, page, per_page)

@@ -448,13 +448,13 @@ def mod_close(project_id: int) -> ResponseReturnValue:
 def mod_overdue() -> ResponseReturnValue:
     """Published projects in the moderator's region whose progress update is
     overdue: whom to chase (the Charity Law's 3-month disclosure)."""
-    page, _per_page, errors = queries.parse_page(request.args)
-    result = queries.overdue_for_moderator(signed_in(), page)
-    for message in errors.values():
-        flash(message, "error")
+    user = signed_in()
+    result = lists.overdue_projects(user, request.args)
+    for message in result.args.ignored:
+        flash(message, "warning")
     return render_template(
         "projects/mod_overdue.html",
         result=result,
-        page_args=lambda n: urlencode({"page": n}),
+        region_choices=region_filter_choices(user),
         today=today(),
     )
