@@ -195,9 +195,10 @@ class Need(Model):
         Index(
             "ix_needs_worklist", "status", "region_code", "deadline_on", "updated_at"
         ),
-        # The same lists sorted by deadline within a region: the sort reads index
-        # entries, not rows.
-        Index("ix_needs_region_deadline", "region_code", "deadline_on"),
+        # The same lists by deadline or by last change: walked in that order, the
+        # region checked in the index, stopping after a page.
+        Index("ix_needs_deadline_region", "deadline_on", "region_code"),
+        Index("ix_needs_updated_region", "updated_at", "region_code", "status"),
         # The default page (public needs, newest first) walks this one and stops
         # after 20 rows.
         Index(

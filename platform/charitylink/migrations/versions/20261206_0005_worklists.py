@@ -1,4 +1,4 @@
-"""Work lists: indexes for the moderators' needs queue, its counts and its deadline sort.
+"""Work lists: indexes for the moderators' needs queue, its counts and its sorts.
 
 Revision ID: 0005_worklists
 Revises: 0004
@@ -21,13 +21,20 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
-        "ix_needs_region_deadline",
+        "ix_needs_deadline_region",
         "needs",
-        ["region_code", "deadline_on"],
+        ["deadline_on", "region_code"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_needs_updated_region",
+        "needs",
+        ["updated_at", "region_code", "status"],
         unique=False,
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_needs_region_deadline", table_name="needs")
+    op.drop_index("ix_needs_updated_region", table_name="needs")
+    op.drop_index("ix_needs_deadline_region", table_name="needs")
     op.drop_index("ix_needs_worklist", table_name="needs")
