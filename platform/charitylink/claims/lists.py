@@ -27,20 +27,22 @@ SOON_DAYS = 7
 DUE_FILTERS = ("overdue", "soon")
 
 
-def _attention(day: date) -> list[Any]:
-    """What needs doing first: deliveries to confirm, overdue claims, other
-    open claims; then the closed ones."""
+def _attention(day: date, org: bool) -> list[Any]:
+    """What needs doing first. A moderator: deliveries to confirm, overdue
+    claims, other open claims. An org: its overdue claims, its other open ones,
+    then those waiting for the moderators' visit. Then the closed ones."""
     reserved = Claim.status == ClaimStatus.RESERVED
-    return [
-        Claim.status == ClaimStatus.DELIVERED,
-        reserved & (Claim.due_on < day),
-        reserved & (Claim.due_on >= day),
-    ]
+    delivered = Claim.status == ClaimStatus.DELIVERED
+    overdue = reserved & (Claim.due_on < day)
+    upcoming = reserved & (Claim.due_on >= day)
+    if org:
+        return [overdue, upcoming, delivered]
+    return [delivered, overdue, upcoming]
 
 
-def sorts(day: date) -> dict[str, Sort]:
+def sorts(day: date, org: bool = False) -> dict[str, Sort]:
     return {
-        "attention": Sort(_l("待办优先"), [Claim.due_on], bands=_attention(day)),
+        "attention": Sort(_l("待办优先"), [Claim.due_on], bands=_attention(day, org)),
         "due": Sort(_l("交付期限"), [Claim.due_on]),
         "created": Sort(_l("认领时间"), [Claim.created_at], reverse=True),
         "delivered": Sort(_l("交付时间"), [Claim.delivered_at], reverse=True),
@@ -78,7 +80,7 @@ def _common_filters(stmt: Select[Any], p: ListParser, day: date) -> Select[Any]:
 def org_claims(org_id: int, user: User, args: Any) -> Page:
     """One org's claims; never another org's (the WHERE is the org's id)."""
     day = today()
-    p = ListParser(args, sorts(day), "attention")
+    p = ListParser(args, sorts(day, org=True), "attention")
     stmt = select(Claim).where(Claim.org_id == org_id)
     stmt = _common_filters(stmt, p, day)
     mine = p.choice("mine", ("entered",), _("范围"))
