@@ -190,7 +190,8 @@ def org_list() -> ResponseReturnValue:
         overdue=queries.overdue_for_org(user.org_id or 0),
         statuses=[(s.value, _(PROJECT_STATUS_LABELS[s])) for s in ProjectStatus],
         tabs=[
-            (_("草稿与被驳回"), counts.get("projects_drafts"), {"status": "draft"}),
+            (_("草稿"), None, {"status": "draft"}),
+            (_("被驳回"), None, {"status": "rejected"}),
             (_("审核中"), counts.get("projects_submitted"), {"status": "submitted"}),
             (_("进展逾期"), counts.get("projects_overdue"), {"overdue": "1"}),
             (_("全部"), None, {}),
