@@ -133,7 +133,7 @@ def test_org_claims_page_has_labels_for_phones_and_pages(
     login_as(org_world["member"])
     html = _text(client.get("/org/claims"))
     assert html.count("详情与联系人") == 20
-    assert "第 1 / 2 页" in html and 'href="?page=2"' in html
+    assert "共 23 条，当前第 1–20 条" in html and 'href="?page=2"' in html
     # Totals are over every claim, not the page shown.
     assert "<b>23</b>" in html
     body = html[html.index("<tbody>") : html.index("</tbody>")]

@@ -14,11 +14,10 @@ from charitylink.accounts.models import ROLE_LABELS, User
 from charitylink.admin.forms import ModeratorForm
 from charitylink.core.i18n import _
 from charitylink.core.permissions import admin_required, moderator_required, signed_in
-from charitylink.core.timeutil import InvalidDate, parse_day
 from charitylink.core.transaction import checked_in_one_round, refused
 from charitylink.errors import DomainError
 from charitylink.extensions import db
-from charitylink.orgs import queries
+from charitylink.orgs import lists, queries
 
 bp = Blueprint("admin", __name__)
 
@@ -156,46 +155,16 @@ def reset_link(user_id: int) -> ResponseReturnValue:
 @bp.get("/mod/audit")
 @moderator_required
 def audit() -> ResponseReturnValue:
-    args = request.args
-    action = (args.get("action") or "").strip()[:64]
-    object_type = (args.get("object_type") or "").strip()[:32]
-    object_id = (args.get("object_id") or "").strip()[:64]
-    date_from = date_to = None
-    try:
-        date_from = parse_day(args.get("from"), _("开始日期"))
-        date_to = parse_day(args.get("to"), _("结束日期"))
-    except InvalidDate as exc:
-        flash(_("%(m)s已忽略日期条件。", m=str(exc)), "warning")
-        date_from = date_to = None
-    page, _n = queries.page_args(args.get("page"))
-    pagination = db.paginate(
-        queries.audit_events(
-            signed_in(),
-            action=action or None,
-            object_type=object_type or None,
-            object_id=object_id or None,
-            date_from=date_from,
-            date_to=date_to,
-        ),
-        page=page,
-        per_page=PER_PAGE,
-        error_out=False,
-    )
+    result = lists.audit_log(signed_in(), request.args)
+    for message in result.args.ignored:
+        flash(message, "warning")
     return render_template(
         "admin/audit.html",
-        pagination=pagination,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        date_from=date_from.isoformat() if date_from else "",
-        date_to=date_to.isoformat() if date_to else "",
-        page_args=_args(
-            {
-                "action": action,
-                "object_type": object_type,
-                "object_id": object_id,
-                "from": date_from.isoformat() if date_from else "",
-                "to": date_to.isoformat() if date_to else "",
-            }
-        ),
+        result=result,
+        pagination=result,
+        action=result.args.get("action"),
+        object_type=result.args.get("object_type"),
+        object_id=result.args.get("object_id"),
+        date_from=result.args.get("from"),
+        date_to=result.args.get("to"),
     )

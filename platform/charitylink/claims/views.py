@@ -4,9 +4,8 @@ service, commit once, flash, redirect."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -23,7 +22,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from charitylink.claims import evidence, services
+from charitylink.claims import evidence, lists, services
 from charitylink.claims.forms import (
     ClaimForm,
     DeliverForm,
@@ -43,7 +42,6 @@ from charitylink.core.money import (
     parse_yuan,
 )
 from charitylink.core.permissions import (
-    in_scope,
     moderator_required,
     org_staff_required,
     signed_in,
@@ -55,8 +53,8 @@ from charitylink.extensions import db
 from charitylink.funds import services as funds_services
 from charitylink.funds.models import Fund
 from charitylink.needs.models import Need
-from charitylink.orgs.queries import page_args
 from charitylink.projects.models import Project, ProjectStatus
+from charitylink.workspace.queries import counts_for, region_filter_choices
 
 bp = Blueprint("claims", __name__)
 
@@ -239,32 +237,35 @@ def _own_claim(claim_id: int) -> Claim:
     return claim
 
 
-PER_PAGE = 20
-
-
 @bp.get("/org/claims")
 @org_staff_required
 def org_index() -> ResponseReturnValue:
-    org_id = signed_in().org_id or 0
-    status = request.args.get("status", "")
-    if status not in {s.value for s in ClaimStatus}:
-        status = ""
-    page, _n = page_args(request.args.get("page"))
-    pagination = db.paginate(
-        services.org_claims(org_id, status),
-        page=page,
-        per_page=PER_PAGE,
-        error_out=False,
-    )
-    clean = {"status": status} if status else {}
+    user = signed_in()
+    org_id = user.org_id or 0
+    result = lists.org_claims(org_id, user, request.args)
+    for message in result.args.ignored:
+        flash(message, "warning")
+    counts = counts_for(user)
     return render_template(
         "claims/org_index.html",
-        pagination=pagination,
-        claims=pagination.items,
-        status=status,
+        result=result,
+        claims=result.items,
+        status=result.args.get("status"),
+        status_choices=lists.status_choices(),
         today=today(),
-        totals=services.summary(org_id, status),
-        page_args=lambda n: urlencode({**clean, "page": n}),
+        totals=lists.summary(result),
+        tabs=[
+            (_("待交付"), counts.get("claims_open"), {"status": "reserved"}),
+            (_("已逾期"), counts.get("claims_overdue"), {"due": "overdue"}),
+            (
+                _("%(d)s 天内到期", d=lists.SOON_DAYS),
+                counts.get("claims_due_soon"),
+                {"due": "soon"},
+            ),
+            (_("待回访"), counts.get("claims_delivered"), {"status": "delivered"}),
+            (_("核实中"), counts.get("claims_disputed"), {"status": "disputed"}),
+            (_("全部"), None, {}),
+        ],
     )
 
 
@@ -422,52 +423,32 @@ def cancel(claim_id: int) -> ResponseReturnValue:
 # --------------------------------------------------------------------------
 
 
-def _in_region(query: Any) -> Any:
-    return query.join(Need, Need.id == Claim.need_id).where(
-        in_scope(current_user, Need.region_code)
-    )
-
-
 @bp.get("/mod/claims")
 @moderator_required
 def mod_index() -> ResponseReturnValue:
-    day = today()
-    to_confirm = db.session.scalars(
-        _in_region(select(Claim))
-        .where(Claim.status == ClaimStatus.DELIVERED)
-        .order_by(Claim.delivered_at)
-        .limit(200)
-    ).all()
-    near = db.session.scalars(
-        _in_region(select(Claim))
-        .where(
-            Claim.status == ClaimStatus.RESERVED,
-            Claim.due_on >= day,
-            Claim.due_on <= day + timedelta(days=NEAR_EXPIRY_DAYS),
-        )
-        .order_by(Claim.due_on)
-        .limit(200)
-    ).all()
-    overdue = db.session.scalars(
-        _in_region(select(Claim))
-        .where(Claim.status == ClaimStatus.RESERVED, Claim.due_on < day)
-        .order_by(Claim.due_on)
-        .limit(200)
-    ).all()
-    # The disputes of the region, oldest answer deadline first.
-    disputed = db.session.scalars(
-        _in_region(select(Claim))
-        .where(Claim.status == ClaimStatus.DISPUTED)
-        .order_by(Claim.dispute_due_on, Claim.id)
-    ).all()
+    user = signed_in()
+    result = lists.mod_claims(user, request.args)
+    for message in result.args.ignored:
+        flash(message, "warning")
+    counts = counts_for(user)
     return render_template(
         "claims/mod_index.html",
-        disputed=disputed,
-        to_confirm=to_confirm,
-        near=near,
-        overdue=overdue,
-        today=day,
-        near_days=NEAR_EXPIRY_DAYS,
+        result=result,
+        claims=result.items,
+        today=today(),
+        status_choices=lists.status_choices(),
+        region_choices=region_filter_choices(user),
+        tabs=[
+            (_("待回访确认"), counts.get("claims_to_confirm"), {"status": "delivered"}),
+            (
+                _("%(d)s 天内到期", d=NEAR_EXPIRY_DAYS),
+                counts.get("claims_due_soon"),
+                {"due": "soon"},
+            ),
+            (_("已逾期未交付"), counts.get("claims_overdue"), {"due": "overdue"}),
+            (_("核实中"), counts.get("claims_disputed"), {"status": "disputed"}),
+            (_("全部"), None, {}),
+        ],
     )
 
 

@@ -203,6 +203,15 @@ class Need(Model):
         # encrypted half; docs/needs.md, "Measured"); the
         # status prefix also serves the moderator queues and the nightly expiry.
         Index("ix_needs_public_list", "status", *PUBLIC_LIST_COLUMNS),
+        # The moderators' work lists and counts (needs/lists.py, the work-area
+        # counts): one status within a region prefix, by deadline or last change.
+        Index(
+            "ix_needs_worklist", "status", "region_code", "deadline_on", "updated_at"
+        ),
+        # The same lists by deadline or by last change: walked in that order, the
+        # region checked in the index, stopping after a page.
+        Index("ix_needs_deadline_region", "deadline_on", "region_code"),
+        Index("ix_needs_updated_region", "updated_at", "region_code", "status"),
         # The default page (public needs, newest first) walks this one and stops
         # after 20 rows.
         Index(

@@ -19,7 +19,7 @@ from charitylink.accounts.models import User
 from charitylink.core import cache
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, parse_yuan, validate_fen
-from charitylink.core.permissions import covers, in_scope, is_moderator, prefix_range
+from charitylink.core.permissions import covers, is_moderator, prefix_range
 from charitylink.errors import NotFound
 from charitylink.extensions import db
 from charitylink.needs import codes
@@ -279,28 +279,3 @@ def get_for_moderator_or_404(code: str, user: User) -> Need:
     if need is None or not is_moderator(user) or not covers(user, need.region_code):
         raise NotFound(_("需求不存在或不在您负责的区划内。"))
     return need
-
-
-def moderator_queue(
-    user: User,
-    status: str = "",
-    region: str = "",
-    page: int = 1,
-    per_page: int = PER_PAGE,
-) -> tuple[list[Need], int]:
-    """Needs in the moderator's regions; submitted ones first, then newest."""
-    query = select(Need).where(in_scope(user, Need.region_code))
-    if status:
-        query = query.where(Need.status == status)
-    if region:
-        query = query.where(prefix_range(Need.region_code, _region_prefix(region)))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    query = query.order_by(
-        case((Need.status == NeedStatus.SUBMITTED, 0), else_=1),
-        Need.updated_at.desc(),
-        Need.id.desc(),
-    )
-    rows = list(
-        db.session.scalars(query.limit(per_page).offset((max(1, page) - 1) * per_page))
-    )
-    return rows, total

@@ -23,9 +23,10 @@ from charitylink.core import page_cache
 from charitylink.core.i18n import _
 from charitylink.core.permissions import covers, moderator_required, signed_in
 from charitylink.core.reasons import clean_reason
+from charitylink.core.timeutil import today
 from charitylink.core.transaction import refused
 from charitylink.errors import DomainError, NotFound, ValidationFailed
-from charitylink.needs import forms, privacy, queries, services
+from charitylink.needs import forms, lists, privacy, queries, services
 from charitylink.needs.models import (
     EXTENDABLE_STATUSES,
     NEED_STATUS_LABELS,
@@ -34,6 +35,7 @@ from charitylink.needs.models import (
 )
 from charitylink.needs.validation import clean_need_input
 from charitylink.regions import services as regions
+from charitylink.workspace.queries import counts_for, region_filter_choices
 
 bp = Blueprint("needs", __name__)
 
@@ -156,33 +158,36 @@ def _new_form() -> forms.NeedForm:
 @bp.get("/mod/needs")
 @moderator_required
 def mod_index() -> ResponseReturnValue:
-    status = request.args.get("status", "")
-    if status and status not in {s.value for s in NeedStatus}:
-        flash(_("状态「%(v)s」无效，已忽略。", v=status[:20]), "warning")
-        status = ""
-    region = request.args.get("region", "").strip()
-    if region and not (region.isdigit() and 2 <= len(region) <= 6):
-        flash(_("地区「%(v)s」无效，已忽略。", v=region[:20]), "warning")
-        region = ""
-    page_raw = request.args.get("page", "1")
-    page = int(page_raw) if page_raw.isdigit() and 0 < int(page_raw) < 100000 else 1
-    rows, total = queries.moderator_queue(signed_in(), status, region, page)
-    params = {"status": status, "region": region}
+    user = signed_in()
+    result = lists.review_queue(user, request.args)
+    for message in result.args.ignored:
+        flash(message, "warning")
+    counts = counts_for(user)
     return render_template(
         "needs/mod_index.html",
         bulk=_bulk_results(),
         select_all=request.args.get("select") == "all",
         bulk_actions=_bulk_labels(),
-        needs=rows,
-        total=total,
-        status=status,
-        region=region,
-        page=page,
-        pages=_pages(total, queries.PER_PAGE),
-        page_args=_args_for(params),
+        result=result,
+        needs=result.items,
+        total=result.total,
         statuses=[(s.value, _(NEED_STATUS_LABELS[s])) for s in NeedStatus],
-        region_choices=_region_choices(),
+        region_choices=region_filter_choices(user),
         region_name=regions.full_name,
+        today=today(),
+        tabs=[
+            (_("等我审核"), None, {"mine": "waiting"}),
+            (_("待审核"), counts.get("needs_submitted"), {"status": "submitted"}),
+            (_("草稿"), None, {"status": "draft"}),
+            (_("被驳回"), None, {"status": "rejected"}),
+            (
+                _("%(d)s 天内截止", d=lists.SOON_DAYS),
+                counts.get("needs_expiring"),
+                {"deadline": "soon"},
+            ),
+            (_("已过截止日期"), None, {"deadline": "overdue"}),
+            (_("全部"), None, {}),
+        ],
     )
 
 

@@ -24,7 +24,7 @@ from charitylink.core.transaction import checked_in_one_round, refused
 from charitylink.errors import DomainError
 from charitylink.extensions import db, limiter
 from charitylink.funds.services import figures
-from charitylink.orgs import queries, services
+from charitylink.orgs import lists, queries, services
 from charitylink.orgs.forms import (
     MemberForm,
     ProfileForm,
@@ -33,8 +33,9 @@ from charitylink.orgs.forms import (
     ResubmitForm,
     status_choices,
 )
-from charitylink.orgs.models import ORG_STATUS_LABELS, ORG_TYPE_LABELS, Organization
+from charitylink.orgs.models import ORG_TYPE_LABELS, Organization
 from charitylink.regions import services as regions
+from charitylink.workspace.queries import counts_for, region_filter_choices
 
 bp = Blueprint("orgs", __name__)
 
@@ -328,22 +329,24 @@ def member_role(user_id: int) -> ResponseReturnValue:
 @bp.get("/mod/orgs")
 @moderator_required
 def queue() -> ResponseReturnValue:
-    status = request.args.get("status", "")
-    status = status if status in ORG_STATUS_LABELS else ""
-    page, _n = queries.page_args(request.args.get("page"))
-    pagination = db.paginate(
-        queries.moderation_queue(signed_in(), status or None),
-        page=page,
-        per_page=PER_PAGE,
-        error_out=False,
-    )
+    user = signed_in()
+    result = lists.mod_orgs(user, request.args)
+    for message in result.args.ignored:
+        flash(message, "warning")
+    counts = counts_for(user)
     return render_template(
         "orgs/queue.html",
-        pagination=pagination,
-        confirmed=queries.confirmed_org_ids([o.id for o in pagination.items]),
-        status=status,
+        result=result,
+        pagination=result,
+        confirmed=queries.confirmed_org_ids([o.id for o in result.items]),
+        status=result.args.get("status"),
         status_choices=status_choices(),
-        page_args=_pager_args({"status": status}),
+        region_choices=region_filter_choices(user),
+        tabs=[
+            (_("待审核"), counts.get("orgs_pending"), {"status": "pending"}),
+            (_("已认证"), None, {"status": "verified"}),
+            (_("全部"), None, {}),
+        ],
     )
 
 

@@ -235,37 +235,6 @@ def updates(project: Project) -> list[ProjectUpdate]:
     )
 
 
-def org_projects(org_id: int) -> list[Project]:
-    return list(
-        db.session.scalars(
-            select(Project)
-            .where(Project.org_id == org_id)
-            .order_by(Project.updated_at.desc(), Project.id.desc())
-        ).unique()
-    )
-
-
-def moderation_queue(user: User, status: str = "submitted") -> list[Project]:
-    """Projects of orgs in the moderator's region, by status (admins: all)."""
-    stmt = (
-        select(Project)
-        # ``+projects.org_id`` (a no-op on both databases) keeps SQLite from
-        # starting at the orgs and sorting all their projects: it walks projects
-        # newest first and stops after a page (docs/funds-projects.md, "Measured").
-        .join(
-            Organization,
-            Organization.id == literal_column("+projects.org_id", Integer),
-        )
-        .where(Project.status == status)
-    )
-    stmt = stmt.where(in_scope(user, Organization.region_code))
-    return list(
-        db.session.scalars(
-            stmt.order_by(Project.submitted_at.asc(), Project.id.asc()).limit(500)
-        ).unique()
-    )
-
-
 def public_for_fund(fund_id: int, limit: int = 50) -> list[Project]:
     return list(
         db.session.scalars(
@@ -308,19 +277,3 @@ def overdue_in_scope(user: User) -> Any:
         )
         .where(Project.overdue_clause(), in_scope(user, Organization.region_code))
     )
-
-
-def overdue_for_moderator(user: User, page: int, per_page: int = 50) -> Page:
-    """Overdue projects in the moderator's region, longest silent first."""
-    stmt = overdue_in_scope(user)
-    ids = stmt.with_only_columns(Project.id).subquery()
-    total = db.session.scalar(select(func.count()).select_from(ids)) or 0
-    last = func.coalesce(Project.last_progress_at, Project.published_at)
-    items = list(
-        db.session.scalars(
-            stmt.order_by(last.asc(), Project.id.asc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).unique()
-    )
-    return Page(items, total, page, per_page)

@@ -27,11 +27,12 @@ from charitylink.errors import DomainError, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds.services import org_funds
 from charitylink.orgs.models import Organization, OrgStatus
-from charitylink.projects import queries, services
+from charitylink.projects import lists, queries, services
 from charitylink.projects.forms import CloseForm, ProgressForm, ProjectForm, ReasonForm
 from charitylink.projects.markdown import render as render_markdown
-from charitylink.projects.models import Project, ProjectStatus
+from charitylink.projects.models import PROJECT_STATUS_LABELS, Project, ProjectStatus
 from charitylink.regions import services as regions
+from charitylink.workspace.queries import counts_for, region_filter_choices
 
 bp = Blueprint("projects", __name__)
 
@@ -177,10 +178,24 @@ def _save(form: ProjectForm, project: Project | None) -> Project | None:
 @bp.get("/org/projects")
 @org_staff_required
 def org_list() -> ResponseReturnValue:
+    user = signed_in()
+    result = lists.org_projects(user.org_id or 0, user, request.args)
+    for message in result.args.ignored:
+        flash(message, "warning")
+    counts = counts_for(user)
     return render_template(
         "projects/org_list.html",
-        projects=queries.org_projects(current_user.org_id),
-        overdue=queries.overdue_for_org(current_user.org_id),
+        result=result,
+        projects=result.items,
+        overdue=queries.overdue_for_org(user.org_id or 0),
+        statuses=[(s.value, _(PROJECT_STATUS_LABELS[s])) for s in ProjectStatus],
+        tabs=[
+            (_("草稿"), None, {"status": "draft"}),
+            (_("被驳回"), None, {"status": "rejected"}),
+            (_("审核中"), counts.get("projects_submitted"), {"status": "submitted"}),
+            (_("进展逾期"), counts.get("projects_overdue"), {"overdue": "1"}),
+            (_("全部"), None, {}),
+        ],
     )
 
 
@@ -358,13 +373,27 @@ def _reviewable_or_404(project_id: int) -> Project:
 @bp.get("/mod/projects")
 @moderator_required
 def mod_queue() -> ResponseReturnValue:
-    status = request.args.get("status", "submitted")
-    if status not in {s.value for s in ProjectStatus}:
-        status = "submitted"
+    user = signed_in()
+    result = lists.mod_projects(user, request.args)
+    for message in result.args.ignored:
+        flash(message, "warning")
+    counts = counts_for(user)
     return render_template(
         "projects/mod_queue.html",
-        projects=queries.moderation_queue(signed_in(), status),
-        status=status,
+        result=result,
+        projects=result.items,
+        status=result.args.get("status") or ProjectStatus.SUBMITTED.value,
+        statuses=[(s.value, _(PROJECT_STATUS_LABELS[s])) for s in ProjectStatus],
+        region_choices=region_filter_choices(user),
+        tabs=[
+            (_("待审核"), counts.get("projects_submitted"), {}),
+            (
+                _("进展逾期"),
+                counts.get("projects_overdue"),
+                {"status": "published", "overdue": "1"},
+            ),
+            (_("全部"), None, {"status": lists.ALL}),
+        ],
     )
 
 
@@ -420,13 +449,13 @@ def mod_close(project_id: int) -> ResponseReturnValue:
 def mod_overdue() -> ResponseReturnValue:
     """Published projects in the moderator's region whose progress update is
     overdue: whom to chase (the Charity Law's 3-month disclosure)."""
-    page, _per_page, errors = queries.parse_page(request.args)
-    result = queries.overdue_for_moderator(signed_in(), page)
-    for message in errors.values():
-        flash(message, "error")
+    user = signed_in()
+    result = lists.overdue_projects(user, request.args)
+    for message in result.args.ignored:
+        flash(message, "warning")
     return render_template(
         "projects/mod_overdue.html",
         result=result,
-        page_args=lambda n: urlencode({"page": n}),
+        region_choices=region_filter_choices(user),
         today=today(),
     )

@@ -41,12 +41,18 @@ CACHE_TTL = 60.0
 # The counts that ask for someone's action: they make up the menu badge. The
 # others on the page (open claims, deliveries waiting for the civil-affairs
 # visit, drafts) are the state of the work, not a call to act now.
-ORG_ACTION_KEYS = ("claims_overdue", "claims_due_soon", "projects_overdue")
+ORG_ACTION_KEYS = (
+    "claims_overdue",
+    "claims_due_soon",
+    "claims_disputed",
+    "projects_overdue",
+)
 MOD_ACTION_KEYS = (
     "needs_submitted",
     "orgs_pending",
     "projects_submitted",
     "claims_to_confirm",
+    "claims_disputed",
 )
 
 
@@ -91,6 +97,7 @@ def _mod_counts(user: User, day: date) -> dict[str, int]:
             in_scope(user, Organization.region_code),
         ),
         "claims_to_confirm": claims.where(Claim.status == ClaimStatus.DELIVERED),
+        "claims_disputed": claims.where(Claim.status == ClaimStatus.DISPUTED),
         # The cadence's rule is the project model's (Project.overdue_clause).
         "projects_overdue": project_queries.overdue_in_scope(user).with_only_columns(
             Project.id
@@ -111,6 +118,7 @@ def _org_counts(org_id: int, day: date) -> dict[str, int]:
         "claims_overdue": reserved.where(Claim.due_on < day),
         "claims_due_soon": reserved.where(Claim.due_on >= day, Claim.due_on <= soon),
         "claims_delivered": claims.where(Claim.status == ClaimStatus.DELIVERED),
+        "claims_disputed": claims.where(Claim.status == ClaimStatus.DISPUTED),
         "projects_drafts": projects.where(
             Project.status.in_([ProjectStatus.DRAFT, ProjectStatus.REJECTED])
         ),
@@ -202,3 +210,16 @@ def needs_expiring(user: User, limit: int = 5) -> list[Need]:
             .limit(limit)
         )
     )
+
+
+def region_filter_choices(user: User) -> list[tuple[str, str]]:
+    """(prefix, indented name) of the regions in the person's scope, for the
+    region filter of a work list: a prefecture's prefix covers its counties."""
+    from charitylink.core.permissions import covers
+    from charitylink.regions import services as regions
+
+    return [
+        (regions.prefix_of(code), name)
+        for code, name in regions.choices(("province", "prefecture", "county"))
+        if covers(user, code)
+    ]

@@ -31,7 +31,22 @@ bp = Blueprint("workspace", __name__)
 def _work_helpers() -> dict[str, Any]:
     # Functions, not values: the menu asks for its badge only for a signed-in
     # person, and the counts are computed (or read from the cache) once.
-    return {"work_badge": _work_badge, "scope_name": _scope_name}
+    return {
+        "work_badge": _work_badge,
+        "scope_name": _scope_name,
+        "work_counts": _work_counts,
+    }
+
+
+def _work_counts() -> dict[str, int]:
+    """The counts beside the work-area menu's links (one query per person a
+    minute at most: queries.counts_for keeps them per request and in the cache)."""
+    if not getattr(current_user, "is_authenticated", False):
+        return {}
+    try:
+        return queries.counts_for(signed_in())
+    except SQLAlchemyError:
+        return {}
 
 
 def _work_badge() -> int:
