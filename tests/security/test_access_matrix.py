@@ -198,6 +198,10 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.stats": {"GET": ALL},
     "api_v1.openapi_json": {"GET": ALL},
     "api_v1.docs": {"GET": ALL},
+    "integrity.index": {"GET": MODS},  # scoped to the moderator's region
+    "integrity.dismiss": {"POST": MODS},
+    "api_v1.list_signals": {"GET": MODS},
+    "api_v1.dismiss_signal": {"POST": MODS},
 }
 
 

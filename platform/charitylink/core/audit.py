@@ -86,6 +86,8 @@ AUDIT_ACTION_LABELS = {
     "claim.contact_view": N_("查看受助家庭联系方式"),
     # exports
     "export.needs_private": N_("导出含隐私信息的需求"),
+    # integrity signals
+    "integrity.dismiss": N_("排除诚信提示"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
@@ -98,6 +100,7 @@ AUDIT_GROUP_LABELS = {
     "need": N_("需求"),
     "claim": N_("认领"),
     "export": N_("导出"),
+    "integrity": N_("诚信提示"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the
@@ -111,6 +114,7 @@ AUDIT_OBJECT_LABELS = {
     "need": N_("需求"),
     "claim": N_("认领"),
     "system": N_("系统"),
+    "integrity_signal": N_("诚信提示"),
 }
 
 
