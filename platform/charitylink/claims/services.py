@@ -64,6 +64,7 @@ from charitylink.funds.services import check_purpose, org_funds, purpose_refusal
 from charitylink.integrity import throttle
 from charitylink.needs.models import PUBLIC_STATUSES, Need, NeedStatus
 from charitylink.notifications import events
+from charitylink.orgs import public_text
 from charitylink.projects.models import Project, ProjectStatus
 
 # Which claim transitions exist (docs/product.md, "Claim"); anything else is
@@ -407,6 +408,8 @@ def check_delivery(  # noqa: C901 — one check per field, each with its own mes
         fields["method"] = _("交付方式必须是资金转账、物资或服务之一。")
     if len(note.strip() if isinstance(note, str) else "") > 2000:
         fields["note"] = _("说明不超过2000字。")
+    elif isinstance(note, str) and note.strip():
+        gather(fields, lambda: public_text.check_delivery_note(note, claim))
     prepared = None
     if evidence is not None:
         from charitylink.claims import evidence as evidence_files

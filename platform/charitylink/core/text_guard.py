@@ -120,8 +120,19 @@ def _fold(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch)
 
 
+# "一三八两二三四…": in a long run of digits read one by one, 两 is a 2 too
+# (the everyday "两三个人" is far shorter than any number worth hiding).
+_LIANG_RUN_MIN = 5
+
+
 def _cn_number(norm: str, start: int, end: int) -> str | None:
     run = norm[start:end]
+    if (
+        len(run) >= _LIANG_RUN_MIN
+        and "两" in run
+        and all(ch in _CN_DIGIT or ch == "两" for ch in run)
+    ):
+        return "".join(_CN_DIGIT.get(ch, "2") for ch in run)
     if all(ch in _CN_DIGIT for ch in run):
         # A lone digit ("一家") stays a word unless it continues a number.
         if (
@@ -438,12 +449,16 @@ def _chain_candidates(  # noqa: C901, PLR0915 — one linear pass over the text 
 # Labelled QQ numbers and WeChat IDs. A WeChat ID is 6–20 letters, digits, "_"
 # or "-" starting with a letter; without a colon after the label it must hold
 # a digit, "_" or "-", so "微信 WeChat" is left alone.
+# The number may be written with a separator between its digits ("QQ 1 2 3 4
+# 5 6 7 8 9", "q q 12-345-6789"): each repeat is one optional separator and
+# one digit, bounded, so a match never looks further than 24 characters.
 _QQ = re.compile(
-    r"(?<![A-Za-z])(?:[Qq]{2}|扣扣|企鹅)(?:号码|号)?[ \t]{0,3}[:=]?[ \t]{0,3}"
-    r"([1-9]\d{4,11})(?!\d)"
+    r"(?<![A-Za-z])(?:[Qq][ \t]?[Qq]|扣扣|企鹅)(?:号码|号)?[ \t]{0,3}[:=]?[ \t]{0,3}"
+    r"([1-9](?:[ \t.\-]?\d){4,11})(?![\d])"
 )
 _WECHAT = re.compile(
-    r"(?<![A-Za-z])(?:微信|[Vv][Xx]|[Ww][Xx]|[Vv]信|薇信|威信|[Ww]e[Cc]hat|weixin)"
+    r"(?<![A-Za-z])"
+    r"(?:微[ \t]?信|[Vv][Xx]|[Ww][Xx]|[Vv]信|薇信|威信|[Ww]e[Cc]hat|weixin)"
     r"(?:号码|号|ID|id)?[ \t]{0,3}([:=]?)[ \t]{0,3}"
     r"([A-Za-z][-_A-Za-z0-9]{5,19})(?![-_A-Za-z0-9])"
 )
@@ -452,7 +467,7 @@ _WECHAT = re.compile(
 def _contact_id_candidates(norm: str) -> list[_Candidate]:
     found = []
     for m in _QQ.finditer(norm):
-        number = m.group(1)
+        number = re.sub(r"\D", "", m.group(1))
         message = f"包含QQ号「{number[:2]}****{number[-2:]}」{_QUOTE}，请删除。"
         found.append(
             _Candidate(m.start(), m.end(), KINDS.index("qq"), "qq", message, number)
