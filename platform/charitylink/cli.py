@@ -99,6 +99,7 @@ def prune_idempotency(days: int) -> None:
 
 def register(app: Flask) -> None:
     from charitylink.claims.cli import expire
+    from charitylink.integrity.cli import integrity
     from charitylink.mail.cli import mail
     from charitylink.needs.cli import import_needs
     from charitylink.notifications.remind_cli import remind
@@ -116,5 +117,6 @@ def register(app: Flask) -> None:
         prune_idempotency,
         mail,
         remind,
+        integrity,
     ):
         app.cli.add_command(command)

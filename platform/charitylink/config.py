@@ -85,6 +85,22 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "COMPLAINT_ACCEPT_DAYS": int(os.environ.get("COMPLAINT_ACCEPT_DAYS", 3)),
         "COMPLAINT_RESOLVE_DAYS": int(os.environ.get("COMPLAINT_RESOLVE_DAYS", 15)),
         "DISPUTE_ANSWER_DAYS": int(os.environ.get("DISPUTE_ANSWER_DAYS", 14)),
+        # Integrity signals and the claim-abandon throttle (docs/integrity.md).
+        "CLAIM_ABANDON_OPEN_LIMIT": int(os.environ.get("CLAIM_ABANDON_OPEN_LIMIT", 3)),
+        **{
+            key: type(default)(os.environ.get(key, default))
+            for key, default in (
+                ("INTEGRITY_ABANDON_DAYS", 90),
+                ("INTEGRITY_ABANDON_MIN", 5),
+                ("INTEGRITY_ABANDON_SHARE", 0.5),
+                ("INTEGRITY_DOUBLE_DIP_DAYS", 180),
+                ("INTEGRITY_FAST_DELIVERY_MINUTES", 60),
+                ("INTEGRITY_FAST_DELIVERY_DAYS", 90),
+                ("INTEGRITY_CONCENTRATION_DAYS", 90),
+                ("INTEGRITY_CONCENTRATION_SHARE", 0.6),
+                ("INTEGRITY_CONCENTRATION_MIN_CLAIMS", 5),
+            )
+        },
         "TOKEN_TTL_HOURS": int(os.environ.get("TOKEN_TTL_HOURS", 24 * 30)),
         "PROXY_FIX_HOPS": int(os.environ.get("PROXY_FIX_HOPS", 0)),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

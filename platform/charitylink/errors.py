@@ -86,6 +86,13 @@ class NotClaimable(DomainError):
     code = "not_claimable"
 
 
+class ClaimLimit(DomainError):
+    """An org over the claim-abandon line holds its limit of open claims
+    (charitylink.integrity.throttle)."""
+
+    code = "claim_limit"
+
+
 class StorageFull(DomainError):
     """A file could not be written (disk full, read-only volume): HTTP 507."""
 

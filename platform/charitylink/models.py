@@ -6,6 +6,7 @@ from charitylink.complaints.models import Complaint
 from charitylink.core.audit import AuditEvent
 from charitylink.core.idempotency import IdempotencyRecord
 from charitylink.funds.models import Fund, FundKind, LedgerEntry, LedgerKind
+from charitylink.integrity.models import SignalDismissal
 from charitylink.mail.models import MailStatus, OutboxMail
 from charitylink.needs.models import Need, NeedStatus
 from charitylink.notifications.models import Notification
@@ -37,6 +38,7 @@ __all__ = [
     "ProjectStatus",
     "ProjectUpdate",
     "Region",
+    "SignalDismissal",
     "Role",
     "SearchOutbox",
     "User",

@@ -104,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.complaints.views import bp as complaints_bp
     from charitylink.exports.views import bp as exports_bp
     from charitylink.funds.views import bp as funds_bp
+    from charitylink.integrity.views import bp as integrity_bp
     from charitylink.mail.views import bp as mail_bp
     from charitylink.needs.views import bp as needs_bp
     from charitylink.notifications.views import bp as notifications_bp
@@ -130,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
         mail_bp,
         notifications_bp,
         complaints_bp,
+        integrity_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document

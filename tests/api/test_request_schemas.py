@@ -20,7 +20,7 @@ from charitylink.orgs.models import OrgStatus
 from charitylink.projects.models import ProjectStatus
 from tests.factories import org_admin_of
 
-MODERATOR_LISTS = {"/api/v1/complaints"}
+MODERATOR_LISTS = {"/api/v1/complaints", "/api/v1/integrity/signals"}
 WRONG_TYPE = {"string": 12345, "integer": "x", "boolean": "x", "array": "x"}
 
 
@@ -109,6 +109,10 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
         "resolveComplaint": (
             "moderator",
             f"/api/v1/complaints/{w['complaint'].id}/resolve",
+        ),
+        "dismissIntegritySignal": (
+            "moderator",
+            "/api/v1/integrity/signals/fast_delivery.org-1/dismiss",
         ),
     }
 

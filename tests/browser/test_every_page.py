@@ -60,6 +60,7 @@ NOT_HTML = {
     "api_v1.list_claims",
     "api_v1.list_complaints",
     "api_v1.track_complaint",
+    "api_v1.list_signals",
     "api_v1.list_needs",
     "api_v1.list_orgs",
     "api_v1.list_notifications",
@@ -112,6 +113,8 @@ EXTRA = [
     ("mail.unsubscribe.invalid", "public", "/unsubscribe/forged.token", 404),
     ("projects.public_list.overdue", "public", "/projects?overdue=1", 200),
     ("accounts.reset.bad_link", "public", "/reset/not-a-real-link", 400),
+    ("workspace.org_home.claim_limit", "admin_b", "/org", 200),
+    ("integrity.index.dismissed", "mod_in", "/mod/integrity?dismissed=1", 200),
 ]
 # Screenshots stop this far down: a page taller than this is in report.txt anyway.
 SHOT_MAX_HEIGHT = 16_000
@@ -264,8 +267,36 @@ def sweep_world(
         entered_by=mod,
     )
     _outbox(w)
+    _integrity(w, create_fund, create_need)
     db.session.commit()
     return w
+
+
+def _integrity(w: SweepWorld, create_fund: Any, create_need: Any) -> None:
+    """Org B over the claim-abandon line at its open-claim limit (its
+    workspace shows why and how to lift it), and the delivered claim's
+    evidence file used again (the moderators' integrity page has signals)."""
+    from charitylink.claims import services as claims
+    from charitylink.core.timeutil import today
+
+    fund_b = create_fund(org=w.org_b, donations_fen=10_000_00, name="乙基金会助困基金")
+    need = create_need(amount_fen=400_000, title="困难家庭生活费帮扶需求")
+    for _ in range(5):
+        claims.cancel_claim(
+            claims.claim_need(need, w.users["admin_b"], fund_b, 10_000),
+            w.users["admin_b"],
+        )
+    for _ in range(3):
+        claims.claim_need(need, w.users["admin_b"], fund_b, 10_000)
+    again = create_need(amount_fen=80_000, title="残疾人康复辅具帮扶需求")
+    claims.deliver_claim(
+        claims.claim_need(again, w.users["admin_a"], w.fund_a, 80_000),
+        w.users["admin_a"],
+        80_000,
+        today(),
+        "goods",
+        evidence=("receipt-copy.jpg", jpeg_with_exif()),
+    )
 
 
 def _outbox(w: SweepWorld) -> None:

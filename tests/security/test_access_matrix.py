@@ -241,6 +241,10 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.list_complaints": {"GET": MODS},
     "api_v1.accept_complaint": {"POST": MOD_IN},
     "api_v1.resolve_complaint": {"POST": MOD_IN},
+    "integrity.index": {"GET": MODS},  # scoped to the moderator's region
+    "integrity.dismiss": {"POST": MODS},
+    "api_v1.list_signals": {"GET": MODS},
+    "api_v1.dismiss_signal": {"POST": MODS},
 }
 
 

@@ -97,7 +97,7 @@ class ErrorDetailSchema(Answer):
         metadata={
             "description": "bad_request, unauthorized, forbidden, not_found, "
             "validation_failed, over_claim, insufficient_funds, fund_purpose, "
-            "not_claimable, four_eyes, invalid_transition, conflict, "
+            "not_claimable, four_eyes, invalid_transition, conflict, claim_limit, "
             "idempotency_key_reused, idempotency_in_progress, too_large, "
             "rate_limited, method_not_allowed ..."
         },
@@ -226,7 +226,7 @@ _ERR_TEXT = {
     "403": "无权执行（角色不符，或对象不在您负责的区划/机构内）",
     "404": "对象不存在（或对您不可见）",
     "409": "会违反业务规则：over_claim, insufficient_funds, fund_purpose, "
-    "not_claimable, four_eyes, invalid_transition, conflict；"
+    "not_claimable, four_eyes, invalid_transition, conflict, claim_limit；"
     "或同一 Idempotency-Key 的请求仍在处理（idempotency_in_progress）",
     "413": "请求体过大",
     "422": "字段校验失败（fields 逐项说明）；或 Idempotency-Key 已用于另一请求体"
@@ -374,6 +374,7 @@ TAGS = (
     ("notifications", "通知与通知设置"),
     ("complaints", "举报与处理"),
     ("stats", "透明数据"),
+    ("integrity", "诚信提示（民政审核员）"),
     ("meta", "文档"),
 )
 
@@ -479,6 +480,7 @@ from charitylink.api import (  # noqa: E402,F401
     complaints,
     funds,
     imports,
+    integrity,
     needs,
     notifications,
     openapi,

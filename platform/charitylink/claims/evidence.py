@@ -9,6 +9,7 @@ the household's door). Files live under ``UPLOAD_DIR/evidence`` — outside
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -112,6 +113,12 @@ class Prepared:
     mime: str
     display_name: str
 
+    @property
+    def sha256(self) -> str:
+        """Hash of the bytes stored (after cleaning): the same photo uploaded
+        for two claims hashes the same whatever metadata it carried."""
+        return hashlib.sha256(self.data).hexdigest()
+
 
 def prepare(upload: Any) -> Prepared:
     """Check an upload and clean it (images re-encoded without metadata);
@@ -167,3 +174,16 @@ def discard(stored: str) -> None:
     path = path_of(stored)
     if path is not None:
         path.unlink(missing_ok=True)
+
+
+def file_sha256(stored: str) -> str | None:
+    """Hash of a stored evidence file (None when it is missing): the backfill
+    for files stored before the hash was kept."""
+    path = path_of(stored)
+    if path is None:
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()

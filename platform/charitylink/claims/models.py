@@ -112,6 +112,9 @@ class Claim(Model):
     evidence_path: Mapped[str | None] = mapped_column(String(128))
     evidence_name: Mapped[str | None] = mapped_column(String(128))
     evidence_mime: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the stored evidence file: the same file on two claims is an
+    # integrity signal (charitylink.integrity).
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

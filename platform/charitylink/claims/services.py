@@ -64,8 +64,10 @@ from charitylink.extensions import db
 from charitylink.funds import ledger
 from charitylink.funds.models import Fund, LedgerEntry, LedgerKind
 from charitylink.funds.services import check_purpose, org_funds, purpose_refusal
+from charitylink.integrity import throttle
 from charitylink.needs.models import PUBLIC_STATUSES, Need, NeedStatus
 from charitylink.notifications import events
+from charitylink.orgs import public_text
 from charitylink.projects.models import Project, ProjectStatus
 
 # Which claim transitions exist (docs/product.md, "Claim"); anything else is
@@ -244,7 +246,7 @@ def claim_refusal(need: Need, org_user: User) -> DomainError | None:
         )
     if need.deadline_on is not None and need.deadline_on < china_today():
         return NotClaimable(_("需求已过截止日期，不能认领。"))
-    return None
+    return throttle.refusal(org_user.org_id)  # claim_abandon: 409 claim_limit
 
 
 def can_pay(fund: Fund, need: Need) -> bool:
@@ -296,8 +298,12 @@ def claim_need(
     special fund fits the need (rule 3); the need's claimed amount stays within
     its amount (rule 1, guarded UPDATE → OverClaim); the fund's available
     balance covers the amount (rule 2, guarded UPDATE → InsufficientFunds).
+    An org over the claim-abandon line holds at most a few open claims
+    (integrity.throttle → ClaimLimit): its row is locked exclusively from the
+    first check, so parallel claims count its open claims one at a time.
     """
-    require_org_can_act(org_user, fund.org_id)
+    throttled = throttle.abandon_stats(fund.org_id).over_line
+    require_org_can_act(org_user, fund.org_id, for_update=throttled)
     refusal = claim_refusal(need, org_user)
     if refusal is not None:
         raise refusal
@@ -315,6 +321,8 @@ def claim_need(
         raise ValidationFailed(message, {"project_id": message})
     today = china_today()
     check_purpose(fund, need.need_type, need.region_code)
+    if throttled:
+        throttle.hold_open_limit(org.id)
 
     # Rule 1: the need's claimed amount, checked and changed in one statement.
     new_claimed = db.session.execute(
@@ -404,6 +412,8 @@ def check_delivery(  # noqa: C901 — one check per field, each with its own mes
         fields["method"] = _("交付方式必须是资金转账、物资或服务之一。")
     if len(note.strip() if isinstance(note, str) else "") > 2000:
         fields["note"] = _("说明不超过2000字。")
+    elif isinstance(note, str) and note.strip():
+        gather(fields, lambda: public_text.check_delivery_note(note, claim))
     prepared = None
     if evidence is not None:
         from charitylink.claims import evidence as evidence_files
@@ -471,6 +481,7 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
         claim.delivered_at = utcnow()
         if stored is not None:
             claim.evidence_path, claim.evidence_name, claim.evidence_mime = stored
+            claim.evidence_sha256 = prepared.sha256 if prepared else None
         _audit_claim(
             user,
             "claim.deliver",

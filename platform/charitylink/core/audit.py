@@ -98,6 +98,8 @@ AUDIT_ACTION_LABELS = {
     "complaint.contact_view": N_("查看举报人联系方式"),
     # live cases
     "need.extend": N_("延长需求截止日期"),
+    # integrity signals
+    "integrity.dismiss": N_("排除诚信提示"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
@@ -111,6 +113,7 @@ AUDIT_GROUP_LABELS = {
     "claim": N_("认领"),
     "export": N_("导出"),
     "complaint": N_("举报"),
+    "integrity": N_("诚信提示"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the
@@ -125,6 +128,7 @@ AUDIT_OBJECT_LABELS = {
     "claim": N_("认领"),
     "system": N_("系统"),
     "complaint": N_("举报"),
+    "integrity_signal": N_("诚信提示"),
 }
 
 

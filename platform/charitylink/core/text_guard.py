@@ -120,8 +120,19 @@ def _fold(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch)
 
 
+# "一三八两二三四…": in a long run of digits read one by one, 两 is a 2 too
+# (the everyday "两三个人" is far shorter than any number worth hiding).
+_LIANG_RUN_MIN = 5
+
+
 def _cn_number(norm: str, start: int, end: int) -> str | None:
     run = norm[start:end]
+    if (
+        len(run) >= _LIANG_RUN_MIN
+        and "两" in run
+        and all(ch in _CN_DIGIT or ch == "两" for ch in run)
+    ):
+        return "".join(_CN_DIGIT.get(ch, "2") for ch in run)
     if all(ch in _CN_DIGIT for ch in run):
         # A lone digit ("一家") stays a word unless it continues a number.
         if (
@@ -148,18 +159,39 @@ def _cn_number(norm: str, start: int, end: int) -> str | None:
     return str(value)
 
 
-def _fold_text(text: str) -> tuple[str, list[int]]:
+# Characters :func:`_fold` leaves as they are and most texts are made of:
+# ASCII and the CJK Unified Ideographs (no decomposition, not digits, not
+# format characters). Runs of them are copied whole; only the rest is folded
+# one by one.
+_PLAIN_RUN = re.compile(r"[\x00-\x7f\u4e00-\u9fff]+")
+
+
+def _fold_text(text: str) -> tuple[str, Sequence[int]]:
     """:func:`_fold` each character, remembering where each output came from."""
+    if _PLAIN_RUN.fullmatch(text):
+        return text, range(len(text))  # nothing to fold: positions are themselves
     out: list[str] = []
     origin: list[int] = []
-    for i, ch in enumerate(text):
-        folded = _fold(ch)
-        out.append(folded)
-        origin.extend([i] * len(folded))
+    last = 0
+    for m in _PLAIN_RUN.finditer(text):
+        _fold_range(text, last, m.start(), out, origin)
+        out.append(m.group())
+        origin.extend(range(m.start(), m.end()))
+        last = m.end()
+    _fold_range(text, last, len(text), out, origin)
     return "".join(out), origin
 
 
-def _normalize(text: str) -> tuple[str, list[int]]:
+def _fold_range(
+    text: str, start: int, end: int, out: list[str], origin: list[int]
+) -> None:
+    for i in range(start, end):
+        folded = _fold(text[i])
+        out.append(folded)
+        origin.extend([i] * len(folded))
+
+
+def _normalize(text: str) -> tuple[str, Sequence[int]]:
     """Fold ``text`` and read Chinese numerals as digits (see the module
     docstring).
 
@@ -169,7 +201,7 @@ def _normalize(text: str) -> tuple[str, list[int]]:
     return _read_numerals(*_fold_text(text))
 
 
-def _read_numerals(norm: str, origin: list[int]) -> tuple[str, list[int]]:
+def _read_numerals(norm: str, origin: Sequence[int]) -> tuple[str, Sequence[int]]:
     if not _CN_RUN.search(norm):
         return norm, origin
     parts: list[str] = []
@@ -438,21 +470,32 @@ def _chain_candidates(  # noqa: C901, PLR0915 — one linear pass over the text 
 # Labelled QQ numbers and WeChat IDs. A WeChat ID is 6–20 letters, digits, "_"
 # or "-" starting with a letter; without a colon after the label it must hold
 # a digit, "_" or "-", so "微信 WeChat" is left alone.
+# The number may be written with a separator between its digits ("QQ 1 2 3 4
+# 5 6 7 8 9", "q q 12-345-6789"): each repeat is one optional separator and
+# one digit, bounded, so a match never looks further than 24 characters.
 _QQ = re.compile(
-    r"(?<![A-Za-z])(?:[Qq]{2}|扣扣|企鹅)(?:号码|号)?[ \t]{0,3}[:=]?[ \t]{0,3}"
-    r"([1-9]\d{4,11})(?!\d)"
+    r"(?<![A-Za-z])(?:[Qq][ \t]?[Qq]|扣扣|企鹅)(?:号码|号)?[ \t]{0,3}[:=]?[ \t]{0,3}"
+    r"([1-9](?:[ \t.\-]?\d){4,11})(?![\d])"
 )
 _WECHAT = re.compile(
-    r"(?<![A-Za-z])(?:微信|[Vv][Xx]|[Ww][Xx]|[Vv]信|薇信|威信|[Ww]e[Cc]hat|weixin)"
+    r"(?<![A-Za-z])"
+    r"(?:微[ \t]?信|[Vv][Xx]|[Ww][Xx]|[Vv]信|薇信|威信|[Ww]e[Cc]hat|weixin)"
     r"(?:号码|号|ID|id)?[ \t]{0,3}([:=]?)[ \t]{0,3}"
     r"([A-Za-z][-_A-Za-z0-9]{5,19})(?![-_A-Za-z0-9])"
 )
 
 
+# Every QQ and WeChat label starts with one of these: without one, the two
+# patterns need not walk the text at all.
+_CONTACT_LABEL_START = re.compile(r"[QqVvWw扣企微薇威]")
+
+
 def _contact_id_candidates(norm: str) -> list[_Candidate]:
-    found = []
+    found: list[_Candidate] = []
+    if not _CONTACT_LABEL_START.search(norm):
+        return found
     for m in _QQ.finditer(norm):
-        number = m.group(1)
+        number = re.sub(r"\D", "", m.group(1))
         message = f"包含QQ号「{number[:2]}****{number[-2:]}」{_QUOTE}，请删除。"
         found.append(
             _Candidate(m.start(), m.end(), KINDS.index("qq"), "qq", message, number)
@@ -483,6 +526,8 @@ def _mask_digits_in(text: str) -> str:
 
 
 def _email_candidates(norm: str) -> list[_Candidate]:
+    if "@" not in norm:
+        return []
     rank = KINDS.index("email")
     found = []
     for m in _EMAIL.finditer(norm):
@@ -589,7 +634,13 @@ def _merge_adjacent(norm: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
     return merged
 
 
+# Every address pattern ends in (or, for 门牌, holds) one of these.
+_ADDRESS_MARK = re.compile(r"[号栋幢单室楼门弄组社]")
+
+
 def _address_candidates(norm: str) -> list[_Candidate]:
+    if not _ADDRESS_MARK.search(norm):
+        return []
     rank = KINDS.index("address")
     return [
         _Candidate(s, e, rank, "address", f"包含详细地址「{_QUOTE}」，请删除。")
@@ -617,24 +668,40 @@ def _to_simplified(letters: str) -> str:
     )
 
 
+# A run of letters as ``str.isalpha`` has them: word characters less digits,
+# underscore and the few numeric characters that are not letters (〇, ²).
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def _letters(norm: str) -> tuple[str, list[int]]:
     """Only the letters of ``norm`` (Han included), simplified, ASCII lower-cased,
     with their positions: "欧·阳 金丝" and "歐陽金絲" both read "欧阳金丝"."""
     chars: list[str] = []
     positions: list[int] = []
-    for i, ch in enumerate(norm):
-        if ch.isalpha():
-            chars.append(ch.lower() if ch.isascii() else ch)
-            positions.append(i)
-    return _to_simplified("".join(chars)), positions
+    for m in _LETTER_RUN.finditer(norm):
+        run = m.group()
+        if run.isalpha():
+            chars.append(run)
+            positions.extend(range(m.start(), m.end()))
+            continue
+        for i, ch in enumerate(run, m.start()):  # rare: a numeric character inside
+            if ch.isalpha():
+                chars.append(ch)
+                positions.append(i)
+    letters = "".join(chars).translate(_ASCII_LOWER)
+    return _to_simplified(letters), positions
 
 
+@functools.lru_cache(maxsize=4096)  # an org's household names recur on every save
 def _name_key(raw: str) -> str:
     return _letters(_fold_text(raw or "")[0])[0]
 
 
 def _name_candidates(
-    folded: tuple[str, list[int]], origin: list[int], household_names: Iterable[str]
+    folded: tuple[str, Sequence[int]],
+    origin: Sequence[int],
+    household_names: Iterable[str],
 ) -> list[_Candidate]:
     """Household names, found in the folded text with numerals left as written
     (names such as 赵六 hold them), reported in the normalized text's positions

@@ -95,6 +95,34 @@ def check(
         raise ValidationFailed(_("公开内容包含个人信息，请修改后再保存。"), messages)
 
 
+def check_delivery_note(note: str, claim: Any) -> None:
+    """A delivery note is read by moderators, printed on the claim record and
+    may be shown with the need's delivery: the household's own name and any
+    personal number are refused (the form already asks for neither); the
+    org's own contacts are allowed."""
+    names: list[str] = []
+    try:
+        household = privacy.decrypt_household(claim.need)
+    except ValueError:
+        household = {}
+    name = household.get("name") if isinstance(household, dict) else None
+    if isinstance(name, str) and name.strip():
+        names.append(name.strip())
+    org = claim.org
+    allowed = [org.contact_phone or "", org.contact_email or ""] if org else []
+    fields = [("note", _("交付说明"), note)]
+    messages = text_guard.scan_fields(fields, household_names=names, allowed=allowed)
+    if messages:
+        raise ValidationFailed(messages["note"], messages)
+
+
+def check_offer(fields: Sequence[tuple[str, str, str]], *, org: Any) -> None:
+    """The hook for offers (供给: title, description …) when they arrive: an
+    offer is public text the org writes, refused like every other
+    (:func:`check`)."""
+    check(fields, org=org)
+
+
 def rescan() -> Iterator[tuple[str, int, dict[str, str]]]:  # noqa: C901 — one branch per kind of org-written public text
     """Scan every stored text organizations published, as :func:`check` would
     now; yields ``(what, id, {field: message})`` for each that fails.

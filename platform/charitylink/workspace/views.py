@@ -21,6 +21,7 @@ from charitylink.core.permissions import (
 )
 from charitylink.core.timeutil import today
 from charitylink.funds import services as fund_services
+from charitylink.integrity import throttle
 from charitylink.regions import services as regions
 from charitylink.workspace import queries
 
@@ -78,6 +79,7 @@ def org_home() -> ResponseReturnValue:
         funds=fund_services.org_funds(org_id),
         soon_days=queries.SOON_DAYS,
         today=today(),
+        claim_throttle=throttle.state(org_id),
     )
 
 

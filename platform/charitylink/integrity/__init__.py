@@ -1,0 +1,2 @@
+"""Integrity: signals of gaming for moderators, and the claim-abandon throttle
+(docs/integrity.md)."""
