@@ -104,6 +104,7 @@ def register(app: Flask) -> None:
     from charitylink.notifications.remind_cli import remind
     from charitylink.search.cli import search
     from charitylink.seeding.cli import seed
+    from charitylink.webhooks.cli import webhooks
 
     for command in (
         init_db,
@@ -116,5 +117,6 @@ def register(app: Flask) -> None:
         prune_idempotency,
         mail,
         remind,
+        webhooks,
     ):
         app.cli.add_command(command)

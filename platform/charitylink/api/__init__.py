@@ -42,7 +42,14 @@ J = "application/json"
 _ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 PATH_PARAMS: dict[str, dict[str, Any]] = {
     name: {"name": name, "in": "path", "required": True, "schema": _ID}
-    for name in ("org_id", "fund_id", "project_id", "claim_id", "notification_id")
+    for name in (
+        "org_id",
+        "fund_id",
+        "project_id",
+        "claim_id",
+        "notification_id",
+        "webhook_id",
+    )
 }
 PATH_PARAMS["code"] = {
     "name": "code",
@@ -364,6 +371,7 @@ TAGS = (
     ("claims", "认领认捐与交付"),
     ("notifications", "通知与通知设置"),
     ("stats", "透明数据"),
+    ("webhooks", "Webhook 事件推送"),
     ("meta", "文档"),
 )
 
@@ -475,6 +483,7 @@ from charitylink.api import (  # noqa: E402,F401
     projects,
     stats,
     tokens,
+    webhooks,
 )
 from charitylink.core import idempotency  # noqa: E402
 

@@ -86,6 +86,12 @@ AUDIT_ACTION_LABELS = {
     "claim.contact_view": N_("查看受助家庭联系方式"),
     # exports
     "export.needs_private": N_("导出含隐私信息的需求"),
+    # webhooks
+    "webhook.create": N_("登记 Webhook"),
+    "webhook.delete": N_("删除 Webhook"),
+    "webhook.pause": N_("暂停 Webhook"),
+    "webhook.resume": N_("恢复 Webhook"),
+    "webhook.disable": N_("Webhook 连续失败被停用"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
@@ -98,6 +104,7 @@ AUDIT_GROUP_LABELS = {
     "need": N_("需求"),
     "claim": N_("认领"),
     "export": N_("导出"),
+    "webhook": N_("Webhook"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the

@@ -23,7 +23,9 @@ from sqlalchemy import select
 from charitylink.accounts.models import User
 from charitylink.core.permissions import Role
 from charitylink.extensions import db
+from charitylink.needs.models import NeedStatus
 from charitylink.notifications.services import notify, org_users, region_moderators
+from charitylink.webhooks.outbox import claim_event, need_event
 
 if TYPE_CHECKING:
     from charitylink.claims.models import Claim
@@ -109,6 +111,8 @@ def need_reviewed(kind: str, need: Need, row: AuditEvent) -> None:
         params=_need_params(need),
         url=f"/mod/needs/{need.code}",
     )
+    if kind == "need_approved":
+        need_event("need.published", need)
 
 
 def need_withdrawn(need: Need, row: AuditEvent) -> None:
@@ -138,6 +142,7 @@ def need_withdrawn(need: Need, row: AuditEvent) -> None:
         params=_need_params(need),
         url="/org/claims",
     )
+    need_event("need.withdrawn", need)
 
 
 # --------------------------------------------------------------------------
@@ -162,6 +167,10 @@ def claim_created(claim: Claim) -> None:
         params=_claim_params(claim),
         url=f"/mod/needs/{claim.need.code}",
     )
+    claim_event("claim.created", claim)
+    need = claim.need
+    if need.status == NeedStatus.FULLY_CLAIMED and need.claimed_fen == need.amount_fen:
+        need_event("need.fully_claimed", need)
 
 
 def claim_expired(claim: Claim) -> None:
@@ -196,6 +205,7 @@ def delivery_reported(claim: Claim) -> None:
         params=_claim_params(claim),
         url="/mod/claims",
     )
+    claim_event("claim.delivered", claim)
 
 
 def delivery_confirmed(claim: Claim) -> None:
@@ -206,6 +216,7 @@ def delivery_confirmed(claim: Claim) -> None:
         params=_claim_params(claim),
         url=f"/org/claims/{claim.id}",
     )
+    claim_event("claim.confirmed", claim)
 
 
 # --------------------------------------------------------------------------
