@@ -108,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.projects.views import bp as projects_bp
     from charitylink.public.views import bp as public_bp
     from charitylink.reports.views import bp as reports_bp
+    from charitylink.webhooks.views import bp as webhooks_bp
     from charitylink.workspace.views import bp as workspace_bp
 
     for bp in (
@@ -125,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
         printing_bp,
         mail_bp,
         notifications_bp,
+        webhooks_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document

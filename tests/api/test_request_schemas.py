@@ -81,6 +81,7 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
         "deliverClaim": ("admin", f"/api/v1/claims/{w['claim'].id}/deliver"),
         "cancelClaim": ("admin", f"/api/v1/claims/{w['claim'].id}/cancel"),
         "setNotificationSettings": ("admin", "/api/v1/account/notification-settings"),
+        "createWebhook": ("moderator", "/api/v1/webhooks"),
     }
 
 
@@ -125,6 +126,9 @@ def test_every_body_is_checked_against_its_documented_schema(
     assert not failures, "\n".join(failures)
 
 
+SYNC = {"updated_since", "after_id", "external_id"}
+
+
 def _too_far(schema: dict) -> str:
     if "enum" in schema:
         return "no-such-value"
@@ -136,6 +140,8 @@ def _too_far(schema: dict) -> str:
 
 
 def _on_the_bound(schema: dict) -> str:
+    if "examples" in schema:  # a form (date-time) no bound states
+        return schema["examples"][0]
     if "enum" in schema:
         return schema["enum"][-1]
     if schema["type"] == "integer":
@@ -166,6 +172,8 @@ def test_every_query_parameter_is_refused_beyond_its_documented_bound(
                 schema["type"] == "boolean"
             ), (path, param["name"])
             name = param["name"]
+            # The sync parameters of the needs list are for moderators.
+            headers = api_token(world["moderator"] if name in SYNC else world["admin"])
             bad = client.get(
                 path, query_string={name: _too_far(schema)}, headers=headers
             )

@@ -428,6 +428,9 @@ def register(app: Flask) -> None:
             "Authorization: Bearer <token>",
         },
     )
+    from charitylink.api.fields import alternatives_property
+
+    api.ma_plugin.converter.add_attribute_function(alternatives_property)
     api.register_blueprint(bp)
     app.extensions["charitylink.api"] = api
 

@@ -25,10 +25,13 @@ from charitylink.api.fields import (
     Integer,
     Text,
     Timestamp,
+    depends,
     items,
     text,
 )
 from charitylink.core import params
+from charitylink.core.i18n import _
+from charitylink.errors import NotAllowed
 from charitylink.extensions import db
 from charitylink.webhooks import services
 from charitylink.webhooks.models import EVENTS, HookStatus, Webhook
@@ -37,12 +40,16 @@ EVENT_TEXT = "事件：" + ", ".join(EVENTS)
 
 
 class WebhookInputSchema(Body):
-    url = text(
-        services.URL_MAX,
-        "接收地址",
-        filled=True,
-        required=True,
-        description="https:// 开头的公网地址（不接受内网、本机、保留地址）",
+    url = depends(
+        text(
+            services.URL_MAX,
+            "接收地址",
+            required=True,
+            pattern=r"^https?://[^\s/?#]+",
+            description="https:// 开头的公网地址",
+        ),
+        "address",
+        "主机名须能解析，且不是内网、本机、链路本地或保留地址（否则 422）",
     )
     events = items(
         Text(metadata={"enum": list(EVENTS)}),
@@ -142,12 +149,15 @@ SECURITY_TEXT = (
     "登记 Webhook（审核员：本区划的需求；机构管理员：本机构的认领）",
     "webhooks",
     errors=("401", "403", "413", "422"),
-    description=SECURITY_TEXT,
+    description=SECURITY_TEXT
+    + "此接口不使用 Idempotency-Key（响应含签名密钥，不会被保存）。",
 )
 @accepts(WebhookInputSchema)
 @bp.response(201, WebhookCreatedSchema, description="成功；secret 只返回这一次")
 def create_webhook() -> Webhook:
     user = require_user()
+    if not services.may_register(user):  # before the body: a stranger learns nothing
+        raise NotAllowed(_("只有审核员和机构管理员可以登记 Webhook。"))
     data = body()
     hook, secret = services.create(user, data["url"], data["events"])
     db.session.flush()
@@ -177,15 +187,18 @@ def get_webhook(webhook_id: int) -> Webhook:
     "webhooks",
     errors=READ_ERRORS,
 )
-@bp.response(204, description="已删除")
-def delete_webhook(webhook_id: int) -> tuple[str, int]:
-    services.delete(require_user(), webhook_id)
-    return "", 204
+@bp.response(200, WebhookSchema, description="已删除（返回删除时的状态）")
+def delete_webhook(webhook_id: int) -> Webhook:
+    return services.delete(require_user(), webhook_id)
 
 
 @bp.post("/webhooks/<int:webhook_id>/pause")
 @operation(
-    "pauseWebhook", "暂停 Webhook（事件继续排队）", "webhooks", errors=WRITE_ERRORS
+    "pauseWebhook",
+    "暂停 Webhook（事件继续排队）",
+    "webhooks",
+    errors=WRITE_ERRORS,
+    idempotent=True,
 )
 @bp.response(200, WebhookSchema, description="成功")
 def pause_webhook(webhook_id: int) -> Webhook:
@@ -198,6 +211,7 @@ def pause_webhook(webhook_id: int) -> Webhook:
     "恢复 Webhook（暂停或被停用后；排队的事件按顺序推送）",
     "webhooks",
     errors=WRITE_ERRORS,
+    idempotent=True,
 )
 @bp.response(200, WebhookSchema, description="成功")
 def resume_webhook(webhook_id: int) -> Webhook:
@@ -216,7 +230,7 @@ LOG_PARAMS = params.paging(default_per_page=50)
     params=LOG_PARAMS,
 )
 @bp.response(200, DeliveryPageSchema, description="成功")
-def list_deliveries(webhook_id: int) -> dict[str, Any]:
+def list_webhook_deliveries(webhook_id: int) -> dict[str, Any]:
     hook = services.get_own(require_user(), webhook_id)
     args = params.parse(LOG_PARAMS, request.args)
     page, per_page = args["page"], args["per_page"]

@@ -25,6 +25,7 @@ from charitylink.core.permissions import Role
 from charitylink.extensions import db
 from charitylink.needs.models import NeedStatus
 from charitylink.notifications.services import notify, org_users, region_moderators
+from charitylink.webhooks import models as hooks
 from charitylink.webhooks.outbox import claim_event, need_event
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def need_reviewed(kind: str, need: Need, row: AuditEvent) -> None:
         url=f"/mod/needs/{need.code}",
     )
     if kind == "need_approved":
-        need_event("need.published", need)
+        need_event(hooks.NEED_PUBLISHED, need)
 
 
 def need_withdrawn(need: Need, row: AuditEvent) -> None:
@@ -142,7 +143,7 @@ def need_withdrawn(need: Need, row: AuditEvent) -> None:
         params=_need_params(need),
         url="/org/claims",
     )
-    need_event("need.withdrawn", need)
+    need_event(hooks.NEED_WITHDRAWN, need)
 
 
 # --------------------------------------------------------------------------
@@ -167,10 +168,10 @@ def claim_created(claim: Claim) -> None:
         params=_claim_params(claim),
         url=f"/mod/needs/{claim.need.code}",
     )
-    claim_event("claim.created", claim)
+    claim_event(hooks.CLAIM_CREATED, claim)
     need = claim.need
     if need.status == NeedStatus.FULLY_CLAIMED and need.claimed_fen == need.amount_fen:
-        need_event("need.fully_claimed", need)
+        need_event(hooks.NEED_FULLY_CLAIMED, need)
 
 
 def claim_expired(claim: Claim) -> None:
@@ -205,7 +206,7 @@ def delivery_reported(claim: Claim) -> None:
         params=_claim_params(claim),
         url="/mod/claims",
     )
-    claim_event("claim.delivered", claim)
+    claim_event(hooks.CLAIM_DELIVERED, claim)
 
 
 def delivery_confirmed(claim: Claim) -> None:
@@ -216,7 +217,7 @@ def delivery_confirmed(claim: Claim) -> None:
         params=_claim_params(claim),
         url=f"/org/claims/{claim.id}",
     )
-    claim_event("claim.confirmed", claim)
+    claim_event(hooks.CLAIM_CONFIRMED, claim)
 
 
 # --------------------------------------------------------------------------

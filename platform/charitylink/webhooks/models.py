@@ -9,14 +9,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 from charitylink.core.timeutil import utcnow
 from charitylink.extensions import Model
 
+# The events a hook may subscribe to (their names look like audit codes but
+# are the webhooks' own vocabulary, published to receivers).
+NEED_PUBLISHED = "need.published"
+NEED_FULLY_CLAIMED = "need.fully_claimed"
+NEED_WITHDRAWN = "need.withdrawn"
+CLAIM_CREATED = "claim.created"
+CLAIM_DELIVERED = "claim.delivered"
+CLAIM_CONFIRMED = "claim.confirmed"
+CLAIM_DISPUTED = "claim.disputed"
 EVENTS = (
-    "need.published",
-    "need.fully_claimed",
-    "need.withdrawn",
-    "claim.created",
-    "claim.delivered",
-    "claim.confirmed",
-    "claim.disputed",
+    NEED_PUBLISHED,
+    NEED_FULLY_CLAIMED,
+    NEED_WITHDRAWN,
+    CLAIM_CREATED,
+    CLAIM_DELIVERED,
+    CLAIM_CONFIRMED,
+    CLAIM_DISPUTED,
 )
 
 

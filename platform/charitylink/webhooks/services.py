@@ -121,7 +121,7 @@ def get_own(user: User, hook_id: int) -> Webhook:
     return hook
 
 
-def delete(user: User, hook_id: int) -> None:
+def delete(user: User, hook_id: int) -> Webhook:
     """Removed for good: nothing more is queued or sent (its log stays)."""
     hook = get_own(user, hook_id)
     old = hook.status
@@ -136,6 +136,7 @@ def delete(user: User, hook_id: int) -> None:
         .values(status=DeliveryStatus.ABANDONED, finished_at=utcnow())
     )
     audit.record(user, "webhook.delete", hook, old, None)
+    return hook
 
 
 def pause(user: User, hook_id: int) -> Webhook:
