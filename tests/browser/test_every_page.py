@@ -56,6 +56,7 @@ NOT_HTML = {
     "api_v1.get_notification_settings",
     "api_v1.get_org",
     "api_v1.get_private",
+    "api_v1.list_need_claims",
     "api_v1.get_project",
     "api_v1.list_claims",
     "api_v1.list_needs",

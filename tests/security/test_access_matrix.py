@@ -186,6 +186,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.list_needs": {"GET": ALL},
     "api_v1.get_need": {"GET": ALL},
     "api_v1.get_private": {"GET": MOD_IN},
+    "api_v1.list_need_claims": {"GET": MOD_IN},
     "api_v1.create_need": {"POST": MODS},
     "api_v1.import_needs": {"POST": MODS},
     "api_v1.submit_need": {"POST": MOD_IN},

@@ -50,6 +50,15 @@ def test_sync_lists_any_status_with_claims_and_updated_at(
     assert [(c["status"], c["amount"]) for c in found[1]["claims"]] == [
         ("reserved", 30_000)
     ]
+    one = client.get(f"/api/v1/needs/{published.code}/claims", headers=headers).json
+    assert one["status"] == "published" and one["claims"] == found[1]["claims"]
+    outside = api_token(create_user("moderator", region_prefix="2202"))
+    assert (
+        client.get(
+            f"/api/v1/needs/{published.code}/claims", headers=outside
+        ).status_code
+        == 404
+    )
     by_id = client.get("/api/v1/needs?external_id=MON-1", headers=headers).json
     assert [n["code"] for n in by_id["items"]] == [draft.code]
     # Who may sync: moderators only.

@@ -321,3 +321,14 @@ def test_who_may_register_and_see_hooks(
         client.get(f"/api/v1/webhooks/{hook_id}", headers=api_token(owner)).status_code
         == 404
     )
+
+
+def test_the_send_command_sends_and_counts(
+    client, api_token, runner, receiver, create_user, create_need
+):
+    owner = create_user("moderator", region_prefix="22")
+    register(client, api_token(owner), receiver.url, ALL)
+    _published_events(create_user, create_need, 2)
+    result = runner.invoke(args=["webhooks", "send"])
+    assert result.exit_code == 0 and "已推送 2 条" in result.output
+    assert len(receiver.accepted) == 2

@@ -557,6 +557,34 @@ def get_private(code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     )
 
 
+class NeedClaimsSchema(Answer):
+    code = Text(required=True)
+    status = choice(NeedStatus, required=True)
+    updated_at = Timestamp(required=True)
+    claims = Many(mfields.Nested(NeedClaimSchema), required=True)
+
+
+@bp.get("/needs/<code>/claims")
+@operation(
+    "listNeedClaims",
+    "需求的认领及其状态（本区划审核员；任意状态的需求）",
+    "needs",
+    errors=("401", "403", "404"),
+)
+@bp.response(200, NeedClaimsSchema, description="成功；认领按时间先后")
+def list_need_claims(code: str) -> dict[str, Any]:
+    from charitylink.needs import sync
+
+    user = _moderator()
+    need = _load_for(user, code)
+    return {
+        "code": need.code,
+        "status": need.status,
+        "updated_at": need.updated_at,
+        "claims": sync.with_claims([need])[0]["claims"],
+    }
+
+
 def _review(verb: str, summary: str) -> Any:
     return operation(
         f"{verb}Need", summary, "needs", errors=WRITE_ERRORS, idempotent=True

@@ -190,7 +190,10 @@ def post(hook: Webhook, delivery: WebhookDelivery) -> Outcome:
 def record(delivery_id: int, outcome: Outcome, now: datetime) -> str:
     """Record one try in its own transaction; sent, retrying or abandoned."""
     at = _naive(now)
-    delivery = db.session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    # Read again under a lock: the owner may have deleted the hook meanwhile.
+    delivery = db.session.get(
+        WebhookDelivery, delivery_id, with_for_update=True, populate_existing=True
+    )
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         db.session.rollback()
         return "gone"
