@@ -332,3 +332,30 @@ def test_the_send_command_sends_and_counts(
     result = runner.invoke(args=["webhooks", "send"])
     assert result.exit_code == 0 and "已推送 2 条" in result.output
     assert len(receiver.accepted) == 2
+
+
+def test_two_workers_never_claim_the_same_delivery(
+    app, client, api_token, receiver, create_user, create_need
+):
+    import threading
+
+    for _n in range(4):  # four hooks: four heads to share out
+        owner = create_user("moderator", region_prefix="22")
+        register(client, api_token(owner), receiver.url, ALL)
+    _published_events(create_user, create_need, 2)
+    claimed: list[list[int]] = []
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        with app.app_context():
+            start.wait()
+            claimed.append(sender.claim_due(limit=4))
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    together = claimed[0] + claimed[1]
+    assert len(together) == len(set(together)) == 4
