@@ -105,6 +105,7 @@ def register(app: Flask) -> None:
     from charitylink.notifications.remind_cli import remind
     from charitylink.search.cli import search
     from charitylink.seeding.cli import seed
+    from charitylink.webhooks.cli import webhooks
 
     for command in (
         init_db,
@@ -118,5 +119,6 @@ def register(app: Flask) -> None:
         mail,
         remind,
         integrity,
+        webhooks,
     ):
         app.cli.add_command(command)

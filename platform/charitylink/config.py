@@ -160,6 +160,17 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # (docs/portals.md). Every other page may never be framed.
         "EMBED_ORIGINS": os.environ.get("EMBED_ORIGINS", ""),
         "TESTING": False,
+        # Webhooks (docs/webhooks.md): a receiver that does not answer within
+        # WEBHOOK_TIMEOUT seconds counts as a failure. WEBHOOK_ALLOW_LOOPBACK
+        # lets hooks reach 127.0.0.1 (tests, a developer's receiver); never
+        # in production, where only public https addresses are accepted.
+        "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT", 10)),
+        "WEBHOOK_ALLOW_LOOPBACK": not production
+        and os.environ.get("WEBHOOK_ALLOW_LOOPBACK", "").lower()
+        in ("1", "true", "yes", "on"),
+        # Sync: changes younger than this are not listed yet, so a transaction
+        # still open when a page is read cannot commit behind the cursor.
+        "SYNC_SETTLE_SECONDS": float(os.environ.get("SYNC_SETTLE_SECONDS", 5)),
     }
     cfg.update(
         {k: v for k, v in overrides.items() if k not in ("SECRET_KEY", "DATA_KEY")}

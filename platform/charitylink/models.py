@@ -14,6 +14,7 @@ from charitylink.orgs.models import Organization, OrgStatus, OrgType
 from charitylink.projects.models import Project, ProjectStatus, ProjectUpdate
 from charitylink.regions.models import Region
 from charitylink.search.models import SearchOutbox
+from charitylink.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -42,4 +43,7 @@ __all__ = [
     "Role",
     "SearchOutbox",
     "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -113,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.projects.views import bp as projects_bp
     from charitylink.public.views import bp as public_bp
     from charitylink.reports.views import bp as reports_bp
+    from charitylink.webhooks.views import bp as webhooks_bp
     from charitylink.workspace.views import bp as workspace_bp
 
     for bp in (
@@ -132,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
         notifications_bp,
         complaints_bp,
         integrity_bp,
+        webhooks_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document

@@ -114,6 +114,7 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
             "moderator",
             "/api/v1/integrity/signals/fast_delivery.org-1/dismiss",
         ),
+        "createWebhook": ("moderator", "/api/v1/webhooks"),
     }
 
 
@@ -158,6 +159,9 @@ def test_every_body_is_checked_against_its_documented_schema(
     assert not failures, "\n".join(failures)
 
 
+SYNC = {"updated_since", "after_id", "external_id"}
+
+
 def _too_far(schema: dict) -> str:
     if "enum" in schema:
         return "no-such-value"
@@ -169,6 +173,8 @@ def _too_far(schema: dict) -> str:
 
 
 def _on_the_bound(schema: dict) -> str:
+    if "examples" in schema:  # a form (date-time) no bound states
+        return schema["examples"][0]
     if "enum" in schema:
         return schema["enum"][-1]
     if schema["type"] == "integer":
@@ -202,14 +208,14 @@ def test_every_query_parameter_is_refused_beyond_its_documented_bound(
                 schema["type"] == "boolean"
             ), (path, param["name"])
             name = param["name"]
-            bad = client.get(
-                path, query_string={name: _too_far(schema)}, headers=caller
-            )
+            # The sync parameters of the needs list are for moderators.
+            who = moderators if name in SYNC else caller
+            bad = client.get(path, query_string={name: _too_far(schema)}, headers=who)
             fields = (bad.get_json() or {}).get("error", {}).get("fields", {})
             if bad.status_code != 422 or name not in fields:
                 failures.append(f"{path}?{name}={_too_far(schema)}: {bad.status_code}")
             good = client.get(
-                path, query_string={name: _on_the_bound(schema)}, headers=caller
+                path, query_string={name: _on_the_bound(schema)}, headers=who
             )
             if good.status_code != 200:
                 failures.append(

@@ -56,6 +56,7 @@ NOT_HTML = {
     "api_v1.get_notification_settings",
     "api_v1.get_org",
     "api_v1.get_private",
+    "api_v1.list_need_claims",
     "api_v1.get_project",
     "api_v1.list_claims",
     "api_v1.list_complaints",
@@ -67,6 +68,9 @@ NOT_HTML = {
     "api_v1.list_projects",
     "api_v1.openapi_json",
     "api_v1.stats",
+    "api_v1.list_webhooks",
+    "api_v1.get_webhook",
+    "api_v1.list_webhook_deliveries",
     "claims.evidence_file",
     "claims.response_evidence_file",
     "exports.mod_export",
@@ -268,6 +272,7 @@ def sweep_world(
     )
     _outbox(w)
     _integrity(w, create_fund, create_need)
+    _webhook_log(w)
     db.session.commit()
     return w
 
@@ -355,6 +360,46 @@ class Viewer:
     role: str
     page: Any
     problems: list[str] = field(default_factory=list)
+
+
+def _webhook_log(w: SweepWorld) -> None:
+    """Org A's admin's hook with a log of sent, retried and failed tries."""
+    from charitylink.core.timeutil import utcnow
+    from charitylink.extensions import db
+    from charitylink.webhooks.models import WebhookAttempt, WebhookDelivery
+    from tests.security.routes import _webhook_of
+
+    hook_id = _webhook_of(w.users["admin_a"])
+    for n, (status, codes) in enumerate(
+        [("sent", [200]), ("sent", [503, 503, 204]), ("pending", [None])]
+    ):
+        delivery = WebhookDelivery(
+            webhook_id=hook_id,
+            event_id=f"evt_{n:032x}",
+            event="claim.created",
+            body="{}",
+            status=status,
+            attempts=len(codes),
+        )
+        db.session.add(delivery)
+        db.session.flush()
+        for attempt, code in enumerate(codes, 1):
+            db.session.add(
+                WebhookAttempt(
+                    webhook_id=hook_id,
+                    delivery_id=delivery.id,
+                    attempt=attempt,
+                    at=utcnow(),
+                    status_code=code,
+                    duration_ms=120 + attempt,
+                    error=None
+                    if code and code < 300
+                    else "ConnectTimeout: HTTPSConnectionPool(host='hooks.example.org', "
+                    "port=443): Max retries exceeded",
+                    ok=bool(code and code < 300),
+                )
+            )
+    db.session.commit()
 
 
 def _viewer(browser: Any, base: str, role: str, user: Any) -> Viewer:

@@ -23,6 +23,9 @@ def _codes_in_source() -> set[str]:
     for path in PACKAGE.rglob("*.py"):
         if path.name == "audit.py" and path.parent.name == "core":
             continue
+        if path.parent.name == "webhooks" and path.name == "models.py":
+            # The webhook event names (need.published …), not audit codes.
+            continue
         found |= set(CODE.findall(path.read_text(encoding="utf-8")))
     return found
 

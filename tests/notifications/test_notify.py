@@ -109,6 +109,8 @@ def test_every_kind_renders_in_both_languages(app):
         "offer": "棉被",
         "submitted_on": "2026-12-01",
         "delivered_on": "2026-12-01",
+        "hook": 3,
+        "host": "hooks.example.org",
     }
     for kind in KINDS:
         for lang in ("zh", "en"):

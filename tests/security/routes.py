@@ -52,6 +52,8 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
             values[arg] = 1
         elif arg == "notification_id":  # one of org A's admin's notifications
             values[arg] = _notification_of(world.users["admin_a"])
+        elif arg == "webhook_id":  # org A's admin's hook
+            values[arg] = _webhook_of(world.users["admin_a"])
         elif arg == "kind":
             values[arg] = "claims"  # an export sheet both orgs and moderators have
         elif arg == "token":
@@ -107,6 +109,28 @@ def _complaint_of(world: Any) -> dict[str, Any]:
         found = {"complaint_id": complaint.id, "tracking_code": code}
         world._complaint = found
     return found
+
+
+def _webhook_of(user: Any) -> int:
+    from sqlalchemy import select
+
+    from charitylink.webhooks.models import Webhook
+
+    found = db.session.scalar(select(Webhook.id).where(Webhook.owner_id == user.id))
+    if found is None:
+        from charitylink.needs.privacy import cipher
+
+        hook = Webhook(
+            owner_id=user.id,
+            org_id=user.org_id,
+            url="https://hooks.example.org/charitylink",
+            events=["claim.created"],
+            secret_ciphertext=cipher().encrypt("whsec_world"),
+        )
+        db.session.add(hook)
+        db.session.commit()
+        found = hook.id
+    return int(found)
 
 
 def _donation_of(fund: Any) -> int:

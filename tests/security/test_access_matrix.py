@@ -25,6 +25,9 @@ ORG_STAFF = frozenset({"member_a", "admin_a", "admin_b"})
 MODS = frozenset({"mod_in", "mod_out", "admin"})
 MOD_IN = frozenset({"mod_in", "admin"})  # moderators covering 220102
 ADMIN = frozenset({"admin"})
+# Webhooks: moderators with a region and org admins register; a hook is its
+# owner's (the world's belongs to org A's admin).
+HOOK_OWNERS = ORG_ADMINS | {"mod_in", "mod_out"}
 
 # Allowed GETs that answer with a redirect instead of 200 (state-dependent pages).
 REDIRECT_OK = {
@@ -196,6 +199,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.list_needs": {"GET": ALL},
     "api_v1.get_need": {"GET": ALL},
     "api_v1.get_private": {"GET": MOD_IN},
+    "api_v1.list_need_claims": {"GET": MOD_IN},
     "api_v1.create_need": {"POST": MODS},
     "api_v1.import_needs": {"POST": MODS},
     "api_v1.submit_need": {"POST": MOD_IN},
@@ -245,6 +249,16 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "integrity.dismiss": {"POST": MODS},
     "api_v1.list_signals": {"GET": MODS},
     "api_v1.dismiss_signal": {"POST": MODS},
+    # webhooks
+    "webhooks.index": {"GET": HOOK_OWNERS, "POST": HOOK_OWNERS},
+    "webhooks.detail": {"GET": ADMIN_A},
+    "webhooks.act": {"POST": ADMIN_A},
+    "api_v1.create_webhook": {"POST": HOOK_OWNERS},
+    "api_v1.list_webhooks": {"GET": LOGGED_IN},
+    "api_v1.get_webhook": {"GET": ADMIN_A},
+    "api_v1.pause_webhook": {"POST": ADMIN_A},
+    "api_v1.resume_webhook": {"POST": ADMIN_A},
+    "api_v1.list_webhook_deliveries": {"GET": ADMIN_A},
 }
 
 

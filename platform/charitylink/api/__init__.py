@@ -42,7 +42,14 @@ J = "application/json"
 _ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 PATH_PARAMS: dict[str, dict[str, Any]] = {
     name: {"name": name, "in": "path", "required": True, "schema": _ID}
-    for name in ("org_id", "fund_id", "project_id", "claim_id", "notification_id")
+    for name in (
+        "org_id",
+        "fund_id",
+        "project_id",
+        "claim_id",
+        "notification_id",
+        "webhook_id",
+    )
 }
 PATH_PARAMS["complaint_id"] = {**PATH_PARAMS["org_id"], "name": "complaint_id"}
 PATH_PARAMS["tracking_code"] = {
@@ -375,6 +382,7 @@ TAGS = (
     ("complaints", "举报与处理"),
     ("stats", "透明数据"),
     ("integrity", "诚信提示（民政审核员）"),
+    ("webhooks", "Webhook 事件推送"),
     ("meta", "文档"),
 )
 
@@ -431,6 +439,9 @@ def register(app: Flask) -> None:
             "Authorization: Bearer <token>",
         },
     )
+    from charitylink.api.fields import alternatives_property
+
+    api.ma_plugin.converter.add_attribute_function(alternatives_property)
     api.register_blueprint(bp)
     app.extensions["charitylink.api"] = api
 
@@ -488,6 +499,7 @@ from charitylink.api import (  # noqa: E402,F401
     projects,
     stats,
     tokens,
+    webhooks,
 )
 from charitylink.core import idempotency  # noqa: E402
 

@@ -390,3 +390,31 @@ class Many(fields.List):
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
         return super()._serialize(value or [], attr, obj, **kwargs)
+
+
+class Alternatives(fields.List):
+    """A list in an answer whose items follow one of several schemas, the same
+    one for the whole list, chosen from the answer (``pick(answer)``); the
+    document says ``anyOf`` them (``alternatives_property``)."""
+
+    def __init__(
+        self,
+        schemas: tuple[type[Schema], ...],
+        pick: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(fields.Raw(), **kwargs)
+        self.schemas = schemas
+        self.pick = pick
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return self.pick(obj)(many=True).dump(value or [])
+
+
+def alternatives_property(self: Any, field: fields.Field, **kwargs: Any) -> dict:
+    """apispec: the items of an ``Alternatives`` list, one of its schemas."""
+    if isinstance(field, Alternatives):
+        return {
+            "items": {"anyOf": [self.resolve_nested_schema(s) for s in field.schemas]}
+        }
+    return {}

@@ -27,7 +27,9 @@ from charitylink.api import (
 )
 from charitylink.api.fields import (
     FEN_TEXT,
+    ID_MAX,
     PRIVACY_SCAN,
+    Alternatives,
     Answer,
     Body,
     Boolean,
@@ -266,13 +268,74 @@ class SearchFacetsSchema(Answer):
     need_type = mfields.List(mfields.Nested(FacetSchema), required=True)
 
 
+class NeedClaimSchema(Answer):
+    """A claim on a need, as the need's moderators follow it."""
+
+    id = Integer(required=True)
+    org_id = Integer(required=True)
+    org_name = mfields.Function(
+        lambda c: c.org.name, required=True, metadata={"type": "string"}
+    )
+    status = Text(
+        required=True,
+        metadata={
+            "enum": ["reserved", "delivered", "confirmed", "cancelled", "expired"]
+        },
+    )
+    amount = Integer(
+        attribute="amount_fen", required=True, metadata={"description": FEN_TEXT}
+    )
+    delivered_amount = Integer(
+        attribute="delivered_fen", allow_none=True, metadata={"description": FEN_TEXT}
+    )
+    due_on = Day(allow_none=True)
+    delivered_on = Day(allow_none=True)
+    created_at = Timestamp(required=True)
+    confirmed_at = Timestamp(allow_none=True)
+
+
+class NeedSyncSchema(NeedWorkSchema):
+    """A need in the moderators' sync: any status, when it last changed, and
+    its claims with their statuses."""
+
+    class Meta:
+        exclude = ("household", "duplicates")
+
+    updated_at = Timestamp(required=True)
+    claims = Many(mfields.Nested(NeedClaimSchema), required=True)
+
+
+def _item_schema(answer: Any) -> type[NeedSchema]:
+    return (
+        NeedSyncSchema
+        if isinstance(answer, dict) and answer.get("sync")
+        else NeedSchema
+    )
+
+
 class NeedPageSchema(Answer):
-    items = mfields.List(mfields.Nested(NeedSchema), required=True)
+    items = Alternatives(
+        (NeedSchema, NeedSyncSchema),
+        _item_schema,
+        required=True,
+        metadata={
+            "description": "公开需求（Need）；审核员同步时（带 updated_since、"
+            "after_id 或 external_id）为本区划任意状态的需求（NeedSync）"
+        },
+    )
     total = Integer(required=True)
     page = Integer(required=True)
     per_page = Integer(required=True)
     warnings = mfields.List(Text())
     facets = mfields.Nested(SearchFacetsSchema)
+    next = Text(
+        allow_none=True,
+        metadata={
+            "description": "仅审核员同步：下一页的地址（按 updated_at、id 续读）；"
+            "读完后仍返回，供下次从此处继续"
+        },
+    )
+    has_more = Boolean(metadata={"description": "仅审核员同步：是否还有下一页"})
 
 
 class NeedPrivateSchema(Answer):
@@ -333,6 +396,28 @@ LIST_PARAMS = [
     ),
     *params.paging(),
 ]
+# The monitoring platform's sync (moderators): any of these turns the list into
+# the walk of the moderator's region (needs/sync.py).
+SYNC_PARAMS = [
+    params.Param(
+        "updated_since",
+        "审核员同步：只列此时刻（含）之后有变化的需求，ISO 8601；与 after_id "
+        "合用为续读位置（取自上一页的 next）",
+        max_length=40,
+        format="date-time",
+        example="2026-12-01T08:00:00+08:00",
+    ),
+    params.Param(
+        "after_id",
+        "审核员同步：与 updated_since 合用，只列 (updated_at, id) 在其后的需求"
+        "（单独使用时不起作用）",
+        kind="integer",
+        minimum=0,
+        maximum=ID_MAX,
+    ),
+    params.Param("external_id", "审核员同步：监测平台的编号", max_length=64),
+]
+LIST_PARAMS += SYNC_PARAMS
 
 
 @bp.get("/needs")
@@ -340,13 +425,15 @@ LIST_PARAMS = [
     "listNeeds",
     "需求库：已公开的需求（只有匿名信息）",
     "needs",
-    errors=("401", "422"),
+    errors=("401", "403", "422"),
     security=PUBLIC,
     params=LIST_PARAMS,
 )
 @bp.response(200, NeedPageSchema, description="成功；检索引擎不可用时 warnings 说明")
 def list_needs() -> dict[str, Any]:
-    params.parse(LIST_PARAMS, request.args)  # strict: a bad value is a 422
+    args = params.parse(LIST_PARAMS, request.args)  # strict: a bad value is a 422
+    if any(args[p.name] is not None for p in SYNC_PARAMS):
+        return _sync(args)
     f = queries.parse_filters(request.args, money="fen")
     if f.q:  # free text: the search engine (issue 4), same filters
         from charitylink.search.service import search_needs
@@ -369,6 +456,72 @@ def list_needs() -> dict[str, Any]:
         answer["facets"] = found.facets_json()
     if f.ignored:
         answer["warnings"] = f.ignored
+    return answer
+
+
+def _sync(args: dict[str, Any]) -> dict[str, Any]:
+    """The moderators' sync walk (docs/webhooks.md, "Sync")."""
+    from urllib.parse import urlencode
+
+    from charitylink.api import current_user_or_none
+    from charitylink.core.timeutil import iso_utc
+    from charitylink.needs import sync
+
+    user = current_user_or_none()
+    if user is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            _("同步需求须使用审核员的令牌（Authorization: Bearer）。"),
+        )
+    if not is_moderator(user):
+        raise ApiError(403, "forbidden", _("只有民政审核员可以同步需求。"))
+    raw_since = args["updated_since"]
+    since = sync.parse_instant("updated_since", raw_since) if raw_since else None
+    after_id = args["after_id"]
+    if since is None:  # after_id continues a position, which has a time
+        after_id = None
+    per_page = args["per_page"]
+    needs = sync.changed_needs(
+        user,
+        since=since,
+        after_id=after_id,
+        external_id=args["external_id"],
+        limit=per_page,
+    )
+    position: dict[str, Any] | None = None
+    if needs:
+        position = {
+            "updated_since": iso_utc(needs[-1].updated_at),
+            "after_id": needs[-1].id,
+        }
+    elif raw_since:
+        position = {"updated_since": raw_since, "after_id": after_id}
+    following = None
+    if position is not None:
+        query = {k: v for k, v in position.items() if v is not None}
+        if args["external_id"] is not None:
+            query["external_id"] = args["external_id"]
+        query["per_page"] = per_page
+        following = "/api/v1/needs?" + urlencode(query)
+    ignored = [
+        p.name
+        for p in LIST_PARAMS
+        if p not in SYNC_PARAMS
+        and p.name not in ("per_page",)
+        and request.args.get(p.name) is not None
+    ]
+    answer: dict[str, Any] = {
+        "sync": True,
+        "items": sync.with_claims(needs),
+        "total": len(needs),
+        "page": 1,
+        "per_page": per_page,
+        "next": following,
+        "has_more": len(needs) == per_page,
+    }
+    if ignored:
+        answer["warnings"] = [_("同步时不使用这些参数：%(p)s。", p=", ".join(ignored))]
     return answer
 
 
@@ -402,6 +555,34 @@ def get_private(code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
         200,
         {"Cache-Control": "no-store"},
     )
+
+
+class NeedClaimsSchema(Answer):
+    code = Text(required=True)
+    status = choice(NeedStatus, required=True)
+    updated_at = Timestamp(required=True)
+    claims = Many(mfields.Nested(NeedClaimSchema), required=True)
+
+
+@bp.get("/needs/<code>/claims")
+@operation(
+    "listNeedClaims",
+    "需求的认领及其状态（本区划审核员；任意状态的需求）",
+    "needs",
+    errors=("401", "403", "404"),
+)
+@bp.response(200, NeedClaimsSchema, description="成功；认领按时间先后")
+def list_need_claims(code: str) -> dict[str, Any]:
+    from charitylink.needs import sync
+
+    user = _moderator()
+    need = _load_for(user, code)
+    return {
+        "code": need.code,
+        "status": need.status,
+        "updated_at": need.updated_at,
+        "claims": sync.with_claims([need])[0]["claims"],
+    }
 
 
 def _review(verb: str, summary: str) -> Any:

@@ -100,6 +100,12 @@ AUDIT_ACTION_LABELS = {
     "need.extend": N_("延长需求截止日期"),
     # integrity signals
     "integrity.dismiss": N_("排除诚信提示"),
+    # webhooks
+    "webhook.create": N_("登记 Webhook"),
+    "webhook.delete": N_("删除 Webhook"),
+    "webhook.pause": N_("暂停 Webhook"),
+    "webhook.resume": N_("恢复 Webhook"),
+    "webhook.disable": N_("Webhook 连续失败被停用"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
@@ -114,6 +120,7 @@ AUDIT_GROUP_LABELS = {
     "export": N_("导出"),
     "complaint": N_("举报"),
     "integrity": N_("诚信提示"),
+    "webhook": N_("Webhook"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the

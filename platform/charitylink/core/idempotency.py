@@ -71,7 +71,9 @@ class IdempotencyRecord(Model):
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
-EXEMPT_ENDPOINTS = {"api_v1.create_token"}
+# Their answers hold a secret shown once (a token, a webhook's signing key):
+# never kept in an idempotency record.
+EXEMPT_ENDPOINTS = {"api_v1.create_token", "api_v1.create_webhook"}
 # POSTs the public may make: a malformed key is refused there as anywhere, but
 # an anonymous caller's key is never stored.
 ANONYMOUS_ENDPOINTS = {"api_v1.register_org"}

@@ -32,9 +32,17 @@ class Param:
     minimum: int | None = None
     maximum: int | None = None
     default: Any = None
+    # Documentation only: the form a value takes (``date-time``) and one value
+    # that is accepted; the endpoint checks the form itself.
+    format: str | None = None
+    example: str | None = None
 
     def openapi(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": self.kind}
+        if self.format is not None:
+            schema["format"] = self.format
+        if self.example is not None:
+            schema["examples"] = [self.example]
         if self.enum is not None:
             schema["enum"] = list(self.enum)
         if self.pattern is not None:

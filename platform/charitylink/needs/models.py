@@ -236,6 +236,8 @@ class Need(Model):
             "public_region_code",
             "fully_claimed_at",
         ),
+        # The moderators' sync walk: keyset on (updated_at, id).
+        Index("ix_needs_updated", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

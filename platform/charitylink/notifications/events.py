@@ -24,7 +24,10 @@ from sqlalchemy import select
 from charitylink.accounts.models import User
 from charitylink.core.permissions import Role
 from charitylink.extensions import db
+from charitylink.needs.models import NeedStatus
 from charitylink.notifications.services import notify, org_users, region_moderators
+from charitylink.webhooks import models as hooks
+from charitylink.webhooks.outbox import claim_event, need_event
 
 if TYPE_CHECKING:
     from charitylink.claims.models import Claim
@@ -110,6 +113,8 @@ def need_reviewed(kind: str, need: Need, row: AuditEvent) -> None:
         params=_need_params(need),
         url=f"/mod/needs/{need.code}",
     )
+    if kind == "need_approved":
+        need_event(hooks.NEED_PUBLISHED, need)
 
 
 def need_withdrawn(need: Need, row: AuditEvent, org_ids: Iterable[int] = ()) -> None:
@@ -135,6 +140,7 @@ def need_withdrawn(need: Need, row: AuditEvent, org_ids: Iterable[int] = ()) -> 
         params=_need_params(need),
         url="/org/claims",
     )
+    need_event(hooks.NEED_WITHDRAWN, need)
 
 
 # --------------------------------------------------------------------------
@@ -159,6 +165,10 @@ def claim_created(claim: Claim) -> None:
         params=_claim_params(claim),
         url=f"/mod/needs/{claim.need.code}",
     )
+    claim_event(hooks.CLAIM_CREATED, claim)
+    need = claim.need
+    if need.status == NeedStatus.FULLY_CLAIMED and need.claimed_fen == need.amount_fen:
+        need_event(hooks.NEED_FULLY_CLAIMED, need)
 
 
 def claim_expired(claim: Claim) -> None:
@@ -193,6 +203,7 @@ def delivery_reported(claim: Claim) -> None:
         params=_claim_params(claim),
         url="/mod/claims",
     )
+    claim_event(hooks.CLAIM_DELIVERED, claim)
 
 
 def delivery_confirmed(claim: Claim) -> None:
@@ -203,6 +214,7 @@ def delivery_confirmed(claim: Claim) -> None:
         params=_claim_params(claim),
         url=f"/org/claims/{claim.id}",
     )
+    claim_event(hooks.CLAIM_CONFIRMED, claim)
 
 
 # --------------------------------------------------------------------------
@@ -283,6 +295,7 @@ def delivery_disputed(claim: Claim, row: AuditEvent) -> None:
         params=_claim_params(claim),
         url=f"/org/claims/{claim.id}",
     )
+    claim_event(hooks.CLAIM_DISPUTED, claim)
 
 
 def dispute_resolved(claim: Claim, row: AuditEvent) -> None:
@@ -293,3 +306,7 @@ def dispute_resolved(claim: Claim, row: AuditEvent) -> None:
         params=_claim_params(claim),
         url=f"/org/claims/{claim.id}",
     )
+    if claim.status == "confirmed":
+        # Confirmed after all (in whole or in part): the same event as a
+        # confirmation at the visit, for systems that follow claims.
+        claim_event(hooks.CLAIM_CONFIRMED, claim)

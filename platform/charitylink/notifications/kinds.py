@@ -188,6 +188,15 @@ KINDS: dict[str, Kind] = {
         N_("需求 %(code)s 于 %(delivered_on)s 登记交付，至今未回访确认。"),
         email_default=True,
     ),
+    "webhook_disabled": Kind(
+        N_("Webhook 已停用"),
+        N_("Webhook #%(hook)s 已停用"),
+        N_(
+            "向 %(host)s 推送的 Webhook #%(hook)s 连续失败超过一天，已自动停用。"
+            "请检查接收端，修复后在 Webhook 页面恢复。"
+        ),
+        email_default=True,
+    ),
 }
 
 
