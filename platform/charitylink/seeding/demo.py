@@ -293,6 +293,26 @@ def _give_fate(
         )
 
 
+def _dispute(
+    delivered: list[Any], staff_of: dict[int, Any], users: dict[str, Any]
+) -> None:
+    """Two follow-up visits that went wrong, so the demo shows both ends of a
+    dispute: one still 核实中 (the org has answered), one reversed by the
+    other moderator (the money back in the fund as misuse to recover)."""
+    from charitylink.claims import services as claims
+
+    for n, claim in enumerate(delivered):
+        visitor, other = _moderators(users, claim.need.region_code)
+        claims.dispute_claim(claim, visitor, "回访时家庭称未收到约定的帮扶。", 0)
+        claims.respond_to_dispute(
+            claim, staff_of[claim.id], "已联系家庭核对，正在补充交付凭证。"
+        )
+        if n == 1:
+            claims.resolve_dispute(
+                claim, other, "reverse", reason="补充材料不能证明已交付，予以撤销。"
+            )
+
+
 def _set_deadlines(open_needs: list[Any]) -> None:
     # A few needs whose deadline passed without full claims (the seed expires
     # them), and a few whose deadline is this week (the moderators' "expiring
@@ -326,6 +346,11 @@ def _seed_claims(
     fund_list = [f for f in funds.values()]
     published = [n for n in needs if n.status == NeedStatus.PUBLISHED]
     rng.shuffle(published)
+    disputed: list[Any] = []
+
+    def staff_user(claim: Any) -> Any:
+        return next(u for k, u in staff.items() if orgs[k].id == claim.org_id)
+
     for i, need in enumerate(published[: int(len(published) * 0.55)]):
         fitting = []
         for fund in fund_list:
@@ -356,6 +381,9 @@ def _seed_claims(
             utcnow(), as_utc(need.published_at) + timedelta(days=rng.randrange(1, 20))
         )
         _give_fate(claim, user, i % 10, users, rng)
+        if i % 10 == 3 and len(disputed) < 2:
+            disputed.append(claim)
+    _dispute(disputed, staff_of={c.id: staff_user(c) for c in disputed}, users=users)
     _set_deadlines([n for n in published if n.status == NeedStatus.PUBLISHED])
     db.session.flush()
     claims.expire_overdue(today())
