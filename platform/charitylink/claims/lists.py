@@ -114,7 +114,8 @@ def mod_claims(user: User, args: Any) -> Page:
 def summary(page: Page) -> dict[str, int]:
     """Count and sums over every claim the filters match, not only the page."""
     rows = page.stmt.order_by(None).subquery()
-    done = (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
+    # A disputed delivery is still paid out until a second moderator decides.
+    done = (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED, ClaimStatus.DISPUTED)
     reserved = func.sum(
         case((rows.c.status == ClaimStatus.RESERVED, rows.c.amount_fen))
     )

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 
 from charitylink.accounts.models import User
@@ -1110,38 +1110,6 @@ def _private_half(need: Need) -> dict[str, Any]:
     return household if isinstance(household, dict) else {}
 
 
-def org_claims(org_id: int, status: str = "") -> Select[Any]:
-    """An org's claims (one status, or all): open claims first, soonest due
-    first; then the rest, newest first."""
-    query = select(Claim).where(Claim.org_id == org_id)
-    if status:
-        query = query.where(Claim.status == status)
-    open_first = case((Claim.status == ClaimStatus.RESERVED, 0), else_=1)
-    return query.order_by(open_first, Claim.due_on, Claim.id.desc())
-
-
-def summary(org_id: int, status: str = "") -> dict[str, int]:
-    """Counts and sums over all of an org's claims (one status, or all), not
-    only the page shown."""
-    # A disputed delivery is still paid out until a second moderator decides.
-    done = (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED, ClaimStatus.DISPUTED)
-    query = select(
-        func.count(Claim.id),
-        func.coalesce(
-            func.sum(case((Claim.status == ClaimStatus.RESERVED, Claim.amount_fen))), 0
-        ),
-        func.coalesce(func.sum(case((Claim.status.in_(done), Claim.delivered_fen))), 0),
-    ).where(Claim.org_id == org_id)
-    if status:
-        query = query.where(Claim.status == status)
-    count, reserved, delivered = db.session.execute(query).one()
-    return {
-        "count": int(count),
-        "reserved_fen": int(reserved),
-        "delivered_fen": int(delivered),
-    }
-
-
 __all__ = [
     "ACTIVE_CLAIM_STATUSES",
     "claim_timeline",
@@ -1161,10 +1129,8 @@ __all__ = [
     "expire_overdue",
     "funds_that_can_pay",
     "household_contact_available",
-    "org_claims",
     "release_claims_of_need",
     "reveal_household_contact",
-    "summary",
 ]
 
 
