@@ -1,7 +1,12 @@
 """Every model, imported once so the metadata (Alembic, tests) is complete."""
 
 from charitylink.accounts.models import ApiToken, Role, User
-from charitylink.claims.models import Claim, ClaimStatus
+from charitylink.claims.models import (
+    Claim,
+    ClaimInstalment,
+    ClaimSession,
+    ClaimStatus,
+)
 from charitylink.complaints.models import Complaint
 from charitylink.core.audit import AuditEvent
 from charitylink.core.idempotency import IdempotencyRecord
@@ -10,7 +15,9 @@ from charitylink.integrity.models import SignalDismissal
 from charitylink.mail.models import MailStatus, OutboxMail
 from charitylink.needs.models import Need, NeedStatus
 from charitylink.notifications.models import Notification
+from charitylink.offers.models import Offer, OfferMonth
 from charitylink.orgs.models import Organization, OrgStatus, OrgType
+from charitylink.privacy.models import Consent
 from charitylink.projects.models import Project, ProjectStatus, ProjectUpdate
 from charitylink.regions.models import Region
 from charitylink.search.models import SearchOutbox
@@ -20,7 +27,10 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Claim",
+    "ClaimInstalment",
+    "ClaimSession",
     "ClaimStatus",
+    "Consent",
     "Complaint",
     "Fund",
     "FundKind",
@@ -31,6 +41,8 @@ __all__ = [
     "Need",
     "NeedStatus",
     "Notification",
+    "Offer",
+    "OfferMonth",
     "OrgStatus",
     "OrgType",
     "Organization",

@@ -54,6 +54,22 @@ DISPUTE_OUTCOME_LABELS = {
 }
 
 
+class ClaimKind(enum.StrEnum):
+    """Cash reserves fund money; goods and services come from an offer
+    (charitylink.offers) and count against the need by their value."""
+
+    CASH = "cash"
+    GOODS = "goods"
+    SERVICE = "service"
+
+
+CLAIM_KIND_LABELS = {
+    ClaimKind.CASH: N_("资金"),
+    ClaimKind.GOODS: N_("物资"),
+    ClaimKind.SERVICE: N_("服务"),
+}
+
+
 class DeliveryMethod(enum.StrEnum):
     CASH = "cash"
     GOODS = "goods"
@@ -96,7 +112,8 @@ class Claim(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), index=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
+    # NULL for goods and service claims: they reserve no fund money.
+    fund_id: Mapped[int | None] = mapped_column(ForeignKey("funds.id"), index=True)
     project_id: Mapped[int | None] = mapped_column(
         ForeignKey("projects.id"), index=True
     )
@@ -140,10 +157,27 @@ class Claim(Model):
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reversed_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # Beyond cash (docs/offers.md): the kind, the offer matched, the units per
+    # month; a schedule (结对关爱) has ``months`` instalments, of
+    # ``monthly_amount_fen`` each for cash (amount = months × monthly amount).
+    kind: Mapped[ClaimKind] = mapped_column(String(8), default=ClaimKind.CASH)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id"), index=True)
+    quantity: Mapped[int | None]
+    months: Mapped[int | None]
+    monthly_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # Ending a pairing early releases what its remaining months held.
+    ended_at: Mapped[datetime | None]
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    end_reason: Mapped[str | None] = mapped_column(Text)
 
     need = relationship("Need", lazy="joined")
     org = relationship("Organization", lazy="joined")
     fund = relationship("Fund", lazy="joined")
+    offer = relationship("Offer", lazy="joined")
+
+    @property
+    def kind_label(self) -> str:
+        return _(CLAIM_KIND_LABELS.get(ClaimKind(self.kind or "cash"), self.kind))
 
     @property
     def status_label(self) -> str:
@@ -182,3 +216,87 @@ class Claim(Model):
         if not self.resolution:
             return ""
         return _(DISPUTE_OUTCOME_LABELS.get(DisputeOutcome(self.resolution), ""))
+
+
+class InstalmentStatus(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    CONFIRMED = "confirmed"
+    # Not delivered 10 days past its date: flagged, still deliverable late.
+    MISSED = "missed"
+    # Released when the pairing ended early or the claim was cancelled.
+    CANCELLED = "cancelled"
+
+
+INSTALMENT_STATUS_LABELS = {
+    InstalmentStatus.PENDING: N_("待交付"),
+    InstalmentStatus.DELIVERED: N_("已交付待回访"),
+    InstalmentStatus.CONFIRMED: N_("已确认"),
+    InstalmentStatus.MISSED: N_("逾期未交付"),
+    InstalmentStatus.CANCELLED: N_("已取消"),
+}
+
+
+class ClaimInstalment(Model):
+    """One month of a pairing (结对关爱): cash disbursed, or service units given."""
+
+    __tablename__ = "claim_instalments"
+    __audit_type__ = "instalment"
+    __table_args__ = (
+        Index("ux_claim_instalments_claim_n", "claim_id", "n", unique=True),
+        Index("ix_claim_instalments_due", "status", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    n: Mapped[int]
+    due_on: Mapped[date]
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    quantity: Mapped[int | None]
+    status: Mapped[InstalmentStatus] = mapped_column(
+        String(12), default=InstalmentStatus.PENDING
+    )
+    delivered_fen: Mapped[int | None] = mapped_column(BigInteger)
+    delivered_quantity: Mapped[int | None]
+    delivered_on: Mapped[date | None]
+    delivered_at: Mapped[datetime | None]
+    delivered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    missed_at: Mapped[datetime | None]
+
+    @property
+    def status_label(self) -> str:
+        return _(
+            INSTALMENT_STATUS_LABELS.get(InstalmentStatus(self.status), self.status)
+        )
+
+
+class ClaimSession(Model):
+    """A session of a goods or service claim as delivered: the date, units,
+    hours, volunteers and a note; 回访 confirms it."""
+
+    __tablename__ = "claim_sessions"
+    __audit_type__ = "session"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("minutes >= 0", name="minutes_not_negative"),
+        CheckConstraint("volunteers >= 0", name="volunteers_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    instalment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("claim_instalments.id"), index=True
+    )
+    held_on: Mapped[date] = mapped_column(index=True)
+    quantity: Mapped[int]
+    # Hours are kept as whole minutes (the API speaks hours, to one decimal).
+    minutes: Mapped[int] = mapped_column(default=0)
+    volunteers: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -472,8 +472,9 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
             need, -rest, delivered_fen, only_if=DELIVERABLE_NEED_STATUSES
         ):
             raise _not_deliverable(need)
-        ledger.disburse(claim.fund_id, delivered_fen, claim.id, user.id)
-        ledger.release(claim.fund_id, rest, claim.id, user.id, note="交付余额释放")
+        if claim.fund_id is not None:  # goods and services hold no fund money
+            ledger.disburse(claim.fund_id, delivered_fen, claim.id, user.id)
+            ledger.release(claim.fund_id, rest, claim.id, user.id, note="交付余额释放")
         claim.delivered_fen = delivered_fen
         claim.delivered_on = delivered_on
         claim.method = delivery_method
@@ -563,13 +564,14 @@ def _close_reserved(
     claim.closed_at = utcnow()
     need = claim.need
     _add_to_need(need, -claim.amount_fen)  # need before fund: see deliver_claim
-    ledger.release(
-        claim.fund_id,
-        claim.amount_fen,
-        claim.id,
-        getattr(actor, "id", None),
-        note="认领取消" if new == ClaimStatus.CANCELLED else "认领过期",
-    )
+    if claim.fund_id is not None:  # goods and services hold no fund money
+        ledger.release(
+            claim.fund_id,
+            claim.amount_fen,
+            claim.id,
+            getattr(actor, "id", None),
+            note="认领取消" if new == ClaimStatus.CANCELLED else "认领过期",
+        )
     _audit_claim(actor, action, claim, ClaimStatus.RESERVED, new, reason[:500])
     db.session.flush()
     _reopen_if_not_full(need, actor, "need.reopen")
@@ -1168,13 +1170,14 @@ def cancel_reserved_for_withdrawal(
             continue  # delivered or cancelled by its org meanwhile
         claim.closed_at = utcnow()
         _add_to_need(need, -claim.amount_fen)
-        ledger.release(
-            claim.fund_id,
-            claim.amount_fen,
-            claim.id,
-            moderator.id,
-            note="需求撤回，认领取消",
-        )
+        if claim.fund_id is not None:  # goods and services hold no fund money
+            ledger.release(
+                claim.fund_id,
+                claim.amount_fen,
+                claim.id,
+                moderator.id,
+                note="需求撤回，认领取消",
+            )
         _audit_claim(
             moderator,
             "claim.cancel",

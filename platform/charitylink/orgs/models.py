@@ -23,6 +23,8 @@ class OrgType(enum.StrEnum):
     SOCIAL_GROUP = "social_group"
     SOCIAL_SERVICE = "social_service"
     OTHER = "other"
+    # 养老服务中心: publishes meals, home care and health-talk offers.
+    CARE_CENTRE = "care_centre"
 
 
 ORG_TYPE_LABELS = {
@@ -30,6 +32,7 @@ ORG_TYPE_LABELS = {
     OrgType.SOCIAL_GROUP: N_("社会团体"),
     OrgType.SOCIAL_SERVICE: N_("社会服务机构"),
     OrgType.OTHER: N_("其他"),
+    OrgType.CARE_CENTRE: N_("养老服务中心"),
 }
 ORG_STATUS_LABELS = {
     OrgStatus.PENDING: N_("待审核"),
