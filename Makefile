@@ -66,12 +66,12 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix platform tests bench wsgi.py
 	$(BIN)/ruff format platform tests bench wsgi.py
 
-# The whole suite on SQLite, then on PostgreSQL (started on a loopback port by
-# .ci/pg.sh when its binaries are present; CI installs them).
+# The whole suite on SQLite and on PostgreSQL (started on a loopback port by
+# .ci/pg.sh when its binaries are present; CI installs them), side by side on a
+# machine with two cores or more (.ci/both.sh; TEST_SERIAL=1 for one after the other).
 test: lint translations
 	bash .ci/browser.sh
-	$(BIN)/pytest
-	bash .ci/pg.sh run $(BIN)/pytest
+	bash .ci/both.sh $(BIN)/pytest
 
 test-sqlite: $(VENV)/.test-installed translations
 	$(BIN)/pytest
