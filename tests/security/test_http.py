@@ -71,6 +71,15 @@ def test_work_area_answers_are_not_cached(app, world, login_as):
         assert "no-store" in resp.headers.get("Cache-Control", ""), url
 
 
+def test_the_public_org_directory_is_not_a_work_area(app, world, login_as):
+    """The public directory /orgs is not the /org workspace it shares letters with."""
+    caller = Caller(app, world, login_as)
+    for url in ("/orgs", f"/orgs/{world.org_a.id}"):
+        resp = caller.request("public", "GET", url)
+        assert resp.status_code == 200, url
+        assert "no-store" not in resp.headers.get("Cache-Control", ""), url
+
+
 # ---------------------------------------------------------------- error pages
 
 

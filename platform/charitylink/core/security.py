@@ -145,10 +145,18 @@ def init_app(app: Flask) -> None:
         return response
 
 
+# Work areas by their first path segment: "/org" is the org's workspace, while
+# "/orgs" is the public directory and may be cached like any public page.
+_PRIVATE_AREAS = frozenset(
+    {"org", "mod", "admin", "api", "account", "reset", "confirm"}
+)
+
+
 def _never_cached() -> bool:
-    return request.path.startswith(
-        ("/org", "/mod", "/admin", "/api/", "/account", "/reset/", "/confirm/")
-    ) or bool(request.endpoint and "private" in request.endpoint)
+    first = request.path.lstrip("/").split("/", 1)[0]
+    return first in _PRIVATE_AREAS or bool(
+        request.endpoint and "private" in request.endpoint
+    )
 
 
 def _frame_policy(h: Any, embed_csp: str, origins: bool) -> None:
