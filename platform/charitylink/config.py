@@ -111,6 +111,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REDIS_PREFIX": os.environ.get("REDIS_PREFIX", "charitylink:"),
         "REDIS_TIMEOUT": float(os.environ.get("REDIS_TIMEOUT", 0.5)),
         "REDIS_RETRY_SECONDS": float(os.environ.get("REDIS_RETRY_SECONDS", 2)),
+        # How long a worker reuses the shared cache version it read: another
+        # node's change shows on this node's cached pages within this time.
+        "REDIS_VERSION_MAX_AGE": float(os.environ.get("REDIS_VERSION_MAX_AGE", 0.25)),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", ""),
         "RATELIMIT_ENABLED": True,
         # Retry-After on 429 answers (and X-RateLimit-* on limited routes).

@@ -9,8 +9,9 @@ stamp* — the modification time of a file in the
 instance folder — and every worker drops its copy when it sees the stamp move
 (one ``stat()`` per lookup). Several app nodes do not share that file: with
 ``REDIS_URL`` set the stamp also carries a version key in Redis that every commit
-moves and every lookup reads (core/shared.py, docs/multi-node.md), so a change on
-one node reaches every node at its next request. While Redis cannot be read the
+moves and lookups read (a worker reuses what it read for at most
+``REDIS_VERSION_MAX_AGE``, 0.25 s: core/shared.py, docs/multi-node.md), so a
+change on one node reaches every node within that. While Redis cannot be read the
 stamp is unknown and nothing is served from or kept in the cache. A TTL bounds
 staleness anyway.
 

@@ -20,7 +20,7 @@ What keeps it safe:
   search index's documents) moves it and every worker drops its pages at the next
   request (one ``stat()``); a withdrawn need leaves the public pages at once;
 - several app nodes share the stamp through Redis when ``REDIS_URL`` is set (a
-  version key read per lookup: core/shared.py, docs/multi-node.md); while Redis
+  version key read at most every 0.25 s per worker: core/shared.py, docs/multi-node.md); while Redis
   cannot be read, pages are neither served from nor kept in the cache;
 - the TTL bounds staleness anyway (the search worker's index updates on another
   machine move no stamp).

@@ -7,9 +7,10 @@ see each other's files or memory, so with ``REDIS_URL`` set:
 
 - the caches' generation (core/cache.py, core/page_cache.py) also carries a
   version key in Redis: every commit that changes a watched table ``INCR``\\ s it,
-  and every cache lookup on every node reads it (one ``GET``), so a change made
-  through one node drops the cached pages and figures of all of them at their
-  next request;
+  and cache lookups on every node read it (one ``GET``, reused for at most
+  ``REDIS_VERSION_MAX_AGE`` seconds by a worker), so a change made through one
+  node drops the cached pages and figures of all of them within that time (the
+  node that made it: at once, through its stamp file);
 - the rate limits count in Redis (``RATELIMIT_STORAGE_URI``, config.py).
 
 Redis failing must never cost a visitor a page: a lookup that cannot read the
@@ -44,12 +45,22 @@ class SharedVersion:
     """The caches' generation as a Redis counter, read and moved per process."""
 
     def __init__(
-        self, url: str, prefix: str, timeout: float = 0.5, retry: float = 2.0
+        self,
+        url: str,
+        prefix: str,
+        timeout: float = 0.5,
+        retry: float = 2.0,
+        max_age: float = 0.25,
     ) -> None:
         self.url = url
         self.key = f"{prefix}{VERSION_KEY}"
         self.timeout = timeout
         self.retry = retry
+        # A cached page costs well under a millisecond: a Redis round trip for
+        # every one would double it. A version a quarter of a second old keeps
+        # the promise (another node's change shows within a second).
+        self.max_age = max_age
+        self._seen: tuple[float, int] | None = None  # (read at, version)
         self._client: Any = None
         self._lock = threading.Lock()
         self._down_until = 0.0  # monotonic; Redis not asked before then
@@ -74,6 +85,7 @@ class SharedVersion:
         return secrets.randbits(52)
 
     def _failed(self, exc: Exception) -> None:
+        self._seen = None
         with self._lock:
             self._down_until = time.monotonic() + self.retry
             first = not self._down
@@ -101,6 +113,10 @@ class SharedVersion:
 
     def read(self) -> int | None:
         """The current version, or ``None`` when Redis cannot tell."""
+        seen = self._seen
+        now = time.monotonic()
+        if seen is not None and now - seen[0] < self.max_age:
+            return seen[1]
         if not self._available():
             return None
         try:
@@ -112,6 +128,7 @@ class SharedVersion:
             self._answered()
             if self._owed_bump:
                 return self.bump()
+            self._seen = (now, int(raw))
             return int(raw)
         except Exception as exc:  # any Redis or socket error: fail safe
             self._failed(exc)
@@ -127,6 +144,7 @@ class SharedVersion:
             pipe.set(self.key, self._base(), nx=True)
             pipe.incr(self.key)
             version = int(pipe.execute()[1])
+            self._seen = (time.monotonic(), version)
             self._answered()
             self._owed_bump = False  # this move is the one owed, if any
             return version
@@ -146,6 +164,7 @@ def init_app(app: Flask) -> None:
         str(app.config.get("REDIS_PREFIX", "charitylink:")),
         timeout=float(app.config.get("REDIS_TIMEOUT", 0.5)),
         retry=float(app.config.get("REDIS_RETRY_SECONDS", 2.0)),
+        max_age=float(app.config.get("REDIS_VERSION_MAX_AGE", 0.25)),
     )
 
 
