@@ -103,7 +103,18 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         },
         "TOKEN_TTL_HOURS": int(os.environ.get("TOKEN_TTL_HOURS", 24 * 30)),
         "PROXY_FIX_HOPS": int(os.environ.get("PROXY_FIX_HOPS", 0)),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Several app nodes share state through Redis (docs/multi-node.md): the
+        # caches' generation and, unless RATELIMIT_STORAGE_URI says otherwise,
+        # the rate limits. Unset: one node, files and memory, nothing to run.
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # Keys are prefixed, so one Redis can serve several deployments.
+        "REDIS_PREFIX": os.environ.get("REDIS_PREFIX", "charitylink:"),
+        "REDIS_TIMEOUT": float(os.environ.get("REDIS_TIMEOUT", 0.5)),
+        "REDIS_RETRY_SECONDS": float(os.environ.get("REDIS_RETRY_SECONDS", 2)),
+        # How long a worker reuses the shared cache version it read: another
+        # node's change shows on this node's cached pages within this time.
+        "REDIS_VERSION_MAX_AGE": float(os.environ.get("REDIS_VERSION_MAX_AGE", 0.25)),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", ""),
         "RATELIMIT_ENABLED": True,
         # Retry-After on 429 answers (and X-RateLimit-* on limited routes).
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -184,6 +195,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             production or cfg["MAIL_SERVER"] or cfg["TESTING"]
         )
     cfg["BASE_URL"] = str(cfg["BASE_URL"]).rstrip("/")
+    _rate_limit_storage(cfg)
     cfg["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(instance, production)
     cfg["DATA_KEY"] = overrides.get("DATA_KEY") or _data_key(instance, production)
     if production and cfg["SECRET_KEY"] == DEV_SECRET_KEY:
@@ -202,3 +214,23 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         engine_opts.setdefault("pool_pre_ping", True)
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_opts
     return cfg
+
+
+def _rate_limit_storage(cfg: dict[str, Any]) -> None:
+    """Rate limits in memory on one node; in Redis when ``REDIS_URL`` is set (a
+    limit counted per node would let an attacker multiply it by the nodes)."""
+    if not cfg.get("RATELIMIT_STORAGE_URI"):
+        cfg["RATELIMIT_STORAGE_URI"] = cfg.get("REDIS_URL") or "memory://"
+    if cfg["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        return
+    # Redis not answering must not turn a login into a 500: the limiter counts
+    # in this process's memory until it answers again, and does not wait long.
+    cfg.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    cfg.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS",
+        {
+            "socket_timeout": cfg.get("REDIS_TIMEOUT", 0.5),
+            "socket_connect_timeout": cfg.get("REDIS_TIMEOUT", 0.5),
+        },
+    )
+    cfg.setdefault("RATELIMIT_KEY_PREFIX", f"{cfg.get('REDIS_PREFIX', '')}limits")

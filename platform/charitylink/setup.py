@@ -71,7 +71,7 @@ def register_search(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from charitylink.core import cache, page_cache, security
+    from charitylink.core import cache, page_cache, security, shared
 
     # The embed widgets' cookie guard sits right around the app, inside the
     # page cache, so a cached widget carries no cookie either.
@@ -81,6 +81,7 @@ def register_security(app: Flask) -> None:
     page_cache.init_app(app)
     security.init_app(app)
     cache.init_app(app)
+    shared.init_app(app)  # REDIS_URL: the caches' stamp shared by every node
 
 
 class _DbIntConverter(IntegerConverter):

@@ -7,8 +7,13 @@ flushed, or ``update()``/``insert()``/``delete()`` statements; every table but t
 accounts' and the audit's, see ``UNWATCHED``) bumps a *generation
 stamp* — the modification time of a file in the
 instance folder — and every worker drops its copy when it sees the stamp move
-(one ``stat()`` per lookup). A TTL bounds staleness where the stamp is not shared
-(several app nodes: each node's stamp file is its own; docs/deployment.md).
+(one ``stat()`` per lookup). Several app nodes do not share that file: with
+``REDIS_URL`` set the stamp also carries a version key in Redis that every commit
+moves and lookups read (a worker reuses what it read for at most
+``REDIS_VERSION_MAX_AGE``, 0.25 s: core/shared.py, docs/multi-node.md), so a
+change on one node reaches every node within that. While Redis cannot be read the
+stamp is unknown and nothing is served from or kept in the cache. A TTL bounds
+staleness anyway.
 
 Only plain values (numbers, dicts of numbers) belong here, never ORM objects.
 """
@@ -18,13 +23,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
+
+from charitylink.core import shared
 
 T = TypeVar("T")
 
@@ -33,7 +40,8 @@ MAX_ENTRIES = 5000
 STAMP_NAME = "cache-generation"
 
 _lock = threading.Lock()
-_store: dict[str, tuple[float, int, Any]] = {}  # key → (stored at, stamp, value)
+# key → (stored at, stamp, value)
+_store: dict[str, tuple[float, Hashable, Any]] = {}
 
 
 def stamp_path_for(app: Flask) -> Path:
@@ -52,8 +60,20 @@ def stamp_at(path: Path) -> int:
         return 0
 
 
-def _stamp() -> int:
-    return stamp_at(_stamp_path())
+def generation(app: Flask) -> Hashable | None:
+    """What a cached value or page must have been stored under to be served:
+    the node's stamp file, and with ``REDIS_URL`` the shared version too.
+    ``None`` when the shared version cannot be read: serve nothing cached."""
+    local = stamp_at(stamp_path_for(app))
+    shared_version = shared.version_of(app)
+    if shared_version is None:
+        return local
+    version = shared_version.read()
+    return None if version is None else (local, version)
+
+
+def _stamp() -> Hashable | None:
+    return generation(current_app)
 
 
 def bump() -> None:
@@ -70,6 +90,9 @@ def bump() -> None:
     except OSError:
         # A read-only instance folder: fall back to this process and the TTL.
         pass
+    shared_version = shared.version_of(current_app)
+    if shared_version is not None:
+        shared_version.bump()  # the other nodes (failing safe: core/shared.py)
     with _lock:
         _store.clear()
 
@@ -82,6 +105,8 @@ def get_or_set(key: str, compute: Callable[[], T], ttl: float | None = None) -> 
     # One process may serve several apps (the tests): keep their values apart.
     key = f"{current_app.config['SQLALCHEMY_DATABASE_URI']}|{key}"
     stamp = _stamp()
+    if stamp is None:
+        return compute()  # the shared version is unknown: trust nothing kept
     now = time.monotonic()
     with _lock:
         hit = _store.get(key)

@@ -19,8 +19,11 @@ What keeps it safe:
   that changed a watched table (needs, projects, funds, orgs, claims, the ledger, the
   search index's documents) moves it and every worker drops its pages at the next
   request (one ``stat()``); a withdrawn need leaves the public pages at once;
-- the TTL bounds staleness where the stamp is not shared (several app nodes:
-  docs/deployment.md) and the search worker's index updates on another machine.
+- several app nodes share the stamp through Redis when ``REDIS_URL`` is set (a
+  version key read at most every 0.25 s per worker: core/shared.py, docs/multi-node.md); while Redis
+  cannot be read, pages are neither served from nor kept in the cache;
+- the TTL bounds staleness anyway (the search worker's index updates on another
+  machine move no stamp).
 
 ``PAGE_CACHE_TTL = 0`` turns it off (the default in development and in tests, where
 tests that exercise it turn it on).
@@ -83,7 +86,6 @@ class PageCache:
             app.config.get("SESSION_COOKIE_NAME", "session"),
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
         }
-        self.stamp_path = cache.stamp_path_for(app)
         self._lock = threading.Lock()
         # key → (stored at, stamp, status, headers, body); oldest first.
         self._store: OrderedDict[tuple[str, ...], tuple[Any, ...]] = OrderedDict()
@@ -103,6 +105,13 @@ class PageCache:
         except CookieError:
             return True  # unreadable cookies: do not guess, skip the cache
         return any(name in jar for name in self.cookie_names)
+
+    def _bypass(self, environ: dict[str, Any]) -> bool:
+        return (
+            self.ttl <= 0
+            or environ.get("REQUEST_METHOD") != "GET"
+            or self._personal(environ)
+        )
 
     @staticmethod
     def _key(environ: dict[str, Any]) -> tuple[str, ...]:
@@ -127,14 +136,11 @@ class PageCache:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        if (
-            self.ttl <= 0
-            or environ.get("REQUEST_METHOD") != "GET"
-            or self._personal(environ)
-        ):
+        # Not cacheable, or the shared version is unknown: render, keep nothing.
+        stamp = None if self._bypass(environ) else cache.generation(self.app)
+        if stamp is None:
             return self._strip_mark(environ, start_response)
         key = self._key(environ)
-        stamp = cache.stamp_at(self.stamp_path)
         now = time.monotonic()
         with self._lock:
             hit = self._store.get(key)
