@@ -195,3 +195,26 @@ def test_old_records_are_pruned_by_the_cron_command(
     assert keys == ["new-1"]
     bad = app.test_cli_runner().invoke(args=["prune-idempotency", "--days", "0"])
     assert bad.exit_code != 0
+
+
+def test_anonymous_complaint_refuses_a_malformed_key(client) -> None:
+    """A complaint needs no account; a malformed key is still refused (400) and
+    nothing is filed, while a well-formed one is ignored (no record kept)."""
+    from charitylink.complaints.models import Complaint
+
+    body = {
+        "subject_type": "platform",
+        "category": "other",
+        "text": "平台页面上的联系方式打不开，请核实处理情况。",
+    }
+    bad = client.post(
+        "/api/v1/complaints", json=body, headers={"Idempotency-Key": "坏键"}
+    )
+    assert bad.status_code == 400
+    assert "Idempotency-Key" in bad.json["error"]["fields"]
+    assert db.session.query(Complaint).count() == 0
+    good = client.post(
+        "/api/v1/complaints", json=body, headers={"Idempotency-Key": "c-1"}
+    )
+    assert good.status_code == 201, good.json
+    assert _records() == 0
