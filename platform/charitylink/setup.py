@@ -26,7 +26,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # SQLite (docs/claims.md, "Why no SELECT … FOR UPDATE").
     if isinstance(dbapi_conn, sqlite3.Connection):
         cur = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        # secure_delete: freed space is zeroed, so an erased private half
+        # (privacy purge) leaves no bytes behind in the file (docs/privacy.md).
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "secure_delete=ON",
+        ):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
