@@ -117,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.notifications.views import bp as notifications_bp
     from charitylink.orgs.views import bp as orgs_bp
     from charitylink.printing.views import bp as printing_bp
+    from charitylink.privacy.request_views import bp as privacy_requests_bp
     from charitylink.projects.views import bp as projects_bp
     from charitylink.public.views import bp as public_bp
     from charitylink.reports.views import bp as reports_bp
@@ -141,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
         complaints_bp,
         integrity_bp,
         webhooks_bp,
+        privacy_requests_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document
