@@ -127,6 +127,7 @@ AUDIT_GROUP_LABELS = {
     "complaint": N_("举报"),
     "integrity": N_("诚信提示"),
     "webhook": N_("Webhook"),
+    "privacy_request": N_("个人信息请求"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the
@@ -142,6 +143,7 @@ AUDIT_OBJECT_LABELS = {
     "system": N_("系统"),
     "complaint": N_("举报"),
     "integrity_signal": N_("诚信提示"),
+    "privacy_request": N_("个人信息请求"),
 }
 
 
