@@ -183,3 +183,46 @@ def test_overdue_requests_are_flagged_and_counted(
     assert "共 0 条" in client.get("/mod/privacy-requests?state=all").get_data(
         as_text=True
     )
+
+
+def test_the_api_records_lists_exports_and_closes(
+    app, client, create_need, create_user, api_token
+):
+    moderator = create_user("moderator", region_prefix="22")
+    mine = create_need(status="published", household=_household(MINE, "己"))
+    create_need(status="published", household=_household(OTHER, "庚"))
+    headers = api_token(moderator)
+    bad = client.post(
+        "/api/v1/privacy-requests",
+        json={"kind": "copy", "id_number": "110101190001011234"},
+        headers=headers,
+    )
+    assert bad.status_code == 422
+    assert "id_number" in bad.get_json()["error"]["fields"]
+    made = client.post(
+        "/api/v1/privacy-requests",
+        json={"kind": "copy", "id_number": MINE},
+        headers=headers,
+    )
+    assert made.status_code == 201, made.get_json()
+    req_id = made.get_json()["id"]
+    assert MINE not in made.get_data(as_text=True)
+    listed = client.get("/api/v1/privacy-requests", headers=headers).get_json()
+    assert [r["id"] for r in listed["items"]] == [req_id]
+    got = client.get(f"/api/v1/privacy-requests/{req_id}/file", headers=headers)
+    assert got.status_code == 200 and got.headers["Cache-Control"] == "no-store"
+    text = json.dumps(got.get_json(), ensure_ascii=False)
+    assert mine.code in text and "金丝雀己" in text and "金丝雀庚" not in text
+    closed = client.post(
+        f"/api/v1/privacy-requests/{req_id}/close",
+        json={"outcome": "done"},
+        headers=headers,
+    )
+    assert closed.status_code == 200 and closed.get_json()["outcome"] == "done"
+    elsewhere = api_token(create_user("moderator", region_prefix="11"))
+    assert (
+        client.get(
+            f"/api/v1/privacy-requests/{req_id}/file", headers=elsewhere
+        ).status_code
+        == 404
+    )

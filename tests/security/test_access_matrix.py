@@ -271,6 +271,10 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "privacy_requests.correct": {"GET": MOD_IN, "POST": MOD_IN},
     "privacy_requests.erase": {"GET": MOD_IN, "POST": MOD_IN},
     "privacy_requests.close": {"GET": MOD_IN, "POST": MOD_IN},
+    "api_v1.list_privacy_requests": {"GET": MODS},  # scoped to the region
+    "api_v1.create_privacy_request": {"POST": MODS},
+    "api_v1.get_privacy_request_file": {"GET": MOD_IN},
+    "api_v1.close_privacy_request": {"POST": MOD_IN},
 }
 
 

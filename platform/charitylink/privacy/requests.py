@@ -308,17 +308,21 @@ def household_file(req: PrivacyRequest, user: User) -> dict[str, Any]:
     }
 
 
-def export_file(req: PrivacyRequest, user: User) -> bytes:
-    """The one file (JSON, UTF-8) for the person; audited, never stored."""
-    data = household_file(req, user)
+def record_export(req: PrivacyRequest, user: User, count: int) -> None:
     req.exported_at = utcnow()
     audit.record(
         user,
         "privacy_request.export",
         req,
-        reason=_("导出 %(n)s 条需求的信息", n=len(data["needs"])),
+        reason=_("导出 %(n)s 条需求的信息", n=count),
     )
     db.session.flush()
+
+
+def export_file(req: PrivacyRequest, user: User) -> bytes:
+    """The one file (JSON, UTF-8) for the person; audited, never stored."""
+    data = household_file(req, user)
+    record_export(req, user, len(data["needs"]))
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
 
 
