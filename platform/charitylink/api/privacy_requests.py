@@ -171,6 +171,7 @@ def list_privacy_requests() -> dict[str, Any]:
     "登记个人信息请求（审核员；按身份证号码找到家庭，号码不保存）",
     "privacy",
     errors=WRITE_ERRORS,
+    idempotent=True,
 )
 @accepts(PrivacyRequestInputSchema)
 @bp.response(201, PrivacyRequestSchema, description="已登记")
@@ -211,6 +212,7 @@ def get_privacy_request_file(
     "办结个人信息请求（审核员）",
     "privacy",
     errors=WRITE_ERRORS,
+    idempotent=True,
 )
 @accepts(CloseRequestSchema)
 @bp.response(200, PrivacyRequestSchema, description="已办结")
