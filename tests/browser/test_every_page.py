@@ -71,6 +71,8 @@ NOT_HTML = {
     "api_v1.list_webhooks",
     "api_v1.get_webhook",
     "api_v1.list_webhook_deliveries",
+    "api_v1.list_privacy_requests",
+    "api_v1.get_privacy_request_file",
     "claims.evidence_file",
     "claims.response_evidence_file",
     "exports.mod_export",
