@@ -20,7 +20,7 @@ from charitylink.extensions import Model
 class PurgeLog(Model):
     """One erasure of one need's private half (or of its household key).
 
-    Kept in the database for the moderators and written to the purge log file
+    Kept in the database for the operators and written to the purge log file
     too (``PURGE_LOG_FILE``), which outlives a restore from an older backup:
     ``privacy purge --replay-log`` re-applies it."""
 
