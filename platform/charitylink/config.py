@@ -85,6 +85,15 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "COMPLAINT_ACCEPT_DAYS": int(os.environ.get("COMPLAINT_ACCEPT_DAYS", 3)),
         "COMPLAINT_RESOLVE_DAYS": int(os.environ.get("COMPLAINT_RESOLVE_DAYS", 15)),
         "DISPUTE_ANSWER_DAYS": int(os.environ.get("DISPUTE_ANSWER_DAYS", 14)),
+        # Personal information (docs/privacy.md): the private half is kept this
+        # many days after a need ends, then `privacy purge` erases it; a
+        # person's request is answered within PRIVACY_REQUEST_DAYS. The purge
+        # log file lives outside the database so a restore can re-apply it.
+        "PRIVATE_RETENTION_DAYS": int(os.environ.get("PRIVATE_RETENTION_DAYS", 1095)),
+        "PRIVACY_REQUEST_DAYS": int(os.environ.get("PRIVACY_REQUEST_DAYS", 15)),
+        "PURGE_LOG_FILE": os.environ.get(
+            "PURGE_LOG_FILE", str(instance / "purge-log.jsonl")
+        ),
         # Integrity signals and the claim-abandon throttle (docs/integrity.md).
         "CLAIM_ABANDON_OPEN_LIMIT": int(os.environ.get("CLAIM_ABANDON_OPEN_LIMIT", 3)),
         **{

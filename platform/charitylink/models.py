@@ -18,6 +18,7 @@ from charitylink.notifications.models import Notification
 from charitylink.offers.models import Offer, OfferMonth
 from charitylink.orgs.models import Organization, OrgStatus, OrgType
 from charitylink.privacy.models import Consent
+from charitylink.privacy.purge_models import PrivacyRequest, PurgeLog
 from charitylink.projects.models import Project, ProjectStatus, ProjectUpdate
 from charitylink.regions.models import Region
 from charitylink.search.models import SearchOutbox
@@ -31,6 +32,8 @@ __all__ = [
     "ClaimSession",
     "ClaimStatus",
     "Consent",
+    "PrivacyRequest",
+    "PurgeLog",
     "Complaint",
     "Fund",
     "FundKind",

@@ -26,7 +26,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # SQLite (docs/claims.md, "Why no SELECT … FOR UPDATE").
     if isinstance(dbapi_conn, sqlite3.Connection):
         cur = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        # secure_delete: freed space is zeroed, so an erased private half
+        # (privacy purge) leaves no bytes behind in the file (docs/privacy.md).
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "secure_delete=ON",
+        ):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
@@ -111,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.notifications.views import bp as notifications_bp
     from charitylink.orgs.views import bp as orgs_bp
     from charitylink.printing.views import bp as printing_bp
+    from charitylink.privacy.request_views import bp as privacy_requests_bp
     from charitylink.projects.views import bp as projects_bp
     from charitylink.public.views import bp as public_bp
     from charitylink.reports.views import bp as reports_bp
@@ -135,6 +143,7 @@ def register_blueprints(app: Flask) -> None:
         complaints_bp,
         integrity_bp,
         webhooks_bp,
+        privacy_requests_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document

@@ -20,7 +20,11 @@ from charitylink.orgs.models import OrgStatus
 from charitylink.projects.models import ProjectStatus
 from tests.factories import org_admin_of
 
-MODERATOR_LISTS = {"/api/v1/complaints", "/api/v1/integrity/signals"}
+MODERATOR_LISTS = {
+    "/api/v1/complaints",
+    "/api/v1/integrity/signals",
+    "/api/v1/privacy-requests",
+}
 WRONG_TYPE = {"string": 12345, "integer": "x", "boolean": "x", "array": "x"}
 
 
@@ -64,7 +68,26 @@ def world(create_user, create_org, create_fund, create_project, create_need):
             },
             None,
         )[0],
+        "privacy_request": _privacy_request(need),
     }
+
+
+def _privacy_request(need: Any) -> Any:
+    from datetime import timedelta
+
+    from charitylink.core.timeutil import today
+    from charitylink.privacy.purge_models import PrivacyRequest
+
+    req = PrivacyRequest(
+        kind="access",
+        household_key=need.household_key,
+        region_code=need.region_code,
+        due_on=today() + timedelta(days=15),
+        note="",
+    )
+    db.session.add(req)
+    db.session.commit()
+    return req
 
 
 def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
@@ -115,6 +138,11 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
             "/api/v1/integrity/signals/fast_delivery.org-1/dismiss",
         ),
         "createWebhook": ("moderator", "/api/v1/webhooks"),
+        "createPrivacyRequest": ("moderator", "/api/v1/privacy-requests"),
+        "closePrivacyRequest": (
+            "moderator",
+            f"/api/v1/privacy-requests/{w['privacy_request'].id}/close",
+        ),
     }
 
 

@@ -71,6 +71,8 @@ NOT_HTML = {
     "api_v1.list_webhooks",
     "api_v1.get_webhook",
     "api_v1.list_webhook_deliveries",
+    "api_v1.list_privacy_requests",
+    "api_v1.get_privacy_request_file",
     "claims.evidence_file",
     "claims.response_evidence_file",
     "exports.mod_export",
@@ -119,6 +121,12 @@ EXTRA = [
     ("accounts.reset.bad_link", "public", "/reset/not-a-real-link", 400),
     ("workspace.org_home.claim_limit", "admin_b", "/org", 200),
     ("integrity.index.dismissed", "mod_in", "/mod/integrity?dismissed=1", 200),
+    (
+        "privacy_requests.index.overdue",
+        "mod_in",
+        "/mod/privacy-requests?state=all",
+        200,
+    ),
 ]
 # Screenshots stop this far down: a page taller than this is in report.txt anyway.
 SHOT_MAX_HEIGHT = 16_000
@@ -147,6 +155,7 @@ class SweepWorld:
     unsubscribe_token: str = ""
     reset_token: str = ""
     confirm_token: str = ""
+    privacy_request: Any = None
 
     def attr(self, name: str) -> Any:
         value = getattr(self, name)
@@ -273,8 +282,46 @@ def sweep_world(
     _outbox(w)
     _integrity(w, create_fund, create_need)
     _webhook_log(w)
+    _privacy(w, create_need)
     db.session.commit()
     return w
+
+
+def _privacy(w: SweepWorld, create_need: Any) -> None:
+    """A request from the world's need's household, an overdue one, and an
+    ended need of that household whose private half was purged (the
+    request's page shows both states)."""
+    from charitylink.core.timeutil import today, utcnow
+    from charitylink.needs import privacy
+    from charitylink.privacy import purge
+    from charitylink.privacy.purge_models import PrivacyRequest
+
+    household = privacy.decrypt_household(w.need)
+    ended = create_need(
+        status="withdrawn",
+        title="临时困难家庭生活费帮扶（已撤回）",
+        household={"id_number": household["id_number"], "name": "测试户"},
+    )
+    ended.closed_at = utcnow()
+    purge.erase_private(ended)
+    w.privacy_request = PrivacyRequest(
+        kind="copy",
+        household_key=w.need.household_key,
+        region_code=w.need.region_code,
+        due_on=today() + timedelta(days=15),
+        note="本人到民政局窗口申请复制其家庭信息",
+    )
+    late = PrivacyRequest(
+        kind="erase",
+        household_key=w.need.household_key,
+        region_code=w.need.region_code,
+        received_on=today() - timedelta(days=20),
+        due_on=today() - timedelta(days=5),
+        note="本人来电要求删除",
+    )
+    db.session.add_all([w.privacy_request, late])
+    db.session.flush()
+    w._privacy_request = w.privacy_request.id
 
 
 def _integrity(w: SweepWorld, create_fund: Any, create_need: Any) -> None:

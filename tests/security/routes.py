@@ -62,6 +62,8 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
             values[arg] = "totals"  # a report table present on both report pages
         elif arg in ("complaint_id", "tracking_code"):  # a complaint about org A
             values[arg] = _complaint_of(world)[arg]
+        elif arg == "request_id":  # a person's request about the world's need
+            values[arg] = _privacy_request_of(world)
         elif hasattr(rule._converters.get(arg), "items"):
             items = sorted(rule._converters[arg].items)  # any(verify, reject, ...)
             values[arg] = "verify" if "verify" in items else items[0]
@@ -109,6 +111,28 @@ def _complaint_of(world: Any) -> dict[str, Any]:
         found = {"complaint_id": complaint.id, "tracking_code": code}
         world._complaint = found
     return found
+
+
+def _privacy_request_of(world: Any) -> int:
+    """A request from the person (privacy) in the world's need's county."""
+    found = getattr(world, "_privacy_request", None)
+    if found is None:
+        from datetime import timedelta
+
+        from charitylink.core.timeutil import today
+        from charitylink.privacy.purge_models import PrivacyRequest
+
+        req = PrivacyRequest(
+            kind="access",
+            household_key=world.need.household_key,
+            region_code=world.need.region_code,
+            due_on=today() + timedelta(days=15),
+            note="",
+        )
+        db.session.add(req)
+        db.session.commit()
+        found = world._privacy_request = req.id
+    return int(found)
 
 
 def _webhook_of(user: Any) -> int:

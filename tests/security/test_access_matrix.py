@@ -41,6 +41,10 @@ REDIRECT_OK = {
     "complaints.accept",  # a reloaded accept → the complaint's page
     "complaints.resolve",  # a reloaded resolve → the complaint's page
     "complaints.contact",  # a reloaded contact → the complaint's page, without it
+    "privacy_requests.export",  # a reloaded export → the request's page
+    "privacy_requests.correct",  # a reloaded form → the request's page
+    "privacy_requests.erase",
+    "privacy_requests.close",
 }
 
 # Allowed GETs whose object does not exist in the world (a random import token):
@@ -259,6 +263,18 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.pause_webhook": {"POST": ADMIN_A},
     "api_v1.resume_webhook": {"POST": ADMIN_A},
     "api_v1.list_webhook_deliveries": {"GET": ADMIN_A},
+    # requests from the person (privacy)
+    "privacy_requests.index": {"GET": MODS},  # scoped to the moderator's region
+    "privacy_requests.create": {"POST": MODS},
+    "privacy_requests.detail": {"GET": MOD_IN},
+    "privacy_requests.export": {"GET": MOD_IN, "POST": MOD_IN},
+    "privacy_requests.correct": {"GET": MOD_IN, "POST": MOD_IN},
+    "privacy_requests.erase": {"GET": MOD_IN, "POST": MOD_IN},
+    "privacy_requests.close": {"GET": MOD_IN, "POST": MOD_IN},
+    "api_v1.list_privacy_requests": {"GET": MODS},  # scoped to the region
+    "api_v1.create_privacy_request": {"POST": MODS},
+    "api_v1.get_privacy_request_file": {"GET": MOD_IN},
+    "api_v1.close_privacy_request": {"POST": MOD_IN},
 }
 
 

@@ -69,7 +69,12 @@ query_strings = st.dictionaries(
 PREFERRED = ("admin_a", "member_a", "mod_in", "admin", "admin_b", "mod_out")
 REFUSED = {400, 401, 403, 404, 405, 409, 413, 415, 422, 429}
 # Reading the private half and exporting are audited (rule 5, docs/product.md).
-AUDITED_GETS = {"api_v1.get_private", "exports.mod_export", "exports.org_export"}
+AUDITED_GETS = {
+    "api_v1.get_private",
+    "exports.mod_export",
+    "exports.org_export",
+    "api_v1.get_privacy_request_file",
+}
 FUZZ = settings(
     max_examples=10,
     deadline=None,

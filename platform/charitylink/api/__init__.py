@@ -60,6 +60,7 @@ PATH_PARAMS["tracking_code"] = {
     "description": "提交举报时得到的查询码；错误的查询码与不存在的一样答复 404",
 }
 PATH_PARAMS["entry_id"] = {**PATH_PARAMS["fund_id"], "name": "entry_id"}
+PATH_PARAMS["request_id"] = {**PATH_PARAMS["org_id"], "name": "request_id"}
 PATH_PARAMS["code"] = {
     "name": "code",
     "in": "path",
@@ -383,6 +384,7 @@ TAGS = (
     ("stats", "透明数据"),
     ("integrity", "诚信提示（民政审核员）"),
     ("webhooks", "Webhook 事件推送"),
+    ("privacy", "个人信息请求（民政审核员）"),
     ("meta", "文档"),
 )
 
@@ -496,6 +498,7 @@ from charitylink.api import (  # noqa: E402,F401
     notifications,
     openapi,
     orgs,
+    privacy_requests,
     projects,
     stats,
     tokens,

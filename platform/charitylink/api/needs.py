@@ -54,7 +54,7 @@ from charitylink.api.reasons import ReasonSchema
 from charitylink.core import params
 from charitylink.core.i18n import _
 from charitylink.core.money import MAX_AMOUNT_FEN
-from charitylink.core.permissions import is_moderator
+from charitylink.core.permissions import is_moderator, require_moderator
 from charitylink.needs import privacy, queries, services
 from charitylink.needs.models import (
     PUBLIC_STATUSES,
@@ -340,7 +340,16 @@ class NeedPageSchema(Answer):
 
 class NeedPrivateSchema(Answer):
     code = Text(required=True)
-    household = mfields.Nested(HouseholdSchema, required=True)
+    household = mfields.Nested(
+        HouseholdSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "保存期限届满或应本人请求清除后为 null"},
+    )
+    purged_at = Timestamp(
+        allow_none=True,
+        metadata={"description": "隐私信息被清除的时间；未清除时为 null"},
+    )
 
 
 def _moderator() -> User:
@@ -549,9 +558,17 @@ def get_need(code: str) -> Need:
 def get_private(code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     user = _moderator()
     need = _load_for(user, code)
+    if need.purged_at is not None:
+        # Erased: nothing to show, nothing seen (no audit of a view).
+        require_moderator(user, need.region_code)
+        return (
+            {"code": need.code, "household": None, "purged_at": need.purged_at},
+            200,
+            {"Cache-Control": "no-store"},
+        )
     household = services.get_private(need, user)
     return (
-        {"code": need.code, "household": household},
+        {"code": need.code, "household": household, "purged_at": None},
         200,
         {"Cache-Control": "no-store"},
     )

@@ -106,6 +106,12 @@ AUDIT_ACTION_LABELS = {
     "webhook.pause": N_("暂停 Webhook"),
     "webhook.resume": N_("恢复 Webhook"),
     "webhook.disable": N_("Webhook 连续失败被停用"),
+    # personal information (docs/privacy.md)
+    "need.purge": N_("隐私信息已清除"),
+    "need.private_correct": N_("应本人请求更正隐私信息"),
+    "privacy_request.create": N_("登记个人信息请求"),
+    "privacy_request.export": N_("导出本人信息副本"),
+    "privacy_request.close": N_("个人信息请求办结"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
@@ -121,6 +127,7 @@ AUDIT_GROUP_LABELS = {
     "complaint": N_("举报"),
     "integrity": N_("诚信提示"),
     "webhook": N_("Webhook"),
+    "privacy_request": N_("个人信息请求"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the
@@ -136,6 +143,7 @@ AUDIT_OBJECT_LABELS = {
     "system": N_("系统"),
     "complaint": N_("举报"),
     "integrity_signal": N_("诚信提示"),
+    "privacy_request": N_("个人信息请求"),
 }
 
 

@@ -291,6 +291,9 @@ class Need(Model):
     # Set when an expired need went back to the library by an extended
     # deadline: that happens once per need.
     reopened_at: Mapped[datetime | None]
+    # Set when the private half was erased (retention or the person's request):
+    # ``private_ciphertext`` then holds ``privacy.purge.PURGED``.
+    purged_at: Mapped[datetime | None]
 
     @property
     def status_label(self) -> str:

@@ -16,6 +16,9 @@ from charitylink.extensions import db
 from charitylink.needs.models import PUBLIC_STATUSES, Need
 from charitylink.regions import services as regions
 
+# ``private_ciphertext`` of a purged need (privacy.purge.PURGED).
+PURGED = "purged"
+
 # The county is shown only where at least this many public needs share it.
 K_THRESHOLD = 5
 
@@ -29,7 +32,10 @@ def encrypt_household(household: dict[str, Any]) -> str:
 
 
 def decrypt_household(need: Need) -> dict[str, Any]:
-    """The household dict of a need (no permission check: callers do that)."""
+    """The household dict of a need (no permission check: callers do that);
+    ``{}`` once the purge erased it (charitylink.privacy.purge)."""
+    if need.purged_at is not None or need.private_ciphertext == PURGED:
+        return {}
     return cipher().decrypt_json(need.private_ciphertext)
 
 

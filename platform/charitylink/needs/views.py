@@ -309,7 +309,8 @@ def reveal(code: str) -> ResponseReturnValue:
     reloaded later) goes back to the masked review page: nothing is shown
     again without the button."""
     need = _load(code)
-    if request.method == "GET":
+    if request.method == "GET" or need.purged_at is not None:
+        # A purged need has nothing left to show (the page says so).
         return redirect(url_for(".review", code=need.code))
     household = services.get_private(need, signed_in())
     resp = render_template_response(_render_review(need, household, revealed=True))

@@ -30,6 +30,7 @@ from charitylink.core.timeutil import today
 from charitylink.extensions import db
 from charitylink.needs.models import Need, NeedStatus
 from charitylink.orgs.models import Organization, OrgStatus
+from charitylink.privacy.purge_models import PrivacyRequest
 from charitylink.projects import queries as project_queries
 from charitylink.projects.models import Project, ProjectStatus
 
@@ -53,6 +54,7 @@ MOD_ACTION_KEYS = (
     "projects_submitted",
     "claims_to_confirm",
     "claims_disputed",
+    "privacy_requests_overdue",
 )
 
 
@@ -104,6 +106,12 @@ def _mod_counts(user: User, day: date) -> dict[str, int]:
         ),
         "claims_overdue": reserved.where(Claim.due_on < day),
         "claims_due_soon": reserved.where(Claim.due_on >= day, Claim.due_on <= soon),
+        # Requests from the person past their deadline (docs/privacy.md).
+        "privacy_requests_overdue": select(PrivacyRequest.id).where(
+            in_scope(user, PrivacyRequest.region_code),
+            PrivacyRequest.closed_at.is_(None),
+            PrivacyRequest.due_on < day,
+        ),
     }
     return _run(parts)
 
