@@ -496,6 +496,7 @@ from charitylink.api import (  # noqa: E402,F401
     notifications,
     openapi,
     orgs,
+    pairing,
     projects,
     stats,
     tokens,
