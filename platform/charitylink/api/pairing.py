@@ -44,7 +44,6 @@ from charitylink.core.i18n import _
 from charitylink.core.timeutil import InvalidDate, parse_day
 from charitylink.errors import ValidationFailed
 
-
 # The month's number in the path: 1 to the longest schedule.
 PATH_PARAMS["n"] = {
     "name": "n",
