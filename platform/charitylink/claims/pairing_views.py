@@ -93,7 +93,28 @@ def _pairing_helpers() -> dict[str, Any]:
         "pairing_household_history": household_history,
         "pairing_of_need": need_pairings,
         "pairing_public_progress": public_progress,
+        "in_kind_figures": _in_kind_figures,
+        "in_kind_met_by": _in_kind_met_by,
+        "in_kind_region_label": _region_label,
     }
+
+
+def _in_kind_figures(prefix: str | None = None) -> dict[str, Any]:
+    from charitylink.reports import in_kind
+
+    return in_kind.figures(prefix)
+
+
+def _in_kind_met_by(prefix: str | None = None) -> dict[str, int]:
+    from charitylink.reports import in_kind
+
+    return in_kind.met_by(prefix)
+
+
+def _region_label(code: str) -> str:
+    from charitylink.reports.transparency import region_label
+
+    return str(region_label(code))
 
 
 def claim_from_form(
