@@ -40,6 +40,16 @@ def world(create_user, create_org, create_fund, create_project, create_need):
     unclaimed = create_need(status="published")
     draft_need = create_need(status="draft")
     claim = claims.claim_need(need, admin, fund, 10_000)
+    from charitylink.claims import pairing
+
+    paired = pairing.claim_with_schedule(
+        create_need(status="published", amount_fen=50_000),
+        admin,
+        fund,
+        20_000,
+        2,
+        10_000,
+    )
     db.session.commit()
     return {
         "moderator": create_user("moderator", region_prefix="22"),
@@ -55,6 +65,7 @@ def world(create_user, create_org, create_fund, create_project, create_need):
         "unclaimed": unclaimed,
         "draft_need": draft_need,
         "claim": claim,
+        "paired": paired,
         "complaint": complaint_services.submit(
             {
                 "subject_type": "org",
@@ -115,6 +126,11 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
             "/api/v1/integrity/signals/fast_delivery.org-1/dismiss",
         ),
         "createWebhook": ("moderator", "/api/v1/webhooks"),
+        "deliverInstalment": (
+            "admin",
+            f"/api/v1/claims/{w['paired'].id}/instalments/1/deliver",
+        ),
+        "endPairing": ("admin", f"/api/v1/claims/{w['paired'].id}/end"),
     }
 
 

@@ -259,6 +259,15 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.pause_webhook": {"POST": ADMIN_A},
     "api_v1.resume_webhook": {"POST": ADMIN_A},
     "api_v1.list_webhook_deliveries": {"GET": ADMIN_A},
+    # pairing (结对关爱): the org delivers and ends, the region's moderators
+    # confirm and end
+    "api_v1.list_instalments": {"GET": STAFF_A | MOD_IN},
+    "api_v1.deliver_instalment": {"POST": STAFF_A},
+    "api_v1.confirm_instalment": {"POST": MOD_IN},
+    "api_v1.end_pairing": {"POST": STAFF_A | MOD_IN},
+    "pairing.deliver": {"POST": STAFF_A},
+    "pairing.confirm": {"POST": MOD_IN},
+    "pairing.end": {"POST": STAFF_A | MOD_IN},
 }
 
 

@@ -369,8 +369,8 @@ def deliver_instalment(  # noqa: PLR0913 — the fields of one month's delivery
     delivered (or the pairing ended) first. Cash: the month's amount (or less)
     is disbursed from the fund now; goods/service: the quantity given, valued
     pro rata. The last open month completes the claim."""
+    require_org_can_act(user, claim.org_id)  # who may act, before what state
     _require_pairing(claim)
-    require_org_can_act(user, claim.org_id)
     inst = instalment(claim, n)
     if inst is None:
         raise InvalidTransition(_("没有第 %(n)d 期。", n=n))
@@ -561,8 +561,8 @@ def confirm_instalment(claim: Claim, n: int, moderator: User) -> ClaimInstalment
     months are confirmed in any order once delivered. The org reports and a
     moderator confirms: two people by construction. The claim is confirmed
     with its last delivered month once no month is left to deliver."""
-    _require_pairing(claim)
     require_moderator(moderator, claim.need.region_code)
+    _require_pairing(claim)
     inst = instalment(claim, n)
     if inst is None:
         raise InvalidTransition(_("没有第 %(n)d 期。", n=n))
@@ -639,10 +639,10 @@ def end_pairing(
     goes back to the fund and off the need, service units back to the offer.
     ``check_actor=False`` for the platform's own paths (a withdrawn or expired
     need)."""
-    _require_pairing(claim)
     if check_actor:
         assert user is not None
         _require_may_end(claim, user)
+    _require_pairing(claim)
     text = clean_reason(reason, required=check_actor)
     now = utcnow()
     _take(
