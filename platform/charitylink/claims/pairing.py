@@ -226,7 +226,9 @@ def deliverable_n(rows: list[ClaimInstalment]) -> int | None:
     return None
 
 
-def household_pairings(household_key: str | None, exclude_need_id: int | None = None):  # type: ignore[no-untyped-def]
+def household_pairings(
+    household_key: str | None, exclude_need_id: int | None = None
+) -> list[tuple[Claim, list[ClaimInstalment]]]:
     """The pairings of a household's needs (by its key), newest first: what a
     moderator of its region sees so the platform knows who is already
     accompanied. Never shown on a public page."""
