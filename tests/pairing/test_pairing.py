@@ -188,6 +188,9 @@ def test_a_month_is_missed_ten_days_after_its_date_and_still_deliverable(world, 
     ).all()
     assert len(kinds) >= 2  # the org's admin and the region's moderator
     assert pairing.missed_count("22") == 1
+    from charitylink.workspace.queries import _mod_counts
+
+    assert _mod_counts(world["moderator"], today())["pairing_missed"] == 1
     # Running again changes nothing and tells nobody twice.
     assert pairing.check_instalments(due + timedelta(days=11))["missed"] == 0
     assert len(
