@@ -70,7 +70,8 @@ def test_twenty_threads_delivering_and_ending_one_pairing(
         )
     ).all()
     assert len(payments) == len(delivered)  # nothing paid twice
-    assert sum(payments) == claim.delivered_fen == 10_000 * len(delivered)
+    # (None when the end won before any delivery.)
+    assert sum(payments) == (claim.delivered_fen or 0) == 10_000 * len(delivered)
     deliver_oks = sum(1 for r in results[:-2] if r[0] == 200)
     assert deliver_oks == len(delivered)
     assert claim.status in (ClaimStatus.DELIVERED, ClaimStatus.CANCELLED)
