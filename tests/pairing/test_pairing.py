@@ -320,3 +320,22 @@ def test_the_month_after_31_january_is_clipped(world):  # type: ignore[no-untype
     from charitylink.claims.schedule import add_months
 
     assert add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
+
+
+def test_a_withdrawn_need_ends_its_pairing_keeping_the_delivered_months(world):  # type: ignore[no-untyped-def]
+    from charitylink.needs import services as need_services
+
+    claim = _pair(world, months=12, monthly=10_000)  # the need fully claimed
+    pairing.deliver_instalment(claim, 1, world["admin"], today())
+    db.session.commit()
+    need = db.session.get_one(Need, claim.need_id)
+    assert need.status == NeedStatus.FULLY_CLAIMED
+    need_services.withdraw_need(need, world["moderator"], "家庭情况变化")
+    db.session.commit()
+    db.session.expire_all()
+    claim = db.session.get_one(Claim, claim.id)
+    need = db.session.get_one(Need, claim.need_id)
+    assert need.status == NeedStatus.WITHDRAWN
+    assert claim.status == ClaimStatus.DELIVERED and claim.ended_at is not None
+    assert claim.delivered_fen == 10_000
+    figures_match(claim.id)
