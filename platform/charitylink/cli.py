@@ -98,7 +98,7 @@ def prune_idempotency(days: int) -> None:
 
 
 def register(app: Flask) -> None:
-    from charitylink.claims.cli import expire
+    from charitylink.claims.cli import claims, expire
     from charitylink.integrity.cli import integrity
     from charitylink.mail.cli import mail
     from charitylink.needs.cli import import_needs
@@ -122,5 +122,6 @@ def register(app: Flask) -> None:
         integrity,
         webhooks,
         privacy,
+        claims,
     ):
         app.cli.add_command(command)

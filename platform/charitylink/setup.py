@@ -108,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.accounts.views import bp as accounts_bp
     from charitylink.admin.views import bp as admin_bp
     from charitylink.api import register as register_api
+    from charitylink.claims.pairing_views import bp as pairing_bp
     from charitylink.claims.views import bp as claims_bp
     from charitylink.complaints.views import bp as complaints_bp
     from charitylink.exports.views import bp as exports_bp
@@ -133,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
         projects_bp,
         needs_bp,
         claims_bp,
+        pairing_bp,
         reports_bp,
         workspace_bp,
         admin_bp,

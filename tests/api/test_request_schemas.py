@@ -44,6 +44,16 @@ def world(create_user, create_org, create_fund, create_project, create_need):
     unclaimed = create_need(status="published")
     draft_need = create_need(status="draft")
     claim = claims.claim_need(need, admin, fund, 10_000)
+    from charitylink.claims import pairing
+
+    paired = pairing.claim_with_schedule(
+        create_need(status="published", amount_fen=50_000),
+        admin,
+        fund,
+        20_000,
+        2,
+        10_000,
+    )
     db.session.commit()
     return {
         "moderator": create_user("moderator", region_prefix="22"),
@@ -59,6 +69,7 @@ def world(create_user, create_org, create_fund, create_project, create_need):
         "unclaimed": unclaimed,
         "draft_need": draft_need,
         "claim": claim,
+        "paired": paired,
         "complaint": complaint_services.submit(
             {
                 "subject_type": "org",
@@ -143,6 +154,11 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
             "moderator",
             f"/api/v1/privacy-requests/{w['privacy_request'].id}/close",
         ),
+        "deliverInstalment": (
+            "admin",
+            f"/api/v1/claims/{w['paired'].id}/instalments/1/deliver",
+        ),
+        "endPairing": ("admin", f"/api/v1/claims/{w['paired'].id}/end"),
     }
 
 

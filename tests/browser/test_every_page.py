@@ -73,6 +73,7 @@ NOT_HTML = {
     "api_v1.list_webhook_deliveries",
     "api_v1.list_privacy_requests",
     "api_v1.get_privacy_request_file",
+    "api_v1.list_instalments",
     "claims.evidence_file",
     "claims.response_evidence_file",
     "exports.mod_export",
@@ -127,6 +128,9 @@ EXTRA = [
         "/mod/privacy-requests?state=all",
         200,
     ),
+    # A pairing's month strip ({pairing} is the sweep world's pairing claim).
+    ("claims.org_detail.pairing", "admin_a", "/org/claims/{pairing}", 200),
+    ("claims.mod_detail.pairing", "mod_in", "/mod/claims/{pairing}", 200),
 ]
 # Screenshots stop this far down: a page taller than this is in report.txt anyway.
 SHOT_MAX_HEIGHT = 16_000
@@ -156,6 +160,7 @@ class SweepWorld:
     reset_token: str = ""
     confirm_token: str = ""
     privacy_request: Any = None
+    pairing_id: int = 0
 
     def attr(self, name: str) -> Any:
         value = getattr(self, name)
@@ -279,6 +284,7 @@ def sweep_world(
         title="独居老人需要护理床和轮椅",
         entered_by=mod,
     )
+    _pairing(w)
     _outbox(w)
     _integrity(w, create_fund, create_need)
     _webhook_log(w)
@@ -322,6 +328,24 @@ def _privacy(w: SweepWorld, create_need: Any) -> None:
     db.session.add_all([w.privacy_request, late])
     db.session.flush()
     w._privacy_request = w.privacy_request.id
+
+
+def _pairing(w: SweepWorld) -> None:
+    """A 12-month pairing on the world's need: months confirmed, delivered,
+    missed and pending in its strip (the need's pages show it too)."""
+    from charitylink.claims import pairing
+    from charitylink.core.timeutil import today
+
+    claim = pairing.claim_with_schedule(
+        w.need, w.users["admin_a"], w.fund_a, 120_000, 12, 10_000
+    )
+    pairing.deliver_instalment(claim, 1, w.users["admin_a"], today())
+    pairing.confirm_instalment(claim, 1, w.users["mod_in"])
+    pairing.deliver_instalment(claim, 2, w.users["admin_a"], today(), note="按月转账")
+    db.session.flush()
+    third = pairing.instalments(claim)[2]
+    pairing.check_instalments(third.due_on + timedelta(days=11))
+    w.pairing_id = claim.id
 
 
 def _integrity(w: SweepWorld, create_fund: Any, create_need: Any) -> None:
@@ -595,7 +619,9 @@ def test_every_page_looks_right_for_every_role_at_both_widths(
     started = time.monotonic()
     for width in WIDTHS:
         looks = [(e, r, _url(app, e, sweep_world), 200) for e, r in plan] + [
-            x for x in EXTRA if not only or x[0] in only.split(",")
+            (e, r, u.replace("{pairing}", str(sweep_world.pairing_id)), s)
+            for e, r, u, s in EXTRA
+            if not only or e in only.split(",")
         ]
         for endpoint, role, url, expected in looks:
             viewer = viewers[role]

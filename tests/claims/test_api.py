@@ -29,6 +29,8 @@ CLAIM_FIELDS = {
     "method",
     "note",
     "dispute",
+    "schedule",
+    "ended_at",
 }
 
 

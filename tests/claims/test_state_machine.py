@@ -144,7 +144,8 @@ class ClaimLoop(RuleBasedStateMachine):
         claim = self._claim(i)
         if claim is None:
             return
-        ok = claim.status == ClaimStatus.RESERVED
+        # A pairing is delivered month by month (deliver_month below).
+        ok = claim.status == ClaimStatus.RESERVED and claim.months is None
         amount = max(1, claim.amount_fen * percent // 100)
         self._attempt(
             services.deliver_claim,
@@ -161,7 +162,7 @@ class ClaimLoop(RuleBasedStateMachine):
         claim = self._claim(i)
         if claim is None:
             return
-        ok = claim.status == ClaimStatus.DELIVERED
+        ok = claim.status == ClaimStatus.DELIVERED and claim.months is None
         self._attempt(
             services.confirm_claim,
             claim,
@@ -185,7 +186,7 @@ class ClaimLoop(RuleBasedStateMachine):
         claim = self._claim(i)
         if claim is None:
             return
-        ok = claim.status == ClaimStatus.DELIVERED
+        ok = claim.status == ClaimStatus.DELIVERED and claim.months is None
         received = (claim.delivered_fen or 0) * percent // 100
         self._attempt(
             services.dispute_claim,
@@ -254,6 +255,133 @@ class ClaimLoop(RuleBasedStateMachine):
             expect=expect,
         )
 
+    # -- pairing (结对关爱): schedule, months, misses, early end -------------
+
+    @rule(
+        n=st.integers(0, 1),
+        k=st.integers(0, 1),
+        months=st.integers(2, 4),
+        monthly=st.integers(1, 4_000),
+    )
+    def pair(self, n: int, k: int, months: int, monthly: int) -> None:
+        from charitylink.claims import pairing
+
+        need = db.session.get(Need, self.need_ids[n])
+        fund = db.session.get(Fund, self.fund_ids[k])
+        amount = months * monthly
+        expect: type[Exception] | None = None
+        if need.status != NeedStatus.PUBLISHED or (
+            need.deadline_on and need.deadline_on < today()
+        ):
+            expect = NotClaimable
+        elif fund.kind == FundKind.SPECIAL and need.need_type != "medical":
+            expect = FundPurpose
+        elif amount > need.amount_fen - need.claimed_fen:
+            expect = OverClaim
+        elif amount > fund.available_fen:
+            expect = InsufficientFunds
+        try:
+            claim = pairing.claim_with_schedule(
+                need, self.admin, fund, amount, months, monthly
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            assert expect is not None and isinstance(exc, expect), (exc, expect)
+        else:
+            db.session.commit()
+            assert expect is None, f"expected {expect.__name__}"
+            self.claim_ids.append(claim.id)
+
+    def _months(self, claim: Claim) -> list[Any]:
+        from charitylink.claims import pairing
+
+        return pairing.instalments(claim)
+
+    @rule(i=st.integers(0, 50), m=st.integers(1, 4), percent=st.integers(1, 100))
+    def deliver_month(self, i: int, m: int, percent: int) -> None:
+        from charitylink.claims import pairing
+
+        claim = self._claim(i)
+        if claim is None or claim.months is None:
+            return
+        rows = self._months(claim)
+        inst = next((r for r in rows if r.n == m), None)
+        first_open = pairing.deliverable_n(rows)
+        need = db.session.get_one(Need, claim.need_id)
+        ok = (
+            inst is not None
+            and claim.status == ClaimStatus.RESERVED
+            and claim.ended_at is None
+            and first_open == m
+            and need.status in services.DELIVERABLE_NEED_STATUSES
+        )
+        amount = max(1, (claim.monthly_amount_fen or 1) * percent // 100)
+        self._attempt(
+            lambda: pairing.deliver_instalment(
+                claim, m, self.admin, today(), delivered_fen=amount
+            ),
+            expect=None if ok else InvalidTransition,
+        )
+
+    @rule(i=st.integers(0, 50), m=st.integers(1, 4))
+    def confirm_month(self, i: int, m: int) -> None:
+        from charitylink.claims import pairing
+
+        claim = self._claim(i)
+        if claim is None or claim.months is None:
+            return
+        inst = next((r for r in self._months(claim) if r.n == m), None)
+        ok = inst is not None and inst.status == "delivered"
+        self._attempt(
+            pairing.confirm_instalment,
+            claim,
+            m,
+            self.moderator,
+            expect=None if ok else InvalidTransition,
+        )
+
+    @rule(days=st.integers(0, 80))
+    def miss(self, days: int) -> None:
+        from charitylink.claims import pairing
+
+        pairing.check_instalments(today() + timedelta(days=days))
+        db.session.commit()
+
+    @rule(i=st.integers(0, 50), by_moderator=st.booleans())
+    def end(self, i: int, by_moderator: bool) -> None:
+        from charitylink.claims import pairing
+
+        claim = self._claim(i)
+        if claim is None or claim.months is None:
+            return
+        ok = claim.status == ClaimStatus.RESERVED and claim.ended_at is None
+        self._attempt(
+            pairing.end_pairing,
+            claim,
+            self.moderator if by_moderator else self.admin,
+            "提前结束",
+            expect=None if ok else InvalidTransition,
+        )
+
+    @invariant()
+    def pairings_match_their_months(self) -> None:
+        from charitylink.claims import pairing
+
+        for claim_id in self.claim_ids:
+            claim = db.session.get_one(Claim, claim_id)
+            if claim.months is None:
+                continue
+            rows = self._months(claim)
+            assert len(rows) == claim.months
+            assert (claim.delivered_fen or 0) == sum(r.delivered_fen or 0 for r in rows)
+            still_open = [r for r in rows if r.status in pairing.OPEN]
+            if claim.status == ClaimStatus.RESERVED:
+                assert still_open
+            else:
+                assert not still_open
+            if claim.status == ClaimStatus.CONFIRMED:
+                assert all(r.status in ("confirmed", "cancelled") for r in rows)
+
     # -- invariants --------------------------------------------------------
 
     @invariant()
@@ -275,9 +403,12 @@ class ClaimLoop(RuleBasedStateMachine):
             # Rule 1.
             assert need.claimed_fen == sum(c.effective_fen for c in active)
             assert need.claimed_fen <= need.amount_fen
-            assert need.delivered_fen == sum(c.delivered_fen for c in delivered)
+            # A running pairing has paid its delivered months already.
+            assert need.delivered_fen == sum(
+                c.delivered_fen or 0 for c in delivered + reserved
+            )
             for c in reserved:
-                assert c.delivered_fen is None
+                assert c.delivered_fen is None or c.months is not None
             status = NeedStatus(need.status)
             if status == NeedStatus.PUBLISHED:
                 assert need.claimed_fen < need.amount_fen
@@ -310,13 +441,20 @@ class ClaimLoop(RuleBasedStateMachine):
                 select(Claim).where(Claim.fund_id == fund_id)
             ).all()
             assert fund.reserved_fen == sum(
-                c.amount_fen for c in claims if c.status == ClaimStatus.RESERVED
+                c.amount_fen - (c.delivered_fen or 0)
+                for c in claims
+                if c.status == ClaimStatus.RESERVED
             )
             assert fund.disbursed_fen == sum(
                 c.delivered_fen or 0
                 for c in claims
                 if c.status
-                in (ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED, ClaimStatus.DISPUTED)
+                in (
+                    ClaimStatus.RESERVED,
+                    ClaimStatus.DELIVERED,
+                    ClaimStatus.CONFIRMED,
+                    ClaimStatus.DISPUTED,
+                )
             )
             # Reversed deliveries went back to the balance, once each.
             reversed_total = sum(c.reversed_fen or 0 for c in claims)

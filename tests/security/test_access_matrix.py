@@ -275,6 +275,15 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.create_privacy_request": {"POST": MODS},
     "api_v1.get_privacy_request_file": {"GET": MOD_IN},
     "api_v1.close_privacy_request": {"POST": MOD_IN},
+    # pairing (结对关爱): the org delivers and ends, the region's moderators
+    # confirm and end
+    "api_v1.list_instalments": {"GET": STAFF_A | MOD_IN},
+    "api_v1.deliver_instalment": {"POST": STAFF_A},
+    "api_v1.confirm_instalment": {"POST": MOD_IN},
+    "api_v1.end_pairing": {"POST": STAFF_A | MOD_IN},
+    "pairing.deliver": {"POST": STAFF_A},
+    "pairing.confirm": {"POST": MOD_IN},
+    "pairing.end": {"POST": STAFF_A | MOD_IN},
 }
 
 

@@ -498,6 +498,7 @@ from charitylink.api import (  # noqa: E402,F401
     notifications,
     openapi,
     orgs,
+    pairing,
     privacy_requests,
     projects,
     stats,

@@ -34,6 +34,7 @@ from charitylink.api.fields import (
     choice,
     day,
     depends,
+    integer,
     money,
     nested,
     ref_id,
@@ -58,11 +59,33 @@ from charitylink.needs.models import Need
 from charitylink.projects.models import Project
 
 
+class ScheduleSchema(Body):
+    """A pairing (结对关爱): the whole amount is reserved, paid month by month."""
+
+    months = integer("月数", low=2, high=36, required=True, description="2 至 36 个月")
+    monthly_amount = money("每月金额（分）", required=True)
+
+
 class ClaimCreateSchema(Body):
     fund_id = ref_id("Fund", "基金编号", "出资的本机构基金", required=True)
     amount = money("认领金额（分）", required=True)
     project_id = ref_id(
         "Project", "项目编号", "所属的本机构项目（可选）", nullable=True
+    )
+    schedule = nested(
+        ScheduleSchema,
+        "按月计划（结对关爱）",
+        nullable=True,
+        description="可选；认领金额须等于月数 × 每月金额，整笔预留、逐月交付",
+    )
+
+
+class ScheduleAnswerSchema(Answer):
+    months = Integer(required=True)
+    monthly_amount = Integer(
+        attribute="monthly_amount_fen",
+        allow_none=True,
+        metadata={"description": FEN_TEXT},
     )
 
 
@@ -142,6 +165,14 @@ class ClaimSchema(Answer):
         nullable=True,
         description="回访异议及处理结果（未发生异议时为 null）",
     )
+    schedule = mfields.Function(
+        lambda c: ScheduleAnswerSchema().dump(c) if c.months is not None else None,
+        metadata={
+            "type": ["object", "null"],
+            "description": "按月计划（结对关爱）：months、monthly_amount；非结对为 null",
+        },
+    )
+    ended_at = Timestamp(allow_none=True, metadata={"description": "结对提前结束时间"})
 
 
 class ClaimPageSchema(Answer):
@@ -191,6 +222,19 @@ def create_claim(code: str) -> Claim:
             fields["project_id"] = _("帮扶项目不存在或不属于本机构。")
     if fields or fund is None:  # no fund: fields names fund_id
         raise ValidationFailed(_("认领信息有误，请检查标出的字段。"), fields)
+    schedule = data.get("schedule")
+    if schedule:  # a pairing (结对关爱): claims.pairing
+        from charitylink.claims import pairing
+
+        return pairing.claim_with_schedule(
+            need,
+            user,
+            fund,
+            data["amount"],
+            schedule.get("months"),
+            schedule.get("monthly_amount"),
+            project,
+        )
     return services.claim_need(need, user, fund, data["amount"], project)
 
 

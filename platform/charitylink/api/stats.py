@@ -64,6 +64,33 @@ class SuppressionSchema(Answer):
     note = Text()
 
 
+class InKindCellSchema(Answer):
+    """Help in kind (服务、物资、结对); null where fewer than 5 households."""
+
+    region_code = Text()
+    month = Text()
+    households = Integer(allow_none=True)
+    households_in_pairing = Integer(allow_none=True)
+    sessions = Integer(allow_none=True, metadata={"description": "服务次数"})
+    hours = mfields.Float(allow_none=True, metadata={"description": "服务时长（小时）"})
+    goods_value = Integer(
+        attribute="goods_fen",
+        allow_none=True,
+        metadata={"description": "物资折价；" + FEN_TEXT},
+    )
+    active_pairings = Integer(allow_none=True, metadata={"description": "进行中的结对"})
+    completed_pairings = Integer(
+        allow_none=True, metadata={"description": "已完成的结对"}
+    )
+    suppressed = Text(metadata={"description": "primary、secondary，或空串"})
+
+
+class InKindSchema(Answer):
+    totals = mfields.Nested(InKindCellSchema)
+    by_region = mfields.List(mfields.Nested(InKindCellSchema))
+    by_month = mfields.List(mfields.Nested(InKindCellSchema))
+
+
 class StatsSchema(Answer):
     needs_published = Integer(required=True, allow_none=True)
     needs_fully_claimed = _count()
@@ -97,6 +124,12 @@ class StatsSchema(Answer):
         metadata={"description": "收到按提交月份，办结、属实与用时按办结月份"},
     )
     suppression = mfields.Nested(SuppressionSchema)
+    in_kind = mfields.Nested(
+        InKindSchema,
+        metadata={
+            "description": "物资、服务与结对关爱（按地区、月份；不足 5 户为 null）"
+        },
+    )
 
 
 @bp.get("/stats")
@@ -113,4 +146,6 @@ def stats() -> dict[str, Any]:
     than 5 households (or derivable from the totals) is null, and ``suppressed``
     says why."""
     figures = cache.cached(("public",), transparency.figures)
-    return transparency.api_payload(figures)
+    from charitylink.reports import in_kind
+
+    return {**transparency.api_payload(figures), "in_kind": in_kind.figures()}

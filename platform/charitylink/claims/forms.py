@@ -29,6 +29,13 @@ class ClaimForm(FlaskForm):
     project_id = SelectField(
         _l("所属帮扶项目（可选）"), coerce=int, default=0, validate_choice=False
     )
+    # A pairing (结对关爱, claims.pairing): both or neither; checked by the view.
+    months = StringField(
+        _l("结对月数（可选，2–36）"), validators=[Optional(), Length(max=4)]
+    )
+    monthly_amount = StringField(
+        _l("每月金额（元）"), validators=[Optional(), Length(max=32)]
+    )
 
 
 class DeliverForm(FlaskForm):

@@ -446,6 +446,8 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
     it reported before the suspension stays for the moderator to confirm or not
     (``confirm_claim`` does not look at the org's status)."""
     require_org_can_act(user, claim.org_id)
+    if claim.months is not None:  # a pairing: month by month (claims.pairing)
+        raise InvalidTransition(_("结对认领请按月交付（逐期登记）。"))
     if claim.status != ClaimStatus.RESERVED:
         raise InvalidTransition(_invalid_message(claim, ClaimStatus.DELIVERED))
     if claim.need.status not in DELIVERABLE_NEED_STATUSES:
@@ -515,6 +517,8 @@ def confirm_claim(claim: Claim, moderator: User) -> Claim:
     confirmed receipt (回访). The need is ``confirmed`` once it was delivered and
     all its active claims are confirmed."""
     require_moderator(moderator, claim.need.region_code)
+    if claim.months is not None:  # a pairing: each month is confirmed
+        raise InvalidTransition(_("结对认领请逐期回访确认。"))
     _move_claim(claim, ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED)
     claim.confirmed_by_id = moderator.id
     claim.confirmed_at = utcnow()
@@ -552,6 +556,11 @@ def cancel_claim(claim: Claim, user: User, reason: str = "") -> Claim:
     from a suspended org's open claims."""
     require_org_staff(user, claim.org_id)
     reason = clean_reason(reason, required=False)
+    if claim.months is not None:  # a pairing ends: its delivered months stay
+        from charitylink.claims import pairing
+
+        pairing.end_pairing(claim, user, reason or "机构取消结对", check_actor=False)
+        return claim
     _close_reserved(claim, user, ClaimStatus.CANCELLED, "claim.cancel", reason)
     events.claim_cancelled(claim)
     return claim
@@ -589,6 +598,11 @@ def release_claims_of_need(need: Need, actor: User | None, reason: str = "") -> 
         )
     ).all()
     for claim in claims:
+        if claim.months is not None:  # a pairing ends: its delivered months stay
+            from charitylink.claims import pairing
+
+            pairing.end_pairing(claim, actor, reason or "需求关闭", check_actor=False)
+            continue
         _close_reserved(claim, actor, ClaimStatus.EXPIRED, "claim.expire", reason)
     return len(claims)
 
@@ -612,7 +626,12 @@ def expire_overdue(
     done = on_each or (lambda: None)
     claim_ids = db.session.scalars(
         select(Claim.id)
-        .where(Claim.status == ClaimStatus.RESERVED, Claim.due_on < today)
+        .where(
+            Claim.status == ClaimStatus.RESERVED,
+            Claim.due_on < today,
+            # A pairing's months are missed one by one, never expired at once.
+            Claim.months.is_(None),
+        )
         .order_by(Claim.id)
     ).all()
     expired_claims = 0
@@ -699,6 +718,10 @@ def dispute_claim(
     :func:`dispute_answer_days`. No money moves until the dispute is resolved;
     the need is not confirmed while a claim of it is disputed."""
     require_moderator(moderator, claim.need.region_code)
+    if (
+        claim.months is not None
+    ):  # months are confirmed one by one, or the pairing ended
+        raise InvalidTransition(_("结对认领请逐期回访；有问题请结束结对并说明原因。"))
     if claim.status != ClaimStatus.DELIVERED:
         raise InvalidTransition(_invalid_message(claim, ClaimStatus.DISPUTED))
     fields: dict[str, str] = {}
@@ -1164,6 +1187,17 @@ def cancel_reserved_for_withdrawal(
     ).all()
     cancelled = []
     for claim in claims:
+        if claim.months is not None:  # a pairing ends: its delivered months stay
+            from charitylink.claims import pairing
+
+            try:
+                pairing.end_pairing(
+                    claim, moderator, f"需求撤回：{reason}"[:500], check_actor=False
+                )
+            except InvalidTransition:
+                continue
+            cancelled.append(claim)
+            continue
         try:
             _move_claim(claim, ClaimStatus.RESERVED, ClaimStatus.CANCELLED)
         except InvalidTransition:

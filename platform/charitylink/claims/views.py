@@ -115,6 +115,8 @@ def _keep_for_retry(
         "amount": (form.amount.data or "")[:32],
         "fund_id": form.fund_id.data or 0,
         "project_id": form.project_id.data or 0,
+        "months": (form.months.data or "")[:4],
+        "monthly_amount": (form.monthly_amount.data or "")[:32],
         "message": message,
         "errors": {k: v for k, v in errors.items() if v and k != "csrf_token"},
     }
@@ -161,6 +163,8 @@ def claim_panel(need: Need) -> dict[str, Any]:
         form.amount.data = retry.get("amount", "")
         form.fund_id.data = retry.get("fund_id", 0)
         form.project_id.data = retry.get("project_id", 0)
+        form.months.data = retry.get("months", "")
+        form.monthly_amount.data = retry.get("monthly_amount", "")
         for name, messages in (retry.get("errors") or {}).items():
             if name in form:
                 form[name].errors = list(messages)
@@ -210,7 +214,14 @@ def claim(code: str) -> ResponseReturnValue:
     if fund is None:
         abort(404)
     try:
-        claim = services.claim_need(need, user, fund, amount, project)
+        if (form.months.data or "").strip() or (form.monthly_amount.data or "").strip():
+            from charitylink.claims import pairing_views
+
+            claim = pairing_views.claim_from_form(
+                need, user, fund, amount, project, form
+            )
+        else:
+            claim = services.claim_need(need, user, fund, amount, project)
     except DomainError as exc:
         refused(exc, flash_message=False)
         return _keep_for_retry(need, form, exc.message, exc.fields)

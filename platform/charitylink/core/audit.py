@@ -88,6 +88,11 @@ AUDIT_ACTION_LABELS = {
     "claim.respond": N_("机构答复异议"),
     "claim.resolve": N_("处理交付异议"),
     "claim.extend": N_("延长交付期限"),
+    "claim.schedule": N_("设立结对按月计划"),
+    "claim.end": N_("提前结束结对"),
+    "instalment.deliver": N_("登记结对当月交付"),
+    "instalment.confirm": N_("回访确认结对当月交付"),
+    "instalment.miss": N_("结对当月逾期未交付"),
     "fund.donation_reverse": N_("冲正捐赠"),
     # exports
     "export.needs_private": N_("导出含隐私信息的需求"),

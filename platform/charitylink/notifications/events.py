@@ -310,3 +310,68 @@ def dispute_resolved(claim: Claim, row: AuditEvent) -> None:
         # Confirmed after all (in whole or in part): the same event as a
         # confirmation at the visit, for systems that follow claims.
         claim_event(hooks.CLAIM_CONFIRMED, claim)
+
+
+# --------------------------------------------------------------------------
+# Pairing (结对关爱): months falling due, missed, a pairing ended early
+# --------------------------------------------------------------------------
+
+
+def _pairing_params(claim: Claim, due_on: Any = None) -> dict[str, Any]:
+    # The need's code and the claim's number: nothing of the household.
+    return {
+        **_need_params(claim.need),
+        "org": claim.org.name,
+        "ref": f"{claim.need.code} #{claim.id}",
+        "due_on": due_on or claim.due_on,
+    }
+
+
+def instalment_due(claim: Claim, inst: Any) -> bool:
+    """The org's staff, a few days before a month falls due; once per month."""
+    told = notify(
+        "instalment_due",
+        org_users(claim.org_id),
+        event=f"instalment:{inst.id}",
+        params=_pairing_params(claim, inst.due_on),
+        url=f"/org/claims/{claim.id}",
+    )
+    return bool(told)
+
+
+def instalment_missed(claim: Claim, inst: Any) -> None:
+    """The org's staff and the region's moderators (it is on their work list)."""
+    params = _pairing_params(claim, inst.due_on)
+    notify(
+        "instalment_missed",
+        org_users(claim.org_id),
+        event=f"instalment:{inst.id}",
+        params=params,
+        url=f"/org/claims/{claim.id}",
+    )
+    notify(
+        "instalment_missed",
+        region_moderators(claim.need.region_code),
+        event=f"instalment:{inst.id}",
+        params=params,
+        url=f"/mod/needs/{claim.need.code}",
+    )
+
+
+def pairing_ended(claim: Claim, months: int) -> None:
+    """Both sides: the org's staff and the region's moderators; once a claim."""
+    params = {**_pairing_params(claim), "months": months}
+    notify(
+        "pairing_ended",
+        org_users(claim.org_id),
+        event=f"claim:{claim.id}",
+        params=params,
+        url=f"/org/claims/{claim.id}",
+    )
+    notify(
+        "pairing_ended",
+        region_moderators(claim.need.region_code),
+        event=f"claim:{claim.id}",
+        params=params,
+        url=f"/mod/needs/{claim.need.code}",
+    )

@@ -170,6 +170,11 @@ KINDS: dict[str, Kind] = {
         N_("结对 %(ref)s 应于 %(due_on)s 发放的款项尚未登记。"),
         email_default=True,
     ),
+    "pairing_ended": Kind(
+        N_("结对提前结束"),
+        N_("结对 %(ref)s 已提前结束"),
+        N_("结对 %(ref)s 已提前结束，尚未交付的月份已取消，预留款项已退回。"),
+    ),
     "offer_matched": Kind(
         N_("捐赠有匹配需求"),
         N_("需求 %(code)s 与 %(offer)s 匹配"),

@@ -17,7 +17,12 @@ from sqlalchemy import Integer as SAInteger
 from sqlalchemy import func, literal_column, select
 
 from charitylink.accounts.models import User
-from charitylink.claims.models import Claim, ClaimStatus
+from charitylink.claims.models import (
+    Claim,
+    ClaimInstalment,
+    ClaimStatus,
+    InstalmentStatus,
+)
 from charitylink.core import cache
 from charitylink.core.permissions import (
     MODERATION_ROLES,
@@ -111,6 +116,11 @@ def _mod_counts(user: User, day: date) -> dict[str, int]:
             in_scope(user, PrivacyRequest.region_code),
             PrivacyRequest.closed_at.is_(None),
             PrivacyRequest.due_on < day,
+        ),
+        # Pairing months not delivered 10 days past their date (claims.pairing).
+        "pairing_missed": select(ClaimInstalment.id).where(
+            ClaimInstalment.status == InstalmentStatus.MISSED,
+            ClaimInstalment.claim_id.in_(reserved),
         ),
     }
     return _run(parts)
