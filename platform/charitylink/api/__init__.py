@@ -49,6 +49,7 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
         "claim_id",
         "notification_id",
         "webhook_id",
+        "offer_id",
     )
 }
 PATH_PARAMS["complaint_id"] = {**PATH_PARAMS["org_id"], "name": "complaint_id"}
@@ -384,6 +385,7 @@ TAGS = (
     ("integrity", "诚信提示（民政审核员）"),
     ("webhooks", "Webhook 事件推送"),
     ("meta", "文档"),
+    ("offers", "供给（物资、服务、志愿服务）与供需对接"),
 )
 
 
@@ -494,6 +496,7 @@ from charitylink.api import (  # noqa: E402,F401
     integrity,
     needs,
     notifications,
+    offers,
     openapi,
     orgs,
     projects,

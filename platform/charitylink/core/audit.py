@@ -106,6 +106,13 @@ AUDIT_ACTION_LABELS = {
     "webhook.pause": N_("暂停 Webhook"),
     "webhook.resume": N_("恢复 Webhook"),
     "webhook.disable": N_("Webhook 连续失败被停用"),
+    # offers
+    "offer.create": N_("发布供给"),
+    "offer.edit": N_("修改供给"),
+    "offer.pause": N_("暂停供给"),
+    "offer.reopen": N_("恢复供给"),
+    "offer.close": N_("关闭供给"),
+    "offer.import": N_("批量导入供给"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
@@ -121,6 +128,7 @@ AUDIT_GROUP_LABELS = {
     "complaint": N_("举报"),
     "integrity": N_("诚信提示"),
     "webhook": N_("Webhook"),
+    "offer": N_("供给"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the
