@@ -19,6 +19,7 @@ from charitylink.extensions import db
 from charitylink.orgs.models import OrgStatus
 from charitylink.projects.models import ProjectStatus
 from tests.factories import org_admin_of
+from tests.security.conftest import make_offer
 
 MODERATOR_LISTS = {"/api/v1/complaints", "/api/v1/integrity/signals"}
 WRONG_TYPE = {"string": 12345, "integer": "x", "boolean": "x", "array": "x"}
@@ -55,6 +56,7 @@ def world(create_user, create_org, create_fund, create_project, create_need):
         "unclaimed": unclaimed,
         "draft_need": draft_need,
         "claim": claim,
+        "offer": make_offer(org),
         "complaint": complaint_services.submit(
             {
                 "subject_type": "org",
@@ -115,6 +117,8 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
             "/api/v1/integrity/signals/fast_delivery.org-1/dismiss",
         ),
         "createWebhook": ("moderator", "/api/v1/webhooks"),
+        "createOffer": ("admin", "/api/v1/offers"),
+        "updateOffer": ("admin", f"/api/v1/offers/{w['offer'].id}"),
     }
 
 
