@@ -112,10 +112,14 @@ class OfferInputSchema(Body):
         text(5000, "供给说明", nullable=True), "privacy scan", PRIVACY_SCAN
     )
     need_types = items(choice(NeedType), "可帮扶的需求类型", min_items=1, max_items=20)
-    region_prefix = string(
-        "服务地区",
-        pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}){0,2})?)?$",
-        description="行政区划代码前缀：省2位、市4位、区县6位（须存在）",
+    region_prefix = depends(
+        string(
+            "服务地区",
+            pattern=r"^[0-9]{2}([0-9]{2}([0-9]{2}([0-9]{3}){0,2})?)?$",
+            description="行政区划代码前缀：省2位、市4位、区县6位",
+        ),
+        "region table",
+        "须为存在的行政区划（省、市的6位代码如 220100 按 2201 保存）",
     )
     unit = choice(OFFER_UNITS, "计量单位")
     capacity_per_month = integer("每月可提供数量", low=1, high=services.MAX_CAPACITY)

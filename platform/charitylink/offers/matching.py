@@ -28,9 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, and_, case, cast, func, or_, select
 
 from charitylink.accounts.models import User
 from charitylink.core.permissions import covers, is_moderator, prefix_range
@@ -112,8 +111,9 @@ def offers_for_need(
     """Open offers that fit ``need`` in ``region_code``, best first."""
     day = day or today()
     month = month_of(day)
-    used = func.coalesce(OfferMonth.used, 0)
-    left = Offer.capacity_per_month - used
+    left = Offer.capacity_per_month - func.coalesce(OfferMonth.used, 0)
+    remaining_fen = max(need.remaining_fen, 0)
+    covers_all = case((left * Offer.unit_value_fen >= remaining_fen, 0), else_=1)
     stmt = (
         select(Offer, left)
         .join(Organization, Organization.id == Offer.org_id)
@@ -123,27 +123,23 @@ def offers_for_need(
         .where(
             Offer.status == OfferStatus.OPEN,
             Offer.region_prefix.in_(_prefixes(region_code)),
+            # need_types is a JSON list of plain words: its text holds the
+            # quoted word exactly when the list does, on both databases.
+            cast(Offer.need_types, String).like(f'%"{need.need_type}"%'),
             Organization.status == OrgStatus.VERIFIED,
             Offer.start_on <= day,
             or_(Offer.end_on.is_(None), Offer.end_on >= day),
             left > 0,
         )
+        .order_by(
+            func.length(Offer.region_prefix).desc(),
+            covers_all,
+            left.desc(),
+            Offer.id,
+        )
+        .limit(limit)
     )
-    wanted = str(need.need_type)
-    remaining_fen = need.remaining_fen
-    found: list[OfferMatch] = []
-    for offer, units in db.session.execute(stmt):
-        # need_types is a JSON list: checked here, the same on both databases
-        # (the candidates are already cut down to a handful of regions).
-        if wanted in (offer.need_types or []):
-            found.append(OfferMatch(offer, int(units)))
-
-    def rank(m: OfferMatch) -> tuple[Any, ...]:
-        covers_all = m.remaining_value_fen >= remaining_fen > 0
-        return (-len(m.offer.region_prefix), not covers_all, -m.remaining, m.offer.id)
-
-    found.sort(key=rank)
-    return found[:limit]
+    return [OfferMatch(offer, int(units)) for offer, units in db.session.execute(stmt)]
 
 
 def needs_for_offer(
