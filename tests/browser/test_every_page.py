@@ -86,6 +86,7 @@ NOT_HTML = {
     "api_v1.get_offer",
     "api_v1.offer_matches",
     "api_v1.need_matches",
+    "offers.export",
 }
 
 # One viewer per kind of user, in this order of preference within the kind: a

@@ -267,6 +267,8 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "offers.edit": {"GET": STAFF_A, "POST": STAFF_A},
     "offers.org_detail": {"GET": STAFF_A},
     "offers.act": {"POST": STAFF_A},
+    "offers.export": {"GET": ORG_STAFF},  # one's own org's offers only
+    "offers.import_file": {"GET": ORG_STAFF, "POST": ORG_STAFF},
     "api_v1.list_offers": {"GET": ALL},
     "api_v1.get_offer": {"GET": ALL},
     "api_v1.create_offer": {"POST": ORG_STAFF},

@@ -279,3 +279,60 @@ def act(offer_id: int, action: str) -> ResponseReturnValue:
     else:
         flash(_(done), "success")
     return redirect(url_for(".org_detail", offer_id=offer.id))
+
+
+# ----------------------------------------------------------------------------
+# Export and import (CSV / XLSX)
+# ----------------------------------------------------------------------------
+
+
+@bp.get("/org/offers/export.<any(csv, xlsx):fmt>")
+@org_staff_required
+def export(fmt: str) -> ResponseReturnValue:
+    from charitylink.core.timeutil import today
+    from charitylink.exports import writers
+    from charitylink.offers import files
+
+    user = signed_in()
+    return writers.download(
+        fmt,
+        f"charitylink-org-offers-{today().isoformat()}",
+        _("供给"),
+        files.header(),
+        files.export_rows(user.org_id or 0),
+    )
+
+
+@bp.route("/org/offers/import", methods=["GET", "POST"])
+@org_staff_required
+def import_file() -> ResponseReturnValue:
+    from charitylink.needs import import_files
+    from charitylink.offers import files
+
+    problems: dict[str, str] = {}
+    if request.method == "POST":
+        upload = request.files.get("file")
+        name = upload.filename if upload is not None else ""
+        if not name:
+            flash(_("请选择要导入的 CSV 或 XLSX 文件。"), "error")
+        elif not name.lower().endswith((".csv", ".xlsx", ".txt")):
+            flash(_("只支持 CSV 或 XLSX 文件（Excel 请另存为 .xlsx）。"), "error")
+        else:
+            assert upload is not None
+            try:
+                rows = files.parse(upload.read(), name)
+                if not rows:
+                    raise import_files.ImportFileError(_("文件中没有数据行。"))
+                created = files.import_offers(current_user.org, signed_in(), rows)
+            except import_files.ImportFileError as exc:
+                flash(str(exc), "error")
+            except DomainError as exc:
+                refused(exc)
+                problems = exc.fields
+            else:
+                flash(_("已导入 %(n)s 项供给。", n=len(created)), "success")
+                return redirect(url_for(".org_list"))
+        return render_template(
+            "offers/import.html", problems=problems, columns=files.COLUMNS
+        ), 422
+    return render_template("offers/import.html", problems={}, columns=files.COLUMNS)
