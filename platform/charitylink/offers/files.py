@@ -147,7 +147,7 @@ def parse(
         raise import_files.ImportFileError(
             _("缺少必需的列：%(c)s。请使用导出的文件作模板。", c="、".join(missing))
         )
-    out = []
+    out: list[tuple[int, dict[str, Any], dict[str, str]]] = []
     for number, line in lines:
         if import_files._blank(line):
             continue
