@@ -217,3 +217,24 @@ def test_offer_matches(world, api_token, client, create_offer, create_need):
         f"/api/v1/offers/{offer.id}/matches", headers=api_token(world["admin_b"])
     )
     assert other.status_code == 403
+
+
+def test_suspended_org_offers_leave_public_and_suggestions(
+    world, api_token, client, create_offer, create_need
+):
+    offer = create_offer(world["org_a"])
+    need = create_need(region_code="220102", need_type="elderly_care")
+    world["org_a"].status = "suspended"
+    db.session.commit()
+    assert client.get(f"/api/v1/offers/{offer.id}").status_code == 404
+    assert client.get("/api/v1/offers").json["total"] == 0
+    assert client.get(f"/offers/{offer.id}").status_code == 404
+    found = client.get(
+        f"/api/v1/needs/{need.code}/matches", headers=api_token(world["mod_in"])
+    )
+    assert found.json["items"] == []
+    # its staff cannot change it while suspended
+    resp = client.post(
+        f"/api/v1/offers/{offer.id}/pause", headers=api_token(world["admin_a"])
+    )
+    assert resp.status_code == 403
