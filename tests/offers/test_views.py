@@ -14,7 +14,7 @@ def _form(**overrides):
         "description": "为失能老人提供上门照护。",
         "need_types": ["elderly_care"],
         "region_prefix": "220102",
-        "unit": "小时",
+        "unit": "hour",
         "capacity_per_month": "120",
         "unit_value": "45",
         "start_on": "2026-01-01",

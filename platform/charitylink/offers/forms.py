@@ -6,10 +6,21 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 
-from charitylink.core.i18n import _l
+from charitylink.core.i18n import N_, _l
 from charitylink.needs.models import NEED_TYPE_LABELS
 from charitylink.offers.models import OFFER_KIND_LABELS, OFFER_UNITS
 from charitylink.projects.forms import CheckboxListField
+
+# The units are the API's own words (the stored values); their labels on the
+# form follow the page's language.
+UNIT_KEYS = {"session": "次", "hour": "小时", "item": "件", "portion": "份"}
+assert set(UNIT_KEYS.values()) == set(OFFER_UNITS)
+UNIT_LABELS = {
+    "次": N_("次（人次、场次）"),
+    "小时": N_("小时"),
+    "件": N_("件（物品）"),
+    "份": N_("份（餐食等）"),
+}
 
 
 class OfferForm(FlaskForm):
@@ -29,7 +40,9 @@ class OfferForm(FlaskForm):
     )
     region_prefix = StringField(_l("服务地区（行政区划代码）"))
     unit = SelectField(
-        _l("计量单位"), choices=[(u, u) for u in OFFER_UNITS], validate_choice=False
+        _l("计量单位"),
+        choices=[(k, _l(UNIT_LABELS[u])) for k, u in UNIT_KEYS.items()],
+        validate_choice=False,
     )
     capacity_per_month = StringField(
         _l("每月可提供数量"), render_kw={"inputmode": "numeric"}

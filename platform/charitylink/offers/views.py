@@ -28,7 +28,7 @@ from charitylink.errors import DomainError
 from charitylink.extensions import db
 from charitylink.needs.models import NEED_TYPE_LABELS
 from charitylink.offers import matching, queries, services
-from charitylink.offers.forms import OfferForm
+from charitylink.offers.forms import UNIT_KEYS, OfferForm
 from charitylink.offers.models import (
     OFFER_KIND_LABELS,
     OFFER_STATUS_LABELS,
@@ -164,7 +164,7 @@ def _form_data(form: OfferForm) -> tuple[dict[str, Any], str | None]:
         "description": form.description.data,
         "need_types": list(form.need_types.data or []),
         "region_prefix": (form.region_prefix.data or "").strip(),
-        "unit": form.unit.data,
+        "unit": UNIT_KEYS.get(form.unit.data or "", form.unit.data),
         "capacity_per_month": (form.capacity_per_month.data or "").strip(),
         "start_on": (form.start_on.data or "").strip() or None,
         "end_on": (form.end_on.data or "").strip() or None,
@@ -221,7 +221,7 @@ def edit(offer_id: int) -> ResponseReturnValue:
             "description": offer.description,
             "need_types": offer.need_types,
             "region_prefix": offer.region_prefix,
-            "unit": offer.unit,
+            "unit": {u: k for k, u in UNIT_KEYS.items()}.get(offer.unit, ""),
             "capacity_per_month": str(offer.capacity_per_month),
             "unit_value": fen_to_yuan_str(offer.unit_value_fen),
             "start_on": offer.start_on.isoformat() if offer.start_on else "",
