@@ -236,3 +236,13 @@ def test_suspended_org_offers_leave_public_and_suggestions(
         f"/api/v1/offers/{offer.id}/pause", headers=api_token(world["admin_a"])
     )
     assert resp.status_code == 403
+
+
+def test_rescan_finds_personal_data_saved_in_an_offer(world, create_offer):
+    """Text saved before the guard (or past a disguise it has since learnt)
+    is found by the rescan, offers included."""
+    from charitylink.orgs.public_text import rescan
+
+    offer = create_offer(world["org_a"], description="联系人电话 13912345678")
+    found = [(what, oid) for what, oid, _m in rescan()]
+    assert ("offer", offer.id) in found
