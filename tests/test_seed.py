@@ -25,6 +25,18 @@ def test_demo_data_has_every_role_and_claims_in_every_state(app, client):
         assert sums["donations_fen"] == fund.donations_fen
         assert sums["reserved_fen"] == fund.reserved_fen
         assert sums["available_fen"] == fund.available_fen >= 0
+    # beyond cash: a care centre's meals, home care and talks, a volunteer team
+    from charitylink.offers.models import Offer
+    from charitylink.orgs.models import Organization
+
+    care = db.session.scalars(
+        select(Organization).where(Organization.org_type == "care_centre")
+    ).one()
+    units = {
+        o.unit for o in db.session.scalars(select(Offer).where(Offer.org_id == care.id))
+    }
+    assert units == {"份", "小时", "次"}
+    assert db.session.scalar(select(func.count()).where(Offer.kind == "volunteer"))
     # every demo login works with the documented password
     resp = client.post(
         "/login",

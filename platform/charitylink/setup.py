@@ -117,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.mail.views import bp as mail_bp
     from charitylink.needs.views import bp as needs_bp
     from charitylink.notifications.views import bp as notifications_bp
+    from charitylink.offers.views import bp as offers_bp
     from charitylink.orgs.views import bp as orgs_bp
     from charitylink.printing.views import bp as printing_bp
     from charitylink.privacy.request_views import bp as privacy_requests_bp
@@ -146,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
         integrity_bp,
         webhooks_bp,
         privacy_requests_bp,
+        offers_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document

@@ -19,6 +19,7 @@ from charitylink.extensions import db
 from charitylink.orgs.models import OrgStatus
 from charitylink.projects.models import ProjectStatus
 from tests.factories import org_admin_of
+from tests.security.conftest import make_offer
 
 MODERATOR_LISTS = {
     "/api/v1/complaints",
@@ -70,6 +71,7 @@ def world(create_user, create_org, create_fund, create_project, create_need):
         "draft_need": draft_need,
         "claim": claim,
         "paired": paired,
+        "offer": make_offer(org),
         "complaint": complaint_services.submit(
             {
                 "subject_type": "org",
@@ -159,6 +161,8 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
             f"/api/v1/claims/{w['paired'].id}/instalments/1/deliver",
         ),
         "endPairing": ("admin", f"/api/v1/claims/{w['paired'].id}/end"),
+        "createOffer": ("admin", "/api/v1/offers"),
+        "updateOffer": ("admin", f"/api/v1/offers/{w['offer'].id}"),
     }
 
 

@@ -85,6 +85,11 @@ NOT_HTML = {
     "portals.sitemap",
     "reports.mod_export",
     "reports.transparency_export",
+    "api_v1.list_offers",
+    "api_v1.get_offer",
+    "api_v1.offer_matches",
+    "api_v1.need_matches",
+    "offers.export",
 }
 
 # One viewer per kind of user, in this order of preference within the kind: a
@@ -161,6 +166,7 @@ class SweepWorld:
     confirm_token: str = ""
     privacy_request: Any = None
     pairing_id: int = 0
+    offer_a: Any = None
 
     def attr(self, name: str) -> Any:
         value = getattr(self, name)
@@ -289,6 +295,7 @@ def sweep_world(
     _integrity(w, create_fund, create_need)
     _webhook_log(w)
     _privacy(w, create_need)
+    _offers(w)
     db.session.commit()
     return w
 
@@ -346,6 +353,25 @@ def _pairing(w: SweepWorld) -> None:
     third = pairing.instalments(claim)[2]
     pairing.check_instalments(third.due_on + timedelta(days=11))
     w.pairing_id = claim.id
+
+
+def _offers(w: SweepWorld) -> None:
+    """Org A's offers in each state and kind, with long titles, so the lists,
+    the offer page and a need's 可对接的供给 are not empty."""
+    from tests.security.conftest import make_offer
+
+    w.offer_a = make_offer(w.org_a, title="长者助餐（每日午餐配送到户，含两荤一素）")
+    make_offer(
+        w.org_a,
+        kind="volunteer",
+        title="志愿者陪伴就医",
+        unit="小时",
+        region_prefix="22",
+        capacity_per_month=40,
+        unit_value_fen=3000,
+    )
+    make_offer(w.org_a, kind="goods", title="冬季棉被", unit="件", status="paused")
+    make_offer(w.org_b, title="康养讲座", unit="次", region_prefix="220102")
 
 
 def _integrity(w: SweepWorld, create_fund: Any, create_need: Any) -> None:

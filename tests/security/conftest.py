@@ -52,6 +52,7 @@ class World:
     need: Any = None
     claim: Any = None
     delivered_claim: Any = None
+    offer_a: Any = None
 
     def user(self, role: str) -> Any:
         if role == "public":
@@ -96,7 +97,35 @@ def world(
     from tests.security.routes import _complaint_of
 
     _complaint_of(w)  # a complaint about org A, before anyone reads the world
+    w.offer_a = make_offer(w.org_a)
     return w
+
+
+def make_offer(org: Any, **overrides: Any) -> Any:
+    """An open service offer of ``org`` for medical and elderly-care needs in
+    长春 (the world's need fits it)."""
+    from datetime import date
+
+    from charitylink.offers.models import Offer
+
+    fields: dict[str, Any] = {
+        "org_id": org.id,
+        "kind": "service",
+        "title": "社区长者助餐",
+        "description": "为高龄独居老人配送午餐。",
+        "need_types": ["medical", "elderly_care"],
+        "region_prefix": "2201",
+        "unit": "份",
+        "capacity_per_month": 300,
+        "unit_value_fen": 1500,
+        "start_on": date(2026, 1, 1),
+        "status": "open",
+    }
+    fields.update(overrides)
+    offer = Offer(**fields)
+    db.session.add(offer)
+    db.session.commit()
+    return offer
 
 
 def audit_count() -> int:

@@ -52,6 +52,8 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
             values[arg] = 1
         elif arg == "notification_id":  # one of org A's admin's notifications
             values[arg] = _notification_of(world.users["admin_a"])
+        elif arg == "offer_id":  # org A's open offer
+            values[arg] = world.offer_a.id
         elif arg == "webhook_id":  # org A's admin's hook
             values[arg] = _webhook_of(world.users["admin_a"])
         elif arg == "kind":

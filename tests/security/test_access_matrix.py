@@ -262,6 +262,25 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.get_webhook": {"GET": ADMIN_A},
     "api_v1.pause_webhook": {"POST": ADMIN_A},
     "api_v1.resume_webhook": {"POST": ADMIN_A},
+    # offers: the public reads open ones; org A's staff change org A's; the
+    # suggestions are for verified orgs' staff and the moderators of the region
+    "offers.public_list": {"GET": ALL},
+    "offers.public_detail": {"GET": ALL},
+    "offers.org_list": {"GET": ORG_STAFF},
+    "offers.new": {"GET": ORG_STAFF, "POST": ORG_STAFF},
+    "offers.edit": {"GET": STAFF_A, "POST": STAFF_A},
+    "offers.org_detail": {"GET": STAFF_A},
+    "offers.act": {"POST": STAFF_A},
+    "offers.export": {"GET": ORG_STAFF},  # one's own org's offers only
+    "offers.import_file": {"GET": ORG_STAFF, "POST": ORG_STAFF},
+    "api_v1.list_offers": {"GET": ALL},
+    "api_v1.get_offer": {"GET": ALL},
+    "api_v1.create_offer": {"POST": ORG_STAFF},
+    "api_v1.pause_offer": {"POST": STAFF_A},
+    "api_v1.reopen_offer": {"POST": STAFF_A},
+    "api_v1.close_offer": {"POST": STAFF_A},
+    "api_v1.offer_matches": {"GET": STAFF_A | MOD_IN},
+    "api_v1.need_matches": {"GET": ORG_STAFF | MOD_IN},
     "api_v1.list_webhook_deliveries": {"GET": ADMIN_A},
     # requests from the person (privacy)
     "privacy_requests.index": {"GET": MODS},  # scoped to the moderator's region

@@ -49,6 +49,7 @@ PATH_PARAMS: dict[str, dict[str, Any]] = {
         "claim_id",
         "notification_id",
         "webhook_id",
+        "offer_id",
     )
 }
 PATH_PARAMS["complaint_id"] = {**PATH_PARAMS["org_id"], "name": "complaint_id"}
@@ -386,6 +387,7 @@ TAGS = (
     ("webhooks", "Webhook 事件推送"),
     ("privacy", "个人信息请求（民政审核员）"),
     ("meta", "文档"),
+    ("offers", "供给（物资、服务、志愿服务）与供需对接"),
 )
 
 
@@ -496,6 +498,7 @@ from charitylink.api import (  # noqa: E402,F401
     integrity,
     needs,
     notifications,
+    offers,
     openapi,
     orgs,
     pairing,

@@ -117,6 +117,13 @@ AUDIT_ACTION_LABELS = {
     "privacy_request.create": N_("登记个人信息请求"),
     "privacy_request.export": N_("导出本人信息副本"),
     "privacy_request.close": N_("个人信息请求办结"),
+    # offers
+    "offer.create": N_("发布供给"),
+    "offer.edit": N_("修改供给"),
+    "offer.pause": N_("暂停供给"),
+    "offer.reopen": N_("恢复供给"),
+    "offer.close": N_("关闭供给"),
+    "offer.import": N_("批量导入供给"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
@@ -133,6 +140,7 @@ AUDIT_GROUP_LABELS = {
     "integrity": N_("诚信提示"),
     "webhook": N_("Webhook"),
     "privacy_request": N_("个人信息请求"),
+    "offer": N_("供给"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the

@@ -130,6 +130,7 @@ def rescan() -> Iterator[tuple[str, int, dict[str, str]]]:  # noqa: C901 — one
     Text saved before the guard covered it (or before the guard learnt a
     disguise) stays public until someone edits it: this finds it."""
     from charitylink.funds.models import Fund, LedgerEntry, LedgerKind
+    from charitylink.offers.models import Offer
     from charitylink.orgs.models import Organization
     from charitylink.projects.models import Project, ProjectUpdate
 
@@ -177,3 +178,10 @@ def rescan() -> Iterator[tuple[str, int, dict[str, str]]]:  # noqa: C901 — one
         fields = [("body", _("进展内容"), update.body or "")]
         if found := scan(project.org, fields, project.id):
             yield "project_update", update.id, found
+    for offer in db.session.scalars(select(Offer).order_by(Offer.id)):
+        fields = [
+            ("title", _("供给名称"), offer.title or ""),
+            ("description", _("供给说明"), offer.description or ""),
+        ]
+        if found := scan(offer.org, fields):
+            yield "offer", offer.id, found

@@ -402,6 +402,7 @@ def load_demo(needs_count: int = 320) -> None:
         needs = _seed_needs(users, needs_count)
         bar.update(1)
         _seed_claims(needs, orgs, funds, projects, users)
+        _seed_offers(demo, orgs, users)
         # What the hourly reminder job sends on the seeding day: the overdue
         # project's notices (its org, and the moderators: it is on day 120),
         # claims due this week. Newest, so they are among the few kept unread.
@@ -411,6 +412,22 @@ def load_demo(needs_count: int = 320) -> None:
         _settle_notifications()
         db.session.commit()
         bar.update(1)
+
+
+def _seed_offers(
+    demo: dict[str, Any], orgs: dict[str, Any], users: dict[str, Any]
+) -> None:
+    """What the care centre, the volunteer team and the charity can give besides
+    cash, through the offers service (validated, privacy-scanned, audited),
+    running from the first of last month so this month's capacity is live."""
+    from charitylink.offers import services as offers
+
+    start = today().replace(day=1) - timedelta(days=1)
+    for row in demo.get("offers", []):
+        org = orgs[row["org"]]
+        data = {k: v for k, v in row.items() if k != "org"}
+        data["start_on"] = start.replace(day=1).isoformat()
+        offers.create_offer(org, _org_admin(users, org), data)
 
 
 # Unread notifications each demo login keeps: enough for the bell and the
