@@ -88,6 +88,8 @@ AUDIT_ACTION_LABELS = {
     "claim.respond": N_("机构答复异议"),
     "claim.resolve": N_("处理交付异议"),
     "claim.extend": N_("延长交付期限"),
+    "claim.match": N_("供需对接"),
+    "claim.session": N_("登记服务记录"),
     "fund.donation_reverse": N_("冲正捐赠"),
     # exports
     "export.needs_private": N_("导出含隐私信息的需求"),
