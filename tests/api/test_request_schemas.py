@@ -31,7 +31,9 @@ def _resolve(spec: dict, schema: dict) -> dict:
 
 
 @pytest.fixture
-def world(create_user, create_org, create_fund, create_project, create_need):
+def world(
+    create_user, create_org, create_fund, create_project, create_need, make_offer
+):
     org = create_org()
     admin = org_admin_of(org)
     fund = create_fund(org=org, donations_fen=1_000_000)
@@ -41,7 +43,14 @@ def world(create_user, create_org, create_fund, create_project, create_need):
     draft_need = create_need(status="draft")
     claim = claims.claim_need(need, admin, fund, 10_000)
     db.session.commit()
+    from charitylink.claims import matching
+
+    offer = make_offer(org=org)
+    match = matching.match(offer, need, 1, 1, admin)
+    db.session.commit()
     return {
+        "offer": offer,
+        "match": match,
         "moderator": create_user("moderator", region_prefix="22"),
         "admin": admin,
         "pending_org": create_org(status=OrgStatus.PENDING),
@@ -115,6 +124,8 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
             "/api/v1/integrity/signals/fast_delivery.org-1/dismiss",
         ),
         "createWebhook": ("moderator", "/api/v1/webhooks"),
+        "matchOffer": ("admin", f"/api/v1/offers/{w['offer'].id}/match"),
+        "createClaimSession": ("admin", f"/api/v1/claims/{w['match'].id}/sessions"),
     }
 
 
