@@ -52,6 +52,7 @@ class World:
     need: Any = None
     claim: Any = None
     delivered_claim: Any = None
+    offer_a: Any = None  # an open offer of org A (matching)
 
     def user(self, role: str) -> Any:
         if role == "public":
@@ -96,7 +97,28 @@ def world(
     from tests.security.routes import _complaint_of
 
     _complaint_of(w)  # a complaint about org A, before anyone reads the world
+    _offer_of(w)
     return w
+
+
+def _offer_of(w: World) -> None:
+    """Org A's open offer (matching); written through the model."""
+    from charitylink.core.timeutil import today
+    from charitylink.offers.models import Offer
+
+    w.offer_a = Offer(
+        org_id=w.org_a.id,
+        kind="service",
+        title="上门照护服务",
+        need_types=["medical"],
+        region_prefix="22",
+        unit="次",
+        capacity_per_month=10,
+        unit_value_fen=10_000,
+        start_on=today(),
+    )
+    db.session.add(w.offer_a)
+    db.session.commit()
 
 
 def audit_count() -> int:

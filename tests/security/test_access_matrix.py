@@ -259,6 +259,12 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.pause_webhook": {"POST": ADMIN_A},
     "api_v1.resume_webhook": {"POST": ADMIN_A},
     "api_v1.list_webhook_deliveries": {"GET": ADMIN_A},
+    # matching (供需对接): org A's offer; sessions of org A's claim
+    "claims.offer_match": {"GET": STAFF_A, "POST": STAFF_A},
+    "claims.add_session": {"POST": STAFF_A},
+    "api_v1.match_offer": {"POST": STAFF_A},
+    "api_v1.create_session": {"POST": STAFF_A},
+    "api_v1.list_sessions": {"GET": STAFF_A | MOD_IN},
 }
 
 
