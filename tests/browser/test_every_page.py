@@ -131,6 +131,12 @@ WORLD_EXTRA = [
         200,
     ),
     (
+        "claims.propose_match.need",
+        "mod_in",
+        lambda w: f"/mod/offers/{w.offer_a.id}/propose?need={w.need.code}",
+        200,
+    ),
+    (
         "claims.org_detail.match",
         "admin_a",
         lambda w: f"/org/claims/{w.match_claim.id}",
@@ -374,6 +380,10 @@ def _matches(w: SweepWorld, create_need: Any) -> None:
     w.delivered_match = matching.match(w.offer_a, w.match_need, 3, 1, admin)
     matching.record_session(w.delivered_match, admin, today(), 3, 4, 2, "居家照护")
     matching.deliver_match(w.delivered_match, admin)
+    from charitylink.claims import proposals
+
+    # A moderator's proposal waiting on the offer's match page.
+    proposals.propose(w.offer_a, w.need, 2, 3, w.users["mod_in"])
 
 
 def _outbox(w: SweepWorld) -> None:

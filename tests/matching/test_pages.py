@@ -132,3 +132,54 @@ def test_cancel_page_and_other_orgs(
     other = create_org()
     login_as(org_admin_of(other))
     assert client.get(f"/org/offers/{offer.id}/match").status_code == 404
+
+
+def test_a_moderators_proposal_accepted_by_the_org(
+    client, login_as, create_org, create_need, make_offer, create_user
+):  # type: ignore[no-untyped-def]
+    from charitylink.claims.proposals import MatchProposal
+    from charitylink.notifications.models import Notification
+
+    org = create_org()
+    admin = org_admin_of(org)
+    offer = make_offer(org=org, capacity_per_month=5, unit_value_fen=2_000)
+    need = create_need(amount_fen=50_000, household=HOUSEHOLD)
+    mod = create_user("moderator", region_prefix="22")
+    login_as(mod)
+    resp = client.get(f"/mod/offers/{offer.id}/propose?need={need.code}")
+    assert resp.status_code == 200 and "发送对接建议" in resp.get_data(as_text=True)
+    resp = client.post(
+        f"/mod/offers/{offer.id}/propose",
+        data={"need": need.code, "quantity": "2", "months": "2"},
+    )
+    assert resp.status_code == 302
+    # Nothing is held until the org accepts; the same proposal twice is refused.
+    assert db.session.scalar(select(Claim.id)) is None
+    resp = client.post(
+        f"/mod/offers/{offer.id}/propose",
+        data={"need": need.code, "quantity": "2", "months": "2"},
+    )
+    assert resp.status_code == 422
+    note = db.session.scalar(
+        select(Notification).where(Notification.kind == "offer_matched")
+    )
+    assert note is not None and note.user_id in {admin.id}
+    _no_private(str(note.__dict__))
+    # Another org cannot act on it; the moderator cannot accept it.
+    proposal = db.session.scalar(select(MatchProposal))
+    assert client.post(f"/org/proposals/{proposal.id}/accept").status_code in (302, 403)
+    login_as(org_admin_of(create_org()))
+    assert client.post(f"/org/proposals/{proposal.id}/accept").status_code == 404
+    login_as(admin)
+    html = client.get(f"/org/offers/{offer.id}/match").get_data(as_text=True)
+    assert "民政审核员的对接建议" in html
+    _no_private(html)
+    resp = client.post(f"/org/proposals/{proposal.id}/accept")
+    assert resp.status_code == 302
+    db.session.expire_all()
+    claim = db.session.scalar(select(Claim))
+    assert claim.amount_fen == 8_000 and claim.months == 2
+    assert db.session.get(MatchProposal, proposal.id).claim_id == claim.id
+    # Accepting twice: refused, no second claim.
+    client.post(f"/org/proposals/{proposal.id}/accept")
+    assert len(db.session.scalars(select(Claim)).all()) == 1

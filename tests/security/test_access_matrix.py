@@ -265,6 +265,10 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.match_offer": {"POST": STAFF_A},
     "api_v1.create_session": {"POST": STAFF_A},
     "api_v1.list_sessions": {"GET": STAFF_A | MOD_IN},
+    # a moderator proposes a match of any org's offer; its org accepts or declines
+    "claims.propose_match": {"GET": MODS, "POST": MODS},
+    "claims.accept_proposal": {"POST": STAFF_A},
+    "claims.decline_proposal": {"POST": STAFF_A},
 }
 
 

@@ -11,12 +11,17 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
-from charitylink.claims import matching
+from charitylink.claims import matching, proposals
 from charitylink.claims.match_forms import MatchDeliverForm, MatchForm, SessionForm
 from charitylink.claims.models import Claim, ClaimStatus
 from charitylink.claims.views import _own_claim, _render_org_detail, bp
 from charitylink.core.i18n import _
-from charitylink.core.permissions import is_org_staff, org_staff_required, signed_in
+from charitylink.core.permissions import (
+    is_org_staff,
+    moderator_required,
+    org_staff_required,
+    signed_in,
+)
 from charitylink.core.timeutil import InvalidDate, parse_day, today
 from charitylink.core.transaction import refused
 from charitylink.errors import DomainError, ValidationFailed
@@ -89,7 +94,12 @@ def _public_need(code: str | None) -> Need | None:
 
 
 def _render_match(
-    offer: Offer, form: MatchForm, need: Need | None, status: int = 200
+    offer: Offer,
+    form: MatchForm,
+    need: Need | None,
+    status: int = 200,
+    *,
+    proposing: bool = False,
 ) -> Any:
     months = matching.match_months(offer, matching.MAX_MONTHS)
     if offer.end_on is not None:
@@ -104,7 +114,7 @@ def _render_match(
     )
     return (
         render_template(
-            "claims/offer_match.html",
+            "claims/offer_propose.html" if proposing else "claims/offer_match.html",
             offer=offer,
             form=form,
             need=need,
@@ -112,6 +122,8 @@ def _render_match(
             unfit=matching.offer_refusal(offer, need) if need else None,
             remaining=remaining,
             value=value,
+            proposing=proposing,
+            proposals=[] if proposing else proposals.pending_for(offer.id),
         ),
         status,
     )
@@ -259,3 +271,75 @@ def confirm_details(claim: Claim) -> list[tuple[str, str]]:
             ),
         ),
     ]
+
+
+# --------------------------------------------------------------------------
+# A moderator's proposed match, accepted or declined by the offering org
+# --------------------------------------------------------------------------
+
+
+@bp.route("/mod/offers/<int:offer_id>/propose", methods=["GET", "POST"])
+@moderator_required
+def propose_match(offer_id: int) -> ResponseReturnValue:
+    """GET: the match form as a proposal to the offering org; POST: propose."""
+    offer = db.session.get(Offer, offer_id)
+    if offer is None:
+        abort(404)
+    if request.method == "GET":
+        form = MatchForm(formdata=None)
+        form.need.data = request.args.get("need", "")[:40]
+        form.months.data = 1
+        return _render_match(offer, form, _public_need(form.need.data), proposing=True)
+    form = MatchForm()
+    need = _public_need(form.need.data)
+    checked = form.validate_on_submit()
+    try:
+        if need is None:
+            message = _("需求不存在或未公开。")
+            raise ValidationFailed(message, {"need": message})
+        if not checked:
+            raise ValidationFailed(_("对接信息有误，请检查标出的字段。"))
+        proposals.propose(
+            offer, need, form.quantity.data, form.months.data, signed_in()
+        )
+    except DomainError as exc:
+        refused(exc, form)
+        return _render_match(offer, form, need, 422, proposing=True)
+    flash(
+        _("对接建议已发给「%(org)s」，待机构确认后生成认领。", org=offer.org.name),
+        "success",
+    )
+    return redirect(url_for("needs.review", code=need.code))
+
+
+def _own_proposal(proposal_id: int) -> proposals.MatchProposal:
+    proposal = db.session.get(proposals.MatchProposal, proposal_id)
+    if proposal is None or proposal.offer.org_id != current_user.org_id:
+        abort(404)
+    return proposal
+
+
+@bp.post("/org/proposals/<int:proposal_id>/accept")
+@org_staff_required
+def accept_proposal(proposal_id: int) -> ResponseReturnValue:
+    proposal = _own_proposal(proposal_id)
+    try:
+        claim = proposals.accept(proposal, signed_in())
+    except DomainError as exc:
+        refused(exc)
+        return redirect(url_for(".offer_match", offer_id=proposal.offer_id))
+    flash(_("已接受对接建议，认领已生成。"), "success")
+    return redirect(url_for(".org_detail", claim_id=claim.id))
+
+
+@bp.post("/org/proposals/<int:proposal_id>/decline")
+@org_staff_required
+def decline_proposal(proposal_id: int) -> ResponseReturnValue:
+    proposal = _own_proposal(proposal_id)
+    try:
+        proposals.decline(proposal, signed_in())
+    except DomainError as exc:
+        refused(exc)
+    else:
+        flash(_("已婉拒对接建议。"), "success")
+    return redirect(url_for(".offer_match", offer_id=proposal.offer_id))

@@ -90,6 +90,9 @@ AUDIT_ACTION_LABELS = {
     "claim.extend": N_("延长交付期限"),
     "claim.match": N_("供需对接"),
     "claim.session": N_("登记服务记录"),
+    "match.propose": N_("审核员建议供需对接"),
+    "match.accept": N_("机构接受对接建议"),
+    "match.decline": N_("机构婉拒对接建议"),
     "fund.donation_reverse": N_("冲正捐赠"),
     # exports
     "export.needs_private": N_("导出含隐私信息的需求"),
@@ -138,6 +141,7 @@ AUDIT_OBJECT_LABELS = {
     "system": N_("系统"),
     "complaint": N_("举报"),
     "integrity_signal": N_("诚信提示"),
+    "match_proposal": N_("对接建议"),
 }
 
 
