@@ -116,7 +116,7 @@ def propose(
     )
     db.session.add(proposal)
     db.session.flush()
-    _audit(moderator, "match.propose", proposal, None, ProposalStatus.PENDING)
+    _audit(moderator, "claim.match_propose", proposal, None, ProposalStatus.PENDING)
     db.session.flush()
     events.offer_matched(proposal)
     return proposal
@@ -157,7 +157,7 @@ def accept(proposal: MatchProposal, user: User) -> Any:
     )
     proposal.claim_id = claim.id
     _audit(
-        user, "match.accept", proposal, ProposalStatus.PENDING, ProposalStatus.ACCEPTED
+        user, "claim.match_accept", proposal, ProposalStatus.PENDING, ProposalStatus.ACCEPTED
     )
     db.session.flush()
     return claim
@@ -167,7 +167,7 @@ def decline(proposal: MatchProposal, user: User) -> MatchProposal:
     require_org_can_act(user, proposal.offer.org_id)
     _decide(proposal, user, ProposalStatus.DECLINED)
     _audit(
-        user, "match.decline", proposal, ProposalStatus.PENDING, ProposalStatus.DECLINED
+        user, "claim.match_decline", proposal, ProposalStatus.PENDING, ProposalStatus.DECLINED
     )
     db.session.flush()
     return proposal

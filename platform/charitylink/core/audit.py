@@ -90,9 +90,9 @@ AUDIT_ACTION_LABELS = {
     "claim.extend": N_("延长交付期限"),
     "claim.match": N_("供需对接"),
     "claim.session": N_("登记服务记录"),
-    "match.propose": N_("审核员建议供需对接"),
-    "match.accept": N_("机构接受对接建议"),
-    "match.decline": N_("机构婉拒对接建议"),
+    "claim.match_propose": N_("审核员建议供需对接"),
+    "claim.match_accept": N_("机构接受对接建议"),
+    "claim.match_decline": N_("机构婉拒对接建议"),
     "fund.donation_reverse": N_("冲正捐赠"),
     # exports
     "export.needs_private": N_("导出含隐私信息的需求"),
