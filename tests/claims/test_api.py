@@ -29,6 +29,11 @@ CLAIM_FIELDS = {
     "method",
     "note",
     "dispute",
+    # beyond cash: the kind, and for goods and services the offer and units
+    "kind",
+    "offer_id",
+    "quantity",
+    "months",
 }
 
 
