@@ -89,10 +89,18 @@ def test_refusals(client, create_org, create_need, make_offer, api_token, create
         {"need_code": need.code, "quantity": 1, "months": 1},
     )
     assert status == 403
-    # A moderator cannot match directly.
+    # A moderator's call is a proposal (202): nothing is held until the org
+    # accepts; a moderator of another region is refused.
     status, body = _post(
         client,
-        api_token(create_user("moderator")),
+        api_token(create_user("moderator", region_prefix="22")),
+        url,
+        {"need_code": need.code, "quantity": 1, "months": 1},
+    )
+    assert status == 202 and body["status"] == "pending" and body["claim_id"] is None
+    status, body = _post(
+        client,
+        api_token(create_user("moderator", region_prefix="62")),
         url,
         {"need_code": need.code, "quantity": 1, "months": 1},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, jsonify, make_response
 from marshmallow import fields as mfields
 from marshmallow import validate
 from sqlalchemy import select
@@ -31,10 +32,10 @@ from charitylink.api.fields import (
     integer,
     text,
 )
-from charitylink.claims import matching
+from charitylink.claims import matching, proposals
 from charitylink.claims.models import Claim, ClaimSession
 from charitylink.core.i18n import _
-from charitylink.core.permissions import require_org_staff
+from charitylink.core.permissions import is_moderator, require_org_staff
 from charitylink.core.timeutil import InvalidDate, parse_day
 from charitylink.errors import NotFound, ValidationFailed
 from charitylink.extensions import db
@@ -104,6 +105,24 @@ class SessionListSchema(Answer):
     items = mfields.List(mfields.Nested(SessionSchema), required=True)
 
 
+class ProposalSchema(Answer):
+    """A moderator's proposed match, waiting for the offering org."""
+
+    id = Integer(required=True)
+    offer_id = Integer(required=True)
+    need_code = Text(attribute="need.code", required=True)
+    quantity = Integer(required=True)
+    months = Integer(required=True)
+    status = Text(
+        required=True,
+        metadata={
+            "description": "pending：待机构确认；accepted：已接受；declined：已婉拒"
+        },
+    )
+    claim_id = Integer(allow_none=True, metadata={"description": "接受后生成的认领"})
+    created_at = Timestamp(required=True)
+
+
 def _offer(offer_id: int) -> Offer:
     offer = db.session.get(Offer, offer_id)
     if offer is None:
@@ -120,16 +139,28 @@ def _offer(offer_id: int) -> Offer:
     idempotent=True,
 )
 @accepts(MatchSchema)
-@bp.response(201, ClaimSchema, description="成功")
-def match_offer(offer_id: int) -> Claim:
+@bp.response(201, ClaimSchema, description="成功：机构工作人员对接，认领已生成")
+@bp.alt_response(
+    202,
+    schema=ProposalSchema,
+    description="审核员：对接建议已发给供给机构，机构接受后才生成认领",
+)
+def match_offer(offer_id: int) -> Claim | Response:
     user = require_user()
     offer = _offer(offer_id)
-    require_org_staff(user, offer.org_id)  # before the body: 403
+    moderator = is_moderator(user)
+    if not moderator:
+        require_org_staff(user, offer.org_id)  # before the body: 403
     data = body()
     need = db.session.scalar(select(Need).where(Need.code == data["need_code"]))
     if need is None or need.status in ("draft", "submitted", "rejected"):
         message = _("需求不存在。")
         raise ValidationFailed(message, {"need_code": message})
+    if moderator:  # a proposal; the org's acceptance makes the claim
+        proposal = proposals.propose(
+            offer, need, data["quantity"], data["months"], user
+        )
+        return make_response(jsonify(ProposalSchema().dump(proposal)), 202)
     return matching.match(offer, need, data["quantity"], data["months"], user)
 
 

@@ -157,7 +157,11 @@ def accept(proposal: MatchProposal, user: User) -> Any:
     )
     proposal.claim_id = claim.id
     _audit(
-        user, "claim.match_accept", proposal, ProposalStatus.PENDING, ProposalStatus.ACCEPTED
+        user,
+        "claim.match_accept",
+        proposal,
+        ProposalStatus.PENDING,
+        ProposalStatus.ACCEPTED,
     )
     db.session.flush()
     return claim
@@ -167,7 +171,11 @@ def decline(proposal: MatchProposal, user: User) -> MatchProposal:
     require_org_can_act(user, proposal.offer.org_id)
     _decide(proposal, user, ProposalStatus.DECLINED)
     _audit(
-        user, "claim.match_decline", proposal, ProposalStatus.PENDING, ProposalStatus.DECLINED
+        user,
+        "claim.match_decline",
+        proposal,
+        ProposalStatus.PENDING,
+        ProposalStatus.DECLINED,
     )
     db.session.flush()
     return proposal
