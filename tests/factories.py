@@ -235,3 +235,35 @@ def create_need(app, create_user):  # type: ignore[no-untyped-def]
         return need
 
     return make
+
+
+@pytest.fixture
+def make_offer(app, create_org):  # type: ignore[no-untyped-def]
+    """``make_offer(org=..., capacity_per_month=..., unit_value_fen=...)``: an
+    open offer written straight through the model (what a match needs)."""
+    from charitylink.core.timeutil import today
+    from charitylink.offers.models import Offer, OfferKind, OfferStatus
+
+    def make(org: Organization | None = None, **overrides: Any) -> Any:
+        org = org or create_org()
+        fields: dict[str, Any] = {
+            "org_id": org.id,
+            "kind": OfferKind.SERVICE,
+            "title": "上门照护服务",
+            "description": "为独居老人提供上门照护。",
+            "need_types": ["medical", "elderly_care"],
+            "region_prefix": "22",
+            "unit": "次",
+            "capacity_per_month": 10,
+            "unit_value_fen": 10_000,
+            "start_on": today(),
+            "end_on": None,
+            "status": OfferStatus.OPEN,
+        }
+        fields.update(overrides)
+        offer = Offer(**fields)
+        db.session.add(offer)
+        db.session.commit()
+        return offer
+
+    return make

@@ -93,6 +93,13 @@ class ClaimLimit(DomainError):
     code = "claim_limit"
 
 
+class CapacityExceeded(DomainError):
+    """A match would take more of an offer's units in some month than its
+    monthly capacity leaves (charitylink.claims.matching)."""
+
+    code = "capacity_exceeded"
+
+
 class StorageFull(DomainError):
     """A file could not be written (disk full, read-only volume): HTTP 507."""
 

@@ -7,6 +7,7 @@ from charitylink.claims.models import (
     ClaimSession,
     ClaimStatus,
 )
+from charitylink.claims.proposals import MatchProposal
 from charitylink.complaints.models import Complaint
 from charitylink.core.audit import AuditEvent
 from charitylink.core.idempotency import IdempotencyRecord
@@ -28,6 +29,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Claim",
+    "MatchProposal",
     "ClaimInstalment",
     "ClaimSession",
     "ClaimStatus",

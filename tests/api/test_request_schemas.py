@@ -19,7 +19,6 @@ from charitylink.extensions import db
 from charitylink.orgs.models import OrgStatus
 from charitylink.projects.models import ProjectStatus
 from tests.factories import org_admin_of
-from tests.security.conftest import make_offer
 
 MODERATOR_LISTS = {
     "/api/v1/complaints",
@@ -36,7 +35,9 @@ def _resolve(spec: dict, schema: dict) -> dict:
 
 
 @pytest.fixture
-def world(create_user, create_org, create_fund, create_project, create_need):
+def world(
+    create_user, create_org, create_fund, create_project, create_need, make_offer
+):
     org = create_org()
     admin = org_admin_of(org)
     fund = create_fund(org=org, donations_fen=1_000_000)
@@ -56,7 +57,14 @@ def world(create_user, create_org, create_fund, create_project, create_need):
         10_000,
     )
     db.session.commit()
+    from charitylink.claims import matching
+
+    offer = make_offer(org=org)
+    match = matching.match(offer, need, 1, 1, admin)
+    db.session.commit()
     return {
+        "offer": offer,
+        "match": match,
         "moderator": create_user("moderator", region_prefix="22"),
         "admin": admin,
         "pending_org": create_org(status=OrgStatus.PENDING),
@@ -71,7 +79,6 @@ def world(create_user, create_org, create_fund, create_project, create_need):
         "draft_need": draft_need,
         "claim": claim,
         "paired": paired,
-        "offer": make_offer(org),
         "complaint": complaint_services.submit(
             {
                 "subject_type": "org",
@@ -163,6 +170,8 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
         "endPairing": ("admin", f"/api/v1/claims/{w['paired'].id}/end"),
         "createOffer": ("admin", "/api/v1/offers"),
         "updateOffer": ("admin", f"/api/v1/offers/{w['offer'].id}"),
+        "matchOffer": ("admin", f"/api/v1/offers/{w['offer'].id}/match"),
+        "createClaimSession": ("admin", f"/api/v1/claims/{w['match'].id}/sessions"),
     }
 
 

@@ -76,6 +76,7 @@ NOT_HTML = {
     "api_v1.list_instalments",
     "claims.evidence_file",
     "claims.response_evidence_file",
+    "api_v1.list_sessions",
     "exports.mod_export",
     "exports.org_export",
     "needs.import_template",
@@ -137,6 +138,46 @@ EXTRA = [
     ("claims.org_detail.pairing", "admin_a", "/org/claims/{pairing}", 200),
     ("claims.mod_detail.pairing", "mod_in", "/mod/claims/{pairing}", 200),
 ]
+# States whose path names the sweep world's objects: (name, role, world →
+# path, status).
+WORLD_EXTRA = [
+    (
+        "claims.offer_match.need",
+        "admin_a",
+        lambda w: f"/org/offers/{w.offer_a.id}/match?need={w.match_need.code}",
+        200,
+    ),
+    (
+        "claims.propose_match.need",
+        "mod_in",
+        lambda w: f"/mod/offers/{w.offer_a.id}/propose?need={w.need.code}",
+        200,
+    ),
+    (
+        "claims.org_detail.match",
+        "admin_a",
+        lambda w: f"/org/claims/{w.match_claim.id}",
+        200,
+    ),
+    (
+        "claims.deliver.match",
+        "admin_a",
+        lambda w: f"/org/claims/{w.match_claim.id}/deliver",
+        200,
+    ),
+    (
+        "claims.mod_detail.match",
+        "mod_in",
+        lambda w: f"/mod/claims/{w.delivered_match.id}",
+        200,
+    ),
+    (
+        "claims.confirm.match",
+        "mod_in",
+        lambda w: f"/mod/claims/{w.delivered_match.id}/confirm",
+        200,
+    ),
+]
 # Screenshots stop this far down: a page taller than this is in report.txt anyway.
 SHOT_MAX_HEIGHT = 16_000
 
@@ -167,6 +208,9 @@ class SweepWorld:
     privacy_request: Any = None
     pairing_id: int = 0
     offer_a: Any = None
+    match_need: Any = None
+    match_claim: Any = None
+    delivered_match: Any = None
 
     def attr(self, name: str) -> Any:
         value = getattr(self, name)
@@ -292,6 +336,7 @@ def sweep_world(
     )
     _pairing(w)
     _outbox(w)
+    _matches(w, create_need)
     _integrity(w, create_fund, create_need)
     _webhook_log(w)
     _privacy(w, create_need)
@@ -399,6 +444,42 @@ def _integrity(w: SweepWorld, create_fund: Any, create_need: Any) -> None:
         "goods",
         evidence=("receipt-copy.jpg", jpeg_with_exif()),
     )
+
+
+def _matches(w: SweepWorld, create_need: Any) -> None:
+    """Org A's offer, a match with sessions to deliver and a delivered one
+    for the 回访 (matching, 供需对接)."""
+    from charitylink.claims import matching
+    from charitylink.core.timeutil import today
+    from charitylink.offers.models import Offer
+
+    w.offer_a = Offer(
+        org_id=w.org_a.id,
+        kind="service",
+        title="社区老年人上门助浴与居家照护服务",
+        need_types=["medical", "elderly_care"],
+        region_prefix="22",
+        unit="次",
+        capacity_per_month=20,
+        unit_value_fen=8_000,
+        start_on=today(),
+    )
+    db.session.add(w.offer_a)
+    db.session.flush()
+    admin = w.users["admin_a"]
+    w.match_need = create_need(amount_fen=96_000, title="失能老人需要上门照护")
+    w.match_claim = matching.match(w.offer_a, w.match_need, 4, 1, admin)
+    for quantity, hours, people, note in ((2, 1.5, 2, "上门助浴"), (1, 2, 3, "")):
+        matching.record_session(
+            w.match_claim, admin, today(), quantity, hours, people, note
+        )
+    w.delivered_match = matching.match(w.offer_a, w.match_need, 3, 1, admin)
+    matching.record_session(w.delivered_match, admin, today(), 3, 4, 2, "居家照护")
+    matching.deliver_match(w.delivered_match, admin)
+    from charitylink.claims import proposals
+
+    # A moderator's proposal waiting on the offer's match page.
+    proposals.propose(w.offer_a, w.need, 2, 3, w.users["mod_in"])
 
 
 def _outbox(w: SweepWorld) -> None:
@@ -648,6 +729,11 @@ def test_every_page_looks_right_for_every_role_at_both_widths(
             (e, r, u.replace("{pairing}", str(sweep_world.pairing_id)), s)
             for e, r, u, s in EXTRA
             if not only or e in only.split(",")
+        ]
+        looks += [
+            (name, role, path(sweep_world), status)
+            for name, role, path, status in WORLD_EXTRA
+            if not only or name in only.split(",")
         ]
         for endpoint, role, url, expected in looks:
             viewer = viewers[role]

@@ -31,6 +31,11 @@ CLAIM_FIELDS = {
     "dispute",
     "schedule",
     "ended_at",
+    # beyond cash: the kind, and for goods and services the offer and units
+    "kind",
+    "offer_id",
+    "quantity",
+    "months",
 }
 
 

@@ -255,6 +255,184 @@ class ClaimLoop(RuleBasedStateMachine):
             expect=expect,
         )
 
+    # -- matching (供需对接): goods and service claims from an offer --------
+    # Kept apart from ``claim_ids`` (the cash rules' claims): a match is
+    # delivered by its sessions. Figures checked by the invariants below:
+    # each offer month's use equals the units the matches hold in it, and a
+    # delivered match's value equals its sessions' units × the unit value.
+
+    def _offer(self) -> Any:
+        if getattr(self, "offer_id", None) is None:
+            from charitylink.offers.models import Offer
+
+            offer = Offer(
+                org_id=self.admin.org_id,
+                kind="service",
+                title="上门照护",
+                need_types=["medical"],
+                region_prefix="22",
+                unit="次",
+                capacity_per_month=6,
+                unit_value_fen=1_000,
+                start_on=today(),
+            )
+            db.session.add(offer)
+            db.session.commit()
+            self.offer_id = offer.id
+            self.match_ids: list[int] = []
+        from charitylink.offers.models import Offer
+
+        return db.session.get_one(Offer, self.offer_id)
+
+    def _match(self, index: int) -> Claim | None:
+        self._offer()
+        if not self.match_ids:
+            return None
+        return db.session.get(Claim, self.match_ids[index % len(self.match_ids)])
+
+    @rule(n=st.integers(0, 1), quantity=st.integers(1, 8), months=st.integers(1, 2))
+    def match(self, n: int, quantity: int, months: int) -> None:
+        from charitylink.claims import matching
+        from charitylink.errors import CapacityExceeded, ValidationFailed
+
+        offer = self._offer()
+        need = db.session.get_one(Need, self.need_ids[n])
+        value = quantity * months * offer.unit_value_fen
+        spans = matching.match_months(offer, months)
+        left = matching.remaining_by_month(offer, spans)
+        expect: type[Exception] | None = None
+        if need.status != NeedStatus.PUBLISHED or (
+            need.deadline_on and need.deadline_on < today()
+        ):
+            expect = NotClaimable
+        elif need.need_type != "medical" or quantity > offer.capacity_per_month:
+            expect = ValidationFailed
+        elif value > need.amount_fen - need.claimed_fen:
+            expect = OverClaim
+        elif any(left[m] < quantity for m in spans):
+            expect = CapacityExceeded
+        try:
+            claim = matching.match(offer, need, quantity, months, self.admin)
+        except DomainError as exc:
+            db.session.rollback()
+            assert expect is not None and isinstance(exc, expect), (exc, expect)
+        else:
+            db.session.commit()
+            assert expect is None, f"expected {expect.__name__}"
+            self.match_ids.append(claim.id)
+
+    @rule(i=st.integers(0, 50), quantity=st.integers(1, 5))
+    def session(self, i: int, quantity: int) -> None:
+        from charitylink.claims import matching
+        from charitylink.errors import ValidationFailed
+
+        claim = self._match(i)
+        if claim is None:
+            return
+        done = matching.session_totals(claim)["quantity"]
+        expect: type[Exception] | None = None
+        if claim.status != ClaimStatus.RESERVED:
+            expect = InvalidTransition
+        elif done + quantity > (claim.quantity or 0) * (claim.months or 1):
+            expect = ValidationFailed
+        self._attempt(
+            matching.record_session,
+            claim,
+            self.admin,
+            today(),
+            quantity,
+            1.5,
+            2,
+            "",
+            expect=expect,
+        )
+
+    @rule(i=st.integers(0, 50))
+    def deliver_match(self, i: int) -> None:
+        from charitylink.claims import matching
+        from charitylink.errors import ValidationFailed
+
+        claim = self._match(i)
+        if claim is None:
+            return
+        need = db.session.get_one(Need, claim.need_id)
+        expect: type[Exception] | None = None
+        if claim.status != ClaimStatus.RESERVED or (claim.months or 1) > 1:
+            expect = InvalidTransition
+        elif not matching.sessions_of(claim):
+            expect = ValidationFailed
+        elif need.status not in services.DELIVERABLE_NEED_STATUSES:
+            expect = InvalidTransition
+        self._attempt(matching.deliver_match, claim, self.admin, expect=expect)
+
+    @rule(i=st.integers(0, 50))
+    def cancel_match(self, i: int) -> None:
+        claim = self._match(i)
+        if claim is None:
+            return
+        ok = claim.status == ClaimStatus.RESERVED
+        self._attempt(
+            services.cancel_claim,
+            claim,
+            self.admin,
+            expect=None if ok else InvalidTransition,
+        )
+
+    @rule(i=st.integers(0, 50))
+    def confirm_match(self, i: int) -> None:
+        claim = self._match(i)
+        if claim is None:
+            return
+        ok = claim.status == ClaimStatus.DELIVERED
+        self._attempt(
+            services.confirm_claim,
+            claim,
+            self.moderator,
+            expect=None if ok else InvalidTransition,
+        )
+
+    @invariant()
+    def offer_months_match_their_matches(self) -> None:
+        from charitylink.claims import matching
+        from charitylink.claims.models import ClaimSession
+        from charitylink.offers.models import OfferMonth
+
+        if getattr(self, "offer_id", None) is None:
+            return
+        db.session.expire_all()
+        offer = self._offer()
+        held: dict[Any, int] = {}
+        for claim_id in self.match_ids:
+            c = db.session.get_one(Claim, claim_id)
+            units = matching.session_totals(c)["quantity"]
+            if c.status == ClaimStatus.RESERVED:
+                hold = c.quantity or 0
+            elif c.status in (ClaimStatus.CANCELLED, ClaimStatus.EXPIRED):
+                hold = 0
+            else:  # delivered: what its sessions gave, valued at the unit value
+                hold = units
+                assert c.delivered_fen == min(
+                    units * offer.unit_value_fen, c.amount_fen
+                )
+            if c.status == ClaimStatus.CONFIRMED:
+                assert all(
+                    s.confirmed_at is not None
+                    for s in db.session.scalars(
+                        select(ClaimSession).where(ClaimSession.claim_id == c.id)
+                    )
+                )
+            assert c.fund_id is None and c.amount_fen == (
+                (c.quantity or 0) * (c.months or 1) * offer.unit_value_fen
+            )
+            for month in matching.claim_months(c):
+                held[month] = held.get(month, 0) + hold
+        rows = db.session.scalars(
+            select(OfferMonth).where(OfferMonth.offer_id == offer.id)
+        ).all()
+        for row in rows:
+            assert 0 <= row.used <= offer.capacity_per_month
+            assert row.used == held.get(row.month, 0), (row.month, row.used, held)
+
     # -- pairing (结对关爱): schedule, months, misses, early end -------------
 
     @rule(

@@ -44,6 +44,8 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
                 if rule.endpoint.endswith(("evidence_file", "confirm_claim", "confirm"))
                 else world.claim.id
             )
+        elif arg == "offer_id" and getattr(world, "offer_a", None) is not None:
+            values[arg] = world.offer_a.id
         elif arg == "entry_id":  # a donation to org A's fund (a receipt)
             values[arg] = _donation_of(world.fund_a)
         elif arg == "user_id":

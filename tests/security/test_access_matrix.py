@@ -61,7 +61,7 @@ BAD_LINK_OK = {"accounts.reset", "accounts.confirm"}
 
 # POSTs whose API endpoint checks the body before the service checks the role:
 # refused roles get 422 (and nothing changes); the service would answer 403.
-VALIDATES_FIRST = {"api_v1.deliver_claim", "api_v1.import_needs"}
+VALIDATES_FIRST = {"api_v1.deliver_claim", "api_v1.import_needs", "api_v1.match_offer"}
 
 # endpoint → {method: roles allowed}
 EXPECT: dict[str, dict[str, frozenset[str]]] = {
@@ -303,6 +303,18 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "pairing.deliver": {"POST": STAFF_A},
     "pairing.confirm": {"POST": MOD_IN},
     "pairing.end": {"POST": STAFF_A | MOD_IN},
+    # matching (供需对接): org A's offer; sessions of org A's claim
+    "claims.offer_match": {"GET": STAFF_A, "POST": STAFF_A},
+    "claims.add_session": {"POST": STAFF_A},
+    # org A's staff match; a moderator's call is a proposal (need's region, in
+    # the body: refused after it)
+    "api_v1.match_offer": {"POST": STAFF_A | MOD_IN},
+    "api_v1.create_session": {"POST": STAFF_A},
+    "api_v1.list_sessions": {"GET": STAFF_A | MOD_IN},
+    # a moderator proposes a match of any org's offer; its org accepts or declines
+    "claims.propose_match": {"GET": MODS, "POST": MODS},
+    "claims.accept_proposal": {"POST": STAFF_A},
+    "claims.decline_proposal": {"POST": STAFF_A},
 }
 
 

@@ -107,6 +107,7 @@ class ErrorDetailSchema(Answer):
             "description": "bad_request, unauthorized, forbidden, not_found, "
             "validation_failed, over_claim, insufficient_funds, fund_purpose, "
             "not_claimable, four_eyes, invalid_transition, conflict, claim_limit, "
+            "capacity_exceeded, "
             "idempotency_key_reused, idempotency_in_progress, too_large, "
             "rate_limited, method_not_allowed ..."
         },
@@ -235,7 +236,8 @@ _ERR_TEXT = {
     "403": "无权执行（角色不符，或对象不在您负责的区划/机构内）",
     "404": "对象不存在（或对您不可见）",
     "409": "会违反业务规则：over_claim, insufficient_funds, fund_purpose, "
-    "not_claimable, four_eyes, invalid_transition, conflict, claim_limit；"
+    "not_claimable, four_eyes, invalid_transition, conflict, claim_limit, "
+    "capacity_exceeded；"
     "或同一 Idempotency-Key 的请求仍在处理（idempotency_in_progress）",
     "413": "请求体过大",
     "422": "字段校验失败（fields 逐项说明）；或 Idempotency-Key 已用于另一请求体"
@@ -496,6 +498,7 @@ from charitylink.api import (  # noqa: E402,F401
     funds,
     imports,
     integrity,
+    matching,
     needs,
     notifications,
     offers,

@@ -44,6 +44,7 @@ from charitylink.api.reasons import ReasonOptionalSchema
 from charitylink.claims import services
 from charitylink.claims.models import (
     Claim,
+    ClaimKind,
     ClaimStatus,
     DeliveryMethod,
     DisputeOutcome,
@@ -146,10 +147,26 @@ class ClaimSchema(Answer):
     id = Integer(required=True)
     need_code = Text(attribute="need.code", required=True)
     org_id = Integer(required=True)
-    fund_id = Integer(required=True)
+    fund_id = Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "出资基金；物资或服务对接不占用基金，为 null"},
+    )
     project_id = Integer(allow_none=True)
     amount = Integer(
         attribute="amount_fen", required=True, metadata={"description": FEN_TEXT}
+    )
+    kind = choice(
+        ClaimKind, "认领类型", description="cash：资金；goods：物资；service：服务"
+    )
+    offer_id = Integer(allow_none=True, metadata={"description": "对接的供给编号"})
+    quantity = Integer(
+        allow_none=True, metadata={"description": "物资或服务：每月数量（单位见供给）"}
+    )
+    months = Integer(
+        attribute="span_months",
+        allow_none=True,
+        metadata={"description": "对接或结对的月数"},
     )
     status = choice(ClaimStatus, required=True)
     due_on = Day(required=True)

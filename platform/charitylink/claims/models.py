@@ -176,6 +176,14 @@ class Claim(Model):
     offer = relationship("Offer", lazy="joined")
 
     @property
+    def span_months(self) -> int | None:
+        """The months a match or a pairing covers: a single-month match keeps
+        ``months`` NULL (it is not a pairing) but spans one month."""
+        if self.months is not None:
+            return self.months
+        return 1 if self.offer_id is not None else None
+
+    @property
     def kind_label(self) -> str:
         return _(CLAIM_KIND_LABELS.get(ClaimKind(self.kind or "cash"), self.kind))
 

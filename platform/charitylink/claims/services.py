@@ -436,6 +436,8 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
     method: str | None,
     note: str = "",
     evidence: Any = None,
+    *,
+    _from_sessions: bool = False,
 ) -> Claim:
     """The org reports a delivery: ``delivered_fen`` (≤ the claimed amount) is
     paid out of the fund, the undelivered rest goes back to it (and off the
@@ -445,6 +447,11 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
     A suspended org reports no delivery: money leaves the fund here. A delivery
     it reported before the suspension stays for the moderator to confirm or not
     (``confirm_claim`` does not look at the org's status)."""
+    if claim.offer_id is not None and not _from_sessions:
+        # A goods or service match is delivered by its sessions (claims.matching).
+        from charitylink.claims import matching
+
+        return matching.deliver_from_api(claim, user, delivered_fen, note)
     require_org_can_act(user, claim.org_id)
     if claim.months is not None:  # a pairing: month by month (claims.pairing)
         raise InvalidTransition(_("结对认领请按月交付（逐期登记）。"))
@@ -525,10 +532,27 @@ def confirm_claim(claim: Claim, moderator: User) -> Claim:
     _audit_claim(
         moderator, "claim.confirm", claim, ClaimStatus.DELIVERED, ClaimStatus.CONFIRMED
     )
+    _after_match_confirmed(claim, moderator)
     db.session.flush()
     _maybe_confirm_need(claim.need, moderator)
     events.delivery_confirmed(claim)
     return claim
+
+
+def _after_match_confirmed(claim: Claim, moderator: User) -> None:
+    """回访 of a goods or service match confirms its sessions too."""
+    if claim.offer_id is not None:
+        from charitylink.claims import matching
+
+        matching.confirm_sessions(claim, moderator)
+
+
+def _after_match_closed(claim: Claim) -> None:
+    """A reserved match closed: its units go back to the offer."""
+    if claim.offer_id is not None:
+        from charitylink.claims import matching
+
+        matching.give_back_units(claim)
 
 
 def _maybe_confirm_need(need: Need, actor: User) -> None:
@@ -573,6 +597,7 @@ def _close_reserved(
     claim.closed_at = utcnow()
     need = claim.need
     _add_to_need(need, -claim.amount_fen)  # need before fund: see deliver_claim
+    _after_match_closed(claim)
     if claim.fund_id is not None:  # goods and services hold no fund money
         ledger.release(
             claim.fund_id,
@@ -924,6 +949,7 @@ def resolve_dispute(
     need = claim.need
     if reversed_fen > 0:
         _add_to_need(need, -reversed_fen, -reversed_fen)
+    if reversed_fen > 0 and claim.fund_id is not None:  # goods: no money to return
         payment = db.session.scalar(
             select(LedgerEntry).where(
                 LedgerEntry.claim_id == claim.id,
@@ -951,6 +977,7 @@ def resolve_dispute(
     if new == ClaimStatus.CONFIRMED:
         claim.confirmed_by_id = moderator.id
         claim.confirmed_at = now
+        _after_match_confirmed(claim, moderator)
     else:
         claim.closed_at = now
     row = _audit_claim(
@@ -1204,6 +1231,7 @@ def cancel_reserved_for_withdrawal(
             continue  # delivered or cancelled by its org meanwhile
         claim.closed_at = utcnow()
         _add_to_need(need, -claim.amount_fen)
+        _after_match_closed(claim)
         if claim.fund_id is not None:  # goods and services hold no fund money
             ledger.release(
                 claim.fund_id,

@@ -353,6 +353,8 @@ def deliver(claim_id: int) -> ResponseReturnValue:
     if claim.status != ClaimStatus.RESERVED:
         flash(_("只有待交付的认领可以登记交付。"), "error")
         return redirect(url_for(".org_detail", claim_id=claim.id))
+    if claim.offer_id is not None:  # goods and services: delivered by sessions
+        return match_views.deliver_match_page(claim)
     form = DeliverForm()
     if request.method == "GET":
         form.delivered_on.data = today().isoformat()
@@ -405,10 +407,16 @@ def cancel(claim_id: int) -> ResponseReturnValue:
             details=[
                 (_("需求"), f"{claim.need.code} {claim.need.title}"),
                 (_("认领金额"), format_fen(claim.amount_fen)),
-                (_("基金"), claim.fund.name),
+                (_("基金"), claim.fund.name if claim.fund else claim.kind_label),
             ],
             consequence=_(
                 "取消后预留的 %(a)s 退回基金，需求重新开放认领。此操作不能撤销。",
+                a=format_fen(claim.amount_fen),
+            )
+            if claim.fund_id is not None
+            else _(
+                "取消后对接的 %(a)s 不再计入需求，供给的名额退回，需求重新开放认领。"
+                "此操作不能撤销。",
                 a=format_fen(claim.amount_fen),
             ),
             action=url_for(".cancel", claim_id=claim.id),
@@ -488,6 +496,7 @@ def confirm(claim_id: int) -> ResponseReturnValue:
                 (_("交付日期"), cn_date(claim.delivered_on)),
                 (_("交付说明"), claim.note or "—"),
                 (_("交付凭证"), claim.evidence_name or _("未上传")),
+                *match_views.confirm_details(claim),
             ],
             download={
                 "url": url_for(".evidence_file", claim_id=claim.id),
@@ -718,3 +727,7 @@ def response_evidence_file(claim_id: int) -> ResponseReturnValue:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+# The matching pages (供需对接) register on this blueprint.
+from charitylink.claims import match_views  # noqa: E402

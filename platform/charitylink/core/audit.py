@@ -93,6 +93,11 @@ AUDIT_ACTION_LABELS = {
     "instalment.deliver": N_("登记结对当月交付"),
     "instalment.confirm": N_("回访确认结对当月交付"),
     "instalment.miss": N_("结对当月逾期未交付"),
+    "claim.match": N_("供需对接"),
+    "claim.session": N_("登记服务记录"),
+    "claim.match_propose": N_("审核员建议供需对接"),
+    "claim.match_accept": N_("机构接受对接建议"),
+    "claim.match_decline": N_("机构婉拒对接建议"),
     "fund.donation_reverse": N_("冲正捐赠"),
     # exports
     "export.needs_private": N_("导出含隐私信息的需求"),
@@ -157,6 +162,7 @@ AUDIT_OBJECT_LABELS = {
     "complaint": N_("举报"),
     "integrity_signal": N_("诚信提示"),
     "privacy_request": N_("个人信息请求"),
+    "match_proposal": N_("对接建议"),
 }
 
 

@@ -217,6 +217,19 @@ def delivery_confirmed(claim: Claim) -> None:
     claim_event(hooks.CLAIM_CONFIRMED, claim)
 
 
+def offer_matched(proposal: Any) -> None:
+    """A moderator proposed a match of the org's offer to a need: its staff
+    accept or decline it on the offer's match page (keyed by the proposal)."""
+    need = proposal.need
+    notify(
+        "offer_matched",
+        org_users(proposal.offer.org_id),
+        event=f"match_proposal:{proposal.id}",
+        params={**_need_params(need), "offer": proposal.offer.title},
+        url=f"/org/offers/{proposal.offer_id}/match?need={need.code}",
+    )
+
+
 # --------------------------------------------------------------------------
 # Projects
 # --------------------------------------------------------------------------
