@@ -17,7 +17,7 @@ from charitylink.needs.models import Need, NeedStatus
 from charitylink.notifications.models import Notification
 from charitylink.offers.models import Offer, OfferMonth
 from charitylink.orgs.models import Organization, OrgStatus, OrgType
-from charitylink.privacy.models import Consent
+from charitylink.privacy.models import Consent, PrivateExport, PrivateViewFlag
 from charitylink.projects.models import Project, ProjectStatus, ProjectUpdate
 from charitylink.regions.models import Region
 from charitylink.search.models import SearchOutbox
@@ -31,6 +31,8 @@ __all__ = [
     "ClaimSession",
     "ClaimStatus",
     "Consent",
+    "PrivateExport",
+    "PrivateViewFlag",
     "Complaint",
     "Fund",
     "FundKind",

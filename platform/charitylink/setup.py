@@ -110,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.notifications.views import bp as notifications_bp
     from charitylink.orgs.views import bp as orgs_bp
     from charitylink.printing.views import bp as printing_bp
+    from charitylink.privacy.views import bp as privacy_bp
     from charitylink.projects.views import bp as projects_bp
     from charitylink.public.views import bp as public_bp
     from charitylink.reports.views import bp as reports_bp
@@ -134,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
         complaints_bp,
         integrity_bp,
         webhooks_bp,
+        privacy_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document
@@ -194,6 +196,7 @@ def _label_sets() -> SimpleNamespace:
     from charitylink.funds import models as funds
     from charitylink.needs import models as needs
     from charitylink.orgs import models as orgs
+    from charitylink.privacy import models as privacy
     from charitylink.projects import models as projects
 
     return SimpleNamespace(
@@ -208,6 +211,7 @@ def _label_sets() -> SimpleNamespace:
                 needs,
                 orgs,
                 projects,
+                privacy,
             )
             for name, value in vars(module).items()
             if name.endswith("_LABELS") and isinstance(value, dict)

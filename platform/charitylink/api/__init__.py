@@ -60,6 +60,7 @@ PATH_PARAMS["tracking_code"] = {
     "description": "提交举报时得到的查询码；错误的查询码与不存在的一样答复 404",
 }
 PATH_PARAMS["entry_id"] = {**PATH_PARAMS["fund_id"], "name": "entry_id"}
+PATH_PARAMS["consent_id"] = {**PATH_PARAMS["org_id"], "name": "consent_id"}
 PATH_PARAMS["code"] = {
     "name": "code",
     "in": "path",
@@ -489,6 +490,7 @@ def published_body() -> dict[str, Any]:
 from charitylink.api import (  # noqa: E402,F401
     claims,
     complaints,
+    consents,
     funds,
     imports,
     integrity,

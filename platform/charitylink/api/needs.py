@@ -371,7 +371,7 @@ def create_need() -> dict[str, Any]:
     need = services.create_need(data, user)
     return {
         "need": need,
-        "household": privacy.masked_household(privacy.decrypt_household(need)),
+        "household": privacy.masked_household(privacy.decrypt_household(need), need),
         "duplicates": services.duplicate_summary(need.household_key, need.id),
     }
 
@@ -549,7 +549,7 @@ def get_need(code: str) -> Need:
 def get_private(code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     user = _moderator()
     need = _load_for(user, code)
-    household = services.get_private(need, user)
+    household = services.get_private(need, user, api=True)
     return (
         {"code": need.code, "household": household},
         200,

@@ -106,6 +106,13 @@ AUDIT_ACTION_LABELS = {
     "webhook.pause": N_("暂停 Webhook"),
     "webhook.resume": N_("恢复 Webhook"),
     "webhook.disable": N_("Webhook 连续失败被停用"),
+    # consents and access to private data
+    "consent.record": N_("登记同意记录"),
+    "consent.form": N_("上传同意书扫描件"),
+    "consent.withdraw": N_("撤回同意"),
+    "need.private_export": N_("导出需求隐私信息"),
+    "export.private_download": N_("下载含隐私信息的导出文件"),
+    "privacy.view_alert": N_("查看隐私信息过多提示"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
@@ -121,6 +128,8 @@ AUDIT_GROUP_LABELS = {
     "complaint": N_("举报"),
     "integrity": N_("诚信提示"),
     "webhook": N_("Webhook"),
+    "consent": N_("同意记录"),
+    "privacy": N_("隐私"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the
@@ -136,6 +145,8 @@ AUDIT_OBJECT_LABELS = {
     "system": N_("系统"),
     "complaint": N_("举报"),
     "integrity_signal": N_("诚信提示"),
+    "consent": N_("同意记录"),
+    "private_export": N_("隐私信息导出"),
 }
 
 
