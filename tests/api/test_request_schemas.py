@@ -9,6 +9,7 @@ value on the bound.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from charitylink.claims import services as claims
 from charitylink.complaints import services as complaint_services
 from charitylink.extensions import db
 from charitylink.orgs.models import OrgStatus
+from charitylink.privacy.models import Consent
 from charitylink.projects.models import ProjectStatus
 from tests.factories import org_admin_of
 
@@ -40,8 +42,16 @@ def world(create_user, create_org, create_fund, create_project, create_need):
     unclaimed = create_need(status="published")
     draft_need = create_need(status="draft")
     claim = claims.claim_need(need, admin, fund, 10_000)
+    consent = Consent(
+        need_id=need.id,
+        scope="share_contact",
+        method="written",
+        given_on=date(2026, 1, 5),
+    )
+    db.session.add(consent)
     db.session.commit()
     return {
+        "consent": consent,
         "moderator": create_user("moderator", region_prefix="22"),
         "admin": admin,
         "pending_org": create_org(status=OrgStatus.PENDING),
@@ -115,6 +125,11 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
             "/api/v1/integrity/signals/fast_delivery.org-1/dismiss",
         ),
         "createWebhook": ("moderator", "/api/v1/webhooks"),
+        "createNeedConsent": ("moderator", f"/api/v1/needs/{w['need'].code}/consents"),
+        "withdrawConsent": (
+            "moderator",
+            f"/api/v1/consents/{w['consent'].id}/withdraw",
+        ),
     }
 
 

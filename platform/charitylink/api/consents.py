@@ -32,6 +32,7 @@ from charitylink.api.fields import (
     Timestamp,
     choice,
     day,
+    depends,
     text,
 )
 from charitylink.api.reasons import ReasonSchema
@@ -45,14 +46,22 @@ from charitylink.privacy.models import Consent, ConsentMethod, ConsentScope
 
 class ConsentInputSchema(Body):
     scope = choice(ConsentScope, "同意事项", required=True)
-    method = choice(ConsentMethod, "同意方式", required=True)
-    given_on = day("同意日期", required=True)
-    guardian_name = text(
-        consents.GUARDIAN_NAME_MAX,
-        "监护人姓名",
-        nullable=True,
-        description="监护人同意（method=guardian）时必填；涉及不满 14 周岁儿童的同意"
-        "只能由监护人作出。加密保存",
+    method = depends(
+        choice(ConsentMethod, "同意方式", required=True),
+        "scope, given_on",
+        "涉及不满 14 周岁儿童的同意（按身份证号计算同意日期时的年龄；困境儿童需求的"
+        "故事与照片）只能为 guardian",
+    )
+    given_on = depends(day("同意日期", required=True), "今天", "不能晚于今天")
+    guardian_name = depends(
+        text(
+            consents.GUARDIAN_NAME_MAX,
+            "监护人姓名",
+            nullable=True,
+            description="加密保存；只在本接口与审核员页面显示",
+        ),
+        "method",
+        "method 为 guardian 时必填，其他方式不填",
     )
 
 
