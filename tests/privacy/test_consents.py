@@ -310,6 +310,9 @@ def test_consents_api_lists_records_and_withdraws(
     assert done.status_code == 200 and done.get_json()["active"] is False
     twice = client.post(wd, json={"reason": "监护人撤回"}, headers=headers)
     assert twice.status_code == 409
-    assert client.post(
-        "/api/v1/consents/999999/withdraw", json={"reason": "x"}, headers=headers
-    ).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/consents/999999/withdraw", json={"reason": "x"}, headers=headers
+        ).status_code
+        == 404
+    )
