@@ -16,6 +16,8 @@ Revises: 0011_beyond_cash
 Create Date: 2026-12-06
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,6 +25,21 @@ revision = "0017_consent"
 down_revision = "0011_beyond_cash"
 branch_labels = None
 depends_on = None
+
+
+def copy_flags(bind: Any) -> None:
+    """The flag becomes a written consent by the need's enterer, on the day
+    the need was entered. One INSERT … SELECT: no row is read into Python.
+    SQLite keeps timestamps as text: the date is its first ten characters."""
+    postgres = bind.dialect.name == "postgresql"
+    day = "CAST(created_at AS DATE)" if postgres else "substr(created_at, 1, 10)"
+    bind.execute(
+        sa.text(
+            "INSERT INTO consents (need_id, scope, method, given_on, recorded_by_id,"
+            f" recorded_at) SELECT id, 'share_contact', 'written', {day},"
+            " entered_by_id, created_at FROM needs WHERE consent_share_contact = :yes"
+        ).bindparams(yes=True)
+    )
 
 
 def upgrade() -> None:
@@ -72,19 +89,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_private_view_flags_created_at"), "private_view_flags", ["created_at"]
     )
-    # The flag becomes a written consent by the need's enterer, on the day
-    # the need was entered. One INSERT … SELECT: no row is read into Python.
-    # SQLite keeps timestamps as text: the date is its first ten characters.
-    postgres = op.get_bind().dialect.name == "postgresql"
-    day = "CAST(created_at AS DATE)" if postgres else "substr(created_at, 1, 10)"
-    op.execute(
-        sa.text(
-            "INSERT INTO consents (need_id, scope, method, given_on, recorded_by_id,"
-            f" recorded_at) SELECT id, 'share_contact', 'written', {day},"
-            " entered_by_id, created_at FROM needs WHERE consent_share_contact = :yes"
-        ).bindparams(yes=True)
-    )
-
+    copy_flags(op.get_bind())
 
 def downgrade() -> None:
     op.execute(
