@@ -404,6 +404,9 @@ def read_form(consent: Consent, moderator: User) -> tuple[bytes, str, str] | Non
     if path is None:
         return None
     data = base64.b64decode(privacy.cipher().decrypt(path.read_text(encoding="ascii")))
-    audit.record(moderator, "need.private_view", need, reason="查看同意书扫描件")
+    from charitylink.privacy import access
+
+    audit.record(moderator, "need.private_view", need, reason=access.FORM_REASON)
     db.session.flush()
+    access.note_private_view(moderator)
     return data, consent.form_name or "consent", consent.form_mime or "application/pdf"
