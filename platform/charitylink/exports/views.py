@@ -37,6 +37,7 @@ def _render_mod(form: Any = None, link: str = "", status: int = 200) -> Any:
     from charitylink.privacy import exports as private
     from charitylink.privacy.forms import PrivateExportForm
 
+    private.sweep_expired()
     return render_template(
         "exports/mod.html",
         sheets=services.MODERATOR_SHEETS,

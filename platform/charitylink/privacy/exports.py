@@ -140,6 +140,7 @@ def download(raw: str, user: User) -> tuple[bytes, str, str]:
     """The file behind a link, once: the first use marks it used and deletes
     the file; a second use, an expired link or another account's link is
     refused (410, or 404 for a token that is no link of this account)."""
+    sweep_expired()
     row = db.session.scalar(
         select(PrivateExport).where(PrivateExport.token_hash == _hash(raw or ""))
     )
@@ -187,7 +188,9 @@ def download(raw: str, user: User) -> tuple[bytes, str, str]:
 
 def sweep_expired() -> int:
     """Delete the files of links used or expired (the rows stay, as the record
-    of the export); returns how many files went."""
+    of the export); returns how many files went. Run on every export, every
+    download and every visit of the exports page; a daily job may call it too
+    (the file is useless after expiry, and only its owner could fetch it)."""
     now = utcnow()
     rows = db.session.scalars(
         select(PrivateExport).where(
