@@ -191,6 +191,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Sync: changes younger than this are not listed yet, so a transaction
         # still open when a page is read cannot commit behind the cursor.
         "SYNC_SETTLE_SECONDS": float(os.environ.get("SYNC_SETTLE_SECONDS", 5)),
+        # Privacy (docs/consents.md): an account viewing more private halves
+        # than this in an hour is flagged to the admins; a download link of an
+        # export with private data works once, for this many hours.
+        "PRIVATE_VIEW_ALERT": int(os.environ.get("PRIVATE_VIEW_ALERT", 50)),
+        "PRIVATE_EXPORT_HOURS": int(os.environ.get("PRIVATE_EXPORT_HOURS", 24)),
     }
     cfg.update(
         {k: v for k, v in overrides.items() if k not in ("SECRET_KEY", "DATA_KEY")}

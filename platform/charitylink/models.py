@@ -18,7 +18,7 @@ from charitylink.needs.models import Need, NeedStatus
 from charitylink.notifications.models import Notification
 from charitylink.offers.models import Offer, OfferMonth
 from charitylink.orgs.models import Organization, OrgStatus, OrgType
-from charitylink.privacy.models import Consent
+from charitylink.privacy.models import Consent, PrivateExport, PrivateViewFlag
 from charitylink.privacy.purge_models import PrivacyRequest, PurgeLog
 from charitylink.projects.models import Project, ProjectStatus, ProjectUpdate
 from charitylink.regions.models import Region
@@ -36,6 +36,8 @@ __all__ = [
     "Consent",
     "PrivacyRequest",
     "PurgeLog",
+    "PrivateExport",
+    "PrivateViewFlag",
     "Complaint",
     "Fund",
     "FundKind",

@@ -121,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     from charitylink.orgs.views import bp as orgs_bp
     from charitylink.printing.views import bp as printing_bp
     from charitylink.privacy.request_views import bp as privacy_requests_bp
+    from charitylink.privacy.views import bp as privacy_bp
     from charitylink.projects.views import bp as projects_bp
     from charitylink.public.views import bp as public_bp
     from charitylink.reports.views import bp as reports_bp
@@ -148,6 +149,7 @@ def register_blueprints(app: Flask) -> None:
         webhooks_bp,
         privacy_requests_bp,
         offers_bp,
+        privacy_bp,
     ):
         app.register_blueprint(bp)
     register_api(app)  # the API's blueprint, with its generated document
@@ -208,6 +210,7 @@ def _label_sets() -> SimpleNamespace:
     from charitylink.funds import models as funds
     from charitylink.needs import models as needs
     from charitylink.orgs import models as orgs
+    from charitylink.privacy import models as privacy
     from charitylink.projects import models as projects
 
     return SimpleNamespace(
@@ -222,6 +225,7 @@ def _label_sets() -> SimpleNamespace:
                 needs,
                 orgs,
                 projects,
+                privacy,
             )
             for name, value in vars(module).items()
             if name.endswith("_LABELS") and isinstance(value, dict)

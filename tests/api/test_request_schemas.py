@@ -9,6 +9,7 @@ value on the bound.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from charitylink.claims import services as claims
 from charitylink.complaints import services as complaint_services
 from charitylink.extensions import db
 from charitylink.orgs.models import OrgStatus
+from charitylink.privacy.models import Consent
 from charitylink.projects.models import ProjectStatus
 from tests.factories import org_admin_of
 
@@ -62,9 +64,18 @@ def world(
     offer = make_offer(org=org)
     match = matching.match(offer, need, 1, 1, admin)
     db.session.commit()
+    consent = Consent(
+        need_id=need.id,
+        scope="share_contact",
+        method="written",
+        given_on=date(2026, 1, 5),
+    )
+    db.session.add(consent)
+    db.session.commit()
     return {
         "offer": offer,
         "match": match,
+        "consent": consent,
         "moderator": create_user("moderator", region_prefix="22"),
         "admin": admin,
         "pending_org": create_org(status=OrgStatus.PENDING),
@@ -172,6 +183,11 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
         "updateOffer": ("admin", f"/api/v1/offers/{w['offer'].id}"),
         "matchOffer": ("admin", f"/api/v1/offers/{w['offer'].id}/match"),
         "createClaimSession": ("admin", f"/api/v1/claims/{w['match'].id}/sessions"),
+        "createNeedConsent": ("moderator", f"/api/v1/needs/{w['need'].code}/consents"),
+        "withdrawConsent": (
+            "moderator",
+            f"/api/v1/consents/{w['consent'].id}/withdraw",
+        ),
     }
 
 

@@ -70,6 +70,9 @@ NOT_HTML = {
     "api_v1.stats",
     "api_v1.list_webhooks",
     "api_v1.get_webhook",
+    "api_v1.list_consents",
+    "privacy.form_file",
+    "exports.mod_private_download",
     "api_v1.list_webhook_deliveries",
     "api_v1.list_privacy_requests",
     "api_v1.get_privacy_request_file",
@@ -341,6 +344,7 @@ def sweep_world(
     _webhook_log(w)
     _privacy(w, create_need)
     _offers(w)
+    _consents(w)
     db.session.commit()
     return w
 
@@ -417,6 +421,36 @@ def _offers(w: SweepWorld) -> None:
     )
     make_offer(w.org_a, kind="goods", title="冬季棉被", unit="件", status="paused")
     make_offer(w.org_b, title="康养讲座", unit="次", region_prefix="220102")
+
+
+def _consents(w: SweepWorld) -> None:
+    """Consents on the world's need (one active, one withdrawn with its
+    reason), sightings of its household through each path, and a flagged
+    account for the admins' list."""
+    from charitylink.claims import services as claims
+    from charitylink.core.timeutil import today, utcnow
+    from charitylink.needs import services as need_services
+    from charitylink.privacy import consents
+    from charitylink.privacy.models import PrivateViewFlag
+
+    mod = w.users["mod_in"]
+    consents.record_consent(
+        w.need,
+        mod,
+        {"scope": "share_contact", "method": "written", "given_on": today()},
+    )
+    old = consents.record_consent(
+        w.need,
+        mod,
+        {"scope": "photos", "method": "oral_witnessed", "given_on": today()},
+    )
+    consents.withdraw_consent(old, mod, "家属不再同意使用照片")
+    need_services.get_private(w.need, mod)
+    need_services.get_private(w.need, mod, api=True)
+    claims.reveal_household_contact(w.claim, w.users["member_a"])
+    hour = utcnow().replace(minute=0, second=0, microsecond=0)
+    w_flag = PrivateViewFlag(user_id=w.users["mod_out"].id, hour=hour, views=57)
+    db.session.add(w_flag)
 
 
 def _integrity(w: SweepWorld, create_fund: Any, create_need: Any) -> None:

@@ -28,6 +28,20 @@ def _sheet(resp) -> list[list]:
     return [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
 
 
+def private_export(client, fmt: str = "xlsx", reason: str = "年度核对"):  # type: ignore[no-untyped-def]
+    """The needs with their private half: the reasoned form, then the one-time
+    link it shows; returns the download's response."""
+    import re
+
+    page = client.post("/mod/exports/needs", data={"fmt": fmt, "reason": reason})
+    assert page.status_code == 200, page.data.decode()[:500]
+    link = re.search(
+        r'href="(http://[^"]+/mod/exports/download/[^"]+)"', page.data.decode()
+    )
+    assert link is not None
+    return client.get(link.group(1))
+
+
 def _claimed_world(create_need, create_fund, create_org):
     org = create_org()
     admin = org_admin_of(org)
@@ -61,10 +75,13 @@ def test_moderator_exports_needs_of_region_with_private_half_audited(
     )
     create_need(region_code="220203")  # 吉林市: another moderator's region
     login_as(mod)
-    resp = client.get("/mod/exports/needs.xlsx")
+    resp = private_export(client)
     assert resp.status_code == 200
     rows = _sheet(resp)
-    header, body = rows[0], rows[1:]
+    # Who exported, when and why on the first line; then a blank line.
+    assert rows[0][0] == "导出人" and mod.email in rows[0][1]
+    assert rows[0][5] == "年度核对"
+    header, body = rows[2], rows[3:]
     assert "身份证号" in header and "姓名" in header
     assert [r[0] for r in body] == [mine.code]
     assert body[0][header.index("姓名")] == CANARY_NAME
@@ -84,9 +101,9 @@ def test_moderator_without_a_region_exports_no_household(
     region's private half: an empty prefix read as "no filter")."""
     create_need(region_code="220102", household={"name": CANARY_NAME})
     login_as(create_user("moderator", region_prefix=prefix))
-    resp = client.get("/mod/exports/needs.xlsx")
+    resp = private_export(client)
     assert resp.status_code == 200
-    assert _sheet(resp)[1:] == []
+    assert _sheet(resp)[3:] == []
     csv_resp = client.get("/mod/exports/claims.csv")
     assert csv_resp.status_code == 200
     assert len(list(csv.reader(io.StringIO(csv_resp.data.decode("utf-8-sig"))))) == 1

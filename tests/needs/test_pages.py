@@ -128,7 +128,8 @@ def test_review_page_masks_until_revealed_and_reveal_is_audited(
         select(AuditEvent).where(AuditEvent.action == "need.private_view")
     )
     assert event.actor_id == moderator.id and event.object_id == need.code
-    assert event.reason is None
+    # The path it was seen through, never a private value.
+    assert event.reason == "经页面查看"
 
 
 def test_private_api_is_audited(client, api_token, create_need, moderator):
@@ -143,6 +144,7 @@ def test_private_api_is_audited(client, api_token, create_need, moderator):
         select(AuditEvent).where(AuditEvent.action == "need.private_view")
     ).all()
     assert len(events) == 1 and events[0].actor_id == moderator.id
+    assert events[0].reason == "经 API 查看"
 
 
 def test_edit_draft_through_the_form(client, login_as, create_need, moderator):

@@ -111,6 +111,8 @@ def test_every_kind_renders_in_both_languages(app):
         "delivered_on": "2026-12-01",
         "hook": 3,
         "host": "hooks.example.org",
+        "account": "mod@example.org",
+        "views": 51,
     }
     for kind in KINDS:
         for lang in ("zh", "en"):

@@ -64,6 +64,8 @@ def path_values(rule: Rule, world: Any) -> dict[str, Any]:
             values[arg] = "0" * 32  # an import preview that does not exist
         elif arg == "name":
             values[arg] = "totals"  # a report table present on both report pages
+        elif arg == "consent_id":  # a consent on the world's need
+            values[arg] = _consent_of(world)
         elif arg in ("complaint_id", "tracking_code"):  # a complaint about org A
             values[arg] = _complaint_of(world)[arg]
         elif arg == "request_id":  # a person's request about the world's need
@@ -136,6 +138,29 @@ def _privacy_request_of(world: Any) -> int:
         db.session.add(req)
         db.session.commit()
         found = world._privacy_request = req.id
+    return int(found)
+
+
+def _consent_of(world: Any) -> int:
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from charitylink.privacy.models import Consent
+
+    found = db.session.scalar(
+        select(Consent.id).where(Consent.need_id == world.need.id).limit(1)
+    )
+    if found is None:
+        consent = Consent(
+            need_id=world.need.id,
+            scope="publish_story",
+            method="written",
+            given_on=date(2026, 1, 5),
+        )
+        db.session.add(consent)
+        db.session.commit()
+        found = consent.id
     return int(found)
 
 

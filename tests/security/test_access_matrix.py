@@ -53,6 +53,8 @@ NOT_FOUND_OK = {
     "needs.import_preview",
     "mail.unsubscribe",  # the world's token is not a signed one: "link invalid"
     "claims.response_evidence_file",  # the world's claim was never disputed
+    "privacy.form_file",  # the world's consent has no signed form
+    "exports.mod_private_download",  # a made-up link
 }
 
 # Allowed GETs of an e-mailed link whose token the world has not (a made-up
@@ -254,6 +256,18 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "api_v1.list_signals": {"GET": MODS},
     "api_v1.dismiss_signal": {"POST": MODS},
     # webhooks
+    # consents, who saw what, exports with private data (privacy/)
+    "privacy.need_consents": {"GET": MOD_IN, "POST": MOD_IN},
+    "privacy.attach_form": {"POST": MOD_IN},
+    "privacy.form_file": {"GET": MOD_IN},
+    "privacy.withdraw": {"POST": MOD_IN},
+    "privacy.household_access": {"GET": MOD_IN},
+    "privacy.flags": {"GET": ADMIN},
+    "exports.mod_private_export": {"POST": MODS},
+    "exports.mod_private_download": {"GET": MODS},
+    "api_v1.list_consents": {"GET": MOD_IN},
+    "api_v1.create_consent": {"POST": MOD_IN},
+    "api_v1.withdraw_consent": {"POST": MOD_IN},
     "webhooks.index": {"GET": HOOK_OWNERS, "POST": HOOK_OWNERS},
     "webhooks.detail": {"GET": ADMIN_A},
     "webhooks.act": {"POST": ADMIN_A},

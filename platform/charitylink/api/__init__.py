@@ -62,6 +62,7 @@ PATH_PARAMS["tracking_code"] = {
 }
 PATH_PARAMS["entry_id"] = {**PATH_PARAMS["fund_id"], "name": "entry_id"}
 PATH_PARAMS["request_id"] = {**PATH_PARAMS["org_id"], "name": "request_id"}
+PATH_PARAMS["consent_id"] = {**PATH_PARAMS["org_id"], "name": "consent_id"}
 PATH_PARAMS["code"] = {
     "name": "code",
     "in": "path",
@@ -495,6 +496,7 @@ def published_body() -> dict[str, Any]:
 from charitylink.api import (  # noqa: E402,F401
     claims,
     complaints,
+    consents,
     funds,
     imports,
     integrity,

@@ -105,7 +105,14 @@ class HouseholdInputSchema(Body):
     )
     notes = text(2000, "备注", nullable=True)
     consent_share_contact = Boolean(
-        load_default=False, metadata={"title": "同意提供联系方式"}
+        load_default=False,
+        metadata={
+            "title": "同意提供联系方式",
+            "description": "true 时登记一项书面同意（share_contact，录入人登记，"
+            "同意日期为今天），已有有效同意时不重复登记；false 不撤回已有同意"
+            "（撤回须填写原因：POST /api/v1/consents/{id}/withdraw）。不满 14 周岁"
+            "的须另行登记监护人同意",
+        },
     )
 
 
@@ -211,7 +218,9 @@ class HouseholdSchema(Answer):
     address = Text(allow_none=True)
     region_code = Text(allow_none=True)
     notes = Text(allow_none=True)
-    consent_share_contact = Boolean()
+    consent_share_contact = Boolean(
+        metadata={"description": "现在是否有有效的 share_contact 同意记录"}
+    )
 
 
 class DuplicatesSchema(Answer):
@@ -380,7 +389,7 @@ def create_need() -> dict[str, Any]:
     need = services.create_need(data, user)
     return {
         "need": need,
-        "household": privacy.masked_household(privacy.decrypt_household(need)),
+        "household": privacy.masked_household(privacy.decrypt_household(need), need),
         "duplicates": services.duplicate_summary(need.household_key, need.id),
     }
 
@@ -566,7 +575,7 @@ def get_private(code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
             200,
             {"Cache-Control": "no-store"},
         )
-    household = services.get_private(need, user)
+    household = services.get_private(need, user, api=True)
     return (
         {"code": need.code, "household": household, "purged_at": None},
         200,

@@ -1126,20 +1126,28 @@ def civil_affairs_contact(need: Need) -> dict[str, str] | None:
 
 
 def household_contact_available(claim: Claim) -> bool:
+    from charitylink.privacy import consents
+
     return bool(
-        claim.status == ClaimStatus.RESERVED and claim.need.consent_share_contact
+        claim.status == ClaimStatus.RESERVED
+        and consents.contact_consent_active(claim.need)
     )
 
 
 def reveal_household_contact(claim: Claim, user: User) -> dict[str, str]:
-    """Rule 5's one exception: the household consented in writing and the org
+    """Rule 5's one exception: the household has an active share_contact
+    consent (privacy/consents.py) and the org
     holds a reserved claim → its staff see the contact name and phone (never the
     ID number, address or notes). Each showing is audited. A suspended org
     sees no contact."""
+    from charitylink.privacy import access, consents
+
     require_org_can_act(user, claim.org_id)
     if claim.status != ClaimStatus.RESERVED:
         raise NotAllowed(_("只有待交付（已认领）的认领可以查看受助家庭联系方式。"))
-    if not claim.need.consent_share_contact:
+    # Checked at this moment and held until the release commits: a withdrawal
+    # that committed first wins (privacy/consents.hold_contact_consent).
+    if not consents.hold_contact_consent(claim.need):
         raise NotAllowed(
             _("受助家庭未书面同意向认领机构提供联系方式，请联系民政工作人员。")
         )
@@ -1152,6 +1160,7 @@ def reveal_household_contact(claim: Claim, user: User) -> dict[str, str]:
         user, "claim.contact_view", claim, None, None, "查看受助家庭联系人及电话"
     )
     db.session.flush()
+    access.note_private_view(user)
     return contact
 
 

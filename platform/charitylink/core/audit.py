@@ -129,6 +129,13 @@ AUDIT_ACTION_LABELS = {
     "offer.reopen": N_("恢复供给"),
     "offer.close": N_("关闭供给"),
     "offer.import": N_("批量导入供给"),
+    # consents and access to private data
+    "consent.record": N_("登记同意记录"),
+    "consent.form": N_("上传同意书扫描件"),
+    "consent.withdraw": N_("撤回同意"),
+    "need.private_export": N_("导出需求隐私信息"),
+    "export.private_download": N_("下载含隐私信息的导出文件"),
+    "privacy.view_alert": N_("查看隐私信息过多提示"),
 }
 
 # The part of an action code before the dot: the audit log filters by it.
@@ -146,6 +153,8 @@ AUDIT_GROUP_LABELS = {
     "webhook": N_("Webhook"),
     "privacy_request": N_("个人信息请求"),
     "offer": N_("供给"),
+    "consent": N_("同意记录"),
+    "privacy": N_("隐私"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the
@@ -163,6 +172,8 @@ AUDIT_OBJECT_LABELS = {
     "integrity_signal": N_("诚信提示"),
     "privacy_request": N_("个人信息请求"),
     "match_proposal": N_("对接建议"),
+    "consent": N_("同意记录"),
+    "private_export": N_("隐私信息导出"),
 }
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select
+from flask import has_request_context, request
+from sqlalchemy import Select, insert, select
 
 from charitylink.accounts.models import User
 from charitylink.claims.models import (
@@ -30,6 +31,7 @@ from charitylink.core.permissions import (
     require_moderator,
     require_org_admin,
 )
+from charitylink.core.timeutil import utcnow
 from charitylink.extensions import db
 from charitylink.funds.models import LEDGER_KIND_LABELS, Fund, LedgerEntry
 from charitylink.needs import privacy
@@ -52,6 +54,8 @@ class Sheet:
     title: str
     header: list[str]
     rows: Iterator[list[Any]]
+    # How many rows (known up front for the needs with private data).
+    count: int = 0
 
 
 def yuan(fen: int | None) -> Decimal | None:
@@ -130,8 +134,14 @@ def _need_public_cells(need: Need) -> list[Any]:
     ]
 
 
-def moderator_needs(moderator: User) -> Sheet:
-    """Needs of the moderator's region with the decrypted private half (audited)."""
+def moderator_needs(moderator: User, reason: str) -> Sheet:
+    """Needs of the moderator's region with the decrypted private half, for
+    the stated ``reason``: audited once with the reason, and once per need
+    (``need.private_export``) so each household's "who saw what" lists the
+    export. Only through privacy/exports.py, which delivers the file once."""
+    from charitylink.privacy import access
+    from charitylink.privacy.consents import contact_consent_active
+
     require_moderator(moderator)
     needs = list(
         db.session.scalars(_in_region(select(Need), moderator).order_by(Need.id))
@@ -140,10 +150,30 @@ def moderator_needs(moderator: User) -> Sheet:
         moderator,
         "export.needs_private",
         None,
-        reason=_("导出本辖区需求 %(n)s 条（含隐私信息）。", n=len(needs)),
+        reason=f"导出本辖区需求 {len(needs)} 条（含隐私信息）。原因：{reason}"[:1000],
         region_code=getattr(moderator, "region_prefix", None),
     )
+    now = utcnow()
+    ip = request.remote_addr if has_request_context() else None
+    rows_audit = [
+        {
+            "actor_id": moderator.id,
+            "actor_label": moderator.email,
+            "action": "need.private_export",
+            "object_type": "need",
+            "object_id": need.code,
+            "reason": reason[:500],
+            "region_code": need.region_code,
+            "ip": ip,
+            "created_at": now,
+        }
+        for need in needs
+    ]
+    if rows_audit:
+        db.session.execute(insert(audit.AuditEvent), rows_audit)
     db.session.flush()
+    access.note_private_view(moderator)
+    consenting = {need.id for need in needs if contact_consent_active(need)}
 
     def rows() -> Iterator[list[Any]]:
         for need in needs:
@@ -155,10 +185,16 @@ def moderator_needs(moderator: User) -> Sheet:
                 hh.get("address", ""),
                 hh.get("region_code", ""),
                 hh.get("notes", ""),
-                "是" if hh.get("consent_share_contact") else "否",
+                "是" if need.id in consenting else "否",
             ]
 
-    return Sheet("needs", _("需求"), NEED_PUBLIC_HEADER + NEED_PRIVATE_HEADER, rows())
+    return Sheet(
+        "needs",
+        _("需求"),
+        NEED_PUBLIC_HEADER + NEED_PRIVATE_HEADER,
+        rows(),
+        count=len(needs),
+    )
 
 
 CLAIM_HEADER = [
@@ -336,8 +372,10 @@ def org_ledger(user: User) -> Sheet:
     return Sheet("ledger", _("资金流水"), LEDGER_HEADER, _ledger_rows(query))
 
 
+# The needs with their private half are not among these: they need a reason
+# and go out through a one-time link (privacy/exports.py).
+PRIVATE_SHEETS = {"needs": moderator_needs}
 MODERATOR_SHEETS = {
-    "needs": moderator_needs,
     "claims": moderator_claims,
     "deliveries": moderator_deliveries,
     "ledger": moderator_ledger,

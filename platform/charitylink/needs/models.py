@@ -239,7 +239,7 @@ class Need(Model):
         # The moderators' sync walk: keyset on (updated_at, id).
         Index("ix_needs_updated", "updated_at", "id"),
         # Needs an offer fits (offers/matching.py): one status, the offer's
-        # need types, its area as a range of public region codes (0014_offers).
+        # need types, its area as a range of public region codes (0013_offers).
         Index(
             "ix_needs_offer_match",
             "status",

@@ -59,8 +59,17 @@ def mask_address(address: str) -> str:
     return address[:6] + "*" * min(len(address) - 6, 8)
 
 
-def masked_household(household: dict[str, Any]) -> dict[str, Any]:
-    """The household with every identifying value masked (for default views)."""
+def masked_household(
+    household: dict[str, Any], need: Need | None = None
+) -> dict[str, Any]:
+    """The household with every identifying value masked (for default views).
+    With ``need``, ``consent_share_contact`` says whether an active consent
+    record exists (privacy/consents.py), not what the entry form said."""
+    consent = bool(household.get("consent_share_contact"))
+    if need is not None and need.id is not None:
+        from charitylink.privacy import consents
+
+        consent = consents.contact_consent_active(need)
     return {
         "name": mask_name(household.get("name", "")),
         "id_number": mask_id_number(household.get("id_number", "")),
@@ -70,7 +79,7 @@ def masked_household(household: dict[str, Any]) -> dict[str, Any]:
         "address": mask_address(household.get("address", "")),
         "region_code": household.get("region_code") or "",
         "notes": "******" if household.get("notes") else "",
-        "consent_share_contact": bool(household.get("consent_share_contact")),
+        "consent_share_contact": consent,
     }
 
 

@@ -108,7 +108,16 @@ def _apply(need: Need, clean: Any) -> None:
         setattr(need, key, value)
     need.private_ciphertext = privacy.encrypt_household(clean.household)
     need.household_key = privacy.household_key(clean.household["id_number"])
-    need.consent_share_contact = bool(clean.household.get("consent_share_contact"))
+
+
+def _record_entry_consent(need: Need, clean: Any, moderator: User) -> None:
+    # The box on the form (and the import's column) records a written
+    # consent; the need's own flag column is no longer read (docs/consents.md).
+    from charitylink.privacy import consents
+
+    consents.record_from_entry(
+        need, moderator, bool(clean.household.get("consent_share_contact"))
+    )
 
 
 def new_draft(clean: CleanNeed, moderator: User) -> Need:
@@ -145,8 +154,9 @@ def create_needs(cleaned: list[CleanNeed], moderator: User) -> list[Need]:
         needs.append(need)
     db.session.add_all(needs)
     db.session.flush()
-    for need in needs:
+    for need, clean in zip(needs, cleaned, strict=True):
         audit.record(moderator, "need.create", need, None, NeedStatus.DRAFT)
+        _record_entry_consent(need, clean, moderator)
     db.session.flush()
     return needs
 
@@ -181,6 +191,7 @@ def create_need(data: dict[str, Any], moderator: User) -> Need:
             if attempt == CODE_ATTEMPTS - 1:
                 raise Conflict(_("需求编号生成冲突，请重试。")) from None
     audit.record(moderator, "need.create", need, None, NeedStatus.DRAFT)
+    _record_entry_consent(need, clean, moderator)
     db.session.flush()
     return need
 
@@ -204,6 +215,7 @@ def update_need(need: Need, data: dict[str, Any], moderator: User) -> Need:
     if need.region_code != old_county:
         need.public_region_code = privacy.coarse_region_for(need.region_code)
     audit.record(moderator, "need.update", need, current, NeedStatus.DRAFT)
+    _record_entry_consent(need, clean, moderator)
     db.session.flush()
     return need
 
@@ -531,12 +543,24 @@ def bulk_review(
     return results
 
 
-def get_private(need: Need, moderator: User) -> dict[str, Any]:
-    """The household of a need, for a moderator of its region; audited."""
+def get_private(need: Need, moderator: User, *, api: bool = False) -> dict[str, Any]:
+    """The household of a need, for a moderator of its region; audited with
+    the path it was seen through (the page or the API), and counted for the
+    private-view alert (privacy/access.py). ``consent_share_contact`` is
+    whether an active consent exists now, not what was ticked at entry."""
+    from charitylink.privacy import access, consents
+
     require_moderator(moderator, need.region_code)
     household = privacy.decrypt_household(need)
-    audit.record(moderator, "need.private_view", need)
+    household["consent_share_contact"] = consents.contact_consent_active(need)
+    audit.record(
+        moderator,
+        "need.private_view",
+        need,
+        reason=access.API_REASON if api else access.PAGE_REASON,
+    )
     db.session.flush()
+    access.note_private_view(moderator)
     return household
 
 

@@ -291,7 +291,7 @@ def _render_review(need: Any, household: dict[str, Any], revealed: bool) -> str:
 def review(code: str) -> ResponseReturnValue:
     need = _load(code)
     try:
-        masked = privacy.masked_household(privacy.decrypt_household(need))
+        masked = privacy.masked_household(privacy.decrypt_household(need), need)
     except ValueError:
         # Wrong DATA_KEY or a damaged row: say so instead of failing the page.
         flash(

@@ -388,3 +388,52 @@ def pairing_ended(claim: Claim, months: int) -> None:
         params=params,
         url=f"/mod/needs/{claim.need.code}",
     )
+
+
+# --------------------------------------------------------------------------
+# Privacy: consents withdrawn, private data viewed too often
+# --------------------------------------------------------------------------
+
+
+def consent_withdrawn(
+    need: Need, consent: Any, row: AuditEvent, org_ids: Iterable[int]
+) -> None:
+    """The staff of every org that was shown the household's contact: the
+    household withdrew its consent, so the contact they hold may no longer be
+    used. Only the need's code and public region are said."""
+    ids = sorted(set(org_ids))
+    if not ids:
+        return
+    recipients = list(
+        db.session.scalars(
+            select(User).where(
+                User.org_id.in_(ids),
+                User.active.is_(True),
+                User.role.in_([Role.ORG_ADMIN, Role.ORG_MEMBER]),
+            )
+        )
+    )
+    notify(
+        "consent_withdrawn",
+        recipients,
+        event=f"consent:{consent.id}:{_occurrence(row)}",
+        params=_need_params(need),
+        url="/org/claims",
+    )
+
+
+def private_views_flagged(user: User, views: int, hour_key: str) -> None:
+    """The admins: an account viewed more private halves in an hour than the
+    alert allows. Once per account and clock hour (the event key)."""
+    admins = list(
+        db.session.scalars(
+            select(User).where(User.role == Role.ADMIN, User.active.is_(True))
+        )
+    )
+    notify(
+        "private_views_flagged",
+        admins,
+        event=f"private_views:{user.id}:{hour_key}",
+        params={"account": user.email, "views": views},
+        url="/admin/privacy/flags",
+    )

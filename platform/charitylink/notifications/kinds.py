@@ -202,6 +202,23 @@ KINDS: dict[str, Kind] = {
         ),
         email_default=True,
     ),
+    "consent_withdrawn": Kind(
+        N_("受助家庭撤回同意"),
+        N_("需求 %(code)s 的家庭撤回了提供联系方式的同意"),
+        N_(
+            "需求 %(code)s 的受助家庭已撤回向认领机构提供联系方式的同意。"
+            "请停止使用此前获得的联系方式，并删除留存的记录；如需联系，请通过民政工作人员。"
+        ),
+        email_default=True,
+    ),
+    "private_views_flagged": Kind(
+        N_("查看隐私信息过多"),
+        N_("账号 %(account)s 一小时内查看了 %(views)s 户隐私信息"),
+        N_(
+            "账号 %(account)s 在一小时内查看了 %(views)s 户需求的隐私信息，"
+            "超过提示线。请核实是否出于工作需要。"
+        ),
+    ),
 }
 
 

@@ -69,3 +69,41 @@ class Consent(Model):
     @property
     def active(self) -> bool:
         return self.withdrawn_at is None
+
+
+class PrivateExport(Model):
+    """A moderator's export with private data, waiting to be downloaded once.
+
+    Only the SHA-256 of the download token is kept: the link itself is shown
+    once, to the exporter. The file lives encrypted in the upload folder until
+    it is downloaded or expires; ``used_at`` is set by the one download."""
+
+    __tablename__ = "private_exports"
+    __audit_type__ = "private_export"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    fmt: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    stored_name: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(128))
+    rows: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+
+
+class PrivateViewFlag(Model):
+    """An account that viewed more private halves in an hour than
+    ``PRIVATE_VIEW_ALERT``: one row per account and clock hour (UTC)."""
+
+    __tablename__ = "private_view_flags"
+    __table_args__ = (Index("ux_private_view_flags", "user_id", "hour", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    hour: Mapped[datetime]
+    views: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
