@@ -60,9 +60,6 @@ def base_config(tmp: Path, db_url: str) -> dict[str, Any]:
         "UPLOAD_DIR": str(tmp / "instance" / "uploads"),
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
-        # Reports recomputed while the request waits: tests read them right after a
-        # change (tests/reports/test_cache.py turns the background refresh on).
-        "REPORTS_STALE_SECONDS": 0,
     }
 
 

@@ -103,6 +103,7 @@ def register(app: Flask) -> None:
     from charitylink.mail.cli import mail
     from charitylink.needs.cli import import_needs
     from charitylink.notifications.remind_cli import remind
+    from charitylink.reports.cli import reports
     from charitylink.search.cli import search
     from charitylink.seeding.cli import seed
     from charitylink.webhooks.cli import webhooks
@@ -120,5 +121,6 @@ def register(app: Flask) -> None:
         remind,
         integrity,
         webhooks,
+        reports,
     ):
         app.cli.add_command(command)
