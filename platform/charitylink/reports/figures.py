@@ -463,11 +463,21 @@ def _percentile(sorted_xs: list[float], p: float) -> float | None:
 _DAY_US = 86_400_000_000
 
 
+def _time(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
 def time_to_full_claim(f: Filters) -> dict[str, Any]:
     """Days from publication to full claim: median and 90th percentile, overall
     and per need type."""
     start, end = f.bounds()
-    stmt = select(Need.need_type, Need.published_at, Need.fully_claimed_at).where(
+    # SQLite hands the times over as text: parsed here with fromisoformat (C),
+    # not by the column type's slower parser.
+    stmt = select(
+        Need.need_type,
+        sa.type_coerce(Need.published_at, sa.String),
+        sa.type_coerce(Need.fully_claimed_at, sa.String),
+    ).where(
         Need.published_at.is_not(None),
         Need.fully_claimed_at.is_not(None),
         Need.fully_claimed_at >= Need.published_at,
@@ -482,7 +492,7 @@ def time_to_full_claim(f: Filters) -> dict[str, Any]:
     for kind, pub, full in db.session.execute(stmt):
         if pub is None or full is None:
             continue
-        delta = full - pub
+        delta = _time(full) - _time(pub)
         us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
         x = us / _DAY_US
         days.append(x)

@@ -61,6 +61,11 @@ NEEDS: sa.Table = cast(sa.Table, Need.__table__)
 CLAIMS: sa.Table = cast(sa.Table, Claim.__table__)
 
 
+# On SQLite the rows are stored in key order (no separate rowid table), so a
+# period's rows are read in one pass.
+_CLUSTERED: dict[str, Any] = {"sqlite_with_rowid": False}
+
+
 def _key(name: str, length: int) -> sa.Column:
     return sa.Column(name, sa.String(length), primary_key=True)
 
@@ -85,6 +90,7 @@ NEED_CELLS = sa.Table(
     _n("claimed"),
     _n("delivered"),
     _n("confirmed"),
+    **_CLUSTERED,
 )
 HOUSEHOLD_CELLS = sa.Table(
     "report_household_cells",
@@ -100,6 +106,7 @@ HOUSEHOLD_CELLS = sa.Table(
     _n("reached"),  # needs with a delivered amount
     _n("delivered"),
     _n("assisted"),  # needs listing government assistance
+    **_CLUSTERED,
 )
 ASSISTANCE_CELLS = sa.Table(
     "report_assistance_cells",
@@ -111,6 +118,7 @@ ASSISTANCE_CELLS = sa.Table(
     _key("kind", 64),  # the entry's type, JSON-encoded ("null" when missing)
     sa.Column("monthly", sa.BigInteger, primary_key=True),
     _n("entries"),
+    **_CLUSTERED,
 )
 CLAIM_CELLS = sa.Table(
     "report_claim_cells",
@@ -123,6 +131,7 @@ CLAIM_CELLS = sa.Table(
     _n("claims"),
     _n("amount"),
     _n("delivered"),
+    **_CLUSTERED,
 )
 DELIVERY_CELLS = sa.Table(
     "report_delivery_cells",
@@ -133,6 +142,7 @@ DELIVERY_CELLS = sa.Table(
     _key("household_key", 64),
     _n("deliveries"),
     _n("delivered"),
+    **_CLUSTERED,
 )
 ORG_HOUSEHOLDS = sa.Table(
     "report_org_households",
@@ -140,6 +150,7 @@ ORG_HOUSEHOLDS = sa.Table(
     sa.Column("org_id", sa.Integer, primary_key=True),
     _key("household_key", 64),
     _n("claims"),  # delivered or confirmed claims on published needs
+    **_CLUSTERED,
 )
 # Order matters: deltas are applied table by table in this order.
 TABLES: dict[str, sa.Table] = {

@@ -48,6 +48,7 @@ def upgrade() -> None:
             "need_type",
             "status",
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "report_household_cells",
@@ -71,6 +72,7 @@ def upgrade() -> None:
             "need_type",
             "household_key",
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "report_assistance_cells",
@@ -84,6 +86,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "grain", "span", "region", "household_key", "kind", "monthly"
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "report_claim_cells",
@@ -96,6 +99,7 @@ def upgrade() -> None:
         _n("amount"),
         _n("delivered"),
         sa.PrimaryKeyConstraint("grain", "span", "region", "org_id", "status"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "report_delivery_cells",
@@ -106,6 +110,7 @@ def upgrade() -> None:
         _n("deliveries"),
         _n("delivered"),
         sa.PrimaryKeyConstraint("grain", "span", "region", "household_key"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "report_org_households",
@@ -113,6 +118,7 @@ def upgrade() -> None:
         _key("household_key", 64),
         _n("claims"),
         sa.PrimaryKeyConstraint("org_id", "household_key"),
+        sqlite_with_rowid=False,
     )
     # An upgraded database is correct at once: the tables are filled from the
     # needs and claims already there (the same code as `reports rebuild`).
