@@ -126,6 +126,7 @@ _NEED_SUMS = (
     func.sum(N.requested).label("requested"),
     func.sum(N.claimed).label("claimed"),
     func.sum(N.delivered).label("delivered"),
+    func.sum(N.confirmed).label("confirmed"),
 )
 _MEASURES = ("needs", "fully_claimed", "requested", "claimed", "delivered")
 _HH_COUNTS = (
@@ -143,6 +144,7 @@ def _grouped(
     public: bool = False,
     unpublished: bool = False,
     group_hh: Any = None,
+    confirmed: bool = False,
 ) -> dict[Any, dict[str, int]]:
     """Need measures (and households) per value of ``group`` (a column
     expression of the need cells; ``group_hh`` the same of the household cells)."""
@@ -154,6 +156,8 @@ def _grouped(
         values = {m: int(getattr(r, m) or 0) for m in _MEASURES}
         if values["needs"]:
             rows[r.g] = values
+            if confirmed:
+                values["confirmed"] = int(r.confirmed or 0)
     if households:
         for r in db.session.execute(
             select(group_hh.label("g"), *_HH_COUNTS)
@@ -170,17 +174,12 @@ def _grouped(
 
 
 def totals(f: Filters) -> dict[str, int]:
-    row = _grouped(f, sa.literal(1), True, group_hh=sa.literal(1)).get(1)
+    one = sa.literal(1)
+    row = _grouped(f, one, True, group_hh=one, confirmed=True).get(1)
     if row is None:
-        row = {m: 0 for m in (*_MEASURES, "households", "households_reached")}
-    row["confirmed"] = int(
-        db.session.scalar(
-            select(func.coalesce(func.sum(N.confirmed), 0)).where(
-                _need_where(f, NEED_CELLS)
-            )
-        )
-        or 0
-    )
+        row = {
+            m: 0 for m in (*_MEASURES, "households", "households_reached", "confirmed")
+        }
     return row
 
 
@@ -220,6 +219,51 @@ def by_region(
         group_hh=func.substr(hh_col, 1, length),
     )
     return [{"region": c} | rows[c] for c in sorted(rows)]
+
+
+def by_region_levels(
+    f: Filters, levels: tuple[str, ...], public: bool = False
+) -> dict[str, list[dict[str, Any]]]:
+    """``by_region`` at several levels in two statements: the sums of the
+    counties added up, and the distinct households of every level at once."""
+    need_col = N.public_region if public else N.region
+    county = func.substr(need_col, 1, LEVEL_LENGTH["county"])
+    per_county = _grouped(f, county, False, public=public)
+    out: dict[str, dict[str, dict[str, int]]] = {lvl: {} for lvl in levels}
+    for code, values in per_county.items():
+        for lvl in levels:
+            acc = out[lvl].setdefault(
+                code[: LEVEL_LENGTH[lvl]], dict.fromkeys(values, 0)
+            )
+            for k, v in values.items():
+                acc[k] += v
+    hh_col = H.public_region if public else H.region
+    parts = [
+        select(
+            sa.literal(lvl).label("lvl"),
+            func.substr(hh_col, 1, LEVEL_LENGTH[lvl]).label("g"),
+            *_HH_COUNTS,
+        )
+        .where(_need_where(f, HOUSEHOLD_CELLS, public), H.needs > 0)
+        .group_by(func.substr(hh_col, 1, LEVEL_LENGTH[lvl]))
+        for lvl in levels
+    ]
+    counts = {
+        (r.lvl, r.g): (int(r.households), int(r.households_reached))
+        for r in db.session.execute(sa.union_all(*parts))
+    }
+    result = {}
+    for lvl in levels:
+        rows = []
+        for code in sorted(out[lvl]):
+            households, reached = counts.get((lvl, code), (0, 0))
+            rows.append(
+                {"region": code}
+                | out[lvl][code]
+                | {"households": households, "households_reached": reached}
+            )
+        result[lvl] = rows
+    return result
 
 
 def by_need_type(f: Filters) -> list[dict[str, Any]]:

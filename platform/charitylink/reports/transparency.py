@@ -129,10 +129,9 @@ def figures() -> dict[str, Any]:  # noqa: C901, PLR0912 — one branch per publi
     f = Filters()
     # Counts, and below the ``_hidden`` marks of the suppressed ones.
     totals: dict[str, Any] = summary_figures.totals(f)
-    levels = {
-        lvl: summary_figures.by_region(f, lvl, public=True)
-        for lvl in ("province", "city", "county")
-    }
+    levels = summary_figures.by_region_levels(
+        f, ("province", "city", "county"), public=True
+    )
     types = summary_figures.by_need_type(f)
     published = summary_figures.published_by_month(f)
     months = _merge_months(published, summary_figures.delivered_by_month(f))
