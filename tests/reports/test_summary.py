@@ -87,3 +87,64 @@ def test_the_commands(app, seeded, runner):  # type: ignore[no-untyped-def]
     assert result.exit_code == 0, result.output
     assert "已重算" in result.output
     assert runner.invoke(args=["reports", "verify"]).exit_code == 0
+
+
+def test_bulk_inserts_through_the_session_are_counted(app, create_user, create_fund):  # type: ignore[no-untyped-def]
+    """As the seed inserts needs (``insert(Need)`` with rows without ids) and
+    then coarsens the public regions with a bulk UPDATE by county."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import insert, select
+
+    from charitylink.claims.models import Claim
+    from charitylink.needs.models import Need
+    from charitylink.needs.privacy import recompute_all_public_regions
+
+    mod = create_user("moderator", region_prefix="22")
+    fund = create_fund()
+    db.session.commit()
+    rows = [
+        {
+            "code": f"XQ-22-{900000 + i:06d}",
+            "title": "测试",
+            "category": "tekun",
+            "need_type": "living",
+            "region_code": "220104" if i % 3 else "220102",
+            "public_region_code": "220104",
+            "age_band": "70–79",
+            "household_size": 1,
+            "gov_assistance": [{"type": "dibao", "monthly_amount": 100 * i}],
+            "amount_fen": 50_000,
+            "claimed_fen": 0,
+            "delivered_fen": 0,
+            "status": "published",
+            "private_ciphertext": "x",
+            "household_key": f"bulk{i % 4}",
+            "entered_by_id": mod.id,
+            "published_at": datetime(2026, 3, 1 + i, 20, 0, tzinfo=UTC),
+        }
+        for i in range(9)
+    ]
+    db.session.execute(insert(Need), rows)
+    db.session.commit()
+    assert summary.verify() == []
+    need_ids = list(db.session.scalars(select(Need.id).order_by(Need.id)))
+    db.session.execute(
+        insert(Claim),
+        [
+            {
+                "need_id": need_ids[0],
+                "org_id": fund.org_id,
+                "fund_id": fund.id,
+                "amount_fen": 10_000,
+                "status": "delivered",
+                "due_on": date(2026, 4, 1),
+                "delivered_fen": 10_000,
+                "delivered_on": date(2026, 3, 20),
+            }
+        ],
+    )
+    db.session.commit()
+    recompute_all_public_regions()
+    db.session.commit()
+    assert summary.verify() == []

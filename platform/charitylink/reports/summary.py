@@ -385,6 +385,7 @@ def apply(conn: Connection, deltas: Cells) -> None:
 # --- the choke point -------------------------------------------------------------
 
 _INFO = "report_summary_old"  # session.info: {need id: contribution at first touch}
+_NEW_ABOVE = "report_summary_new_above"  # needs bulk-inserted: ids above this
 _NEED_ATTRS = frozenset(NEED_FIELDS) - {"id"}
 _CLAIM_ATTRS = frozenset(CLAIM_FIELDS)
 
@@ -480,9 +481,35 @@ def _statement_ids(stmt: Any, table: sa.Table) -> list[Any] | None:
     return None
 
 
+def _param_rows(state: ORMExecuteState) -> list[dict[str, Any]]:
+    params = state.parameters
+    if isinstance(params, dict):
+        return [params]
+    return [p for p in (params or []) if isinstance(p, dict)]
+
+
+def _inserting(state: ORMExecuteState, name: str) -> None:
+    """A bulk ``insert(Need)``/``insert(Claim)`` through the session."""
+    session, rows = state.session, _param_rows(state)
+    conn = session.connection()
+    if name == "claims":
+        # The claims' needs, read before the claims exist.
+        touch(session, [r.get("need_id") for r in rows])
+        return
+    ids = [r.get("id") for r in rows]
+    if rows and all(i is not None for i in ids):
+        touch(session, ids)
+        return
+    # New rows without ids: the needs above today's largest id are this
+    # transaction's (counted from nothing at commit).
+    if _NEW_ABOVE not in session.info:
+        newest = conn.scalar(select(sa.func.max(NEEDS.c.id)))
+        session.info[_NEW_ABOVE] = int(newest or 0)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _bulk(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete):
+    if not (state.is_update or state.is_delete or state.is_insert):
         return
     stmt: Any = state.statement
     name = getattr(getattr(stmt, "table", None), "name", None)
@@ -492,15 +519,22 @@ def _bulk(state: ORMExecuteState) -> None:
         table, attrs = CLAIMS, _CLAIM_ATTRS
     else:
         return
+    if state.is_insert:
+        _inserting(state, name)
+        return
     if state.is_update:
         names = {str(getattr(k, "key", k)) for k in (stmt._values or {})}
+        names |= {k for r in _param_rows(state) for k in r}
         if not names & attrs:
             return
     session = state.session
-    ids = _statement_ids(stmt, table)
     conn = session.connection()
+    ids = _statement_ids(stmt, table)
+    if ids is None and stmt.whereclause is None and _param_rows(state):
+        ids = [r.get("id") for r in _param_rows(state)]  # bulk UPDATE by id
     if ids is None:  # a WHERE without the id: the rows it matches now
-        ids = list(conn.scalars(select(table.c.id).where(stmt.whereclause)))
+        where = stmt.whereclause if stmt.whereclause is not None else sa.true()
+        ids = list(conn.scalars(select(table.c.id).where(where)))
     if name == "claims" and ids:
         ids = list(
             conn.scalars(select(table.c.need_id).where(table.c.id.in_(ids)).distinct())
@@ -511,6 +545,13 @@ def _bulk(state: ORMExecuteState) -> None:
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     session.flush()  # the new needs get their ids (after_flush) now
+    above = session.info.pop(_NEW_ABOVE, None)
+    if above is not None:
+        old_new = _touched(session)
+        for i in session.connection().scalars(
+            select(NEEDS.c.id).where(NEEDS.c.id > above)
+        ):
+            old_new.setdefault(i, {})
     old: dict[int, Cells] = session.info.pop(_INFO, {})
     if not old:
         return
@@ -533,6 +574,7 @@ def _before_commit(session: Session) -> None:
 def _forget(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_INFO, None)
+        session.info.pop(_NEW_ABOVE, None)
 
 
 # --- rebuild and verify --------------------------------------------------------
