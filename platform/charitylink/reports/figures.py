@@ -238,16 +238,20 @@ def by_region_levels(
             for k, v in values.items():
                 acc[k] += v
     hh_col = H.public_region if public else H.region
-    parts = [
-        select(
-            sa.literal(lvl).label("lvl"),
-            func.substr(hh_col, 1, LEVEL_LENGTH[lvl]).label("g"),
-            *_HH_COUNTS,
+    parts = []
+    for lvl in levels:
+        # One expression object for SELECT and GROUP BY (one bound parameter:
+        # PostgreSQL takes two parameters for two different expressions).
+        code = func.substr(hh_col, 1, sa.literal_column(str(LEVEL_LENGTH[lvl])))
+        parts.append(
+            select(
+                sa.literal_column(f"'{lvl}'").label("lvl"),
+                code.label("g"),
+                *_HH_COUNTS,
+            )
+            .where(_need_where(f, HOUSEHOLD_CELLS, public), H.needs > 0)
+            .group_by(code)
         )
-        .where(_need_where(f, HOUSEHOLD_CELLS, public), H.needs > 0)
-        .group_by(func.substr(hh_col, 1, LEVEL_LENGTH[lvl]))
-        for lvl in levels
-    ]
     counts = {
         (r.lvl, r.g): (int(r.households), int(r.households_reached))
         for r in db.session.execute(sa.union_all(*parts))
