@@ -9,10 +9,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-# numpy (the report frame, reports/frame.py) does no linear algebra here: keep its
-# BLAS from starting a thread pool per core in the master before the workers fork.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 # Loopback by default: in production nginx sits in front (docs/deployment.md).
 bind = os.environ.get("BIND", os.environ.get("GUNICORN_BIND", "127.0.0.1:8000"))
 
@@ -73,9 +69,3 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     with flask_app.app_context():
         db.engine.dispose(close=False)
     worker.log.debug("worker %s: inherited database pool disposed", worker.pid)
-    # Report figures (/transparency, /api/v1/stats, each moderator region's default
-    # dashboard) take seconds at 100,000 needs: compute them in the background now,
-    # not in a visitor's or a moderator's request.
-    from charitylink.reports import cache as reports_cache
-
-    reports_cache.warm_start(flask_app)

@@ -63,9 +63,6 @@ def base_config(tmp: Path, db_url: str) -> dict[str, Any]:
         # One node unless a test says otherwise (tests/multinode/): a REDIS_URL
         # in the developer's environment is never written to by the suite.
         "REDIS_URL": "",
-        # Reports recomputed while the request waits: tests read them right after a
-        # change (tests/reports/test_cache.py turns the background refresh on).
-        "REPORTS_STALE_SECONDS": 0,
     }
 
 

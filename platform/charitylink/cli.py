@@ -104,6 +104,7 @@ def register(app: Flask) -> None:
     from charitylink.needs.cli import import_needs
     from charitylink.notifications.remind_cli import remind
     from charitylink.privacy.cli import privacy
+    from charitylink.reports.cli import reports
     from charitylink.search.cli import search
     from charitylink.seeding.cli import seed
     from charitylink.webhooks.cli import webhooks
@@ -123,5 +124,6 @@ def register(app: Flask) -> None:
         webhooks,
         privacy,
         claims,
+        reports,
     ):
         app.cli.add_command(command)

@@ -144,15 +144,6 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PAGE_CACHE_TTL": float(
             os.environ.get("PAGE_CACHE_TTL", 30 if production else 0)
         ),
-        # Reports: a report frame read within this many seconds is served at once
-        # while a background thread reads a new one after a change
-        # (reports/frame.py); new frames are read at most every
-        # REPORTS_REFRESH_SECONDS (a read costs seconds of CPU at a province's
-        # scale: docs/reports.md).
-        "REPORTS_STALE_SECONDS": float(os.environ.get("REPORTS_STALE_SECONDS", 900)),
-        "REPORTS_REFRESH_SECONDS": float(
-            os.environ.get("REPORTS_REFRESH_SECONDS", 10 if production else 0)
-        ),
         # Outgoing mail (docs/mail.md). Without MAIL_SERVER each mail is written
         # as an .eml file under instance/mail/, so a fresh checkout sends nothing
         # out but shows what it would have sent.

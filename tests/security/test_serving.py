@@ -49,11 +49,6 @@ def test_post_fork_disposes_the_inherited_pool_without_closing_it(app, monkeypat
     worker = SimpleNamespace(pid=1, log=SimpleNamespace(debug=lambda *a: None))
     conf["post_fork"](server, worker)
     assert calls == [False]
-    # It also starts computing the public report figures in the background.
-    from charitylink.reports import cache
-
-    cache.wait_for_refreshes()
-    assert ("public",) in app.extensions["reports_cache"]
 
 
 def test_post_fork_ignores_an_app_without_a_database(monkeypatch):

@@ -8,7 +8,7 @@ from marshmallow import fields as mfields
 
 from charitylink.api import PUBLIC, bp, operation
 from charitylink.api.fields import FEN_TEXT, Answer, Integer, Text, choice
-from charitylink.reports import cache, transparency
+from charitylink.reports import transparency
 
 _HIDDEN = "金额，单位分；不足 5 户时为 null"
 
@@ -145,7 +145,7 @@ def stats() -> dict[str, Any]:
     """Amounts in fen over every need ever published; a figure resting on fewer
     than 5 households (or derivable from the totals) is null, and ``suppressed``
     says why."""
-    figures = cache.cached(("public",), transparency.figures)
+    figures = transparency.figures()
     from charitylink.reports import in_kind
 
     return {**transparency.api_payload(figures), "in_kind": in_kind.figures()}

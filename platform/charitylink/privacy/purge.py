@@ -56,7 +56,17 @@ ENDED_STATUSES = (
 )
 # The tables an erasure rewrites: vacuumed on PostgreSQL afterwards, so the
 # old row versions (dead tuples) do not keep the erased bytes.
-TOUCHED_TABLES = ("needs", "claims", "consents", "privacy_requests")
+TOUCHED_TABLES = (
+    "needs",
+    "claims",
+    "consents",
+    "privacy_requests",
+    # The report tables keyed by household (charitylink.reports.summary).
+    "report_household_cells",
+    "report_assistance_cells",
+    "report_delivery_cells",
+    "report_org_households",
+)
 _SAFE_FILE = re.compile(r"[A-Za-z0-9_-]{8,64}(\.[A-Za-z0-9]{1,8}){0,2}")
 
 KIND_HOUSEHOLD = "household"

@@ -13,7 +13,7 @@ from charitylink.needs.models import (
     NEED_STATUS_LABELS,
     NEED_TYPE_LABELS,
 )
-from charitylink.reports import frame, queries
+from charitylink.reports import figures, queries
 from charitylink.reports.queries import Filters
 from charitylink.reports.tables import Column, Table
 from charitylink.reports.transparency import region_label
@@ -36,12 +36,11 @@ def _label(labels: dict[Any, str], value: Any) -> str:
     return labels.get(value, str(value))
 
 
-def build(f: Filters, today: date, fr: frame.Frame | None = None) -> dict[str, Any]:
-    """Every figure of the dashboard for ``f``, computed from the report frame
-    (reports/frame.py; the process's current one unless ``fr`` is given)."""
-    fr = frame.current() if fr is None else fr
-    totals = frame.totals(fr, f)
-    matrix, published_months = frame.matrix_and_months(fr, f)
+def build(f: Filters, today: date) -> dict[str, Any]:
+    """Every figure of the dashboard for ``f``, read from the summary tables
+    (reports/figures.py)."""
+    totals = figures.totals(f)
+    matrix, published_months = figures.matrix_and_months(f)
     for r in matrix:
         r["category_label"] = _label(CATEGORY_LABELS, r["category"])
         r["need_type_label"] = _label(NEED_TYPE_LABELS, r["need_type"])
@@ -54,12 +53,12 @@ def build(f: Filters, today: date, fr: frame.Frame | None = None) -> dict[str, A
     categories = queries.rollup(published, "category")
     for r in categories:
         r["name"] = _label(CATEGORY_LABELS, r["category"])
-    regions = frame.by_region(fr, f)
+    regions = figures.by_region(f)
     for r in regions:
         r["name"] = region_label(r["region"])
         r["code"] = r["region"].ljust(6, "0")
-    months = _months(published_months, frame.delivered_by_month(fr, f))
-    assistance = frame.assistance_link(fr, f)
+    months = _months(published_months, figures.delivered_by_month(f))
+    assistance = figures.assistance_link(f)
     for r in assistance:
         r["name"] = (
             _("未享受政府救助")
@@ -68,12 +67,12 @@ def build(f: Filters, today: date, fr: frame.Frame | None = None) -> dict[str, A
         )
         r["per_household"] = r["delivered"] // r["households"] if r["households"] else 0
         r["reach_pct"] = 100 * r["reached"] / r["households"] if r["households"] else 0
-    speed = frame.time_to_full_claim(fr, f)
+    speed = figures.time_to_full_claim(f)
     for r in speed["by_need_type"]:
         r["name"] = _label(NEED_TYPE_LABELS, r["need_type"])
-    expiring = frame.expiring_claims(fr, f, today)
-    repeated = frame.repeated_help(fr, f, today)
-    orgs = frame.org_activity(fr, f)
+    expiring = figures.expiring_claims(f, today)
+    repeated = figures.repeated_help(f, today)
+    orgs = figures.org_activity(f)
     data: dict[str, Any] = {
         "totals": totals,
         "matrix": matrix,

@@ -22,7 +22,7 @@ from charitylink.funds.models import Fund
 from charitylink.needs.models import NEED_TYPE_LABELS
 from charitylink.orgs.models import Organization, OrgStatus
 from charitylink.regions import services as regions
-from charitylink.reports import frame
+from charitylink.reports import figures as summary_figures
 from charitylink.reports.queries import Filters
 from charitylink.reports.suppression import PRIMARY, suppress
 from charitylink.reports.tables import Column, Table
@@ -123,21 +123,19 @@ def _merge_months(
     return [months[m] for m in sorted(months)]
 
 
-def figures(fr: frame.Frame | None = None) -> dict[str, Any]:  # noqa: C901, PLR0912 — one branch per published figure and its small-cell suppression
+def figures() -> dict[str, Any]:  # noqa: C901, PLR0912 — one branch per published figure and its small-cell suppression
     """Every public figure, suppressed. Rows carry ``_hidden`` {family: kind}.
-    Computed from the report frame (the process's current one unless given)."""
+    Read from the summary tables (reports/figures.py)."""
     f = Filters()
-    fr = frame.current() if fr is None else fr
     # Counts, and below the ``_hidden`` marks of the suppressed ones.
-    totals: dict[str, Any] = frame.totals(fr, f)
-    levels = {
-        lvl: frame.by_region(fr, f, lvl, public=True)
-        for lvl in ("province", "city", "county")
-    }
-    types = frame.by_need_type(fr, f)
-    published = frame.published_by_month(fr, f)
-    months = _merge_months(published, frame.delivered_by_month(fr, f))
-    orgs = _org_figures(frame.households_reached_by_org(fr))
+    totals: dict[str, Any] = summary_figures.totals(f)
+    levels = summary_figures.by_region_levels(
+        f, ("province", "city", "county"), public=True
+    )
+    types = summary_figures.by_need_type(f)
+    published = summary_figures.published_by_month(f)
+    months = _merge_months(published, summary_figures.delivered_by_month(f))
+    orgs = _org_figures(summary_figures.households_reached_by_org())
 
     counts: dict[tuple, int] = {
         TOTAL[PUB]: totals[PUB_N],

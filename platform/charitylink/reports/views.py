@@ -3,7 +3,7 @@ transparency page (``/transparency``), each with CSV/XLSX exports of every table
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -11,31 +11,11 @@ from charitylink.core import page_cache
 from charitylink.core.formatting import yuan
 from charitylink.core.i18n import TranslatedLabels, _
 from charitylink.core.permissions import moderator_required, scope_prefix
-from charitylink.reports import (
-    cache,
-    charts,
-    dashboard,
-    export,
-    filters,
-    frame,
-    transparency,
-)
+from charitylink.core.timeutil import today
+from charitylink.reports import charts, dashboard, export, filters, transparency
 from charitylink.reports.dashboard import LEVEL_LABELS
 
 bp = Blueprint("reports", __name__)
-
-
-@bp.before_app_request
-def _request_started() -> None:
-    # A report frame read in the background gives way to requests (frame.py).
-    frame.request_started()
-    g.reports_counted = True
-
-
-@bp.teardown_app_request
-def _request_ended(_exc: BaseException | None) -> None:
-    if g.pop("reports_counted", False):
-        frame.request_ended()
 
 
 def _scope() -> str | None:
@@ -84,12 +64,11 @@ def _dashboard_charts(data: dict) -> dict:
 
 
 def _dashboard(f: filters.Filters) -> dict:
-    key = cache.dashboard_key(f)
-    return cache.cached(key, lambda fr: dashboard.build(f, key[2], fr))
+    return dashboard.build(f, today())
 
 
 def public_figures() -> dict:
-    return cache.cached(("public",), transparency.figures)
+    return transparency.figures()
 
 
 @bp.get("/mod/reports")
@@ -113,7 +92,6 @@ def mod_reports() -> ResponseReturnValue:
         data=data,
         charts=_dashboard_charts(data),
         export_args=_export_args(),
-        **cache.freshness(),
         **ctx,
     )
 
@@ -137,15 +115,11 @@ def mod_export(name: str, fmt: str) -> ResponseReturnValue:
 def transparency_page() -> ResponseReturnValue:
     fig = public_figures()
     tables = transparency.tables(fig)
-    freshness = cache.freshness()
-    if freshness["updating"]:
-        g.page_cacheable = False  # newer figures are seconds away: keep no copy
     return render_template(
         "reports/transparency.html",
         fig=fig,
         tables=tables,
         charts=_public_charts(fig),
-        **freshness,
     )
 
 

@@ -1,0 +1,607 @@
+"""Report figures read from the summary tables (reports/summary.py).
+
+Definitions are those of ``queries`` (which see). A cut is a region prefix (the
+need's true county, or for the public figures the public region) and a period
+of China days: whole months are read from the month rows, the days of a
+partly covered month from the day rows. Household counts are exact distinct
+counts over the household cells of the cut.
+
+Three lists read the base rows instead, each bounded by its own selection: the
+claims due within a week (the current state), repeated help (claims of twelve
+months) and the days to full claim (medians need every value).
+"""
+
+from __future__ import annotations
+
+import json
+from calendar import monthrange
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import func, select
+
+from charitylink.claims.models import Claim, ClaimStatus
+from charitylink.core.timeutil import CHINA
+from charitylink.extensions import db
+from charitylink.needs.models import Need
+from charitylink.orgs.models import Organization
+from charitylink.reports.queries import (
+    DONE,
+    FULL,
+    LEVEL_LENGTH,
+    LIST_LIMIT,
+    NEAR_EXPIRY_DAYS,
+    OPEN,
+    Filters,
+    utc_naive,
+)
+from charitylink.reports.summary import (
+    ASSISTANCE_CELLS,
+    CLAIM_CELLS,
+    DELIVERY_CELLS,
+    HOUSEHOLD_CELLS,
+    NEED_CELLS,
+    ORG_HOUSEHOLDS,
+)
+
+N, H = NEED_CELLS.c, HOUSEHOLD_CELLS.c
+
+
+def _month_end(d: date) -> date:
+    return d.replace(day=monthrange(d.year, d.month)[1])
+
+
+def _month(d: date) -> str:
+    return d.isoformat()[:7]
+
+
+def period(table: sa.Table, lo: date | None, hi: date | None) -> Any:
+    """The rows of ``table`` (grain/span) covering the days [lo, hi]."""
+    c = table.c
+    if lo is None and hi is None:
+        return c.grain == "m"
+    if lo is not None and hi is not None and lo > hi:
+        return sa.false()
+    first_full = (
+        None
+        if lo is None
+        else _month(lo if lo.day == 1 else _month_end(lo) + timedelta(1))
+    )
+    last_full = (
+        None
+        if hi is None
+        else _month(hi if hi == _month_end(hi) else hi.replace(day=1) - timedelta(1))
+    )
+    parts = []
+    if first_full is None or last_full is None or first_full <= last_full:
+        months = [c.grain == "m"]
+        if first_full is not None:
+            months.append(c.span >= first_full)
+        if last_full is not None:
+            months.append(c.span <= last_full)
+        parts.append(sa.and_(*months))
+    if lo is not None and lo.day != 1:
+        end = _month_end(lo) if hi is None else min(hi, _month_end(lo))
+        parts.append(
+            sa.and_(c.grain == "d", c.span >= lo.isoformat(), c.span <= end.isoformat())
+        )
+    if hi is not None and hi != _month_end(hi):
+        start = hi.replace(day=1)
+        same_month = lo is not None and lo.day != 1 and lo.replace(day=1) == start
+        if not same_month:
+            if lo is not None:
+                start = max(lo, start)
+            parts.append(
+                sa.and_(
+                    c.grain == "d",
+                    c.span >= start.isoformat(),
+                    c.span <= hi.isoformat(),
+                )
+            )
+    return sa.or_(*parts) if parts else sa.false()
+
+
+def _under(column: Any, prefix: str | None) -> Any:
+    if not prefix:
+        return sa.true()
+    return func.substr(column, 1, len(prefix)) == prefix
+
+
+def _need_where(
+    f: Filters, table: sa.Table, public: bool = False, unpublished: bool = False
+) -> Any:
+    when = period(table, f.date_from, f.date_to)
+    if unpublished:
+        when = sa.or_(when, table.c.grain == "u")
+    region = table.c.public_region if public else table.c.region
+    return sa.and_(when, _under(region, f.prefix))
+
+
+_FULL = sa.case((N.status.in_(FULL), N.needs), else_=0)
+_NEED_SUMS = (
+    func.sum(N.needs).label("needs"),
+    func.sum(_FULL).label("fully_claimed"),
+    func.sum(N.requested).label("requested"),
+    func.sum(N.claimed).label("claimed"),
+    func.sum(N.delivered).label("delivered"),
+    func.sum(N.confirmed).label("confirmed"),
+)
+_MEASURES = ("needs", "fully_claimed", "requested", "claimed", "delivered")
+_HH_COUNTS = (
+    func.count(sa.distinct(H.household_key)).label("households"),
+    func.count(
+        sa.distinct(sa.case((H.reached > 0, H.household_key), else_=None))
+    ).label("households_reached"),
+)
+
+
+def _grouped(
+    f: Filters,
+    group: Any,
+    households: bool,
+    public: bool = False,
+    unpublished: bool = False,
+    group_hh: Any = None,
+    confirmed: bool = False,
+) -> dict[Any, dict[str, int]]:
+    """Need measures (and households) per value of ``group`` (a column
+    expression of the need cells; ``group_hh`` the same of the household cells)."""
+    rows: dict[Any, dict[str, int]] = {}
+    stmt = select(group.label("g"), *_NEED_SUMS).where(
+        _need_where(f, NEED_CELLS, public, unpublished)
+    )
+    for r in db.session.execute(stmt.group_by(group)):
+        values = {m: int(getattr(r, m) or 0) for m in _MEASURES}
+        if values["needs"]:
+            rows[r.g] = values
+            if confirmed:
+                values["confirmed"] = int(r.confirmed or 0)
+    if households:
+        for r in db.session.execute(
+            select(group_hh.label("g"), *_HH_COUNTS)
+            .where(_need_where(f, HOUSEHOLD_CELLS, public), H.needs > 0)
+            .group_by(group_hh)
+        ):
+            if r.g in rows:
+                rows[r.g]["households"] = int(r.households)
+                rows[r.g]["households_reached"] = int(r.households_reached)
+        for values in rows.values():
+            values.setdefault("households", 0)
+            values.setdefault("households_reached", 0)
+    return rows
+
+
+def totals(f: Filters) -> dict[str, int]:
+    one = sa.literal(1)
+    row = _grouped(f, one, True, group_hh=one, confirmed=True).get(1)
+    if row is None:
+        row = {
+            m: 0 for m in (*_MEASURES, "households", "households_reached", "confirmed")
+        }
+    return row
+
+
+def matrix_and_months(f: Filters) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Category × need type × status (without a period including needs never
+    published), and the published needs by month of publication."""
+    has_period = f.date_from is not None or f.date_to is not None
+    stmt = select(N.category, N.need_type, N.status, *_NEED_SUMS).where(
+        _need_where(f, NEED_CELLS, unpublished=not has_period)
+    )
+    matrix = []
+    for r in db.session.execute(stmt.group_by(N.category, N.need_type, N.status)):
+        values = {m: int(getattr(r, m) or 0) for m in _MEASURES}
+        if values["needs"]:
+            matrix.append(
+                {"category": r.category, "need_type": r.need_type, "status": r.status}
+                | values
+            )
+    matrix.sort(key=lambda r: (r["category"], r["need_type"], r["status"]))
+    months = _grouped(f, N.month, False)
+    return matrix, [{"month": m} | months[m] for m in sorted(months)]
+
+
+def by_region(
+    f: Filters, level: str | None = None, public: bool = False
+) -> list[dict[str, Any]]:
+    """Per province, city or county (``level``): the true region, or the public
+    one (the county, or its city where the needs library coarsened it)."""
+    length = LEVEL_LENGTH[level or f.level]
+    need_col = N.public_region if public else N.region
+    hh_col = H.public_region if public else H.region
+    rows = _grouped(
+        f,
+        func.substr(need_col, 1, length),
+        True,
+        public=public,
+        group_hh=func.substr(hh_col, 1, length),
+    )
+    return [{"region": c} | rows[c] for c in sorted(rows)]
+
+
+def by_region_levels(
+    f: Filters, levels: tuple[str, ...], public: bool = False
+) -> dict[str, list[dict[str, Any]]]:
+    """``by_region`` at several levels in two statements: the sums of the
+    counties added up, and the distinct households of every level at once."""
+    need_col = N.public_region if public else N.region
+    county = func.substr(need_col, 1, LEVEL_LENGTH["county"])
+    per_county = _grouped(f, county, False, public=public)
+    out: dict[str, dict[str, dict[str, int]]] = {lvl: {} for lvl in levels}
+    for code, values in per_county.items():
+        for lvl in levels:
+            acc = out[lvl].setdefault(
+                code[: LEVEL_LENGTH[lvl]], dict.fromkeys(values, 0)
+            )
+            for k, v in values.items():
+                acc[k] += v
+    hh_col = H.public_region if public else H.region
+    parts = []
+    for lvl in levels:
+        # One expression object for SELECT and GROUP BY (one bound parameter:
+        # PostgreSQL takes two parameters for two different expressions).
+        code = func.substr(hh_col, 1, sa.literal_column(str(LEVEL_LENGTH[lvl])))
+        parts.append(
+            select(
+                sa.literal_column(f"'{lvl}'").label("lvl"),
+                code.label("g"),
+                *_HH_COUNTS,
+            )
+            .where(_need_where(f, HOUSEHOLD_CELLS, public), H.needs > 0)
+            .group_by(code)
+        )
+    counts = {
+        (r.lvl, r.g): (int(r.households), int(r.households_reached))
+        for r in db.session.execute(sa.union_all(*parts))
+    }
+    result = {}
+    for lvl in levels:
+        rows = []
+        for code in sorted(out[lvl]):
+            households, reached = counts.get((lvl, code), (0, 0))
+            rows.append(
+                {"region": code}
+                | out[lvl][code]
+                | {"households": households, "households_reached": reached}
+            )
+        result[lvl] = rows
+    return result
+
+
+def by_need_type(f: Filters) -> list[dict[str, Any]]:
+    rows = _grouped(f, N.need_type, True, group_hh=H.need_type)
+    return [{"need_type": t} | rows[t] for t in sorted(rows)]
+
+
+def published_by_month(f: Filters) -> list[dict[str, Any]]:
+    rows = _grouped(f, N.month, True, group_hh=H.month)
+    return [{"month": m} | rows[m] for m in sorted(rows)]
+
+
+def delivered_by_month(f: Filters) -> list[dict[str, Any]]:
+    """Deliveries by the month they were made; the period selects deliveries by
+    that date, the region by the need's region."""
+    d = DELIVERY_CELLS.c
+    month = func.substr(d.span, 1, 7)
+    stmt = (
+        select(
+            month.label("month"),
+            func.sum(d.deliveries).label("deliveries"),
+            func.count(
+                sa.distinct(sa.case((d.deliveries > 0, d.household_key), else_=None))
+            ).label("households_reached"),
+            func.sum(d.delivered).label("delivered"),
+        )
+        .where(
+            period(DELIVERY_CELLS, f.date_from, f.date_to), _under(d.region, f.prefix)
+        )
+        .group_by(month)
+    )
+    out = []
+    for r in db.session.execute(stmt):
+        if int(r.deliveries or 0):
+            out.append(
+                {
+                    "month": r.month,
+                    "deliveries": int(r.deliveries),
+                    "households_reached": int(r.households_reached),
+                    "delivered": int(r.delivered or 0),
+                }
+            )
+    return sorted(out, key=lambda r: r["month"])
+
+
+def households_reached_by_org() -> dict[int, int]:
+    """Per org: the households reached through its delivered or confirmed
+    claims on published needs."""
+    o = ORG_HOUSEHOLDS.c
+    stmt = select(o.org_id, func.count()).where(o.claims > 0).group_by(o.org_id)
+    return {int(org): int(n) for org, n in db.session.execute(stmt)}
+
+
+def _org_names(ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Organization.id, Organization.name).where(Organization.id.in_(ids))
+        ).all()
+    )
+
+
+def org_activity(f: Filters) -> list[dict[str, Any]]:
+    """Per org: its claims on needs of the region, made in the period."""
+    c = CLAIM_CELLS.c
+    stmt = (
+        select(
+            c.org_id,
+            c.status,
+            func.sum(c.claims).label("claims"),
+            func.sum(c.amount).label("amount"),
+            func.sum(c.delivered).label("delivered"),
+        )
+        .where(period(CLAIM_CELLS, f.date_from, f.date_to), _under(c.region, f.prefix))
+        .group_by(c.org_id, c.status)
+    )
+    keys = ("claims", "open", "deliveries", "lapsed", "claimed", "delivered")
+    figures: dict[int, dict[str, int]] = {}
+    lapsed = (ClaimStatus.CANCELLED.value, ClaimStatus.EXPIRED.value)
+    for r in db.session.execute(stmt):
+        n, amount, delivered = (
+            int(r.claims or 0),
+            int(r.amount or 0),
+            int(r.delivered or 0),
+        )
+        acc = figures.setdefault(int(r.org_id), dict.fromkeys((*keys, "confirmed"), 0))
+        acc["claims"] += n
+        if r.status in OPEN:
+            acc["open"] += n
+            acc["claimed"] += amount
+        if r.status in DONE:
+            acc["deliveries"] += n
+            acc["claimed"] += delivered
+            acc["delivered"] += delivered
+        if r.status == ClaimStatus.CONFIRMED.value:
+            acc["confirmed"] += delivered
+        if r.status in lapsed:
+            acc["lapsed"] += n
+    names = _org_names(sorted(o for o, v in figures.items() if v["claims"]))
+    rows: list[dict[str, Any]] = [
+        {"org_id": o, **v, "org_name": names.get(o, "")}
+        for o, v in sorted(figures.items())
+        if v["claims"]
+    ]
+    rows.sort(key=lambda r: (-r["delivered"], r["org_name"]))
+    return rows
+
+
+def _need_under(prefix: str | None) -> Any:
+    return _under(Need.region_code, prefix)
+
+
+def _need_codes(ids: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    unique = sorted(set(ids))
+    for k in range(0, len(unique), 500):
+        out.update(
+            db.session.execute(
+                select(Need.id, Need.code).where(Need.id.in_(unique[k : k + 500]))
+            ).all()
+        )
+    return out
+
+
+def expiring_claims(f: Filters, today: date) -> dict[str, Any]:
+    """Open claims due within 7 days, and overdue ones (the current state; the
+    period does not apply)."""
+    horizon = today + timedelta(days=NEAR_EXPIRY_DAYS)
+    where = (
+        Claim.status.in_(OPEN),
+        Claim.due_on <= horizon,
+        _need_under(f.prefix),
+    )
+    counts = db.session.execute(
+        select(
+            func.count(sa.case((Claim.due_on < today, 1))),
+            func.count(sa.case((Claim.due_on >= today, 1))),
+        )
+        .select_from(Claim)
+        .join(Need, Need.id == Claim.need_id)
+        .where(*where)
+    ).one()
+    chosen = db.session.execute(
+        select(Claim.id, Claim.need_id, Claim.org_id, Claim.amount_fen, Claim.due_on)
+        .join(Need, Need.id == Claim.need_id)
+        .where(*where)
+        .order_by(Claim.due_on, Claim.id)
+        .limit(LIST_LIMIT)
+    ).all()
+    names = _org_names(sorted({r.org_id for r in chosen}))
+    codes = _need_codes([r.need_id for r in chosen])
+    rows = [
+        {
+            "claim_id": r.id,
+            "need_code": codes.get(r.need_id, ""),
+            "org_name": names.get(r.org_id, ""),
+            "amount": int(r.amount_fen or 0),
+            "due_on": r.due_on,
+            "days_left": (r.due_on - today).days,
+            "overdue": r.due_on < today,
+        }
+        for r in chosen
+    ]
+    return {"overdue": int(counts[0]), "due_soon": int(counts[1]), "rows": rows}
+
+
+def repeated_help(f: Filters, today: date) -> dict[str, Any]:
+    """Households (by household key) with active claims from at least two orgs
+    or on at least two needs within the 12 months ending on ``f.date_to`` or
+    today. The rows carry counts and need codes only — never the key."""
+    end_day = f.date_to or today
+    start = utc_naive(datetime.combine(end_day - timedelta(days=365), dtime(), CHINA))
+    end = utc_naive(datetime.combine(end_day + timedelta(days=1), dtime(), CHINA))
+    stmt = (
+        select(
+            Need.household_key,
+            Claim.need_id,
+            Claim.org_id,
+            Claim.status,
+            Claim.amount_fen,
+            Claim.delivered_fen,
+        )
+        .join(Need, Need.id == Claim.need_id)
+        .where(
+            Claim.status.in_(OPEN + DONE),
+            Claim.created_at >= start,
+            Claim.created_at < end,
+            _need_under(f.prefix),
+        )
+    )
+    per: dict[str, dict[str, Any]] = {}
+    for r in db.session.execute(stmt):
+        acc = per.setdefault(
+            r.household_key, {"orgs": set(), "needs": set(), "claims": 0, "amount": 0}
+        )
+        acc["orgs"].add(r.org_id)
+        acc["needs"].add(r.need_id)
+        acc["claims"] += 1
+        open_ = r.status in OPEN
+        acc["amount"] += int((r.amount_fen if open_ else r.delivered_fen) or 0)
+    flagged: list[tuple[str, dict[str, Any]]] = [
+        (hk, v) for hk, v in per.items() if len(v["orgs"]) >= 2 or len(v["needs"]) >= 2
+    ]
+    # Most orgs first, then most needs, then the largest amount; the household
+    # key (never shown) only breaks ties, so the order is stable.
+    flagged.sort(
+        key=lambda kv: (
+            -len(kv[1]["orgs"]),
+            -len(kv[1]["needs"]),
+            -kv[1]["amount"],
+            kv[0],
+        )
+    )
+    shown = flagged[:LIST_LIMIT]
+    code_of = _need_codes([i for _hk, v in shown for i in v["needs"]])
+    rows = [
+        {
+            "household": i,
+            "orgs": len(v["orgs"]),
+            "needs": len(v["needs"]),
+            "claims": v["claims"],
+            "amount": v["amount"],
+            "need_codes": "、".join(sorted({code_of.get(n, "") for n in v["needs"]})),
+        }
+        for i, (_hk, v) in enumerate(shown, start=1)
+    ]
+    return {"count": len(flagged), "rows": rows, "since": end_day - timedelta(365)}
+
+
+def _percentile(sorted_xs: list[float], p: float) -> float | None:
+    """Linear interpolation between closest ranks (as PostgreSQL's percentile_cont)."""
+    if not sorted_xs:
+        return None
+    pos = p * (len(sorted_xs) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_xs) - 1)
+    return sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * (pos - lo)
+
+
+_DAY_US = 86_400_000_000
+
+
+def _time(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def time_to_full_claim(f: Filters) -> dict[str, Any]:
+    """Days from publication to full claim: median and 90th percentile, overall
+    and per need type."""
+    start, end = f.bounds()
+    # SQLite hands the times over as text: parsed here with fromisoformat (C),
+    # not by the column type's slower parser.
+    stmt = select(
+        Need.need_type,
+        sa.type_coerce(Need.published_at, sa.String),
+        sa.type_coerce(Need.fully_claimed_at, sa.String),
+    ).where(
+        Need.published_at.is_not(None),
+        Need.fully_claimed_at.is_not(None),
+        Need.fully_claimed_at >= Need.published_at,
+        _need_under(f.prefix),
+    )
+    if start is not None:
+        stmt = stmt.where(Need.published_at >= start)
+    if end is not None:
+        stmt = stmt.where(Need.published_at < end)
+    days: list[float] = []
+    by_type: dict[str, list[float]] = {}
+    for kind, pub, full in db.session.execute(stmt):
+        if pub is None or full is None:
+            continue
+        delta = _time(full) - _time(pub)
+        us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        x = us / _DAY_US
+        days.append(x)
+        by_type.setdefault(str(kind), []).append(x)
+
+    def summary(xs: list[float]) -> dict[str, Any]:
+        ordered = sorted(xs)
+        return {
+            "count": len(ordered),
+            "median": _percentile(ordered, 0.5),
+            "p90": _percentile(ordered, 0.9),
+        }
+
+    return {
+        "overall": summary(days),
+        "by_need_type": [
+            {"need_type": t, **summary(by_type[t])} for t in sorted(by_type)
+        ],
+    }
+
+
+def assistance_link(f: Filters) -> list[dict[str, Any]]:
+    """The link to government assistance, per assistance type (and "none"):
+    households, their monthly assistance (per household the largest amount it
+    reported for that type, summed), how many were reached and the charity
+    delivered to them (all their needs in the selection)."""
+    households: dict[str, tuple[int, bool]] = {}
+    for hk, delivered, assisted in db.session.execute(
+        select(H.household_key, func.sum(H.delivered), func.sum(H.assisted))
+        .where(_need_where(f, HOUSEHOLD_CELLS), H.needs > 0)
+        .group_by(H.household_key)
+    ):
+        households[hk] = (int(delivered or 0), bool(assisted))
+    a = ASSISTANCE_CELLS.c
+    per_type: dict[str, dict[str, int]] = {}
+    for hk, kind, best in db.session.execute(
+        select(a.household_key, a.kind, func.max(a.monthly))
+        .where(_need_where(f, ASSISTANCE_CELLS), a.entries > 0)
+        .group_by(a.household_key, a.kind)
+    ):
+        delivered = households.get(hk, (0, True))[0]
+        acc = per_type.setdefault(
+            kind, {"households": 0, "monthly": 0, "reached": 0, "delivered": 0}
+        )
+        acc["households"] += 1
+        acc["monthly"] += int(best)
+        acc["reached"] += int(delivered > 0)
+        acc["delivered"] += delivered
+    out: list[dict[str, Any]] = [
+        {"type": json.loads(kind), **v} for kind, v in per_type.items()
+    ]
+    without = [d for d, has in households.values() if not has]
+    if without:
+        out.append(
+            {
+                "type": "none",
+                "households": len(without),
+                "monthly": 0,
+                "reached": sum(1 for d in without if d > 0),
+                "delivered": sum(without),
+            }
+        )
+    out.sort(key=lambda r: (r["type"] == "none", -r["households"], str(r["type"])))
+    return out

@@ -1,0 +1,738 @@
+"""Summary tables behind every report figure, kept in the transaction of each
+change.
+
+Why: the reports used to read every need and claim into each worker's memory
+and read them all again after any change; the cost of a change then grew with
+the size of the platform. Here each need contributes a handful of counter rows
+(its cells), and a change to a need or one of its claims moves only those
+rows, in the same transaction as the change, so every worker and node reads
+the same figures the moment the change commits (docs/reports.md).
+
+One choke point, no opt-in at the call sites: SQLAlchemy session events.
+
+- ``before_flush`` sees the needs and claims the ORM is about to write;
+  ``do_orm_execute`` sees the bulk ``update(Need)``/``update(Claim)``
+  statements the services use for guarded changes (rule 1) before they run.
+  Either way the need concerned is *touched*: the first time in a transaction
+  its row is locked (PostgreSQL: ``FOR UPDATE``; SQLite: a no-op write, which
+  takes the database's write lock) and its contribution read — the state the
+  summary tables hold for it, since every earlier change to it went through
+  here and has committed.
+- ``before_commit`` reads the new contribution of every touched need and
+  writes the difference as ``INSERT … ON CONFLICT DO UPDATE SET n = n + :d``,
+  sorted by table and key, so two transactions always take the counter rows'
+  locks in the same order (no deadlock on PostgreSQL).
+
+A change made around the session (raw SQL, ``COPY``) is not seen: run
+``rebuild()`` afterwards (``flask --app wsgi reports rebuild``); ``verify()``
+compares the tables with the base rows.
+
+Cells. Times are China days and months (the report filters' periods) except
+``month``, the UTC month the per-month tables have always grouped needs by.
+``grain`` is ``m`` (``span`` a month) or ``d`` (``span`` a day): a period reads
+its whole months from ``m`` rows and its partial months from ``d`` rows. Needs
+never published sit in grain ``u``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import click
+import sqlalchemy as sa
+from sqlalchemy import event, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from charitylink.claims.models import Claim
+from charitylink.core.timeutil import CHINA
+from charitylink.extensions import db
+from charitylink.needs.models import Need
+
+DONE = ("delivered", "confirmed")
+CONFIRMED = "confirmed"
+
+_meta = db.metadata
+NEEDS: sa.Table = cast(sa.Table, Need.__table__)
+CLAIMS: sa.Table = cast(sa.Table, Claim.__table__)
+
+
+# On SQLite the rows are stored in key order (no separate rowid table), so a
+# period's rows are read in one pass.
+_CLUSTERED: dict[str, Any] = {"sqlite_with_rowid": False}
+
+
+def _key(name: str, length: int) -> sa.Column:
+    return sa.Column(name, sa.String(length), primary_key=True)
+
+
+def _n(name: str) -> sa.Column:
+    return sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
+
+
+NEED_CELLS = sa.Table(
+    "report_need_cells",
+    _meta,
+    _key("grain", 1),
+    _key("span", 10),
+    _key("month", 7),
+    _key("region", 12),
+    _key("public_region", 12),
+    _key("category", 16),
+    _key("need_type", 16),
+    _key("status", 16),
+    _n("needs"),
+    _n("requested"),
+    _n("claimed"),
+    _n("delivered"),
+    _n("confirmed"),
+    **_CLUSTERED,
+)
+HOUSEHOLD_CELLS = sa.Table(
+    "report_household_cells",
+    _meta,
+    _key("grain", 1),
+    _key("span", 10),
+    _key("month", 7),
+    _key("region", 12),
+    _key("public_region", 12),
+    _key("need_type", 16),
+    _key("household_key", 64),
+    _n("needs"),
+    _n("reached"),  # needs with a delivered amount
+    _n("delivered"),
+    _n("assisted"),  # needs listing government assistance
+    **_CLUSTERED,
+)
+ASSISTANCE_CELLS = sa.Table(
+    "report_assistance_cells",
+    _meta,
+    _key("grain", 1),
+    _key("span", 10),
+    _key("region", 12),
+    _key("household_key", 64),
+    _key("kind", 64),  # the entry's type, JSON-encoded ("null" when missing)
+    sa.Column("monthly", sa.BigInteger, primary_key=True),
+    _n("entries"),
+    **_CLUSTERED,
+)
+CLAIM_CELLS = sa.Table(
+    "report_claim_cells",
+    _meta,
+    _key("grain", 1),
+    _key("span", 10),  # when the claim was made
+    _key("region", 12),  # the need's true county
+    sa.Column("org_id", sa.Integer, primary_key=True),
+    _key("status", 16),
+    _n("claims"),
+    _n("amount"),
+    _n("delivered"),
+    **_CLUSTERED,
+)
+DELIVERY_CELLS = sa.Table(
+    "report_delivery_cells",
+    _meta,
+    _key("grain", 1),
+    _key("span", 10),  # the delivery date
+    _key("region", 12),
+    _key("household_key", 64),
+    _n("deliveries"),
+    _n("delivered"),
+    **_CLUSTERED,
+)
+ORG_HOUSEHOLDS = sa.Table(
+    "report_org_households",
+    _meta,
+    sa.Column("org_id", sa.Integer, primary_key=True),
+    _key("household_key", 64),
+    _n("claims"),  # delivered or confirmed claims on published needs
+    **_CLUSTERED,
+)
+# Order matters: deltas are applied table by table in this order.
+TABLES: dict[str, sa.Table] = {
+    t.name: t
+    for t in (
+        NEED_CELLS,
+        HOUSEHOLD_CELLS,
+        ASSISTANCE_CELLS,
+        CLAIM_CELLS,
+        DELIVERY_CELLS,
+        ORG_HOUSEHOLDS,
+    )
+}
+_REGIONAL = [t for t in TABLES.values() if "region" in t.c]
+
+
+def _keys(table: sa.Table) -> list[str]:
+    return [c.name for c in table.primary_key.columns]
+
+
+def _measures(table: sa.Table) -> list[str]:
+    return [c.name for c in table.columns if not c.primary_key]
+
+
+# --- one need's contribution --------------------------------------------------
+
+Cells = dict[tuple[str, tuple[Any, ...]], list[int]]
+
+NEED_FIELDS = (
+    "id",
+    "region_code",
+    "public_region_code",
+    "published_at",
+    "category",
+    "need_type",
+    "status",
+    "amount_fen",
+    "claimed_fen",
+    "delivered_fen",
+    "household_key",
+    "gov_assistance",
+)
+CLAIM_FIELDS = (
+    "need_id",
+    "org_id",
+    "status",
+    "amount_fen",
+    "delivered_fen",
+    "created_at",
+    "delivered_on",
+)
+
+
+def china_day(value: datetime) -> str:
+    """The China day of a naive UTC time, ``YYYY-MM-DD``."""
+    return value.replace(tzinfo=UTC).astimezone(CHINA).date().isoformat()
+
+
+def parse_assistance(raw: Any) -> tuple[tuple[Any, int], ...]:
+    """A need's assistance list as (type, monthly amount) pairs."""
+    if isinstance(raw, str | bytes):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return ()
+    if not isinstance(raw, list) or not raw:
+        return ()
+    out = []
+    for e in raw:
+        if isinstance(e, dict):
+            try:
+                monthly = int(e.get("monthly_amount") or 0)
+            except (TypeError, ValueError):
+                monthly = 0
+            out.append((e.get("type"), monthly))
+        else:
+            out.append((None, 0))
+    return tuple(out)
+
+
+def _add(out: Cells, table: sa.Table, key: tuple[Any, ...], values: list[int]) -> None:
+    acc = out.get((table.name, key))
+    if acc is None:
+        out[(table.name, key)] = list(values)
+    else:
+        for i, v in enumerate(values):
+            acc[i] += v
+
+
+def _grains(day: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    return (("m", day[:7]), ("d", day))
+
+
+def contribution(need: Any, claims: Iterable[Any]) -> Cells:
+    """The cells one need (a row with ``NEED_FIELDS``) and its claims (rows
+    with ``CLAIM_FIELDS``) add to the summary tables."""
+    out: Cells = {}
+    if need is None:
+        return out
+    claims = list(claims)
+    region, public = need.region_code or "", need.public_region_code or ""
+    amount, claimed = need.amount_fen or 0, need.claimed_fen or 0
+    delivered = need.delivered_fen or 0
+    confirmed = sum(c.delivered_fen or 0 for c in claims if c.status == CONFIRMED)
+    figures = [1, amount, claimed, delivered, confirmed]
+    pub = need.published_at
+    hk = need.household_key or ""
+    cat, kind, status = str(need.category), str(need.need_type), str(need.status)
+    if pub is None:
+        key = ("u", "", "", region, public, cat, kind, status)
+        _add(out, NEED_CELLS, key, figures)
+    else:
+        day, month = china_day(pub), pub.strftime("%Y-%m")
+        entries = parse_assistance(need.gov_assistance)
+        hh = [1, int(delivered > 0), delivered, int(bool(entries))]
+        for grain, span in _grains(day):
+            _add(
+                out,
+                NEED_CELLS,
+                (grain, span, month, region, public, cat, kind, status),
+                figures,
+            )
+            _add(
+                out, HOUSEHOLD_CELLS, (grain, span, month, region, public, kind, hk), hh
+            )
+            for t, monthly in entries:
+                entry = (grain, span, region, hk, json.dumps(t), monthly)
+                _add(out, ASSISTANCE_CELLS, entry, [1])
+    for c in claims:
+        _claim_cells(out, c, region, hk, pub is not None)
+    return out
+
+
+def _claim_cells(out: Cells, c: Any, region: str, hk: str, published: bool) -> None:
+    c_amount, c_delivered = c.amount_fen or 0, c.delivered_fen or 0
+    c_status = str(c.status)
+    if c.created_at is not None:
+        for grain, span in _grains(china_day(c.created_at)):
+            key = (grain, span, region, c.org_id, c_status)
+            _add(out, CLAIM_CELLS, key, [1, c_amount, c_delivered])
+    if c_status in DONE and c.delivered_on is not None:
+        for grain, span in _grains(c.delivered_on.isoformat()):
+            _add(out, DELIVERY_CELLS, (grain, span, region, hk), [1, c_delivered])
+    if c_status in DONE and published:
+        _add(out, ORG_HOUSEHOLDS, (c.org_id, hk), [1])
+
+
+def _need_columns() -> list[Any]:
+    t = NEEDS
+    return [t.c[name] for name in NEED_FIELDS]
+
+
+def _claim_columns() -> list[Any]:
+    t = CLAIMS
+    return [t.c[name] for name in CLAIM_FIELDS]
+
+
+def read(conn: Connection, ids: list[int]) -> dict[int, Cells]:
+    """The contributions of the needs ``ids`` as the database has them now."""
+    out: dict[int, Cells] = {}
+    need_t, claim_t = NEEDS, CLAIMS
+    for k in range(0, len(ids), 500):
+        chunk = ids[k : k + 500]
+        claims: dict[int, list[Any]] = defaultdict(list)
+        for c in conn.execute(
+            select(*_claim_columns()).where(claim_t.c.need_id.in_(chunk))
+        ):
+            claims[c.need_id].append(c)
+        for n in conn.execute(select(*_need_columns()).where(need_t.c.id.in_(chunk))):
+            out[n.id] = contribution(n, claims.get(n.id, ()))
+    return out
+
+
+# --- applying differences ------------------------------------------------------
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def difference(old: Cells, new: Cells) -> Cells:
+    out: Cells = {}
+    for cell in old.keys() | new.keys():
+        before, after = old.get(cell), new.get(cell)
+        if before is None:
+            delta = list(after or ())
+        elif after is None:
+            delta = [-v for v in before]
+        else:
+            delta = [a - b for a, b in zip(after, before, strict=True)]
+        if any(delta):
+            out[cell] = delta
+    return out
+
+
+def apply(conn: Connection, deltas: Cells) -> None:
+    """Add ``deltas`` to the tables: one upsert per changed row, in a fixed
+    order (table, then key), so concurrent transactions lock the counter rows
+    in the same order."""
+    by_table: dict[str, list[tuple[tuple[Any, ...], list[int]]]] = defaultdict(list)
+    for (name, key), values in deltas.items():
+        by_table[name].append((key, values))
+    for name, table in TABLES.items():
+        rows = by_table.get(name)
+        if not rows:
+            continue
+        rows.sort(key=lambda r: tuple(str(k) for k in r[0]))
+        keys, measures = _keys(table), _measures(table)
+        stmt = _insert(conn, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={m: table.c[m] + stmt.excluded[m] for m in measures},
+        )
+        conn.execute(
+            stmt,
+            [
+                {
+                    **dict(zip(keys, key, strict=True)),
+                    **dict(zip(measures, v, strict=True)),
+                }
+                for key, v in rows
+            ],
+        )
+        # A row whose counters all went back to zero is removed, not kept at
+        # zero: a household key that no need carries any more (a retired key,
+        # a need moved out of the cell) must not stay readable in the tables.
+        emptied = [key for key, v in rows if any(d < 0 for d in v)]
+        if emptied:
+            conn.execute(
+                table.delete().where(
+                    *(table.c[k] == sa.bindparam(f"k_{k}") for k in keys),
+                    *(table.c[m] == 0 for m in measures),
+                ),
+                [
+                    {f"k_{k}": value for k, value in zip(keys, key, strict=True)}
+                    for key in emptied
+                ],
+            )
+
+
+# --- the choke point -------------------------------------------------------------
+
+_INFO = "report_summary_old"  # session.info: {need id: contribution at first touch}
+_NEW_ABOVE = "report_summary_new_above"  # needs bulk-inserted: ids above this
+_NEED_ATTRS = frozenset(NEED_FIELDS) - {"id"}
+_CLAIM_ATTRS = frozenset(CLAIM_FIELDS)
+
+
+def _touched(session: Session) -> dict[int, Cells]:
+    return session.info.setdefault(_INFO, {})
+
+
+def touch(session: Session, need_ids: Iterable[int | None]) -> None:
+    """Remember the contribution of each need before this transaction changes
+    it (the first time only), with the need's row locked."""
+    old = _touched(session)
+    ids = sorted({i for i in need_ids if i is not None and i not in old})
+    if not ids:
+        return
+    conn = session.connection()
+    table = NEEDS
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id)
+            .with_for_update()
+        )  # fmt: skip
+    else:
+        # pysqlite begins a transaction only before a write: a write that
+        # changes nothing takes SQLite's lock, so the read below is current.
+        conn.execute(sa.update(table).where(table.c.id == ids[0]).values(id=table.c.id))
+    found = read(conn, ids)
+    for i in ids:
+        old[i] = found.get(i, {})
+
+
+def _changed(obj: Any, attrs: frozenset[str]) -> bool:
+    state = sa.inspect(obj)
+    return any(state.attrs[a].history.has_changes() for a in attrs)
+
+
+def _claim_needs(obj: Claim) -> set[int | None]:
+    ids: set[int | None] = {obj.need_id}
+    if obj.need_id is None and getattr(obj, "need", None) is not None:
+        ids.add(obj.need.id)
+    hist = sa.inspect(obj).attrs["need_id"].history
+    ids.update(hist.deleted or ())
+    return ids
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    ids: set[int | None] = set()
+    for obj in session.dirty:
+        if isinstance(obj, Need) and _changed(obj, _NEED_ATTRS):
+            ids.add(obj.id)
+        elif isinstance(obj, Claim) and _changed(obj, _CLAIM_ATTRS):
+            ids |= _claim_needs(obj)
+    # New needs with an explicit id, deleted ones; new rows get theirs at the
+    # flush (after_flush).
+    for obj in (*session.deleted, *session.new):
+        if isinstance(obj, Need):
+            ids.add(obj.id)
+        elif isinstance(obj, Claim):
+            ids |= _claim_needs(obj)
+    if ids:
+        touch(session, ids)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _ctx: Any) -> None:
+    old = None
+    for obj in session.new:
+        if isinstance(obj, Need) and obj.id is not None:
+            old = _touched(session) if old is None else old
+            old.setdefault(obj.id, {})  # did not exist before this transaction
+
+
+def _statement_ids(stmt: Any, table: sa.Table) -> list[Any] | None:
+    """The ids an UPDATE's WHERE names (``id = x`` or ``id IN (...)``), if any."""
+    clause = stmt.whereclause
+    if clause is None:
+        return None
+    parts = list(getattr(clause, "clauses", [clause]))
+    for part in parts:
+        left = getattr(part, "left", None)
+        right = getattr(part, "right", None)
+        if getattr(getattr(left, "table", None), "name", None) != table.name:
+            continue
+        if getattr(left, "name", None) != "id":
+            continue
+        op = getattr(part.operator, "__name__", "")
+        value = getattr(right, "value", None)
+        if op == "eq" and value is not None:
+            return [value]
+        if op == "in_op" and isinstance(value, list | tuple):
+            return list(value)
+    return None
+
+
+def _param_rows(state: ORMExecuteState) -> list[dict[str, Any]]:
+    params = state.parameters
+    if isinstance(params, dict):
+        return [params]
+    return [p for p in (params or []) if isinstance(p, dict)]
+
+
+def _inserting(state: ORMExecuteState, name: str) -> None:
+    """A bulk ``insert(Need)``/``insert(Claim)`` through the session."""
+    session, rows = state.session, _param_rows(state)
+    conn = session.connection()
+    if name == "claims":
+        # The claims' needs, read before the claims exist.
+        touch(session, [r.get("need_id") for r in rows])
+        return
+    ids = [r.get("id") for r in rows]
+    if rows and all(i is not None for i in ids):
+        touch(session, ids)
+        return
+    # New rows without ids: the needs above today's largest id are this
+    # transaction's (counted from nothing at commit).
+    if _NEW_ABOVE not in session.info:
+        newest = conn.scalar(select(sa.func.max(NEEDS.c.id)))
+        session.info[_NEW_ABOVE] = int(newest or 0)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    stmt: Any = state.statement
+    name = getattr(getattr(stmt, "table", None), "name", None)
+    if name == "needs":
+        table, attrs = NEEDS, _NEED_ATTRS
+    elif name == "claims":
+        table, attrs = CLAIMS, _CLAIM_ATTRS
+    else:
+        return
+    if state.is_insert:
+        _inserting(state, name)
+        return
+    if state.is_update:
+        names = {str(getattr(k, "key", k)) for k in (stmt._values or {})}
+        names |= {k for r in _param_rows(state) for k in r}
+        if not names & attrs:
+            return
+    session = state.session
+    conn = session.connection()
+    ids = _statement_ids(stmt, table)
+    if ids is None and stmt.whereclause is None and _param_rows(state):
+        ids = [r.get("id") for r in _param_rows(state)]  # bulk UPDATE by id
+    if ids is None:  # a WHERE without the id: the rows it matches now
+        where = stmt.whereclause if stmt.whereclause is not None else sa.true()
+        ids = list(conn.scalars(select(table.c.id).where(where)))
+    if name == "claims" and ids:
+        ids = list(
+            conn.scalars(select(table.c.need_id).where(table.c.id.in_(ids)).distinct())
+        )
+    touch(session, ids)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    session.flush()  # the new needs get their ids (after_flush) now
+    above = session.info.pop(_NEW_ABOVE, None)
+    if above is not None:
+        old_new = _touched(session)
+        for i in session.connection().scalars(
+            select(NEEDS.c.id).where(NEEDS.c.id > above)
+        ):
+            old_new.setdefault(i, {})
+    old: dict[int, Cells] = session.info.pop(_INFO, {})
+    if not old:
+        return
+    conn = session.connection()
+    ids = sorted(old)
+    new = read(conn, ids)
+    deltas: Cells = {}
+    for i in ids:
+        for cell, d in difference(old[i], new.get(i, {})).items():
+            acc = deltas.get(cell)
+            if acc is None:
+                deltas[cell] = d
+            else:
+                for k, v in enumerate(d):
+                    acc[k] += v
+    apply(conn, {c: d for c, d in deltas.items() if any(d)})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_INFO, None)
+        session.info.pop(_NEW_ABOVE, None)
+
+
+# --- rebuild and verify --------------------------------------------------------
+
+
+def _regions(conn: Connection) -> list[str]:
+    t = NEEDS
+    return sorted(conn.scalars(select(t.c.region_code).distinct()).all(), key=str)
+
+
+def _computed(
+    conn: Connection, regions: list[str], step: Callable[[int], None]
+) -> Iterator[tuple[str, Cells]]:
+    """Per region of the needs (in code order): the cells its needs make."""
+    need_t, claim_t = NEEDS, CLAIMS
+    for region in regions:
+        cells: Cells = {}
+        needs = conn.execute(
+            select(*_need_columns())
+            .where(need_t.c.region_code == region)
+            .order_by(need_t.c.id)
+        ).all()
+        for k in range(0, len(needs), 1000):
+            chunk = needs[k : k + 1000]
+            claims: dict[int, list[Any]] = defaultdict(list)
+            for c in conn.execute(
+                select(*_claim_columns()).where(
+                    claim_t.c.need_id.in_([n.id for n in chunk])
+                )
+            ):
+                claims[c.need_id].append(c)
+            for n in chunk:
+                for cell, values in contribution(n, claims.get(n.id, ())).items():
+                    _add(cells, TABLES[cell[0]], cell[1], values)
+            step(len(chunk))
+        yield region, cells
+
+
+def _count_needs(conn: Connection) -> int:
+    return int(conn.scalar(select(sa.func.count()).select_from(NEEDS)) or 0)
+
+
+def _progress(show: bool, total: int, label: str) -> Any:
+    if show:
+        return click.progressbar(length=total, label=label, show_pos=True)
+    import contextlib
+
+    class _Quiet:
+        def update(self, _n: int) -> None:
+            pass
+
+    return contextlib.nullcontext(_Quiet())
+
+
+def rebuild_on(conn: Connection, progress: bool = False) -> int:
+    """Recompute every summary table from the needs and claims (on ``conn``,
+    inside its transaction). Returns the number of needs read."""
+    for table in TABLES.values():
+        conn.execute(table.delete())
+    orgs: Cells = {}
+    total = _count_needs(conn)
+    with _progress(progress, total, "重算统计汇总表") as bar:
+        for _region, cells in _computed(conn, _regions(conn), bar.update):
+            for cell, values in cells.items():
+                if cell[0] == ORG_HOUSEHOLDS.name:
+                    _add(orgs, ORG_HOUSEHOLDS, cell[1], values)
+            _insert_rows(
+                conn, {c: v for c, v in cells.items() if c[0] != ORG_HOUSEHOLDS.name}
+            )
+    _insert_rows(conn, orgs)
+    return total
+
+
+def _insert_rows(conn: Connection, cells: Cells) -> None:
+    by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (name, key), values in cells.items():
+        table = TABLES[name]
+        by_table[name].append(
+            {
+                **dict(zip(_keys(table), key, strict=True)),
+                **dict(zip(_measures(table), values, strict=True)),
+            }
+        )
+    for name, rows in by_table.items():
+        for k in range(0, len(rows), 5000):
+            conn.execute(TABLES[name].insert(), rows[k : k + 5000])
+
+
+def rebuild(progress: bool = False) -> int:
+    """``rebuild_on`` the app's session, committed."""
+    n = rebuild_on(db.session.connection(), progress)
+    db.session.commit()
+    return n
+
+
+def _stored(conn: Connection, table: sa.Table, where: Any = None) -> Cells:
+    stmt = select(table)
+    if where is not None:
+        stmt = stmt.where(where)
+    keys, measures = _keys(table), _measures(table)
+    out: Cells = {}
+    for row in conn.execute(stmt).mappings():
+        values = [int(row[m]) for m in measures]
+        if any(values):
+            out[(table.name, tuple(row[k] for k in keys))] = values
+    return out
+
+
+def _compare(stored: Cells, wanted: Cells, limit: int, out: list[str]) -> None:
+    wanted = {c: v for c, v in wanted.items() if any(v)}
+    for cell in sorted(stored.keys() | wanted.keys(), key=str):
+        if len(out) >= limit:
+            return
+        have, want = stored.get(cell), wanted.get(cell)
+        if have != want:
+            out.append(f"{cell[0]} {cell[1]}: 表中 {have}，应为 {want}")
+
+
+def verify_on(conn: Connection, progress: bool = False, limit: int = 100) -> list[str]:
+    """Every difference between the summary tables and the base rows (at most
+    ``limit``), as text; empty when they agree."""
+    out: list[str] = []
+    regions = _regions(conn)
+    orgs: Cells = {}
+    with _progress(progress, _count_needs(conn), "核对统计汇总表") as bar:
+        for region, cells in _computed(conn, regions, bar.update):
+            for cell, values in cells.items():
+                if cell[0] == ORG_HOUSEHOLDS.name:
+                    _add(orgs, ORG_HOUSEHOLDS, cell[1], values)
+            for table in _REGIONAL:
+                _compare(
+                    _stored(conn, table, table.c.region == region),
+                    {c: v for c, v in cells.items() if c[0] == table.name},
+                    limit,
+                    out,
+                )
+    known = set(regions)
+    for table in _REGIONAL:  # rows of regions no need is in
+        stray = _stored(conn, table, table.c.region.not_in(known) if known else None)
+        _compare(stray, {}, limit, out)
+    _compare(_stored(conn, ORG_HOUSEHOLDS), orgs, limit, out)
+    return out[:limit]
+
+
+def verify(progress: bool = False) -> list[str]:
+    return verify_on(db.session.connection(), progress)
