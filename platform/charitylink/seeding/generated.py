@@ -414,6 +414,12 @@ def _after_bulk_needs(search_index: bool = True) -> None:
     else:
         recompute_all_public_regions()
         db.session.commit()
+    try:  # the report summary tables, where present: recomputed from the rows
+        from charitylink.reports.summary import rebuild as rebuild_summaries
+    except ImportError:  # pragma: no cover - reports read their frame instead
+        pass
+    else:
+        rebuild_summaries()
     if not search_index:
         return
     try:
