@@ -54,8 +54,8 @@ os.environ.setdefault("CHARITYLINK_FAST_HASH", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 
-QUERY_RUNS = 100
-PAGE_SECONDS = 2.0
+QUERY_RUNS = 50
+PAGE_SECONDS = 1.5
 
 
 def pct(times: list[float]) -> tuple[float, float]:

@@ -154,31 +154,50 @@ _PACK_SQL = text(
     GROUP BY word
     """
 )
-# The matches of one word: the packed elements of needs unchanged since the
-# pack, and the rows of the needs changed since. NOT IN over the stale set
-# is a hashed subplan whatever the estimate (NOT EXISTS was planned as a
-# nested loop over an empty table's statistics: a scan of the set per match). The labels are decoded
-# through one array of the codes (read once per statement), so the filters,
-# sorts and facets see the same columns as in search_postings.
-_WORD_SOURCE = """
-    SELECT u.object_id, u.fields, u.region::text AS region,
-           v.labels[u.category] AS category, v.labels[u.need_type] AS need_type,
-           v.labels[u.status] AS status, v.labels[u.urgency] AS urgency,
-           u.amount, u.published, u.deadline
+# The matches of one word (``_word_source``): the packed elements of needs
+# unchanged since the pack, and the rows of the needs changed since. NOT IN
+# over the stale set is a hashed subplan whatever the estimate (NOT EXISTS
+# was planned as a nested loop over an empty table's statistics: a scan of
+# the set per match). The labels are decoded through one array of the codes
+# (read once per statement), so the filters, sorts and facets see the same
+# columns as in search_postings.
+_PACKED_COLUMNS = {
+    "region": ("u.region::text", "text"),
+    "category": ("v.labels[u.category]", "text"),
+    "need_type": ("v.labels[u.need_type]", "text"),
+    "status": ("v.labels[u.status]", "text"),
+    "urgency": ("v.labels[u.urgency]", "text"),
+    "amount": ("u.amount", "bigint"),
+    "published": ("u.published", "bigint"),
+    "deadline": ("u.deadline", "integer"),
+}
+
+
+def _word_source(needed: set[str]) -> str:
+    """The SQL of a word's matches, unnesting only the arrays the search
+    reads: each array is decompressed in full, so a plain search by relevance
+    reads two of the ten (ids, fields) and one with facets five."""
+    arrays = ["ids", "fields", *[c for c in _PACKED_COLUMNS if c in needed]]
+    names = ["object_id", "fields", *arrays[2:]]
+    columns = ", ".join(
+        f"{expr} AS {name}" if name in needed else f"NULL::{kind} AS {name}"
+        for name, (expr, kind) in _PACKED_COLUMNS.items()
+    )
+    return f"""
+    SELECT u.object_id, u.fields, {columns}
     FROM search_packed AS p
-    CROSS JOIN LATERAL unnest(p.ids, p.fields, p.region, p.category,
-        p.need_type, p.status, p.urgency, p.amount, p.published, p.deadline)
-        AS u(object_id, fields, region, category, need_type, status, urgency,
-             amount, published, deadline)
+    CROSS JOIN LATERAL unnest({", ".join(f"p.{a}" for a in arrays)})
+        AS u({", ".join(names)})
     CROSS JOIN (SELECT array_agg(value ORDER BY code) AS labels
                 FROM search_vocab) AS v
     WHERE p.word = (:word)
       AND u.object_id NOT IN (SELECT object_id FROM search_stale)
     UNION ALL
-    SELECT object_id, fields, region, category, need_type, status, urgency,
-           amount, published, deadline
+    SELECT object_id, fields, {", ".join(_PACKED_COLUMNS)}
     FROM search_postings WHERE word = (:word)
 """
+
+
 _MARK_STALE = text(
     "INSERT INTO search_stale (object_id) "
     "SELECT unnest(CAST(:ids AS integer[])) "
@@ -401,8 +420,24 @@ class PgBackend:
             "(SELECT min(x) FROM unnest(tsvector_to_array("
             "to_tsvector('simple', CAST(:token AS text)))) AS x)"
         )
+        f = query.filters
+        needed = {
+            name
+            for name in ("region", "category", "need_type", "status", "urgency")
+            if getattr(f, name)
+        }
+        if f.min_amount is not None or f.max_amount is not None:
+            needed.add("amount")
+        if query.facets:
+            needed |= {"region", "category", "need_type"}
+        sort = query.page.sort
+        needed.add(
+            {"deadline": "deadline", "amount": "amount", "amount_asc": "amount"}.get(
+                sort, "published" if sort != "relevance" else "fields"
+            )
+        )
         m = (
-            text(_WORD_SOURCE.replace("(:word)", word))
+            text(_word_source(needed).replace("(:word)", word))
             .bindparams(token=token)
             .columns(
                 object_id=Integer,
