@@ -374,7 +374,7 @@ def _copy_writer() -> Any:
     session's connection (psycopg 3), or None when the driver has no COPY."""
     from charitylink.needs.models import Need
 
-    raw = db.session.connection().connection.driver_connection
+    raw: Any = db.session.connection().connection.driver_connection
     if not hasattr(raw, "cursor") or not hasattr(raw.cursor(), "copy"):
         return None  # pragma: no cover - another driver
     table = Need.__table__
@@ -387,7 +387,7 @@ def _copy_writer() -> Any:
             json_columns.update(
                 c for c in names if table.c[c].type.__class__.__name__ == "JSON"
             )
-        conn = db.session.connection().connection.driver_connection
+        conn: Any = db.session.connection().connection.driver_connection
         columns = ", ".join(names)
         with (
             conn.cursor() as cur,
