@@ -30,6 +30,16 @@ def rebuild(if_missing: bool) -> None:
     click.echo(f"搜索索引已重建（{backend_name()}）：{count} 个文档。")
 
 
+@search.command("pack")
+def pack() -> None:
+    """PostgreSQL: fold the postings changed since the last pack into the
+    packed arrays and free their space (run at a quiet hour: changes wait)."""
+    from charitylink.search import indexer
+
+    words = indexer.pack()
+    click.echo(f"搜索词条已压缩：{words} 个词。")
+
+
 @search.command("status")
 def status() -> None:
     """Documents, outbox backlog and index age."""

@@ -147,6 +147,20 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
             return count
 
 
+def pack() -> int:
+    """PostgreSQL: fold the postings changed since the last pack into the
+    packed arrays (``search pack``); returns the number of words. Whoosh:
+    nothing to do (0)."""
+    backend = get_backend()
+    if backend.name != "pg":
+        return 0
+    with Session(db.engine) as session:
+        words = backend.pack(session)  # type: ignore[attr-defined]
+        session.commit()
+    backend.after_rebuild(db.engine)  # type: ignore[attr-defined]
+    return int(words)
+
+
 def public_count() -> int:
     with Session(db.engine) as session:
         return count_public(session)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -11,7 +12,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charitylink.core.timeutil import utcnow
@@ -115,6 +116,60 @@ class SearchPosting(Model):
     amount: Mapped[int | None] = mapped_column(BigInteger)
     published: Mapped[int | None] = mapped_column(BigInteger)
     deadline: Mapped[int | None] = mapped_column(Integer)
+
+
+def _array(item: Any) -> Any:
+    # Arrays on PostgreSQL; plain text elsewhere so the SQLite schema still
+    # migrates (the packed tables are unused there, like the tsvector).
+    return Text().with_variant(ARRAY(item), "postgresql")
+
+
+class SearchPacked(Model):
+    """PostgreSQL: the postings of one word packed into arrays — one row per
+    word, element i of every array describing the same need, ordered by
+    relevance (``fields`` descending, then newest first).
+
+    Written by ``search rebuild`` and ``search pack`` from ``search_documents``;
+    changes in between go to ``search_postings`` (one row per need and word)
+    and mark the need in ``search_stale``, so its packed elements are skipped
+    until the next pack. A row per posting costs ~260 bytes with its indexes
+    (tuple headers, the copies in the covering index, the primary key); an
+    array element costs the values alone (~40 bytes), compressed by TOAST.
+    category, need type, status and urgency are small codes from
+    ``search_vocab``; region the digits of the public region code."""
+
+    __tablename__ = "search_packed"
+
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
+    ids: Mapped[list[int]] = mapped_column(_array(Integer))
+    fields: Mapped[list[int]] = mapped_column(_array(SmallInteger))
+    region: Mapped[list[int]] = mapped_column(_array(BigInteger))
+    category: Mapped[list[int]] = mapped_column(_array(SmallInteger))
+    need_type: Mapped[list[int]] = mapped_column(_array(SmallInteger))
+    status: Mapped[list[int]] = mapped_column(_array(SmallInteger))
+    urgency: Mapped[list[int]] = mapped_column(_array(SmallInteger))
+    amount: Mapped[list[int]] = mapped_column(_array(BigInteger))
+    published: Mapped[list[int]] = mapped_column(_array(BigInteger))
+    deadline: Mapped[list[int]] = mapped_column(_array(Integer))
+
+
+class SearchStale(Model):
+    """PostgreSQL: needs changed since the last pack — their packed elements
+    are skipped (their current postings are in ``search_postings``)."""
+
+    __tablename__ = "search_stale"
+
+    object_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+
+class SearchVocab(Model):
+    """PostgreSQL: the codes of the packed label columns (category, need
+    type, status, urgency values), dense from 1."""
+
+    __tablename__ = "search_vocab"
+
+    code: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, unique=True)
 
 
 def enqueue(object_type: str, object_id: int) -> None:

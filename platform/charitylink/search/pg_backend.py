@@ -9,21 +9,28 @@ columns (region, category, type, status, urgency, amount, dates), written in the
 same transaction, so a text search with filters, sorts and facets reads this one
 table; a search without words runs on ``needs`` itself.
 
-A one-word search (most searches) reads ``search_postings`` instead: one row per
-need and word with the same copies, and a covering index answering the page,
-the total and the facets by index-only scans (GIN keeps no per-match data, so
-counting a common word's 12,000 matches meant visiting 12,000 table rows).
-Written from the ``search_documents`` row in the same transaction.
+A one-word search (most searches) reads the word's postings instead, with the
+same copies (GIN keeps no per-match data, so counting a common word's 12,000
+matches meant visiting 12,000 table rows): packed into arrays, one row per word
+(``search_packed``, written by a rebuild or ``search pack``), plus one row per
+need and word for the needs changed since (``search_postings``, written from
+the ``search_documents`` row in the same transaction; the changed needs are
+listed in ``search_stale`` so their packed elements are skipped).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
+    Integer,
+    SmallInteger,
+    Text,
     delete,
     func,
     literal,
@@ -46,7 +53,9 @@ from charitylink.search.models import (
     IN_TITLE,
     SearchDocument,
     SearchOutbox,
+    SearchPacked,
     SearchPosting,
+    SearchStale,
 )
 from charitylink.search.sqlfilters import need_clauses, need_order, region_facet
 
@@ -90,15 +99,127 @@ _POSTINGS = text(_POSTINGS_SQL + " AND d.object_id = ANY(:ids)")
 # (docs/search.md, "Measured facts").
 _ALL_POSTINGS = text(_POSTINGS_SQL + " ORDER BY 1, 3, 2")
 BATCH = 1000
+# A rebuild of at least this many needs packs their postings (search_packed);
+# below it, one row per posting is small enough and simplest to read.
+PACK_MIN_NEEDS = 5000
+# The packed label columns: category, need type, status, urgency as codes.
+_LABELS = ("category", "need_type", "status", "urgency")
+_VOCAB_SQL = text(
+    """
+    INSERT INTO search_vocab (code, value)
+    SELECT (SELECT coalesce(max(code), 0) FROM search_vocab)
+           + row_number() OVER (ORDER BY v), v
+    FROM (SELECT DISTINCT unnest(ARRAY[category, need_type, status, urgency]) AS v
+          FROM search_documents WHERE object_type = 'need') AS d
+    WHERE v IS NOT NULL AND v NOT IN (SELECT value FROM search_vocab)
+    """
+)
+# Every need's postings, grouped by word into arrays (element i of each array
+# from the same row: the aggregates of one group see its rows in one order;
+# no order among the elements is needed — a search sorts its matches).
+# Region codes are digits: stored as numbers.
+_PACK_SQL = text(
+    f"""
+    INSERT INTO search_packed (word, ids, fields, region, category, need_type,
+        status, urgency, amount, published, deadline)
+    SELECT word,
+           array_agg(object_id),
+           array_agg(fields),
+           array_agg(region),
+           array_agg(category),
+           array_agg(need_type),
+           array_agg(status),
+           array_agg(urgency),
+           array_agg(amount),
+           array_agg(published),
+           array_agg(deadline)
+    FROM (
+        SELECT u.lexeme AS word, d.object_id,
+               (CASE WHEN 'A' = ANY(u.weights) THEN {IN_TITLE} ELSE 0 END
+                + CASE WHEN 'D' = ANY(u.weights) THEN {IN_BODY} ELSE 0 END
+                + CASE WHEN 'C' = ANY(u.weights) THEN {IN_LABELS} ELSE 0 END
+               )::smallint AS fields,
+               d.region::bigint AS region,
+               coalesce(c.code, 0) AS category, coalesce(t.code, 0) AS need_type,
+               coalesce(s.code, 0) AS status, coalesce(g.code, 0) AS urgency,
+               d.amount, d.published, d.deadline
+        FROM search_documents AS d
+        CROSS JOIN LATERAL unnest(d.tsv) AS u
+        LEFT JOIN search_vocab AS c ON c.value = d.category
+        LEFT JOIN search_vocab AS t ON t.value = d.need_type
+        LEFT JOIN search_vocab AS s ON s.value = d.status
+        LEFT JOIN search_vocab AS g ON g.value = d.urgency
+        WHERE d.object_type = '{NEED}'
+    ) AS p
+    GROUP BY word
+    """
+)
+# The matches of one word (``_word_source``): the packed elements of needs
+# unchanged since the pack, and the rows of the needs changed since. NOT IN
+# over the stale set is a hashed subplan whatever the estimate (NOT EXISTS
+# was planned as a nested loop over an empty table's statistics: a scan of
+# the set per match). The labels are decoded through one array of the codes
+# (read once per statement), so the filters, sorts and facets see the same
+# columns as in search_postings.
+_PACKED_COLUMNS = {
+    "region": ("u.region::text", "text"),
+    "category": ("v.labels[u.category]", "text"),
+    "need_type": ("v.labels[u.need_type]", "text"),
+    "status": ("v.labels[u.status]", "text"),
+    "urgency": ("v.labels[u.urgency]", "text"),
+    "amount": ("u.amount", "bigint"),
+    "published": ("u.published", "bigint"),
+    "deadline": ("u.deadline", "integer"),
+}
+
+
+def _word_source(needed: set[str]) -> str:
+    """The SQL of a word's matches, unnesting only the arrays the search
+    reads: each array is decompressed in full, so a plain search by relevance
+    reads two of the ten (ids, fields) and one with facets five."""
+    arrays = ["ids", "fields", *[c for c in _PACKED_COLUMNS if c in needed]]
+    names = ["object_id", "fields", *arrays[2:]]
+    columns = ", ".join(
+        f"{expr} AS {name}" if name in needed else f"NULL::{kind} AS {name}"
+        for name, (expr, kind) in _PACKED_COLUMNS.items()
+    )
+    return f"""
+    SELECT u.object_id, u.fields, {columns}
+    FROM search_packed AS p
+    CROSS JOIN LATERAL unnest({", ".join(f"p.{a}" for a in arrays)})
+        AS u({", ".join(names)})
+    CROSS JOIN (SELECT array_agg(value ORDER BY code) AS labels
+                FROM search_vocab) AS v
+    WHERE p.word = (:word)
+      AND u.object_id NOT IN (SELECT object_id FROM search_stale)
+    UNION ALL
+    SELECT object_id, fields, {", ".join(_PACKED_COLUMNS)}
+    FROM search_postings WHERE word = (:word)
+"""
+
+
+_MARK_STALE = text(
+    "INSERT INTO search_stale (object_id) "
+    "SELECT unnest(CAST(:ids AS integer[])) "
+    "WHERE EXISTS (SELECT 1 FROM search_packed) "
+    "ON CONFLICT (object_id) DO NOTHING"
+)
+
+
+@lru_cache(maxsize=50_000)
+def _words(text_: str) -> str:
+    # Many needs share a title, a label line or a standard description (a
+    # bulk load, a rebuild): each distinct text is segmented once.
+    return " ".join(index_tokens(text_))
 
 
 def _row(doc: Document) -> dict[str, Any]:
     return {
         "object_type": doc.object_type,
         "object_id": doc.object_id,
-        "title": " ".join(index_tokens(doc.title)),
-        "extra": " ".join(index_tokens(doc.extra)),
-        "body": " ".join(index_tokens(doc.body)),
+        "title": _words(doc.title),
+        "extra": _words(doc.extra),
+        "body": _words(doc.body),
         **{name: doc.fields.get(name) for name in COPIED},
     }
 
@@ -127,6 +248,8 @@ def write_documents(
         ids = need_ids[start : start + BATCH]
         conn.execute(delete(SearchPosting).where(SearchPosting.object_id.in_(ids)))
         conn.execute(_POSTINGS, {"ids": ids})
+        # Their packed elements (if any) are out of date from now on.
+        conn.execute(_MARK_STALE, {"ids": ids})
 
 
 def write_objects(conn: Connection, changed: dict[tuple[str, int], Any]) -> None:
@@ -213,6 +336,19 @@ def _sort_key(table: Any, sort: str, relevance: Any) -> tuple[Any, bool]:
     return table.published, True
 
 
+_TABLES = "search_documents, search_postings, search_packed, search_stale, search_vocab"
+
+
+def _pack(conn: Connection) -> int:
+    """Every need's postings from ``search_documents`` into ``search_packed``
+    (empty on entry); ``search_postings`` and ``search_stale`` emptied."""
+    conn.execute(_VOCAB_SQL)
+    words = conn.execute(_PACK_SQL).rowcount
+    conn.execute(delete(SearchPosting))
+    conn.execute(delete(SearchStale))
+    return int(words or 0)
+
+
 class PgBackend:
     name = "pg"
 
@@ -267,29 +403,63 @@ class PgBackend:
     def _search_word(
         self, session: Session, query: NeedQuery, token: str
     ) -> tuple[Hits, int]:
-        """One word: its postings, read by index-only scans of
-        ``ix_search_postings_word`` (word, fields, id) INCLUDE (public columns);
-        and the number of lexemes of ``token`` (the hits are right only if 1).
+        """One word: its postings — the packed arrays of needs unchanged since
+        the last pack, and the rows of those changed since — and the number of
+        lexemes of ``token`` (the hits are right only if 1).
 
         Relevance is ``fields`` descending (title, then body, then labels — the
         order of Whoosh's 2 title + 1 body + 0.5 labels for one word), ties
-        newest first: a backward scan of the word's index entries, which stops
-        at the end of the page. The total and the facets are counted over the
-        word's entries, without visiting the table."""
+        newest first. The matches are read once (a CTE, never the needs or the
+        documents table); the page, the total and the facets come from them."""
         lexemes = select(
             func.unnest(
                 func.tsvector_to_array(func.to_tsvector("simple", token))
             ).label("x")
         ).subquery("lexemes")
-        p = SearchPosting
-        word = select(func.min(lexemes.c.x)).scalar_subquery()
-        where = [p.word == word, *_filters(p, query.filters)]
-        key, descending = _sort_key(p, query.page.sort, p.fields)
+        word = (
+            "(SELECT min(x) FROM unnest(tsvector_to_array("
+            "to_tsvector('simple', CAST(:token AS text)))) AS x)"
+        )
+        f = query.filters
+        needed = {
+            name
+            for name in ("region", "category", "need_type", "status", "urgency")
+            if getattr(f, name)
+        }
+        if f.min_amount is not None or f.max_amount is not None:
+            needed.add("amount")
+        if query.facets:
+            needed |= {"region", "category", "need_type"}
+        sort = query.page.sort
+        needed.add(
+            {"deadline": "deadline", "amount": "amount", "amount_asc": "amount"}.get(
+                sort, "published" if sort != "relevance" else "fields"
+            )
+        )
+        m = (
+            text(_word_source(needed).replace("(:word)", word))
+            .bindparams(token=token)
+            .columns(
+                object_id=Integer,
+                fields=SmallInteger,
+                region=Text,
+                category=Text,
+                need_type=Text,
+                status=Text,
+                urgency=Text,
+                amount=BigInteger,
+                published=BigInteger,
+                deadline=Integer,
+            )
+            .cte("m")
+        )
+        where = _filters(m.c, query.filters)
+        key, descending = _sort_key(m.c, query.page.sort, m.c.fields)
         count = select(
             literal(-2), null(), null(), null(), null(), func.count()
         ).select_from(lexemes)
         hits, extra = self._page_and_counts(
-            session, query, SearchPosting.__table__, where, [(key, descending)], count
+            session, query, m, where, [(key, descending)], count
         )
         return hits, int(extra[0][5]) if extra else 0
 
@@ -455,11 +625,11 @@ class PgBackend:
         until it commits (MVCC). The table lock makes concurrent changes wait, so
         none is overwritten by an older snapshot."""
         conn = session.connection()
-        conn.execute(
-            text("LOCK TABLE search_documents, search_postings IN EXCLUSIVE MODE")
-        )
+        conn.execute(text(f"LOCK TABLE {_TABLES} IN EXCLUSIVE MODE"))
         conn.execute(delete(SearchDocument))
         conn.execute(delete(SearchPosting))
+        conn.execute(delete(SearchPacked))
+        conn.execute(delete(SearchStale))
         count = 0
         batch: list[Change] = []
         for doc in docs:
@@ -473,10 +643,34 @@ class PgBackend:
             write_documents(conn, batch, postings=False)
             progress(len(batch))
             count += len(batch)
-        conn.execute(_ALL_POSTINGS)
+        needs = conn.scalar(
+            select(func.count()).where(SearchDocument.object_type == NEED)
+        )
+        if (needs or 0) >= self.pack_min_needs():
+            _pack(conn)
+        else:
+            conn.execute(_ALL_POSTINGS)
         # fresh statistics for plans
-        conn.execute(text("ANALYZE search_documents, search_postings"))
+        conn.execute(text(f"ANALYZE {_TABLES}"))
         return count
+
+    @staticmethod
+    def pack_min_needs() -> int:
+        from flask import current_app
+
+        return int(current_app.config.get("SEARCH_PACK_MIN_NEEDS", PACK_MIN_NEEDS))
+
+    def pack(self, session: Session) -> int:
+        """Fold the postings written since the last pack (``search_postings``)
+        into the packed arrays, in the caller's transaction; returns the
+        number of words. Changes wait for it (the same lock as a rebuild);
+        readers see the old rows until it commits."""
+        conn = session.connection()
+        conn.execute(text(f"LOCK TABLE {_TABLES} IN EXCLUSIVE MODE"))
+        conn.execute(delete(SearchPacked))
+        words = _pack(conn)
+        conn.execute(text(f"ANALYZE {_TABLES}"))
+        return words
 
     @staticmethod
     def after_rebuild(engine: Any) -> None:
@@ -500,6 +694,21 @@ class PgBackend:
                     ).one()
                     if visible >= pages * 0.98:
                         break
+                if conn.scalar(text("SELECT EXISTS (SELECT 1 FROM search_packed)")):
+                    # The pack emptied search_postings; VACUUM gave its table
+                    # pages back but a B-tree keeps its size: rebuilt while the
+                    # table holds only the few changes since the pack (a short
+                    # lock), so the space returns to the disk.
+                    conn.execute(text("VACUUM (ANALYZE) search_stale, search_packed"))
+                    # REINDEX waits for every open reader of the index and
+                    # holds up new ones meanwhile: give up after 2 s (a long
+                    # report or an idle transaction), the next pack retries.
+                    conn.execute(text("SET lock_timeout = '2s'"))
+                    try:
+                        conn.execute(text("REINDEX TABLE search_postings"))
+                    except Exception:
+                        log.info("search: REINDEX after the pack skipped (busy)")
+                    conn.execute(text("RESET lock_timeout"))
         except Exception:  # the rebuild is committed: searches are right, slower
             log.warning("search: VACUUM after the rebuild failed", exc_info=True)
 

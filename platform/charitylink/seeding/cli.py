@@ -16,6 +16,12 @@ import click
 @click.option(
     "--if-empty", is_flag=True, help="数据库已有数据时什么也不做（make run 使用）。"
 )
+@click.option(
+    "--no-search-index",
+    "no_search_index",
+    is_flag=True,
+    help="生成需求后不重建搜索索引（分步载入：之后运行 search rebuild）。",
+)
 @click.option("--orgs", "bench_orgs", type=click.IntRange(0, 100_000), default=0)
 @click.option("--funds", "bench_funds", type=click.IntRange(0, 500_000), default=0)
 @click.option(
@@ -27,6 +33,7 @@ def seed(
     bench_orgs: int = 0,
     bench_funds: int = 0,
     bench_projects: int = 0,
+    no_search_index: bool = False,
 ) -> None:
     """Load the demo data in seeds/ into an empty database.
 
@@ -48,13 +55,14 @@ def seed(
             click.echo("数据库已有数据，跳过演示数据。")
             extras()
             if extra_needs:
-                generated.generate_needs(extra_needs)
+                generated.generate_needs(extra_needs, search_index=not no_search_index)
             return
         raise click.ClickException("数据库不是空的：演示数据只能载入空数据库。")
     demo.load_demo()
     extras()
     if extra_needs:
-        generated.generate_needs(extra_needs)  # rebuilds the search index itself
+        # rebuilds the search index itself, unless told not to
+        generated.generate_needs(extra_needs, search_index=not no_search_index)
     else:
         from charitylink.search import indexer
 
