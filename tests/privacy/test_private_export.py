@@ -117,3 +117,23 @@ def test_an_expired_link_is_refused_and_its_file_swept(
     resp = client.get(link)
     assert resp.status_code == 410 and "已过期" in resp.data.decode()
     assert client.get("/mod/exports/download/nonsense").status_code == 404
+
+
+def test_the_daily_purge_removes_expired_export_files(
+    app, client, login_as, create_user, create_need
+) -> None:
+    create_need()
+    login_as(create_user("moderator", region_prefix="22"))
+    _link(client.post("/mod/exports/needs", data={"fmt": "csv", "reason": "核对"}))
+    row = db.session.scalar(select(PrivateExport))
+    assert row is not None
+    stored = private.exports_dir() / str(row.stored_name)
+    assert stored.exists()
+    db.session.execute(
+        update(PrivateExport).values(expires_at=utcnow() - timedelta(minutes=1))
+    )
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["privacy", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "删除过期或已下载的导出文件 1 个" in result.output
+    assert not stored.exists()

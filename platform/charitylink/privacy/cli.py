@@ -89,8 +89,15 @@ def purge(
         result = purging.purge_due(now, on_each=db.session.commit, progress=bar.update)
     db.session.commit()
     purging.scrub_storage()
+    # The daily run also removes private export files whose one-time link was
+    # used or has expired (the page and the download do it too, when visited).
+    from charitylink.privacy import exports
+
+    swept = exports.sweep_expired()
+    db.session.commit()
     click.echo(
         f"已清除 {len(result.purged)} 条需求的隐私信息；"
         f"释放家庭标识 {result.keys_released} 个；"
-        f"暂缓 {len(result.held)} 条（仍有未完结的认领或争议）。"
+        f"暂缓 {len(result.held)} 条（仍有未完结的认领或争议）；"
+        f"删除过期或已下载的导出文件 {swept} 个。"
     )
