@@ -311,3 +311,41 @@ def test_open_claims_hold_the_purge_and_replay_after_restore(
     assert again.private_ciphertext == purging.PURGED
     assert again.household_key.startswith(purging.PURGED_KEY_PREFIX)
     assert again.status == NeedStatus.WITHDRAWN
+
+
+def test_a_purged_need_cannot_go_back_to_the_library(
+    app, client, create_need, create_user, api_token
+) -> None:
+    """Rejected → draft and re-opening an expired need are refused once the
+    private half is gone (nobody could check or reach the household)."""
+    from datetime import date
+
+    from charitylink.errors import InvalidTransition
+    from charitylink.needs import services
+
+    moderator = create_user("moderator", region_prefix="22")
+    rejected = create_need(status="rejected")
+    expired = create_need(status="expired")
+    for need in (rejected, expired):
+        need.closed_at = utcnow()
+        purging.erase_private(need)
+    db.session.commit()
+    for call in (
+        lambda: services.return_to_draft(rejected, moderator),
+        lambda: services.extend_need(expired, moderator, date(2100, 1, 1), "家庭来电"),
+    ):
+        try:
+            call()
+        except InvalidTransition as exc:
+            assert "已按保存期限清除" in str(exc)
+        else:
+            raise AssertionError("a purged need went back to the library")
+        db.session.rollback()
+    assert db.session.get(Need, rejected.id).status == NeedStatus.REJECTED
+    assert db.session.get(Need, expired.id).status == NeedStatus.EXPIRED
+    resp = client.post(
+        f"/api/v1/needs/{expired.code}/extend",
+        json={"deadline": "2100-01-01", "reason": "家庭来电"},
+        headers=api_token(moderator),
+    )
+    assert resp.status_code == 409, resp.json

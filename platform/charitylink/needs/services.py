@@ -344,10 +344,23 @@ def reject_need(need: Need, moderator: User, reason: Any) -> None:
     events.need_reviewed("need_rejected", need, row)
 
 
+def _refuse_if_purged(need: Need) -> None:
+    """A need whose private half was erased cannot go back into the library:
+    nobody could check or reach the household any more."""
+    if need.purged_at is not None:
+        raise InvalidTransition(
+            _(
+                "这条需求的隐私信息已按保存期限清除，不能再回到需求库；"
+                "如该家庭仍有困难，请重新录入一条需求。"
+            )
+        )
+
+
 def return_to_draft(need: Need, moderator: User) -> None:
     """rejected → draft, to edit and resubmit."""
     require_moderator(moderator, need.region_code)
     _require_action(need, "to_draft")
+    _refuse_if_purged(need)
     if not _move(need, NeedStatus.REJECTED, {"status": NeedStatus.DRAFT}):
         _require_action(need, "to_draft")
         raise _changed_meanwhile()
@@ -455,6 +468,8 @@ def extend_need(need: Need, moderator: User, deadline: Any, reason: Any) -> None
         raise _not_now(need, "extend")
     if old == NeedStatus.EXPIRED and need.reopened_at is not None:
         raise _reopen_refusal()
+    if old == NeedStatus.EXPIRED:
+        _refuse_if_purged(need)
     new_day = _clean_new_deadline(need, deadline)
     reason = _clean_reason(need, reason, required=True)
     old_day = need.deadline_on
