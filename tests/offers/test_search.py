@@ -4,6 +4,11 @@ create, edit, pause, close and an org's suspension, restored by a rebuild."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
+from sqlalchemy import delete
+
 from charitylink.extensions import db
 from charitylink.offers import services
 from charitylink.orgs.services import suspend_org
@@ -11,6 +16,7 @@ from charitylink.search import indexer
 from charitylink.search.analysis import query_tokens
 from charitylink.search.backend import get_backend
 from charitylink.search.documents import OFFER
+from charitylink.search.models import SearchOutbox
 
 
 def _index_now() -> None:
@@ -98,3 +104,30 @@ def test_rebuild_restores_the_offers(world, client, create_offer, runner) -> Non
     from charitylink.search.service import search_needs
 
     assert search_needs("助餐").total == 0
+
+
+def test_migration_queues_the_open_offers(world, client, create_offer) -> None:  # type: ignore[no-untyped-def]
+    """An index built before offers were indexed picks them up through the
+    outbox rows the migration queues."""
+    path = (
+        Path(__file__).resolve().parents[2]
+        / "platform/charitylink/migrations/versions/20261206_0018_offer_search.py"
+    )
+    spec = importlib.util.spec_from_file_location("m0018", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    offer = create_offer(world["org_a"], title="社区关爱", description="提供助餐服务")
+    create_offer(world["org_a"], title="已关闭", description="助餐", status="closed")
+    db.session.execute(delete(SearchOutbox))
+    db.session.commit()
+    indexer.rebuild()
+    backend = get_backend()
+    session = db.session()
+    # Take the offer out of the index as if it predated offer search.
+    backend.apply(session, [(OFFER, offer.id, None)])
+    db.session.commit()
+    assert backend.match(db.session(), OFFER, ["助餐"]) == []
+    module.queue_offers(db.session.connection())
+    _index_now()
+    assert [i for i, _s in backend.match(db.session(), OFFER, ["助餐"])] == [offer.id]
