@@ -39,7 +39,7 @@ def test_status_command_shows_documents_backlog_and_age(need, runner, engine) ->
 
     assert result.exit_code == 0, result.output
     assert f"引擎：{engine}" in result.output
-    assert "数据库中公开的需求和项目：2" in result.output
+    assert "数据库中公开的需求、项目和供给：2" in result.output
     if engine == "whoosh":
         assert "索引文档数：1" in result.output
         assert "待索引变更（outbox）：0" not in result.output

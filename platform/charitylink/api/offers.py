@@ -186,7 +186,11 @@ def _offer_or_404(offer_id: int, user: User | None) -> Offer:
 
 
 LIST_PARAMS = [
-    params.Param("q", "关键词（名称、说明、机构名）", max_length=100),
+    params.Param(
+        "q",
+        "关键词（中文分词搜索名称、说明、机构名和类别，最相关的在前）",
+        max_length=100,
+    ),
     params.Param("kind", "类别", enum=params.enum_values(OfferKind)),
     params.Param("need_type", "可帮扶的需求类型", enum=params.enum_values(NeedType)),
     params.region_prefix("地区代码（2–12 位）：服务该地区的供给"),

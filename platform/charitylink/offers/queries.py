@@ -1,12 +1,18 @@
 """Lists of offers: the public list (open offers of verified orgs within their
-dates), the org's own list, and what each offer has matched."""
+dates), the org's own list, and what each offer has matched.
+
+Free text on the public list goes through the search engine the needs use
+(jieba words, Whoosh or PostgreSQL full-text search, docs/search.md): the
+engine names the matching offers with a score, the database applies the
+public conditions and the filters, best match first."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, cast, false, func, or_, select
 
 from charitylink.claims.models import Claim
 from charitylink.core.i18n import _, _l
@@ -17,6 +23,11 @@ from charitylink.needs.models import NeedType
 from charitylink.offers.matching import month_of
 from charitylink.offers.models import Offer, OfferKind, OfferMonth, OfferStatus
 from charitylink.orgs.models import Organization, OrgStatus
+from charitylink.search.analysis import query_tokens
+from charitylink.search.backend import IndexUnavailable, get_backend
+from charitylink.search.documents import OFFER
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,8 +104,14 @@ def public_select(f: Filters) -> Any:
         )
     if f.org_id:
         stmt = stmt.where(Offer.org_id == f.org_id)
-    if f.q:
-        pattern = _like(f.q)
+    return stmt
+
+
+def _text_like(stmt: Any, words: list[str]) -> Any:
+    """Every word in the title, the description or the org's name (the
+    engine's stand-in when its index is unavailable)."""
+    for word in words:
+        pattern = _like(word)
         stmt = stmt.where(
             or_(
                 Offer.title.like(pattern, escape="\\"),
@@ -105,15 +122,48 @@ def public_select(f: Filters) -> Any:
     return stmt
 
 
+def text_scores(q: str) -> dict[int, float] | None:
+    """Offer id → score for every indexed offer having all of ``q``'s words;
+    None when the engine cannot answer (the caller falls back to LIKE)."""
+    tokens = query_tokens(q)
+    if not tokens:
+        return None
+    try:
+        return dict(get_backend().match(db.session(), OFFER, tokens))
+    except IndexUnavailable as exc:
+        log.warning("offers: search index unavailable, using LIKE: %s", exc)
+        return None
+
+
 def public_page(f: Filters, page: int, per_page: int) -> tuple[list[Offer], int]:
     stmt = public_select(f)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(
-        stmt.order_by(Offer.updated_at.desc(), Offer.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return list(rows), int(total)
+    order = (Offer.updated_at.desc(), Offer.id.desc())
+    scores = text_scores(f.q) if f.q else None
+    if f.q and scores is None:
+        # No searchable word in q (punctuation only), or no engine: LIKE.
+        words = query_tokens(f.q) or [f.q]
+        stmt = _text_like(stmt, words)
+    if scores is None:
+        total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = db.session.scalars(
+            stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page)
+        ).all()
+        return list(rows), int(total or 0)
+    # Ranked: the engine's matches that are on the public list and pass the
+    # filters, best match first, then the list's own order (a stable sort).
+    ids = list(
+        db.session.scalars(
+            stmt.where(Offer.id.in_(list(scores)) if scores else false())
+            .with_only_columns(Offer.id)
+            .order_by(*order)
+        )
+    )
+    ids.sort(key=lambda i: -scores.get(i, 0.0))
+    wanted = ids[(page - 1) * per_page : page * per_page]
+    found = {
+        o.id: o for o in db.session.scalars(select(Offer).where(Offer.id.in_(wanted)))
+    }
+    return [found[i] for i in wanted if i in found], len(ids)
 
 
 def used_this_month(offer_ids: list[int]) -> dict[int, int]:

@@ -51,7 +51,7 @@ def status() -> None:
     if info.get("path"):
         click.echo(f"索引目录：{info['path']}")
     click.echo(f"索引文档数：{info.get('documents', 0)}")
-    click.echo(f"数据库中公开的需求和项目：{info.get('public_objects', 0)}")
+    click.echo(f"数据库中公开的需求、项目和供给：{info.get('public_objects', 0)}")
     click.echo(f"待索引变更（outbox）：{info.get('outbox', 0)}")
     if info.get("outbox_oldest"):
         click.echo(f"最早的待索引变更：{info['outbox_oldest']}")

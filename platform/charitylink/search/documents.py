@@ -26,7 +26,8 @@ from charitylink.regions.models import Region
 
 NEED = "need"
 PROJECT = "project"
-OBJECT_TYPES = (NEED, PROJECT)
+OFFER = "offer"
+OBJECT_TYPES = (NEED, PROJECT, OFFER)
 PUBLIC_NEED_STATUSES = tuple(str(s) for s in PUBLIC_STATUSES)
 PUBLIC_PROJECT_STATUSES = (str(ProjectStatus.PUBLISHED), str(ProjectStatus.CLOSED))
 NO_DEADLINE = 10**7  # sorts after every real date ordinal
@@ -161,12 +162,69 @@ def document_for(
     raise TypeError(type(obj))
 
 
+def offer_documents(conn: Any, ids: Iterable[int]) -> dict[int, Document | None]:
+    """Documents for these offers (None: deleted, not open, or its org is not
+    verified), read with plain SQL on ``conn`` (a connection or a session): it
+    runs inside a flush too, where nothing may lazy-load, and sees the rows the
+    flush or a bulk UPDATE has just written. Only public columns are read; the
+    end date is left to the list's own query (an expired offer simply stops
+    being listed, no reindex needed)."""
+    from charitylink.offers.models import Offer, OfferStatus
+    from charitylink.orgs.models import Organization, OrgStatus
+
+    ids = sorted(set(ids))
+    found: dict[int, Document | None] = dict.fromkeys(ids)
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(
+                Offer.id,
+                Offer.kind,
+                Offer.title,
+                Offer.description,
+                Offer.need_types,
+                Offer.unit,
+                Offer.updated_at,
+                Organization.name,
+            )
+            .join(Organization, Organization.id == Offer.org_id)
+            .where(
+                Offer.id.in_(ids[start : start + 500]),
+                Offer.status == OfferStatus.OPEN,
+                Organization.status == OrgStatus.VERIFIED,
+            )
+        ).all()
+        for row in rows:
+            found[row.id] = _offer_document(row)
+    return found
+
+
+def _offer_document(row: Any) -> Document:
+    from charitylink.offers.models import OFFER_KIND_LABELS
+
+    # The Chinese source labels: one index serves every reader's language.
+    kind_labels = {str(k): v for k, v in OFFER_KIND_LABELS.items()}
+    labels = [
+        kind_labels.get(str(row.kind), ""),
+        *(NEED_TYPE_LABELS.get(t, "") for t in row.need_types or []),
+    ]
+    return Document(
+        object_type=OFFER,
+        object_id=int(row.id),
+        title=row.title or "",
+        body=row.description or "",
+        extra=" ".join(filter(None, [row.name or "", row.unit or "", *labels])),
+        fields={"status": "open", "published": _epoch(row.updated_at)},
+    )
+
+
 def load_documents(
     session: Session, object_type: str, ids: Iterable[int], fresh: bool = False
 ) -> dict[int, Document | None]:
     """Current documents for these ids (None: deleted or not public).
     ``fresh`` re-reads rows already in the session (after a bulk UPDATE)."""
     ids = sorted(set(ids))
+    if object_type == OFFER:
+        return offer_documents(session, ids)
     model: type[Need] | type[Project] = Need if object_type == NEED else Project
     stmt = select(model).where(model.id.in_(ids))
     if fresh:
@@ -199,7 +257,26 @@ def count_public(session: Session) -> int:
         .select_from(Project)
         .where(Project.status.in_(PUBLIC_PROJECT_STATUSES))
     )
-    return int(needs or 0) + int(projects or 0)
+    return int(needs or 0) + int(projects or 0) + _count_public_offers(session)
+
+
+def _public_offers() -> Any:
+    from charitylink.offers.models import Offer, OfferStatus
+    from charitylink.orgs.models import Organization, OrgStatus
+
+    return (
+        select(Offer.id)
+        .join(Organization, Organization.id == Offer.org_id)
+        .where(
+            Offer.status == OfferStatus.OPEN,
+            Organization.status == OrgStatus.VERIFIED,
+        )
+    )
+
+
+def _count_public_offers(session: Session) -> int:
+    stmt = _public_offers()
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
 
 def iter_public_documents(session: Session, batch: int = 1000) -> Iterator[Document]:
@@ -232,3 +309,22 @@ def iter_public_documents(session: Session, batch: int = 1000) -> Iterator[Docum
                     yield doc
             last = objs[-1].id
             session.expunge_all()
+    yield from _iter_public_offers(session, batch)
+
+
+def _iter_public_offers(session: Session, batch: int) -> Iterator[Document]:
+    from charitylink.offers.models import Offer
+
+    last = 0
+    while True:
+        ids = list(
+            session.scalars(
+                _public_offers().where(Offer.id > last).order_by(Offer.id).limit(batch)
+            )
+        )
+        if not ids:
+            break
+        for doc in offer_documents(session, ids).values():
+            if doc is not None:
+                yield doc
+        last = ids[-1]

@@ -37,7 +37,7 @@ from typing import Any
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 
-from charitylink.search.documents import NEED, Document
+from charitylink.search.documents import NEED, OFFER, PROJECT, Document
 
 # kind, region, category, need_type, status, urgency, amount, published,
 # deadline, object id
@@ -45,6 +45,8 @@ _RECORD = struct.Struct("<B12s16s16s16s16sqqqq")
 META_SIZE = _RECORD.size
 KIND_NEED = 1
 KIND_PROJECT = 2
+KIND_OFFER = 3
+KINDS = {NEED: KIND_NEED, PROJECT: KIND_PROJECT, OFFER: KIND_OFFER}
 _WIDTHS = {"region": 12, "category": 16, "need_type": 16, "status": 16, "urgency": 16}
 _ORDERS = ("newest", "deadline", "amount", "amount_asc")
 
@@ -59,7 +61,7 @@ def _enc(value: Any, width: int) -> bytes:
 def pack_meta(doc: Document) -> bytes:
     f = doc.fields
     return _RECORD.pack(
-        KIND_NEED if doc.object_type == NEED else KIND_PROJECT,
+        KINDS[doc.object_type],
         *(_enc(f.get(name), width) for name, width in _WIDTHS.items()),
         int(f.get("amount") or 0),
         int(f.get("published") or 0),

@@ -45,7 +45,13 @@ from sqlalchemy.orm import Session
 from charitylink.needs.models import Need
 from charitylink.search.analysis import index_tokens
 from charitylink.search.backend import Change, Hits, IndexUnavailable, NeedQuery
-from charitylink.search.documents import NEED, Document, document_for
+from charitylink.search.documents import (
+    NEED,
+    OFFER,
+    Document,
+    document_for,
+    offer_documents,
+)
 from charitylink.search.models import (
     COPIED,
     IN_BODY,
@@ -259,6 +265,10 @@ def write_objects(conn: Connection, changed: dict[tuple[str, int], Any]) -> None
     from charitylink.projects.models import Project
     from charitylink.regions.models import Region
 
+    # Offers come as ids (value OFFER): documents read back from their rows.
+    offers = [i for (t, i), o in changed.items() if t == OFFER and o is not None]
+    offer_docs = offer_documents(conn, offers) if offers else {}
+    changed = {k: o for k, o in changed.items() if not (k[0] == OFFER and o)}
     objs = [o for o in changed.values() if o is not None]
     codes: set[str] = set()
     org_ids: set[int] = set()
@@ -291,8 +301,11 @@ def write_objects(conn: Connection, changed: dict[tuple[str, int], Any]) -> None
     write_documents(
         conn,
         [
-            (t, i, None if o is None else document_for(o, names, org_names))
-            for (t, i), o in changed.items()
+            *(
+                (t, i, None if o is None else document_for(o, names, org_names))
+                for (t, i), o in changed.items()
+            ),
+            *((OFFER, i, d) for i, d in offer_docs.items()),
         ],
     )
 

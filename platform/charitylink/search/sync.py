@@ -51,6 +51,26 @@ PROJECT_COLUMNS = frozenset(
     }
 )
 
+# An offer's document: its public text and whether it is on the public list.
+OFFER_COLUMNS = frozenset(
+    {"title", "description", "status", "kind", "need_types", "unit", "org_id"}
+)
+# An org's name is in its offers' documents; its status decides whether they
+# are public at all (a suspended org's offers leave the index).
+ORG_COLUMNS = frozenset({"name", "status"})
+
+
+def _org_offers(session: Session, org_ids: set[int]) -> list[int]:
+    from charitylink.offers.models import Offer
+
+    if not org_ids:
+        return []
+    return list(
+        session.connection().scalars(
+            select(Offer.id).where(Offer.org_id.in_(sorted(org_ids)))
+        )
+    )
+
 
 def _mode() -> str:
     from flask import has_app_context
@@ -67,27 +87,42 @@ def _relevant(obj: Any, columns: frozenset[str]) -> bool:
     return any(state.attrs[name].history.has_changes() for name in columns)
 
 
-def _after_flush(session: Session, _flush_context: Any) -> None:  # noqa: C901 — one branch per indexed object kind and change
+def _after_flush(session: Session, _flush_context: Any) -> None:  # noqa: C901, PLR0912 — one branch per indexed object kind and change
     from charitylink.needs.models import Need
+    from charitylink.offers.models import Offer
+    from charitylink.orgs.models import Organization
     from charitylink.projects.models import Project
-    from charitylink.search.documents import NEED, PROJECT
+    from charitylink.search.documents import NEED, OFFER, PROJECT
 
     changed: dict[tuple[str, int], Any] = {}
+    orgs: set[int] = set()
+    # Offers are recorded by id only (value OFFER): their documents are read
+    # back from the rows the flush wrote (search.documents.offer_documents).
     for obj in session.new:
         if isinstance(obj, Need):
             changed[(NEED, obj.id)] = obj
         elif isinstance(obj, Project):
             changed[(PROJECT, obj.id)] = obj
+        elif isinstance(obj, Offer):
+            changed[(OFFER, obj.id)] = OFFER
     for obj in session.dirty:
         if isinstance(obj, Need) and _relevant(obj, NEED_COLUMNS):
             changed[(NEED, obj.id)] = obj
         elif isinstance(obj, Project) and _relevant(obj, PROJECT_COLUMNS):
             changed[(PROJECT, obj.id)] = obj
+        elif isinstance(obj, Offer) and _relevant(obj, OFFER_COLUMNS):
+            changed[(OFFER, obj.id)] = OFFER
+        elif isinstance(obj, Organization) and _relevant(obj, ORG_COLUMNS):
+            orgs.add(obj.id)
     for obj in session.deleted:
         if isinstance(obj, Need):
             changed[(NEED, obj.id)] = None
         elif isinstance(obj, Project):
             changed[(PROJECT, obj.id)] = None
+        elif isinstance(obj, Offer):
+            changed[(OFFER, obj.id)] = None
+    for offer_id in _org_offers(session, orgs):
+        changed.setdefault((OFFER, offer_id), OFFER)
     if changed:
         _record(session, changed)
 
@@ -108,19 +143,28 @@ def _record(session: Session, changed: dict[tuple[str, int], Any]) -> None:
     session.info["search_changed"] = True
 
 
+_BULK_COLUMNS = {
+    "needs": NEED_COLUMNS,
+    "projects": PROJECT_COLUMNS,
+    "offers": OFFER_COLUMNS,
+    "organizations": ORG_COLUMNS,
+}
+
+
 def _on_execute(state: ORMExecuteState) -> Any:
-    """Bulk UPDATE/DELETE on needs or projects: find the rows first, then record
-    them like a flush would (PostgreSQL: rewrite their documents afterwards)."""
+    """Bulk UPDATE/DELETE on needs, projects, offers or orgs (a status move goes
+    through ``move_if``): find the rows first, then record them like a flush
+    would (PostgreSQL: rewrite their documents afterwards)."""
     if not (state.is_update or state.is_delete):
         return None
     stmt: Any = state.statement
     table = getattr(stmt, "table", None)
     name = getattr(table, "name", None)
-    if name not in ("needs", "projects") or table is None:
+    if name not in _BULK_COLUMNS or table is None:
         return None
-    from charitylink.search.documents import NEED, PROJECT
+    from charitylink.search.documents import NEED, OFFER, PROJECT
 
-    columns = NEED_COLUMNS if name == "needs" else PROJECT_COLUMNS
+    columns = _BULK_COLUMNS[name]
     values = getattr(stmt, "_values", None)
     if state.is_update and values:
         keys = {getattr(k, "key", getattr(k, "name", str(k))) for k in values}
@@ -132,18 +176,24 @@ def _on_execute(state: ORMExecuteState) -> Any:
     session = state.session
     ids = list(session.execute(ids_query).scalars())
     result = state.invoke_statement()
-    if ids:
-        object_type = NEED if name == "needs" else PROJECT
-        if _mode() == "pg":
-            from charitylink.search.documents import load_documents
-            from charitylink.search.pg_backend import write_documents
+    if not ids:
+        return result
+    if name in ("offers", "organizations"):
+        offer_ids = ids if name == "offers" else _org_offers(session, set(ids))
+        if offer_ids:
+            _record(session, dict.fromkeys(((OFFER, i) for i in offer_ids), OFFER))
+        return result
+    object_type = NEED if name == "needs" else PROJECT
+    if _mode() == "pg":
+        from charitylink.search.documents import load_documents
+        from charitylink.search.pg_backend import write_documents
 
-            docs = load_documents(session, object_type, ids, fresh=True)
-            write_documents(
-                session.connection(), [(object_type, i, d) for i, d in docs.items()]
-            )
-        else:
-            _record(session, dict.fromkeys(((object_type, i) for i in ids), None))
+        docs = load_documents(session, object_type, ids, fresh=True)
+        write_documents(
+            session.connection(), [(object_type, i, d) for i, d in docs.items()]
+        )
+    else:
+        _record(session, dict.fromkeys(((object_type, i) for i in ids), None))
     return result
 
 

@@ -36,10 +36,10 @@ from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 
 from charitylink.search.analysis import ANALYZER
 from charitylink.search.backend import Change, Hits, IndexUnavailable, NeedQuery
-from charitylink.search.documents import NEED, Document, count_public
+from charitylink.search.documents import Document, count_public
 from charitylink.search.meta import (
     KIND_NEED,
-    KIND_PROJECT,
+    KINDS,
     META_SIZE,
     Leaf,
     SegmentData,
@@ -285,7 +285,7 @@ class WhooshBackend:
     ) -> list[tuple[int, float]]:
         try:
             searcher = self.searcher()
-            kind = KIND_NEED if object_type == NEED else KIND_PROJECT
+            kind = KINDS[object_type]
             selection = Selection(
                 self._leaves(searcher), kind, tokens, searcher.doc_count_all()
             )
