@@ -182,6 +182,10 @@ def _cases(w: dict[str, Any]) -> dict[str, tuple[str | None, str]]:
         "createOffer": ("admin", "/api/v1/offers"),
         "updateOffer": ("admin", f"/api/v1/offers/{w['offer'].id}"),
         "matchOffer": ("admin", f"/api/v1/offers/{w['offer'].id}/match"),
+        "proposeOfferMatch": (
+            "moderator",
+            f"/api/v1/offers/{w['offer'].id}/proposals",
+        ),
         "createClaimSession": ("admin", f"/api/v1/claims/{w['match'].id}/sessions"),
         "createNeedConsent": ("moderator", f"/api/v1/needs/{w['need'].code}/consents"),
         "withdrawConsent": (

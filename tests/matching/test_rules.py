@@ -89,22 +89,25 @@ def test_refusals(client, create_org, create_need, make_offer, api_token, create
         {"need_code": need.code, "quantity": 1, "months": 1},
     )
     assert status == 403
-    # A moderator's call is a proposal (202): nothing is held until the org
-    # accepts; a moderator of another region is refused.
-    status, body = _post(
-        client,
-        api_token(create_user("moderator", region_prefix="22")),
-        url,
-        {"need_code": need.code, "quantity": 1, "months": 1},
-    )
-    assert status == 202 and body["status"] == "pending" and body["claim_id"] is None
+    # A moderator does not match: 403 naming the proposals endpoint, where a
+    # proposal (201) holds nothing until the org accepts; a moderator of
+    # another region is refused there.
+    moderator = api_token(create_user("moderator", region_prefix="22"))
+    ask = {"need_code": need.code, "quantity": 1, "months": 1}
+    status, body = _post(client, moderator, url, ask)
+    assert status == 403 and "/proposals" in body["error"]["message"]
+    proposals_url = url.replace("/match", "/proposals")
+    status, body = _post(client, moderator, proposals_url, ask)
+    assert status == 201 and body["status"] == "pending" and body["claim_id"] is None
     status, body = _post(
         client,
         api_token(create_user("moderator", region_prefix="62")),
-        url,
-        {"need_code": need.code, "quantity": 1, "months": 1},
+        proposals_url,
+        ask,
     )
     assert status == 403
+    status, body = _post(client, headers, proposals_url, ask)
+    assert status == 403  # the org's staff match; they do not propose
     # Wrong need type.
     edu = create_need(amount_fen=30_000, need_type="education")
     status, body = _post(

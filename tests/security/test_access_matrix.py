@@ -63,7 +63,12 @@ BAD_LINK_OK = {"accounts.reset", "accounts.confirm"}
 
 # POSTs whose API endpoint checks the body before the service checks the role:
 # refused roles get 422 (and nothing changes); the service would answer 403.
-VALIDATES_FIRST = {"api_v1.deliver_claim", "api_v1.import_needs", "api_v1.match_offer"}
+VALIDATES_FIRST = {
+    "api_v1.deliver_claim",
+    "api_v1.import_needs",
+    "api_v1.match_offer",
+    "api_v1.propose_offer_match",
+}
 
 # endpoint → {method: roles allowed}
 EXPECT: dict[str, dict[str, frozenset[str]]] = {
@@ -320,9 +325,10 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     # matching (供需对接): org A's offer; sessions of org A's claim
     "claims.offer_match": {"GET": STAFF_A, "POST": STAFF_A},
     "claims.add_session": {"POST": STAFF_A},
-    # org A's staff match; a moderator's call is a proposal (need's region, in
-    # the body: refused after it)
-    "api_v1.match_offer": {"POST": STAFF_A | MOD_IN},
+    # org A's staff match; moderators propose instead (the need's region is in
+    # the body: a moderator of another region is refused after it)
+    "api_v1.match_offer": {"POST": STAFF_A},
+    "api_v1.propose_offer_match": {"POST": MOD_IN},
     "api_v1.create_session": {"POST": STAFF_A},
     "api_v1.list_sessions": {"GET": STAFF_A | MOD_IN},
     # a moderator proposes a match of any org's offer; its org accepts or declines

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, make_response
 from marshmallow import fields as mfields
 from marshmallow import validate
 from sqlalchemy import select
@@ -37,7 +36,7 @@ from charitylink.claims.models import Claim, ClaimSession
 from charitylink.core.i18n import _
 from charitylink.core.permissions import is_moderator, require_org_staff
 from charitylink.core.timeutil import InvalidDate, parse_day
-from charitylink.errors import NotFound, ValidationFailed
+from charitylink.errors import NotAllowed, NotFound, ValidationFailed
 from charitylink.extensions import db
 from charitylink.needs.models import Need
 from charitylink.offers.models import Offer
@@ -130,38 +129,61 @@ def _offer(offer_id: int) -> Offer:
     return offer
 
 
+def _need_for(data: dict[str, Any]) -> Need:
+    need = db.session.scalar(select(Need).where(Need.code == data["need_code"]))
+    if need is None or need.status in ("draft", "submitted", "rejected"):
+        message = _("需求不存在。")
+        raise ValidationFailed(message, {"need_code": message})
+    return need
+
+
 @bp.post("/offers/<int:offer_id>/match")
 @operation(
     "matchOffer",
-    "供需对接：把本机构的供给对接到一条需求，生成物资或服务认领（供给机构工作人员）",
+    "供需对接：把本机构的供给对接到一条需求，生成物资或服务认领（供给机构工作人员；"
+    "审核员请用 POST /offers/{offer_id}/proposals 建议对接，机构接受后生成认领）",
     "claims",
     errors=WRITE_ERRORS,
     idempotent=True,
 )
 @accepts(MatchSchema)
-@bp.response(201, ClaimSchema, description="成功：机构工作人员对接，认领已生成")
-@bp.alt_response(
-    202,
-    schema=ProposalSchema,
-    description="审核员：对接建议已发给供给机构，机构接受后才生成认领",
-)
-def match_offer(offer_id: int) -> Claim | Response:
+@bp.response(201, ClaimSchema, description="成功：认领已生成")
+def match_offer(offer_id: int) -> Claim:
     user = require_user()
     offer = _offer(offer_id)
-    moderator = is_moderator(user)
-    if not moderator:
-        require_org_staff(user, offer.org_id)  # before the body: 403
-    data = body()
-    need = db.session.scalar(select(Need).where(Need.code == data["need_code"]))
-    if need is None or need.status in ("draft", "submitted", "rejected"):
-        message = _("需求不存在。")
-        raise ValidationFailed(message, {"need_code": message})
-    if moderator:  # a proposal; the org's acceptance makes the claim
-        proposal = proposals.propose(
-            offer, need, data["quantity"], data["months"], user
+    if is_moderator(user):
+        # The org decides what it gives: a moderator proposes, the org accepts.
+        raise NotAllowed(
+            _(
+                "审核员请通过 POST /api/v1/offers/%(id)s/proposals 提出对接建议，"
+                "由供给机构接受后生成认领。",
+                id=offer.id,
+            )
         )
-        return make_response(jsonify(ProposalSchema().dump(proposal)), 202)
+    require_org_staff(user, offer.org_id)  # before the body: 403
+    data = body()
+    need = _need_for(data)
     return matching.match(offer, need, data["quantity"], data["months"], user)
+
+
+@bp.post("/offers/<int:offer_id>/proposals")
+@operation(
+    "proposeOfferMatch",
+    "审核员建议供需对接：供给机构在其页面接受后才生成认领（需求所在地区审核员）",
+    "claims",
+    errors=WRITE_ERRORS,
+    idempotent=True,
+)
+@accepts(MatchSchema)
+@bp.response(201, ProposalSchema, description="成功：对接建议已发给供给机构")
+def propose_offer_match(offer_id: int) -> Any:
+    user = require_user()
+    offer = _offer(offer_id)
+    if not is_moderator(user):
+        raise NotAllowed(_("只有审核员可以提出对接建议。"))
+    data = body()
+    need = _need_for(data)
+    return proposals.propose(offer, need, data["quantity"], data["months"], user)
 
 
 @bp.post("/claims/<int:claim_id>/sessions")

@@ -155,6 +155,7 @@ AUDIT_GROUP_LABELS = {
     "offer": N_("供给"),
     "consent": N_("同意记录"),
     "privacy": N_("隐私"),
+    "instalment": N_("结对月份"),
 }
 
 # The object types audit rows name (``_object_key``: ``__audit_type__`` or the
@@ -174,6 +175,9 @@ AUDIT_OBJECT_LABELS = {
     "match_proposal": N_("对接建议"),
     "consent": N_("同意记录"),
     "private_export": N_("隐私信息导出"),
+    "offer": N_("供给"),
+    "instalment": N_("结对月份"),
+    "session": N_("服务记录"),
 }
 
 
