@@ -452,7 +452,10 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     for obj in session.dirty:
         if isinstance(obj, Need) and _changed(obj, _NEED_ATTRS):
             ids.add(obj.id)
-        elif isinstance(obj, Claim) and _changed(obj, _CLAIM_ATTRS):
+        elif isinstance(obj, Claim):
+            # Any change to a claim locks its need first, even one the
+            # reports do not read: the one lock order (need → claim) holds
+            # for every path (docs/claims.md).
             ids |= _claim_needs(obj)
     # New needs with an explicit id, deleted ones; new rows get theirs at the
     # flush (after_flush).
@@ -537,11 +540,14 @@ def _bulk(state: ORMExecuteState) -> None:
     if state.is_insert:
         _inserting(state, name)
         return
-    if state.is_update:
+    if state.is_update and name == "needs":
         names = {str(getattr(k, "key", k)) for k in (stmt._values or {})}
         names |= {k for r in _param_rows(state) for k in r}
         if not names & attrs:
             return
+    # A claim's UPDATE always goes on: its need is locked before the claim
+    # row, whatever the columns, or two paths could lock them in opposite
+    # orders (a pairing's end against a month's delivery did, on PostgreSQL).
     session = state.session
     conn = session.connection()
     ids = _statement_ids(stmt, table)
