@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal, select, union_all
 
 from charitylink.claims.models import (
     Claim,
@@ -72,13 +72,18 @@ def figures(prefix: str | None = None) -> dict[str, Any]:  # noqa: C901 — one 
             if key:
                 cell["households"].add(key)
 
+    # One statement for the three sources (sessions, goods, pairings), so the
+    # public page's query budget does not grow with the sections it shows.
     sessions = _scoped(
         select(
+            literal("s").label("src"),
             Need.region_code,
             Need.household_key,
-            ClaimSession.held_on,
-            func.count(ClaimSession.id),
-            func.coalesce(func.sum(ClaimSession.minutes), 0),
+            ClaimSession.held_on.label("day"),
+            func.count(ClaimSession.id).label("a"),
+            func.coalesce(func.sum(ClaimSession.minutes), 0).label("b"),
+            literal("").label("status"),
+            literal(0).label("ended"),
         )
         .join(Claim, Claim.id == ClaimSession.claim_id)
         .join(Need, Need.id == Claim.need_id)
@@ -86,20 +91,16 @@ def figures(prefix: str | None = None) -> dict[str, Any]:  # noqa: C901 — one 
         .group_by(Need.region_code, Need.household_key, ClaimSession.held_on),
         prefix,
     )
-    for region, key, held_on, count, minutes in db.session.execute(sessions):
-        add(
-            region,
-            _month(held_on),
-            key or "",
-            sessions=int(count),
-            minutes=int(minutes),
-        )
     goods = _scoped(
         select(
+            literal("g"),
             Need.region_code,
             Need.household_key,
             Claim.delivered_on,
             func.coalesce(func.sum(Claim.delivered_fen), 0),
+            literal(0),
+            literal(""),
+            literal(0),
         )
         .join(Need, Need.id == Claim.need_id)
         .where(
@@ -110,29 +111,38 @@ def figures(prefix: str | None = None) -> dict[str, Any]:  # noqa: C901 — one 
         .group_by(Need.region_code, Need.household_key, Claim.delivered_on),
         prefix,
     )
-    for region, key, delivered_on, fen in db.session.execute(goods):
-        add(region, _month(delivered_on), key or "", goods_fen=int(fen))
     pairs = _scoped(
         select(
+            literal("p"),
             Need.region_code,
             Need.household_key,
+            func.date(Claim.created_at),
+            literal(0),
+            literal(0),
             Claim.status,
-            Claim.ended_at,
-            Claim.created_at,
+            case((Claim.ended_at.is_(None), 0), else_=1),
         )
         .join(Need, Need.id == Claim.need_id)
         .where(Claim.months.is_not(None), Claim.status.in_(GIVING)),
         prefix,
     )
-    for region, key, status, ended_at, created_at in db.session.execute(pairs):
-        active = status == ClaimStatus.RESERVED and ended_at is None
-        values = {"active_pairings": 1} if active else {}
-        if status in DONE:
-            values = {"completed_pairings": 1}
-        add(region, _month(created_at.date()), key or "", **values)
-        if active and key:
-            total["paired"].add(key)
-            regions[region[:4]]["paired"].add(key)
+    rows = db.session.execute(union_all(sessions, goods, pairs))
+    for src, region, key, day, a, b, status, ended in rows:
+        if isinstance(day, str):  # SQLite's date() of a timestamp is text
+            day = date.fromisoformat(day[:10])
+        if src == "s":
+            add(region, _month(day), key or "", sessions=int(a), minutes=int(b))
+        elif src == "g":
+            add(region, _month(day), key or "", goods_fen=int(a))
+        else:
+            active = status == ClaimStatus.RESERVED and not ended
+            values = {"active_pairings": 1} if active else {}
+            if status in DONE:
+                values = {"completed_pairings": 1}
+            add(region, _month(day), key or "", **values)
+            if active and key:
+                total["paired"].add(key)
+                regions[region[:4]]["paired"].add(key)
     return _publish(total, regions, months)
 
 
