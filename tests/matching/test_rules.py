@@ -108,6 +108,11 @@ def test_refusals(client, create_org, create_need, make_offer, api_token, create
     assert status == 403
     status, body = _post(client, headers, proposals_url, ask)
     assert status == 403  # the org's staff match; they do not propose
+    # A need that does not exist (or is not public): 404, like any unknown object.
+    status, body = _post(
+        client, headers, url, {"need_code": "XQ-22-999999", "quantity": 1, "months": 1}
+    )
+    assert status == 404
     # Wrong need type.
     edu = create_need(amount_fen=30_000, need_type="education")
     status, body = _post(
@@ -141,11 +146,11 @@ def test_refusals(client, create_org, create_need, make_offer, api_token, create
         {"need_code": need.code, "quantity": 1, "months": 3},
     )
     assert status == 422 and "months" in body["error"]["fields"]
-    # Unknown need: a field message, not a 500.
+    # Unknown need: 404, not a 500, and nothing made.
     status, body = _post(
-        client, headers, url, {"need_code": "XQ-22-999999", "quantity": 1, "months": 1}
+        client, headers, url, {"need_code": "XQ-22-999998", "quantity": 1, "months": 1}
     )
-    assert status == 422
+    assert status == 404
     assert db.session.scalar(select(func.count(Claim.id))) == 0
 
 

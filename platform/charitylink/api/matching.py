@@ -132,8 +132,8 @@ def _offer(offer_id: int) -> Offer:
 def _need_for(data: dict[str, Any]) -> Need:
     need = db.session.scalar(select(Need).where(Need.code == data["need_code"]))
     if need is None or need.status in ("draft", "submitted", "rejected"):
-        message = _("需求不存在。")
-        raise ValidationFailed(message, {"need_code": message})
+        # Like any other unknown object: 404 (the body is well formed).
+        raise NotFound(_("需求不存在。"))
     return need
 
 
