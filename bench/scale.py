@@ -408,7 +408,9 @@ def disk(url: str) -> dict[str, float]:
     return out
 
 
-def run(dbs: list[tuple[int, str]], seed: bool) -> list[dict[str, Any]]:
+def run(
+    dbs: list[tuple[int, str]], seed: bool, only: set[str] | None = None
+) -> list[dict[str, Any]]:
     """Every section over every database in turn (section by section, so a
     change in the machine's load during the run falls on all sizes alike)."""
     from charitylink.extensions import db
@@ -430,6 +432,8 @@ def run(dbs: list[tuple[int, str]], seed: bool) -> list[dict[str, Any]]:
         ("changes", lambda off, on, url: changes(rng, db.engine)),
     ]
     for name, fn in sections:
+        if only and name not in only:
+            continue
         for result, (off, on, url) in zip(results, apps, strict=True):
             print(f"== {name}, {result['size']:,} needs ({url.rsplit('/', 1)[-1]})")
             with (on if name == "pages_on" else off).app_context():
@@ -453,71 +457,55 @@ def show(loaded: list[dict[str, Any]]) -> None:
     head = "".join(f"{r['size']:>16,}" for r in runs)
     print(f"{'needs':44}{head}")
 
-    def line(label: str, values: list[str]) -> None:
-        print(f"{label:44}" + "".join(f"{v:>16}" for v in values))
+    def cell(section: str, r: dict[str, Any], name: str) -> str:
+        if section == "pages":
+            on, off = r.get("pages_on", {}), r.get("pages_off", {})
+            return f"{on.get(name, 0):.0f} / {off.get(name, 0):.1f}"
+        value = r.get(section, {}).get(name)
+        if value is None:
+            return "-"
+        if section == "disk":
+            return f"{value:.0f}"
+        if section == "dashboard":
+            return f"{value[0]:.0f} / {value[1]:.0f}"
+        if section == "changes":  # ms / statements
+            return f"{value[0]:.1f} / {value[1]:.0f}"
+        return f"{value[0]:.1f} / {value[1]:.1f}"
 
-    print("search, ms p50 / p95")
-    for name in runs[0]["search"]:
-        line(
-            f"  {name}",
-            [
-                f"{r['search'][name][0]:.1f} / {r['search'][name][1]:.1f}"
-                if name in r["search"]
-                else "-"
-                for r in runs
-            ],
-        )
-    print("public pages, req/s cached / uncached (one worker)")
-    for name in runs[0]["pages_off"]:
-        line(
-            f"  {name}",
-            [
-                f"{r['pages_on'].get(name, 0):.0f} / {r['pages_off'].get(name, 0):.1f}"
-                for r in runs
-            ],
-        )
-    print("dashboard cuts, ms first / then")
-    for name in runs[0]["dashboard"]:
-        line(
-            f"  {name}",
-            [
-                f"{r['dashboard'][name][0]:.0f} / {r['dashboard'][name][1]:.0f}"
-                for r in runs
-            ],
-        )
-    print("changes, ms / SQL statements")
-    for name in runs[0]["changes"]:
-        line(
-            f"  {name}",
-            [
-                f"{r['changes'][name][0]:.1f} / {r['changes'][name][1]:.0f}"
-                for r in runs
-            ],
-        )
-    print("disk, bytes per need")
-    for name in runs[0]["disk"]:
-        if name != "needs":
-            line(f"  {name}", [f"{r['disk'].get(name, 0):.0f}" for r in runs])
+    titles = {
+        "search": "search, ms p50 / p95",
+        "pages": "public pages, req/s cached / uncached (one worker)",
+        "dashboard": "dashboard cuts, ms first / then",
+        "changes": "changes, ms / SQL statements",
+        "disk": "disk, bytes per need",
+    }
+    for section, title in titles.items():
+        keys = ("pages_off", "pages_on") if section == "pages" else (section,)
+        names = [n for k in keys for n in runs[0].get(k, {}) if n != "needs"]
+        if not names:
+            continue
+        print(title)
+        for name in dict.fromkeys(names):
+            values = [cell(section, r, name) for r in runs]
+            print(f"{'  ' + name:44}" + "".join(f"{v:>16}" for v in values))
     small, large = runs[0], runs[-1]
     print(f"targets ({large['size']:,} against {small['size']:,}):")
-    for name in small["changes"]:
+    for name in small.get("changes", {}):
         ratio = large["changes"][name][0] / small["changes"][name][0]
         verdict = "ok" if ratio <= 1.5 else "MISSED"
         print(f"  {name} time ×{ratio:.2f} (≤ 1.5: {verdict})")
-    worst = max(v[1] for v in large["search"].values())
-    print(
-        f"  search p95, worst class: {worst:.1f} ms (≤ 50: "
-        f"{'ok' if worst <= 50 else 'MISSED'})"
-    )
-    print(
-        f"  search storage: {large['disk'].get('search, all', 0):.0f} bytes per need"
-        f" (≤ 3072: {'ok' if large['disk'].get('search, all', 0) <= 3072 else 'MISSED'})"
-    )
-    dash = max(v[1] for v in large["dashboard"].values())
-    print(
-        f"  dashboard cut, slowest (warm): {dash:.0f} ms (≤ 200: "
-        f"{'ok' if dash <= 200 else 'MISSED'})"
-    )
+    if large.get("search"):
+        worst = max(v[1] for v in large["search"].values())
+        verdict = "ok" if worst <= 50 else "MISSED"
+        print(f"  search p95, worst class: {worst:.1f} ms (≤ 50: {verdict})")
+    if large.get("disk"):
+        stored = large["disk"].get("search, all", 0)
+        verdict = "ok" if stored <= 3072 else "MISSED"
+        print(f"  search storage: {stored:.0f} bytes per need (≤ 3072: {verdict})")
+    if large.get("dashboard"):
+        dash = max(v[1] for v in large["dashboard"].values())
+        verdict = "ok" if dash <= 200 else "MISSED"
+        print(f"  dashboard cut, slowest (warm): {dash:.0f} ms (≤ 200: {verdict})")
 
 
 def main() -> None:
@@ -534,6 +522,11 @@ def main() -> None:
         action="store_true",
         help="create each database afresh and seed it (else: reuse them)",
     )
+    ap.add_argument(
+        "--only",
+        help="comma-separated sections to run: disk, search, pages_off, pages_on,"
+        " dashboard, changes (default: all)",
+    )
     ap.add_argument("--json", help="save the figures here (for --compare)")
     ap.add_argument("--compare", nargs="+", help="print saved runs side by side")
     args = ap.parse_args()
@@ -544,7 +537,8 @@ def main() -> None:
     if not args.db:
         ap.error("--db SIZE=URL is required (once per size)")
     dbs = [(int(d.split("=", 1)[0]), d.split("=", 1)[1]) for d in args.db]
-    results = run(dbs, args.seed)
+    only = set(args.only.split(",")) if args.only else None
+    results = run(dbs, args.seed, only)
     if args.json:
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=1))
     show(results)
