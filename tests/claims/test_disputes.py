@@ -159,7 +159,15 @@ def test_dispute_respond_partial_resolution(
         "claim.resolve",
     ]
     kinds = set(db.session.scalars(select(Notification.kind)))
-    assert {"delivery_disputed", "dispute_resolved"} <= kinds
+    assert {"delivery_disputed", "dispute_answered", "dispute_resolved"} <= kinds
+    # The org's answer goes to the need's moderators, not back to the org.
+    answered = db.session.scalars(
+        select(Notification).where(Notification.kind == "dispute_answered")
+    ).all()
+    told = {n.user_id for n in answered}
+    assert {mods["first"].id, mods["second"].id} <= told
+    assert org_world["member"].id not in told
+    assert all(n.url == f"/mod/claims/{claim.id}" for n in answered)
     shown = client.get(url, headers=member).get_data(as_text=True)
     for value in HOUSEHOLD.values():
         assert value not in shown

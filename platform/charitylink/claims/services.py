@@ -849,7 +849,7 @@ def respond_to_dispute(
         db.session.refresh(claim)
         if result.rowcount != 1:
             raise InvalidTransition(_("这项异议已答复或已处理，请刷新页面。"))
-        _audit_claim(
+        row = _audit_claim(
             user,
             "claim.respond",
             claim,
@@ -864,6 +864,7 @@ def respond_to_dispute(
 
             evidence_files.discard(stored[0])
         raise
+    events.dispute_answered(claim, row)
     return claim
 
 

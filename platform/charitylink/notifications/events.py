@@ -311,6 +311,19 @@ def delivery_disputed(claim: Claim, row: AuditEvent) -> None:
     claim_event(hooks.CLAIM_DISPUTED, claim)
 
 
+def dispute_answered(claim: Claim, row: AuditEvent) -> None:
+    """The need's moderators: the org's answer is in, the dispute can be
+    resolved (the note itself stays on the claim page: it may name the
+    household)."""
+    notify(
+        "dispute_answered",
+        region_moderators(claim.need.region_code),
+        event=f"claim:{claim.id}:{_occurrence(row)}",
+        params=_claim_params(claim),
+        url=f"/mod/claims/{claim.id}",
+    )
+
+
 def dispute_resolved(claim: Claim, row: AuditEvent) -> None:
     notify(
         "dispute_resolved",

@@ -114,6 +114,11 @@ KINDS: dict[str, Kind] = {
         N_("回访时发现需求 %(code)s 的交付有问题，请登录查看并答复。"),
         email_default=True,
     ),
+    "dispute_answered": Kind(
+        N_("异议已答复"),
+        N_("需求 %(code)s 的异议已答复"),
+        N_("「%(org)s」答复了需求 %(code)s 的交付异议，请登录查看并处理。"),
+    ),
     "dispute_resolved": Kind(
         N_("异议已处理"),
         N_("需求 %(code)s 的异议已处理"),
