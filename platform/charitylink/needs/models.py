@@ -236,6 +236,10 @@ class Need(Model):
             "public_region_code",
             "fully_claimed_at",
         ),
+        # A county's needs, and among them those whose public region differs
+        # from the one to show (needs/privacy.py): two short range reads, so
+        # approving a need does not read the whole county (0019_region_public).
+        Index("ix_needs_region_public", "region_code", "public_region_code"),
         # The moderators' sync walk: keyset on (updated_at, id).
         Index("ix_needs_updated", "updated_at", "id"),
         # Needs an offer fits (offers/matching.py): one status, the offer's
@@ -266,7 +270,8 @@ class Need(Model):
     category: Mapped[Category] = mapped_column(String(16), index=True)
     need_type: Mapped[NeedType] = mapped_column(String(16), index=True)
     # The true county (moderator scoping); never shown publicly if coarsened.
-    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    # Indexed with the public region (ix_needs_region_public).
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
     # What the public sees: the county, or its city where fewer than 5 published
     # needs share the county.
     public_region_code: Mapped[str] = mapped_column(String(12), index=True)

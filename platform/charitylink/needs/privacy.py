@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from charitylink.core.crypto import DataCipher, mask_id_number, mask_phone
 from charitylink.extensions import db
@@ -103,23 +103,40 @@ def recompute_public_region(county_code: str) -> str:
     code now shown.
     """
     db.session.flush()
-    public_count = db.session.scalar(
-        select(func.count())
-        .select_from(Need)
+    # Only "at least K" matters: count no further than K, so the cost does not
+    # grow with the county.
+    public = (
+        select(Need.id)
         .where(Need.region_code == county_code, Need.status.in_(PUBLIC_STATUSES))
+        .limit(K_THRESHOLD)
+        .subquery()
     )
+    public_count = db.session.scalar(select(func.count()).select_from(public))
     shown = (
         county_code
         if (public_count or 0) >= K_THRESHOLD
         else coarse_region_for(county_code)
     )
+    _show(county_code, shown)
+    return shown
+
+
+def _show(county_code: str, shown: str) -> None:
+    """Set ``shown`` on the needs of ``county_code`` that show something else.
+
+    "Something else" is written as two ranges (below and above ``shown``,
+    which like ``!=`` leaves NULL alone) so the database reads them from
+    ix_needs_region_public and finds nothing quickly when nothing differs;
+    with ``!=`` it read every need of the county on every approval."""
     db.session.execute(
         update(Need)
-        .where(Need.region_code == county_code, Need.public_region_code != shown)
+        .where(
+            Need.region_code == county_code,
+            or_(Need.public_region_code < shown, Need.public_region_code > shown),
+        )
         .values(public_region_code=shown),
         execution_options={"synchronize_session": "fetch"},
     )
-    return shown
 
 
 def recompute_all_public_regions() -> int:
@@ -143,10 +160,5 @@ def recompute_all_public_regions() -> int:
             if public.get(county, 0) >= K_THRESHOLD
             else coarse_region_for(county)
         )
-        db.session.execute(
-            update(Need)
-            .where(Need.region_code == county, Need.public_region_code != shown)
-            .values(public_region_code=shown),
-            execution_options={"synchronize_session": "fetch"},
-        )
+        _show(county, shown)
     return len(counties)
