@@ -27,7 +27,8 @@ the sizes (so the machine's load falls on every size alike):
   median of the next ones;
 - one claim, one delivery, one approval through their services (claims
   ``claim_need``/``deliver_claim``, needs ``approve_need``), committed: time and
-  SQL statements of each (median of five);
+  SQL statements of each (median of fifteen: single changes of a few tens of
+  ms swing with the machine's load);
 - disk per need: the needs table and its indexes, the search tables (documents,
   packed postings, row postings) and the whole database, divided by the needs.
 
@@ -258,6 +259,9 @@ def dashboard_cuts() -> dict[str, tuple[float, float]]:
     return out
 
 
+CHANGE_RUNS = 15
+
+
 class Statements:
     def __init__(self, engine: Any) -> None:
         from sqlalchemy import event
@@ -270,7 +274,7 @@ class Statements:
 
 
 def changes(rng: random.Random, engine: Any) -> dict[str, tuple[float, float]]:
-    """One claim, one delivery and one approval, five times each: the median
+    """One claim, one delivery and one approval, CHANGE_RUNS times each: the median
     time (ms, committed) and SQL statements."""
     from sqlalchemy import select, update
 
@@ -317,7 +321,7 @@ def changes(rng: random.Random, engine: Any) -> dict[str, tuple[float, float]]:
         return value
 
     it = iter(candidates)
-    while len(results["claim"]) < 5:
+    while len(results["claim"]) < CHANGE_RUNS:
         need = db.session.get(Need, next(it))
         found = None
         for user in org_users:
@@ -341,7 +345,7 @@ def changes(rng: random.Random, engine: Any) -> dict[str, tuple[float, float]]:
             )
 
         measure("delivery", deliver)
-    while len(results["approval"]) < 5:
+    while len(results["approval"]) < CHANGE_RUNS:
         need = db.session.get(Need, next(it))
         mods = [
             m
