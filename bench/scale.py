@@ -27,8 +27,9 @@ the sizes (so the machine's load falls on every size alike):
   median of the next ones;
 - one claim, one delivery, one approval through their services (claims
   ``claim_need``/``deliver_claim``, needs ``approve_need``), committed: time and
-  SQL statements of each (median of fifteen: single changes of a few tens of
-  ms swing with the machine's load);
+  SQL statements of each (median of fifteen, the sizes taking turns in
+  three rounds of five: single changes of a few tens of ms swing with the
+  machine's load);
 - disk per need: the needs table and its indexes, the search tables (documents,
   packed postings, row postings) and the whole database, divided by the needs.
 
@@ -259,7 +260,10 @@ def dashboard_cuts() -> dict[str, tuple[float, float]]:
     return out
 
 
-CHANGE_RUNS = 15
+# The sizes take turns: CHANGE_ROUNDS rounds of CHANGE_RUNS of each change per
+# size, so a change in the machine's load falls on every size alike.
+CHANGE_ROUNDS = 3
+CHANGE_RUNS = 5
 
 
 class Statements:
@@ -273,9 +277,12 @@ class Statements:
         self.n += 1
 
 
-def changes(rng: random.Random, engine: Any) -> dict[str, tuple[float, float]]:
-    """One claim, one delivery and one approval, CHANGE_RUNS times each: the median
-    time (ms, committed) and SQL statements."""
+_COUNTERS: dict[int, Statements] = {}
+
+
+def changes(rng: random.Random, engine: Any) -> dict[str, list[tuple[float, int]]]:
+    """One claim, one delivery and one approval, CHANGE_RUNS times each: the
+    time (ms, committed) and SQL statements of each."""
     from sqlalchemy import select, update
 
     from charitylink.accounts.models import User
@@ -285,7 +292,7 @@ def changes(rng: random.Random, engine: Any) -> dict[str, tuple[float, float]]:
     from charitylink.needs import services as needs
     from charitylink.needs.models import Need
 
-    counter = Statements(engine)
+    counter = _COUNTERS.setdefault(id(engine), Statements(engine))
     day = today()
     org_users = db.session.scalars(
         select(User).where(User.role == "org_admin", User.active.is_(True))
@@ -365,10 +372,14 @@ def changes(rng: random.Random, engine: Any) -> dict[str, tuple[float, float]]:
             return needs.approve_need(need, moderator)
 
         measure("approval", approve)
+    return results
+
+
+def medians(rows: dict[str, list[tuple[float, int]]]) -> dict[str, tuple[float, float]]:
     out = {}
-    for name, rows in results.items():
-        ms = statistics.median(r[0] for r in rows)
-        sql = statistics.median(r[1] for r in rows)
+    for name, values in rows.items():
+        ms = statistics.median(r[0] for r in values)
+        sql = statistics.median(r[1] for r in values)
         out[name] = (ms, sql)
         print(f"  {name:10} {ms:7.1f} ms, {sql:.0f} SQL statements")
     return out
@@ -433,7 +444,6 @@ def run(
         ("pages_off", lambda off, on, url: page_rates(off, pick_pages())),
         ("pages_on", lambda off, on, url: page_rates(on, pick_pages())),
         ("dashboard", lambda off, on, url: dashboard_cuts()),
-        ("changes", lambda off, on, url: changes(rng, db.engine)),
     ]
     for name, fn in sections:
         if only and name not in only:
@@ -445,6 +455,17 @@ def run(
             if name.startswith("pages"):
                 for page, rate in result[name].items():
                     print(f"  page {page:20} {rate:8.1f} req/s")
+    if not only or "changes" in only:
+        raw: list[dict[str, list[tuple[float, int]]]] = [{} for _ in apps]
+        for turn in range(CHANGE_ROUNDS):
+            for rows, result, (off, _on, _url) in zip(raw, results, apps, strict=True):
+                print(f"== changes, round {turn + 1}, {result['size']:,} needs")
+                with off.app_context():
+                    for change, values in changes(rng, db.engine).items():
+                        rows.setdefault(change, []).extend(values)
+        for rows, result in zip(raw, results, strict=True):
+            print(f"== changes, {result['size']:,} needs, medians")
+            result["changes"] = medians(rows)
     return results
 
 
