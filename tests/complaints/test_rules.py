@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from flask import g
 from sqlalchemy import select
 
 from charitylink.complaints import services
@@ -16,6 +17,7 @@ from charitylink.core.timeutil import utcnow
 from charitylink.extensions import db
 from charitylink.mail.models import OutboxMail
 from charitylink.notifications.models import Notification
+from charitylink.workspace import queries as workspace
 from tests.complaints.conftest import CONTACT
 
 
@@ -107,6 +109,12 @@ def test_routing_and_scope_by_the_subjects_region(
     assert told(mod_city) == {about_org.ref}
     assert told(mod_other) == {about_need.ref}
     assert told(admin) == {about_platform.ref}
+    # The work area counts complaints not yet taken up, in the same scope, and
+    # they are part of the menu badge.
+    assert workspace.counts_for(mod_city)["complaints_received"] == 1
+    assert workspace.counts_for(mod_other)["complaints_received"] == 1
+    assert workspace.counts_for(admin)["complaints_received"] == 3
+    assert workspace.waiting_total(admin) >= 3
 
     city = api_token(mod_city)
     ids = {
@@ -120,6 +128,10 @@ def test_routing_and_scope_by_the_subjects_region(
             client.post(f"/api/v1/complaints/{other}/accept", headers=city).status_code
             == 404
         )
+    accepted = client.post(f"/api/v1/complaints/{about_org.id}/accept", headers=city)
+    assert accepted.status_code == 200
+    g.pop("_work_counts", None)
+    assert workspace.counts_for(mod_city)["complaints_received"] == 0
     login_as(mod_city)
     assert client.get(f"/mod/complaints/{about_need.id}").status_code == 404
     assert client.get(f"/mod/complaints/{about_platform.id}").status_code == 404

@@ -23,6 +23,7 @@ from charitylink.claims.models import (
     ClaimStatus,
     InstalmentStatus,
 )
+from charitylink.complaints.models import Complaint, ComplaintStatus
 from charitylink.core import cache
 from charitylink.core.permissions import (
     MODERATION_ROLES,
@@ -60,6 +61,7 @@ MOD_ACTION_KEYS = (
     "claims_to_confirm",
     "claims_disputed",
     "privacy_requests_overdue",
+    "complaints_received",
 )
 
 
@@ -116,6 +118,12 @@ def _mod_counts(user: User, day: date) -> dict[str, int]:
             in_scope(user, PrivacyRequest.region_code),
             PrivacyRequest.closed_at.is_(None),
             PrivacyRequest.due_on < day,
+        ),
+        # Complaints from the public not yet taken up (complaints/services.py
+        # queue: the same scope).
+        "complaints_received": select(Complaint.id).where(
+            in_scope(user, Complaint.region_code),
+            Complaint.status == ComplaintStatus.RECEIVED,
         ),
         # Pairing months not delivered 10 days past their date (claims.pairing).
         "pairing_missed": select(ClaimInstalment.id).where(
