@@ -369,16 +369,16 @@ def write_objects(conn: Connection, changed: dict[tuple[str, int], Any]) -> None
 
 # The matches counted from the cells of a word (:word; '' = every need): the
 # packed cells, minus the packed postings of needs changed since the pack,
-# plus their current postings ({rows}). Labels decoded as in _word_source.
+# plus their current postings ({rows}). The labels are decoded through one
+# array of the codes, an uncorrelated subquery: computed once per statement
+# (joined instead, it was rebuilt for every cell: 80 of 109 ms at 1,000,000).
 _CELL_COUNTS = """
     WITH c(region, category, need_type, status, n) AS (
-        SELECT x.region::text, v.labels[x.category], v.labels[x.need_type],
-               v.labels[x.status], x.n
+        SELECT x.region::text, ({labels})[x.category], ({labels})[x.need_type],
+               ({labels})[x.status], x.n
         FROM search_cells AS p
         CROSS JOIN LATERAL unnest(p.region, p.category, p.need_type, p.status, p.n)
             AS x(region, category, need_type, status, n)
-        CROSS JOIN (SELECT array_agg(value ORDER BY code) AS labels
-                    FROM search_vocab) AS v
         WHERE p.word = :word
         UNION ALL
         SELECT left(region, 4), category, need_type, status, -1
@@ -474,7 +474,11 @@ def _cell_counts(
     else:
         groups, group_by = "NULL, NULL, NULL", ""
     sql = _CELL_COUNTS.format(
-        rows=rows, groups=groups, where=" AND ".join(where), group_by=group_by
+        rows=rows,
+        groups=groups,
+        where=" AND ".join(where),
+        group_by=group_by,
+        labels="SELECT array_agg(value ORDER BY code) FROM search_vocab",
     )
     facets: dict[str, dict[str, int]] = {"region": {}, "category": {}, "need_type": {}}
     total = 0
