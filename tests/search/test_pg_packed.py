@@ -11,8 +11,15 @@ import pytest
 from sqlalchemy import func, select
 
 from charitylink.extensions import db
-from charitylink.search import indexer
-from charitylink.search.models import SearchPacked, SearchPosting, SearchStale
+from charitylink.needs.models import Need
+from charitylink.search import indexer, pg_backend
+from charitylink.search.models import (
+    SearchCells,
+    SearchGone,
+    SearchPacked,
+    SearchPosting,
+    SearchStale,
+)
 from charitylink.search.service import search_needs
 
 
@@ -29,6 +36,16 @@ QUERIES: list[tuple[str, dict[str, Any], str]] = [
     ("困难", {"need_type": "medical", "urgency": "high"}, "deadline"),
     ("困难", {"min_amount": 300_000, "max_amount": 900_000}, "amount_asc"),
     ("医疗", {"status": "published"}, "relevance"),
+    # Answered from the ordered arrays and the cells (docs/search.md, "A
+    # million needs"), then the same without words.
+    ("白血病", {"region": "22", "category": "dibao"}, "relevance"),
+    ("困难", {"region": "22"}, "amount"),
+    ("困难", {}, "amount"),
+    ("困难", {"need_type": "medical", "status": "published"}, "relevance"),
+    ("", {"region": "22", "need_type": "medical"}, "amount"),
+    ("", {}, "newest"),
+    ("", {"region": "2201"}, "deadline"),
+    ("", {"status": "published", "category": "dibao"}, "amount_asc"),
 ]
 
 
@@ -38,10 +55,19 @@ def answers() -> list[tuple[Any, ...]]:
     for q, filters, sort in QUERIES:
         for page in (1, 2):
             r = search_needs(q, filters, sort=sort, page=page, per_page=3, facets=True)
+            assert not r.fallback, (q, filters, sort)
             out.append(
                 (q, sort, page, r.total, [n.id for n in r.items], r.facets_json())
             )
     return out
+
+
+def reference(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """The answers with every total and facet counted over the matches (the
+    cells and the ordered arrays unused)."""
+    with monkeypatch.context() as m:
+        m.setattr(pg_backend, "_cells_answer", lambda query: False)
+        return answers()
 
 
 def count(model: Any) -> int:
@@ -49,7 +75,7 @@ def count(model: Any) -> int:
 
 
 def test_packed_postings_answer_like_rows_and_follow_changes(  # type: ignore[no-untyped-def]
-    app, need, index_now
+    app, need, index_now, monkeypatch
 ) -> None:
     made = []
     for i in range(9):
@@ -65,18 +91,42 @@ def test_packed_postings_answer_like_rows_and_follow_changes(  # type: ignore[no
             )
         )
     index_now()
+    counted = []
+    cell_counts = pg_backend._cell_counts
+    monkeypatch.setattr(
+        pg_backend,
+        "_cell_counts",
+        lambda *a: counted.append(a[2]) or cell_counts(*a),
+    )
     rows = answers()
+    assert "" not in counted and "白血病" in counted  # no cells for browse yet
     assert count(SearchPacked) == 0  # below the threshold: one row per posting
+    assert rows == reference(monkeypatch)
 
     app.config["SEARCH_PACK_MIN_NEEDS"] = 1
     db.session.commit()  # no open reader: the pack's REINDEX need not wait
     indexer.rebuild()
     assert count(SearchPacked) > 0 and count(SearchPosting) == 0
+    assert count(SearchCells) > 0 and count(SearchGone) == 0
+    counted.clear()
     assert answers() == rows
+    assert "" in counted and "困难" in counted
+    # Arrays in relevance order (title first, then newest), ids by amount.
+    for ids, fields, by_amount in db.session.execute(
+        select(SearchPacked.ids, SearchPacked.fields, SearchPacked.by_amount)
+    ):
+        pairs = list(zip(fields, ids, strict=True))
+        assert pairs == sorted(pairs, reverse=True)
+        amount = dict(db.session.execute(select(Need.id, Need.amount_fen)).all())
+        assert by_amount == sorted(ids, key=lambda i: (-amount[i], -i))
 
     # After the pack: an edit, a withdrawal and a new need, seen at once.
     made[1].title = "助听器求助"
     made[2].status = "withdrawn"
+    made[3].category = "dibao"  # moves between cells
+    made[4].amount_fen = 5_000_000  # moves to the front by amount
+    db.session.commit()
+    made[3].need_type = "medical"  # a second change: counted once
     db.session.commit()
     new = need("白血病新求助", "家庭困难。", category="dibao", region_code="220102")
     index_now()
@@ -88,9 +138,12 @@ def test_packed_postings_answer_like_rows_and_follow_changes(  # type: ignore[no
     assert made[1].id in ids  # still in its description
     assert leukemia.total == len(ids)
     changed = answers()
+    assert changed == reference(monkeypatch)
+    assert count(SearchGone) > 0
 
     # Packing again folds the changes in: same answers, nothing left aside.
     db.session.commit()
     indexer.pack()
     assert count(SearchPosting) == 0 and count(SearchStale) == 0
+    assert count(SearchGone) == 0
     assert answers() == changed

@@ -220,6 +220,22 @@ class Need(Model):
             sqlite_where=PUBLIC_CONDITION,
             postgresql_where=PUBLIC_CONDITION,
         ),
+        # Public needs by amount, with the filter columns: a list sorted by
+        # amount (largest first) walks it backwards, checks the filters in the
+        # index and stops after a page instead of sorting every match.
+        Index(
+            "ix_needs_public_amount",
+            "amount_fen",
+            "id",
+            postgresql_include=[
+                "public_region_code",
+                "need_type",
+                "category",
+                "urgency",
+            ],
+            sqlite_where=PUBLIC_CONDITION,
+            postgresql_where=PUBLIC_CONDITION,
+        ),
         # Covers every column the reports aggregate, so they read this index
         # instead of the wide rows (bench/reports.py, docs/reports.md).
         Index(

@@ -151,6 +151,44 @@ class SearchPacked(Model):
     amount: Mapped[list[int]] = mapped_column(_array(BigInteger))
     published: Mapped[list[int]] = mapped_column(_array(BigInteger))
     deadline: Mapped[list[int]] = mapped_column(_array(Integer))
+    # The same word's need ids ordered by amount (largest first, then newest):
+    # the first page of a search sorted by amount is their first elements.
+    by_amount: Mapped[list[int] | None] = mapped_column(_array(Integer), nullable=True)
+
+
+class SearchCells(Model):
+    """PostgreSQL: per word, how many packed needs fall in each cell of city
+    (the first four digits of the public region code) × category × need type
+    × status — parallel arrays, written by the pack with ``search_packed``.
+    The word ``''`` counts every packed need (searches without words). A
+    total or the facets of a search with these filters only are sums of
+    cells, corrected by ``search_gone`` (minus) and the rows changed since
+    the pack (plus), instead of a pass over every match."""
+
+    __tablename__ = "search_cells"
+
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
+    region: Mapped[list[int]] = mapped_column(_array(Integer))
+    category: Mapped[list[int]] = mapped_column(_array(SmallInteger))
+    need_type: Mapped[list[int]] = mapped_column(_array(SmallInteger))
+    status: Mapped[list[int]] = mapped_column(_array(SmallInteger))
+    n: Mapped[list[int]] = mapped_column(_array(Integer))
+
+
+class SearchGone(Model):
+    """PostgreSQL: the packed postings of needs changed since the pack, as
+    they were packed (one row per word, plus word ``''`` per need), written
+    when a need first becomes stale: what the cells count that no longer
+    holds."""
+
+    __tablename__ = "search_gone"
+
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
+    object_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    region: Mapped[str | None] = mapped_column(String(12))
+    category: Mapped[str | None] = mapped_column(String(32))
+    need_type: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(32))
 
 
 class SearchStale(Model):
