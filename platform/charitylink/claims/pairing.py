@@ -253,28 +253,16 @@ def household_pairings(
 def _take(claim: Claim, **values: Any) -> None:
     """The first write of every step: the claim row, only while it is still a
     running pairing (reserved, not ended). Re-reads the claim."""
-    values = values or {"ended_at": None}
-    result = cast(
-        CursorResult[Any],
-        db.session.execute(
-            update(Claim)
-            .where(
-                Claim.id == claim.id,
-                Claim.status == ClaimStatus.RESERVED,
-                Claim.ended_at.is_(None),
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
+    services.take_claim(
+        claim,
+        ClaimStatus.RESERVED,
+        values or {"ended_at": None},
+        Claim.ended_at.is_(None),
+        refusal=lambda: _(
+            "结对已结束或已完成（当前状态「%(s)s」），请刷新页面。",
+            s=claim.status_label,
         ),
     )
-    db.session.refresh(claim)
-    if result.rowcount != 1:
-        raise InvalidTransition(
-            _(
-                "结对已结束或已完成（当前状态「%(s)s」），请刷新页面。",
-                s=claim.status_label,
-            )
-        )
 
 
 def _require_pairing(claim: Claim) -> None:
