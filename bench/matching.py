@@ -31,11 +31,9 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,11 +43,8 @@ os.environ.setdefault("CHARITYLINK_FAST_HASH", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from charitylink import create_app  # noqa: E402
-from charitylink.core.crypto import generate_data_key  # noqa: E402
+from _timing import bench_app, load_line, pg_database, time_classes  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
 BATCH = 2000
 PROVINCES = ("22", "62", "63")
@@ -139,33 +134,10 @@ def populate_offers(m: int, rng: random.Random) -> None:
     db.session.commit()
 
 
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float, Any]:
-    fn()  # warm
-    times = []
-    last = None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        last = fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-    return statistics.median(times), p95, last
-
-
 def run_db(label: str, db_url: str, n: int, m: int, runs: int) -> dict[str, Any]:
     from flask_migrate import upgrade
 
-    tmp = Path(tempfile.mkdtemp(prefix="charitylink-bench-matching-"))
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "SEARCH_INDEX_DIR": str(tmp / "instance" / "search"),
-            "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
-            "DATA_KEY": generate_data_key(),
-            "SEARCH_DRAIN_AFTER_REQUEST": False,
-        }
-    )
+    app, tmp = bench_app(db_url, "charitylink-bench-matching-")
     out: dict[str, Any] = {"label": label, "rows": []}
     with app.app_context():
         from charitylink.extensions import db
@@ -241,29 +213,11 @@ def run_db(label: str, db_url: str, n: int, m: int, runs: int) -> dict[str, Any]
             ("needs for an offer", for_offer),
             ("remaining capacity of an offer", capacity),
         ]
-        base_p50 = None
-        for name, fn in classes:
-            p50, p95, last = timed(fn, runs)
-            if base_p50 is None:
-                base_p50 = p50
-            out["rows"].append((name, p50, p95, p50 / base_p50, len(last)))
+        for name, p50, p95, ratio, last in time_classes(classes, runs):
+            out["rows"].append((name, p50, p95, ratio, len(last)))
         db.session.remove()
         db.engine.dispose()
     return out
-
-
-def pg_database(url: str) -> tuple[str, Callable[[], None]]:
-    name = f"cl_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> None:
@@ -304,12 +258,7 @@ def main() -> None:
                 drop()
 
     print()
-    print(
-        "load average (1, 5, 15 min) at start: "
-        + ", ".join(f"{x:.2f}" for x in load_before)
-        + "; at end: "
-        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    )
+    print(load_line(load_before))
     print(
         f"{args.needs} needs, {args.offers} offers, {args.queries} runs per class; "
         "ms p50 / p95, ratio = p50 / the same database's baseline p50"

@@ -31,11 +31,9 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -45,11 +43,8 @@ os.environ.setdefault("CHARITYLINK_FAST_HASH", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from charitylink import create_app  # noqa: E402
-from charitylink.core.crypto import generate_data_key  # noqa: E402
+from _timing import bench_app, load_line, pg_database, time_classes  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
 BATCH = 2000
 
@@ -104,33 +99,10 @@ def common_words(sample: list[str], low: float, high: float) -> list[str]:
     return sorted(words)
 
 
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float, Any]:
-    fn()  # warm
-    times = []
-    last = None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        last = fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-    return statistics.median(times), p95, last
-
-
 def run_engine(label: str, db_url: str, n: int, runs: int, seed: int) -> dict[str, Any]:
     from flask_migrate import upgrade
 
-    tmp = Path(tempfile.mkdtemp(prefix="charitylink-bench-search-"))
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "SEARCH_INDEX_DIR": str(tmp / "instance" / "search"),
-            "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
-            "DATA_KEY": generate_data_key(),
-            "SEARCH_DRAIN_AFTER_REQUEST": False,
-        }
-    )
+    app, tmp = bench_app(db_url, "charitylink-bench-search-")
     out: dict[str, Any] = {"label": label, "rows": []}
     with app.app_context():
         from charitylink.extensions import db
@@ -221,14 +193,10 @@ def run_engine(label: str, db_url: str, n: int, runs: int, seed: int) -> dict[st
                 ),
             ),
         ]
-        base_p50 = None
-        for name, fn in classes:
-            p50, p95, last = timed(fn, runs)
-            if base_p50 is None:
-                base_p50 = p50
+        for name, p50, p95, ratio, last in time_classes(classes, runs):
             hits = getattr(last, "total", 20)
             fallback = getattr(last, "fallback", False)
-            out["rows"].append((name, p50, p95, p50 / base_p50, hits, fallback))
+            out["rows"].append((name, p50, p95, ratio, hits, fallback))
         db.session.remove()
         db.engine.dispose()
     return out
@@ -249,20 +217,6 @@ def index_size_mb(engine: str, index_dir: Path) -> float:
             )
         )
     return int(total or 0) / 1e6
-
-
-def pg_database(url: str) -> tuple[str, Callable[[], None]]:
-    name = f"cl_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> None:
@@ -298,12 +252,7 @@ def main() -> None:
                 drop()
 
     print()
-    print(
-        "load average (1, 5, 15 min) at start: "
-        + ", ".join(f"{x:.2f}" for x in load_before)
-        + "; at end: "
-        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    )
+    print(load_line(load_before))
     print(f"{args.needs} needs, {args.queries} queries per class; ms p50 / p95, ")
     print(
         "ratio = p50 / the same engine's baseline p50; hits = total of the last query"

@@ -85,15 +85,44 @@ class ClaimLoop(RuleBasedStateMachine):
             return None
         return db.session.get(Claim, self.claim_ids[index % len(self.claim_ids)])
 
-    def _attempt(self, fn: Any, *args: Any, expect: type[Exception] | None) -> None:
+    def _attempt(self, fn: Any, *args: Any, expect: type[Exception] | None) -> Any:
+        """Run one step: refused with ``expect`` (rolled back), or done when
+        nothing is expected (committed; its result returned)."""
         try:
-            fn(*args)
+            result = fn(*args)
         except DomainError as exc:
             db.session.rollback()
             assert expect is not None and isinstance(exc, expect), (exc, expect)
-        else:
-            db.session.commit()
-            assert expect is None, f"expected {expect.__name__}"
+            return None
+        db.session.commit()
+        assert expect is None, f"expected {expect.__name__}"
+        return result
+
+    def _move(self, ok: bool, fn: Any, *args: Any) -> None:
+        """A status change the rules allow (``ok``) or refuse as invalid."""
+        self._attempt(fn, *args, expect=None if ok else InvalidTransition)
+
+    @staticmethod
+    def _closed(need: Need) -> bool:
+        """Not open to claims: not published, or past its deadline."""
+        return need.status != NeedStatus.PUBLISHED or bool(
+            need.deadline_on and need.deadline_on < today()
+        )
+
+    def _cash_refusal(
+        self, need: Need, fund: Fund, amount: int
+    ) -> type[Exception] | None:
+        """What a cash claim (one-off or a pairing's whole amount) is refused
+        with, in the order the rules are checked: rule 1, 3, 1, 2."""
+        if self._closed(need):
+            return NotClaimable
+        if fund.kind == FundKind.SPECIAL and need.need_type != "medical":
+            return FundPurpose
+        if amount > need.amount_fen - need.claimed_fen:
+            return OverClaim
+        if amount > fund.available_fen:
+            return InsufficientFunds
+        return None
 
     # -- rules -------------------------------------------------------------
 
@@ -103,27 +132,17 @@ class ClaimLoop(RuleBasedStateMachine):
         amount=st.integers(1, 15_000),
     )
     def claim(self, n: int, k: int, amount: int) -> None:
-        need = db.session.get(Need, self.need_ids[n])
-        fund = db.session.get(Fund, self.fund_ids[k])
-        expect: type[Exception] | None = None
-        if need.status != NeedStatus.PUBLISHED or (
-            need.deadline_on and need.deadline_on < today()
-        ):
-            expect = NotClaimable
-        elif fund.kind == FundKind.SPECIAL and need.need_type != "medical":
-            expect = FundPurpose
-        elif amount > need.amount_fen - need.claimed_fen:
-            expect = OverClaim
-        elif amount > fund.available_fen:
-            expect = InsufficientFunds
-        try:
-            claim = services.claim_need(need, self.admin, fund, amount)
-        except DomainError as exc:
-            db.session.rollback()
-            assert expect is not None and isinstance(exc, expect), (exc, expect)
-        else:
-            db.session.commit()
-            assert expect is None, f"expected {expect.__name__}"
+        need = db.session.get_one(Need, self.need_ids[n])
+        fund = db.session.get_one(Fund, self.fund_ids[k])
+        claim = self._attempt(
+            services.claim_need,
+            need,
+            self.admin,
+            fund,
+            amount,
+            expect=self._cash_refusal(need, fund, amount),
+        )
+        if claim is not None:
             self.claim_ids.append(claim.id)
 
     @rule(i=st.integers(0, 50))
@@ -131,12 +150,11 @@ class ClaimLoop(RuleBasedStateMachine):
         claim = self._claim(i)
         if claim is None:
             return
-        ok = claim.status == ClaimStatus.RESERVED
-        self._attempt(
+        self._move(
+            claim.status == ClaimStatus.RESERVED,
             services.cancel_claim,
             claim,
             self.admin,
-            expect=None if ok else InvalidTransition,
         )
 
     @rule(i=st.integers(0, 50), percent=st.integers(1, 100))
@@ -147,14 +165,8 @@ class ClaimLoop(RuleBasedStateMachine):
         # A pairing is delivered month by month (deliver_month below).
         ok = claim.status == ClaimStatus.RESERVED and claim.months is None
         amount = max(1, claim.amount_fen * percent // 100)
-        self._attempt(
-            services.deliver_claim,
-            claim,
-            self.admin,
-            amount,
-            today(),
-            "cash",
-            expect=None if ok else InvalidTransition,
+        self._move(
+            ok, services.deliver_claim, claim, self.admin, amount, today(), "cash"
         )
 
     @rule(i=st.integers(0, 50))
@@ -163,12 +175,7 @@ class ClaimLoop(RuleBasedStateMachine):
         if claim is None:
             return
         ok = claim.status == ClaimStatus.DELIVERED and claim.months is None
-        self._attempt(
-            services.confirm_claim,
-            claim,
-            self.moderator,
-            expect=None if ok else InvalidTransition,
-        )
+        self._move(ok, services.confirm_claim, claim, self.moderator)
 
     @rule(days=st.integers(0, 45))
     def expire(self, days: int) -> None:
@@ -188,13 +195,13 @@ class ClaimLoop(RuleBasedStateMachine):
             return
         ok = claim.status == ClaimStatus.DELIVERED and claim.months is None
         received = (claim.delivered_fen or 0) * percent // 100
-        self._attempt(
+        self._move(
+            ok,
             services.dispute_claim,
             claim,
             self.moderator,
             "家庭称未足额收到",
             received,
-            expect=None if ok else InvalidTransition,
         )
         if ok:
             # The org answers, so a moderator may resolve at once.
@@ -301,9 +308,7 @@ class ClaimLoop(RuleBasedStateMachine):
         spans = matching.match_months(offer, months)
         left = matching.remaining_by_month(offer, spans)
         expect: type[Exception] | None = None
-        if need.status != NeedStatus.PUBLISHED or (
-            need.deadline_on and need.deadline_on < today()
-        ):
+        if self._closed(need):
             expect = NotClaimable
         elif need.need_type != "medical" or quantity > offer.capacity_per_month:
             expect = ValidationFailed
@@ -311,14 +316,10 @@ class ClaimLoop(RuleBasedStateMachine):
             expect = OverClaim
         elif any(left[m] < quantity for m in spans):
             expect = CapacityExceeded
-        try:
-            claim = matching.match(offer, need, quantity, months, self.admin)
-        except DomainError as exc:
-            db.session.rollback()
-            assert expect is not None and isinstance(exc, expect), (exc, expect)
-        else:
-            db.session.commit()
-            assert expect is None, f"expected {expect.__name__}"
+        claim = self._attempt(
+            matching.match, offer, need, quantity, months, self.admin, expect=expect
+        )
+        if claim is not None:
             self.match_ids.append(claim.id)
 
     @rule(i=st.integers(0, 50), quantity=st.integers(1, 5))
@@ -370,12 +371,11 @@ class ClaimLoop(RuleBasedStateMachine):
         claim = self._match(i)
         if claim is None:
             return
-        ok = claim.status == ClaimStatus.RESERVED
-        self._attempt(
+        self._move(
+            claim.status == ClaimStatus.RESERVED,
             services.cancel_claim,
             claim,
             self.admin,
-            expect=None if ok else InvalidTransition,
         )
 
     @rule(i=st.integers(0, 50))
@@ -384,12 +384,7 @@ class ClaimLoop(RuleBasedStateMachine):
         if claim is None:
             return
         ok = claim.status == ClaimStatus.DELIVERED
-        self._attempt(
-            services.confirm_claim,
-            claim,
-            self.moderator,
-            expect=None if ok else InvalidTransition,
-        )
+        self._move(ok, services.confirm_claim, claim, self.moderator)
 
     @invariant()
     def offer_months_match_their_matches(self) -> None:
@@ -444,30 +439,20 @@ class ClaimLoop(RuleBasedStateMachine):
     def pair(self, n: int, k: int, months: int, monthly: int) -> None:
         from charitylink.claims import pairing
 
-        need = db.session.get(Need, self.need_ids[n])
-        fund = db.session.get(Fund, self.fund_ids[k])
+        need = db.session.get_one(Need, self.need_ids[n])
+        fund = db.session.get_one(Fund, self.fund_ids[k])
         amount = months * monthly
-        expect: type[Exception] | None = None
-        if need.status != NeedStatus.PUBLISHED or (
-            need.deadline_on and need.deadline_on < today()
-        ):
-            expect = NotClaimable
-        elif fund.kind == FundKind.SPECIAL and need.need_type != "medical":
-            expect = FundPurpose
-        elif amount > need.amount_fen - need.claimed_fen:
-            expect = OverClaim
-        elif amount > fund.available_fen:
-            expect = InsufficientFunds
-        try:
-            claim = pairing.claim_with_schedule(
-                need, self.admin, fund, amount, months, monthly
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            assert expect is not None and isinstance(exc, expect), (exc, expect)
-        else:
-            db.session.commit()
-            assert expect is None, f"expected {expect.__name__}"
+        claim = self._attempt(
+            pairing.claim_with_schedule,
+            need,
+            self.admin,
+            fund,
+            amount,
+            months,
+            monthly,
+            expect=self._cash_refusal(need, fund, amount),
+        )
+        if claim is not None:
             self.claim_ids.append(claim.id)
 
     def _months(self, claim: Claim) -> list[Any]:
@@ -494,11 +479,11 @@ class ClaimLoop(RuleBasedStateMachine):
             and need.status in services.DELIVERABLE_NEED_STATUSES
         )
         amount = max(1, (claim.monthly_amount_fen or 1) * percent // 100)
-        self._attempt(
+        self._move(
+            ok,
             lambda: pairing.deliver_instalment(
                 claim, m, self.admin, today(), delivered_fen=amount
             ),
-            expect=None if ok else InvalidTransition,
         )
 
     @rule(i=st.integers(0, 50), m=st.integers(1, 4))
@@ -510,13 +495,7 @@ class ClaimLoop(RuleBasedStateMachine):
             return
         inst = next((r for r in self._months(claim) if r.n == m), None)
         ok = inst is not None and inst.status == "delivered"
-        self._attempt(
-            pairing.confirm_instalment,
-            claim,
-            m,
-            self.moderator,
-            expect=None if ok else InvalidTransition,
-        )
+        self._move(ok, pairing.confirm_instalment, claim, m, self.moderator)
 
     @rule(days=st.integers(0, 80))
     def miss(self, days: int) -> None:
@@ -533,13 +512,8 @@ class ClaimLoop(RuleBasedStateMachine):
         if claim is None or claim.months is None:
             return
         ok = claim.status == ClaimStatus.RESERVED and claim.ended_at is None
-        self._attempt(
-            pairing.end_pairing,
-            claim,
-            self.moderator if by_moderator else self.admin,
-            "提前结束",
-            expect=None if ok else InvalidTransition,
-        )
+        actor = self.moderator if by_moderator else self.admin
+        self._move(ok, pairing.end_pairing, claim, actor, "提前结束")
 
     @invariant()
     def pairings_match_their_months(self) -> None:

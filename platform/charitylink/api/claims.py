@@ -31,6 +31,7 @@ from charitylink.api.fields import (
     Integer,
     Text,
     Timestamp,
+    body_day,
     choice,
     day,
     depends,
@@ -52,7 +53,6 @@ from charitylink.claims.models import (
 from charitylink.core import params
 from charitylink.core.i18n import _
 from charitylink.core.permissions import require_moderator, require_org_staff
-from charitylink.core.timeutil import InvalidDate, parse_day
 from charitylink.errors import NotFound, ValidationFailed
 from charitylink.extensions import db
 from charitylink.funds.models import Fund
@@ -264,10 +264,7 @@ def deliver_claim(claim_id: int) -> Claim:
     claim = _claim_for(user, claim_id)
     require_org_staff(user, claim.org_id)  # a moderator may read it, not report it
     data = body()
-    try:  # the pattern bounds the form; the calendar (no 2 月 30 日) is parse_day's
-        delivered_on = parse_day(data["delivered_on"], _("交付日期"))
-    except InvalidDate as exc:
-        raise ValidationFailed(str(exc), {"delivered_on": str(exc)}) from None
+    delivered_on = body_day(data, "delivered_on", _("交付日期"))
     services.deliver_claim(
         claim,
         user,
@@ -392,10 +389,7 @@ def extend_claim(claim_id: int) -> Claim:
     claim = _claim_for(user, claim_id)
     require_moderator(user, claim.need.region_code)
     data = body()
-    try:
-        due_on = parse_day(data["due_on"], _("交付期限"))
-    except InvalidDate as exc:
-        raise ValidationFailed(str(exc), {"due_on": str(exc)}) from None
+    due_on = body_day(data, "due_on", _("交付期限"))
     services.extend_claim(claim, user, due_on, data["reason"])
     return claim
 

@@ -24,7 +24,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from charitylink.core.i18n import N_
 from charitylink.core.money import MAX_AMOUNT_FEN
-from charitylink.core.timeutil import iso_utc
+from charitylink.core.timeutil import InvalidDate, iso_utc, parse_day
+from charitylink.errors import ValidationFailed
 
 ID_MAX = 2**31 - 1
 DAY_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
@@ -418,3 +419,13 @@ def alternatives_property(self: Any, field: fields.Field, **kwargs: Any) -> dict
             "items": {"anyOf": [self.resolve_nested_schema(s) for s in field.schemas]}
         }
     return {}
+
+
+def body_day(data: dict[str, Any], key: str, label: str) -> date | None:
+    """A day in a checked body as a date. The schema's pattern bounds its form;
+    the calendar (no 2 月 30 日) is ``parse_day``'s, and a day that does not
+    exist is a 422 naming the field."""
+    try:
+        return parse_day(data[key], label)
+    except InvalidDate as exc:
+        raise ValidationFailed(str(exc), {key: str(exc)}) from None

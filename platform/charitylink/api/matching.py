@@ -27,6 +27,7 @@ from charitylink.api.fields import (
     Integer,
     Text,
     Timestamp,
+    body_day,
     day,
     integer,
     text,
@@ -35,8 +36,7 @@ from charitylink.claims import matching, proposals
 from charitylink.claims.models import Claim, ClaimSession
 from charitylink.core.i18n import _
 from charitylink.core.permissions import is_moderator, require_org_staff
-from charitylink.core.timeutil import InvalidDate, parse_day
-from charitylink.errors import NotAllowed, NotFound, ValidationFailed
+from charitylink.errors import NotAllowed, NotFound
 from charitylink.extensions import db
 from charitylink.needs.models import Need
 from charitylink.offers.models import Offer
@@ -201,10 +201,7 @@ def create_session(claim_id: int) -> ClaimSession:
     claim = _claim_for(user, claim_id)
     require_org_staff(user, claim.org_id)  # a moderator may read them, not add
     data = body()
-    try:
-        held_on = parse_day(data["held_on"], _("服务日期"))
-    except InvalidDate as exc:
-        raise ValidationFailed(str(exc), {"held_on": str(exc)}) from None
+    held_on = body_day(data, "held_on", _("服务日期"))
     return matching.record_session(
         claim,
         user,

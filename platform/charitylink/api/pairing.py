@@ -31,6 +31,7 @@ from charitylink.api.fields import (
     Integer,
     Text,
     Timestamp,
+    body_day,
     choice,
     day,
     depends,
@@ -41,8 +42,6 @@ from charitylink.api.fields import (
 from charitylink.claims import pairing
 from charitylink.claims.models import Claim, ClaimInstalment, InstalmentStatus
 from charitylink.core.i18n import _
-from charitylink.core.timeutil import InvalidDate, parse_day
-from charitylink.errors import ValidationFailed
 
 # The month's number in the path: 1 to the longest schedule.
 PATH_PARAMS["n"] = {
@@ -141,10 +140,7 @@ def deliver_instalment(claim_id: int, n: int) -> ClaimInstalment:
 
     require_org_staff(user, claim.org_id)  # a moderator may read it, not report it
     data = body()
-    try:
-        delivered_on = parse_day(data["delivered_on"], _("交付日期"))
-    except InvalidDate as exc:
-        raise ValidationFailed(str(exc), {"delivered_on": str(exc)}) from None
+    delivered_on = body_day(data, "delivered_on", _("交付日期"))
     return pairing.deliver_instalment(
         claim,
         n,

@@ -12,9 +12,11 @@ collide), then ``used`` grows only where the result stays within capacity.
 Everything happens in the caller's transaction; a refusal anywhere rolls
 back the need, every month already taken and the claim row together.
 
-Lock order as in the cash claim: the claim row, then the need row, then the
-offer's month rows in calendar order (never the other way round), so two
-matches or a match and a cancellation never wait on each other in a circle.
+Lock order as in the cash claim: the need row (the summary tables' session
+events lock a claim's need before any write to the claim, reports/summary.py),
+then the claim row, then the offer's month rows in calendar order (never the
+other way round), so two matches or a match and a cancellation never wait on
+each other in a circle.
 
 ``offer_months.used`` is always the sum, over the claims of the offer that
 still hold units, of the units each holds in that month: the full quantity

@@ -18,10 +18,12 @@ How the figures stay equal to the ledger (docs/pairing.md):
 * ending early cancels the months still pending or missed and completes the
   claim that way (or cancels it when nothing was delivered).
 
-Lock order as in ``claims.services``: the claim row first (a guarded UPDATE of
-it is the first write of every step here), then instalments, then the need,
-then the fund. Two requests on one pairing therefore run one after the other,
-and each re-reads what it decides on after taking the claim row.
+Lock order as in ``claims.services``: the need row (the summary tables'
+session events lock a claim's need before the first write to the claim,
+reports/summary.py), then the claim row (a guarded UPDATE of it is the first
+write of every step here), then instalments, then the fund. Two requests on
+one pairing therefore run one after the other, and each re-reads what it
+decides on after taking the claim row.
 """
 
 from __future__ import annotations
@@ -253,28 +255,16 @@ def household_pairings(
 def _take(claim: Claim, **values: Any) -> None:
     """The first write of every step: the claim row, only while it is still a
     running pairing (reserved, not ended). Re-reads the claim."""
-    values = values or {"ended_at": None}
-    result = cast(
-        CursorResult[Any],
-        db.session.execute(
-            update(Claim)
-            .where(
-                Claim.id == claim.id,
-                Claim.status == ClaimStatus.RESERVED,
-                Claim.ended_at.is_(None),
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
+    services.take_claim(
+        claim,
+        ClaimStatus.RESERVED,
+        values or {"ended_at": None},
+        Claim.ended_at.is_(None),
+        refusal=lambda: _(
+            "结对已结束或已完成（当前状态「%(s)s」），请刷新页面。",
+            s=claim.status_label,
         ),
     )
-    db.session.refresh(claim)
-    if result.rowcount != 1:
-        raise InvalidTransition(
-            _(
-                "结对已结束或已完成（当前状态「%(s)s」），请刷新页面。",
-                s=claim.status_label,
-            )
-        )
 
 
 def _require_pairing(claim: Claim) -> None:
@@ -390,7 +380,8 @@ def deliver_instalment(  # noqa: PLR0913 — the fields of one month's delivery
     need = claim.need
     if need.status not in services.DELIVERABLE_NEED_STATUSES:
         raise services._not_deliverable(need)
-    # The claim row first: concurrent steps on this pairing queue here.
+    # Concurrent steps on this pairing queue here (on the need's lock, taken
+    # by the summary events just before, then the claim row's).
     _take(claim, delivered_fen=func.coalesce(Claim.delivered_fen, 0) + amount)
     earlier_open = db.session.scalar(
         select(func.count(ClaimInstalment.id)).where(

@@ -137,19 +137,25 @@ def _move_claim(claim: Claim, old: ClaimStatus, new: ClaimStatus) -> None:
     release the same reservation: the second finds no row to update."""
     if new not in TRANSITIONS.get(ClaimStatus(claim.status), ()):
         raise InvalidTransition(_invalid_message(claim, new))
-    result = cast(
-        CursorResult[Any],
-        db.session.execute(
-            update(Claim)
-            .where(Claim.id == claim.id, Claim.status == old)
-            .values(status=new)
-            .execution_options(synchronize_session=False)
-        ),
+    take_claim(
+        claim, old, {"status": new}, refusal=lambda: _invalid_message(claim, new)
     )
-    if result.rowcount != 1:
-        db.session.refresh(claim)
-        raise InvalidTransition(_invalid_message(claim, new))
-    db.session.refresh(claim)
+
+
+def take_claim(
+    claim: Claim,
+    status: ClaimStatus,
+    values: dict[str, Any],
+    *rules: Any,
+    refusal: str | Callable[[], str],
+) -> None:
+    """Write ``values`` to the claim row only while it still has ``status``
+    and meets ``rules`` (a guarded UPDATE through the session, so the report
+    summary's events lock the claim's need first); otherwise refuse with
+    ``refusal`` (a callable is asked after the claim is re-read, for a message
+    that names the status it has now). The claim is re-read either way."""
+    if not move_if(claim, status, values, *rules):
+        raise InvalidTransition(refusal if isinstance(refusal, str) else refusal())
 
 
 def _invalid_message(claim: Claim, new: ClaimStatus) -> str:
@@ -472,7 +478,8 @@ def deliver_claim(  # noqa: C901, PLR0912, PLR0915 — each field checked, then 
     try:
         _move_claim(claim, ClaimStatus.RESERVED, ClaimStatus.DELIVERED)
         rest = claim.amount_fen - delivered_fen
-        # Lock order everywhere: claim row, then need row, then fund row (as in
+        # Lock order everywhere: need row (taken by the summary tables' session
+        # events before the claim's first write), claim row, fund row (as in
         # claim_need), so two transactions never wait on each other in a circle.
         need = claim.need
         # The need's status is part of the UPDATE: nothing is paid out on a
@@ -833,22 +840,13 @@ def respond_to_dispute(
             ) = stored
         # Guarded: two answers racing, or an answer racing the resolution,
         # cannot both land.
-        result = cast(
-            CursorResult[Any],
-            db.session.execute(
-                update(Claim)
-                .where(
-                    Claim.id == claim.id,
-                    Claim.status == ClaimStatus.DISPUTED,
-                    Claim.responded_at.is_(None),
-                )
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            ),
+        take_claim(
+            claim,
+            ClaimStatus.DISPUTED,
+            values,
+            Claim.responded_at.is_(None),
+            refusal=_("这项异议已答复或已处理，请刷新页面。"),
         )
-        db.session.refresh(claim)
-        if result.rowcount != 1:
-            raise InvalidTransition(_("这项异议已答复或已处理，请刷新页面。"))
         row = _audit_claim(
             user,
             "claim.respond",
@@ -1039,22 +1037,13 @@ def extend_claim(claim: Claim, moderator: User, due_on: Any, reason: Any) -> Cla
     if fields:
         raise ValidationFailed(_("延期信息有误，请检查标出的字段。"), fields)
     reason = clean_reason(reason, required=True)
-    result = cast(
-        CursorResult[Any],
-        db.session.execute(
-            update(Claim)
-            .where(
-                Claim.id == claim.id,
-                Claim.status == ClaimStatus.RESERVED,
-                Claim.due_on == old,
-            )
-            .values(due_on=due_on)
-            .execution_options(synchronize_session=False)
-        ),
+    take_claim(
+        claim,
+        ClaimStatus.RESERVED,
+        {"due_on": due_on},
+        Claim.due_on == old,
+        refusal=_("认领已变化（已交付、取消或已延期），请刷新页面。"),
     )
-    db.session.refresh(claim)
-    if result.rowcount != 1:
-        raise InvalidTransition(_("认领已变化（已交付、取消或已延期），请刷新页面。"))
     _audit_claim(
         moderator,
         "claim.extend",
@@ -1211,7 +1200,7 @@ def cancel_reserved_for_withdrawal(
     confirmed claims are left as they are: their money was paid out and the
     confirmation visit still follows.
 
-    Lock order as everywhere: each claim row, then the need, then the fund.
+    Lock order as everywhere: the need, each claim row, then the fund.
     The need stays in its status here (no "re-opened" step for a need about
     to leave the library); the caller moves it and calls this again for a
     claim that may have landed in between. Returns the claims cancelled, for

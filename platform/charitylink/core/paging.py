@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -358,3 +358,18 @@ def utc_day_start(day: date) -> datetime:
     date-range filter on a timestamp column."""
     start = datetime.combine(day, time.min, tzinfo=CHINA)
     return start.astimezone(UTC).replace(tzinfo=None)
+
+
+def kept_filters(
+    args: Mapping[str, Any], names: Iterable[str]
+) -> tuple[dict[str, Any], Callable[[int], str]]:
+    """A public list's filters as its links keep them: the non-empty values
+    of ``names`` in the request, and the query string of page ``n`` with
+    them (the pager's ``page_args``)."""
+    wanted = set(names)
+    kept = {k: v for k, v in args.items() if k in wanted and v}
+
+    def page_args(n: int) -> str:
+        return urlencode({**kept, "page": n})
+
+    return kept, page_args

@@ -4,7 +4,6 @@ work area (/org/offers…), and the 可对接的供给 section on a need's page.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -22,6 +21,7 @@ from flask_login import current_user
 from charitylink.core import page_cache
 from charitylink.core.i18n import N_, _
 from charitylink.core.money import InvalidAmount, fen_to_yuan_str, parse_yuan
+from charitylink.core.paging import kept_filters
 from charitylink.core.permissions import org_staff_required, signed_in
 from charitylink.core.transaction import refused
 from charitylink.errors import DomainError
@@ -83,15 +83,9 @@ def public_list() -> ResponseReturnValue:
     page = max(page, 1)
     rows, total = queries.public_page(filters, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
-    args = {
-        k: v
-        for k, v in request.args.items()
-        if k in ("q", "kind", "need_type", "region", "org_id") and v
-    }
-
-    def page_args(n: int) -> str:
-        return urlencode({**args, "page": n})
-
+    args, page_args = kept_filters(
+        request.args, ("q", "kind", "need_type", "region", "org_id")
+    )
     return render_template(
         "offers/public_list.html",
         offers=rows,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -15,6 +14,7 @@ from flask_login import current_user
 from charitylink.core import page_cache
 from charitylink.core.i18n import _
 from charitylink.core.money import InvalidAmount, fen_to_yuan_str, parse_yuan
+from charitylink.core.paging import kept_filters
 from charitylink.core.permissions import (
     covers,
     moderator_required,
@@ -80,16 +80,10 @@ def public_list() -> ResponseReturnValue:
         .order_by(Organization.name)
         .limit(500)
     ).all()
-    args = {
-        k: v
-        for k, v in request.args.items()
-        if k in ("q", "region", "need_type", "org_id", "status", "overdue", "sort")
-        and v
-    }
-
-    def page_args(n: int) -> str:
-        return urlencode({**args, "page": n})
-
+    args, page_args = kept_filters(
+        request.args,
+        ("q", "region", "need_type", "org_id", "status", "overdue", "sort"),
+    )
     return render_template(
         "projects/public_list.html",
         result=result,
