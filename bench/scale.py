@@ -115,7 +115,9 @@ def make_app(url: str, page_cache: float) -> Any:
     )
 
 
-def search_classes(rng: random.Random) -> dict[str, tuple[float, float, int]]:
+def search_classes(
+    rng: random.Random, runs: int = QUERY_RUNS
+) -> dict[str, tuple[float, float, int]]:
     from sqlalchemy import select
 
     from charitylink.extensions import db
@@ -171,7 +173,7 @@ def search_classes(rng: random.Random) -> dict[str, tuple[float, float, int]]:
             db.session.rollback()
             last[:] = [fn()]
 
-        p50, p95 = timed(run, QUERY_RUNS)
+        p50, p95 = timed(run, runs)
         out[name] = (p50, p95, int(last[0].total))
         print(f"  search {name:38} {p50:7.1f} {p95:7.1f} ms  hits {last[0].total}")
     return out
@@ -424,7 +426,10 @@ def disk(url: str) -> dict[str, float]:
 
 
 def run(
-    dbs: list[tuple[int, str]], seed: bool, only: set[str] | None = None
+    dbs: list[tuple[int, str]],
+    seed: bool,
+    only: set[str] | None = None,
+    runs: int = QUERY_RUNS,
 ) -> list[dict[str, Any]]:
     """Every section over every database in turn (section by section, so a
     change in the machine's load during the run falls on all sizes alike)."""
@@ -440,7 +445,7 @@ def run(
         apps.append((make_app(url, 0), make_app(url, 30), url))
     sections: list[tuple[str, Callable[[Any, Any, str], Any]]] = [
         ("disk", lambda off, on, url: disk(url)),
-        ("search", lambda off, on, url: search_classes(rng)),
+        ("search", lambda off, on, url: search_classes(rng, runs)),
         ("pages_off", lambda off, on, url: page_rates(off, pick_pages())),
         ("pages_on", lambda off, on, url: page_rates(on, pick_pages())),
         ("dashboard", lambda off, on, url: dashboard_cuts()),
@@ -552,6 +557,9 @@ def main() -> None:
         help="comma-separated sections to run: disk, search, pages_off, pages_on,"
         " dashboard, changes (default: all)",
     )
+    ap.add_argument(
+        "--runs", type=int, default=QUERY_RUNS, help="runs per search class"
+    )
     ap.add_argument("--json", help="save the figures here (for --compare)")
     ap.add_argument("--compare", nargs="+", help="print saved runs side by side")
     args = ap.parse_args()
@@ -563,7 +571,9 @@ def main() -> None:
         ap.error("--db SIZE=URL is required (once per size)")
     dbs = [(int(d.split("=", 1)[0]), d.split("=", 1)[1]) for d in args.db]
     only = set(args.only.split(",")) if args.only else None
-    results = run(dbs, args.seed, only)
+    print("load average at start:", os.getloadavg(), time.strftime("%H:%M:%S"))
+    results = run(dbs, args.seed, only, args.runs)
+    print("load average at end:", os.getloadavg(), time.strftime("%H:%M:%S"))
     if args.json:
         Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=1))
     show(results)
