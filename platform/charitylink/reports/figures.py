@@ -44,9 +44,56 @@ from charitylink.reports.summary import (
     HOUSEHOLD_CELLS,
     NEED_CELLS,
     ORG_HOUSEHOLDS,
+    SCOPE_SUMS,
 )
 
-N, H = NEED_CELLS.c, HOUSEHOLD_CELLS.c
+N, H, S = NEED_CELLS.c, HOUSEHOLD_CELLS.c, SCOPE_SUMS.c
+
+
+# --- all-time cuts: the scope rows ------------------------------------------------
+#
+# A cut without a period whose region is every region, a province, a city or a
+# county reads the rows of its own scope (summary.SCOPE_SUMS): a few hundred
+# at most, whatever the number of needs. Any other cut (a period) reads the
+# cells below.
+
+
+def _scope(f: Filters) -> tuple[int, str] | None:
+    """The scope (depth, code) an all-time cut reads, or None."""
+    if f.date_from is not None or f.date_to is not None:
+        return None
+    prefix = f.prefix or ""
+    if len(prefix) not in (0, 2, 4, 6):
+        return None
+    return len(prefix), prefix
+
+
+_SUMS = ("needs", "fully_claimed", "requested", "claimed", "delivered")
+
+
+def _scope_rows(
+    basis: str, facet: str, depth: int, code: str | None = None, under: str = ""
+) -> list[Any]:
+    """Scope rows of one facet: one scope (``code``) or every scope of
+    ``depth`` under the prefix ``under``."""
+    stmt = select(SCOPE_SUMS).where(
+        S.basis == basis, S.depth == depth, S.facet == facet, S.needs > 0
+    )
+    if code is not None:
+        stmt = stmt.where(S.code == code)
+    elif under:
+        # A range on the key, so the rows are one index range on both
+        # databases (digits only: "~" sorts after them).
+        stmt = stmt.where(S.code >= under, S.code < under + "~")
+    return list(db.session.execute(stmt))
+
+
+def _values(r: Any, households: bool = False) -> dict[str, int]:
+    out = {m: int(getattr(r, m)) for m in _SUMS}
+    if households:
+        out["households"] = int(r.households)
+        out["households_reached"] = int(r.reached)
+    return out
 
 
 def _month_end(d: date) -> date:
@@ -174,6 +221,14 @@ def _grouped(
 
 
 def totals(f: Filters) -> dict[str, int]:
+    scope = _scope(f)
+    if scope is not None:
+        found = _scope_rows("r", "", scope[0], scope[1])
+        if found:
+            return _values(found[0], True) | {"confirmed": int(found[0].confirmed)}
+        return {
+            m: 0 for m in (*_MEASURES, "households", "households_reached", "confirmed")
+        }
     one = sa.literal(1)
     row = _grouped(f, one, True, group_hh=one, confirmed=True).get(1)
     if row is None:
@@ -186,6 +241,16 @@ def totals(f: Filters) -> dict[str, int]:
 def matrix_and_months(f: Filters) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Category × need type × status (without a period including needs never
     published), and the published needs by month of publication."""
+    scope = _scope(f)
+    if scope is not None:
+        rows = []
+        for r in _scope_rows("r", "c", scope[0], scope[1]):
+            category, need_type, status = r.item.split("|")
+            names = {"category": category, "need_type": need_type, "status": status}
+            rows.append(names | _values(r))
+        rows.sort(key=lambda r: (r["category"], r["need_type"], r["status"]))
+        by_month = {r.item: _values(r) for r in _scope_rows("r", "m", *scope)}
+        return rows, [{"month": m} | by_month[m] for m in sorted(by_month)]
     has_period = f.date_from is not None or f.date_to is not None
     stmt = select(N.category, N.need_type, N.status, *_NEED_SUMS).where(
         _need_where(f, NEED_CELLS, unpublished=not has_period)
@@ -209,6 +274,9 @@ def by_region(
     """Per province, city or county (``level``): the true region, or the public
     one (the county, or its city where the needs library coarsened it)."""
     length = LEVEL_LENGTH[level or f.level]
+    scope = _scope(f)
+    if scope is not None:
+        return _scope_regions(scope, length, public)
     need_col = N.public_region if public else N.region
     hh_col = H.public_region if public else H.region
     rows = _grouped(
@@ -221,11 +289,33 @@ def by_region(
     return [{"region": c} | rows[c] for c in sorted(rows)]
 
 
+def _scope_regions(
+    scope: tuple[int, str], length: int, public: bool
+) -> list[dict[str, Any]]:
+    """``by_region`` of an all-time cut: the scope rows one level down (or the
+    cut's own row, named by its code at ``length``, when that is not below)."""
+    depth, code = scope
+    basis = "p" if public and depth else "r"
+    if length <= depth:
+        found = _scope_rows(basis, "", depth, code)
+        return [{"region": code[:length]} | _values(r, True) for r in found]
+    basis = "p" if public else "r"
+    found = _scope_rows(basis, "", length, under=code)
+    return [{"region": r.code} | _values(r, True) for r in sorted(found, key=_code)]
+
+
+def _code(r: Any) -> str:
+    return str(r.code)
+
+
 def by_region_levels(
     f: Filters, levels: tuple[str, ...], public: bool = False
 ) -> dict[str, list[dict[str, Any]]]:
     """``by_region`` at several levels in two statements: the sums of the
     counties added up, and the distinct households of every level at once."""
+    scope = _scope(f)
+    if scope is not None:
+        return {lvl: _scope_regions(scope, LEVEL_LENGTH[lvl], public) for lvl in levels}
     need_col = N.public_region if public else N.region
     county = func.substr(need_col, 1, LEVEL_LENGTH["county"])
     per_county = _grouped(f, county, False, public=public)
@@ -271,11 +361,25 @@ def by_region_levels(
 
 
 def by_need_type(f: Filters) -> list[dict[str, Any]]:
+    # The households per type are kept for every region only.
+    if _scope(f) == (0, ""):
+        found = _scope_rows("r", "t", 0, "")
+        return [
+            {"need_type": r.item} | _values(r, True)
+            for r in sorted(found, key=lambda r: r.item)
+        ]
     rows = _grouped(f, N.need_type, True, group_hh=H.need_type)
     return [{"need_type": t} | rows[t] for t in sorted(rows)]
 
 
 def published_by_month(f: Filters) -> list[dict[str, Any]]:
+    # The households per month are kept for every region only.
+    if _scope(f) == (0, ""):
+        found = _scope_rows("r", "m", 0, "")
+        return [
+            {"month": r.item} | _values(r, True)
+            for r in sorted(found, key=lambda r: r.item)
+        ]
     rows = _grouped(f, N.month, True, group_hh=H.month)
     return [{"month": m} | rows[m] for m in sorted(rows)]
 
@@ -283,6 +387,18 @@ def published_by_month(f: Filters) -> list[dict[str, Any]]:
 def delivered_by_month(f: Filters) -> list[dict[str, Any]]:
     """Deliveries by the month they were made; the period selects deliveries by
     that date, the region by the need's region."""
+    scope = _scope(f)
+    if scope is not None:
+        found = _scope_rows("r", "d", *scope)
+        return [
+            {
+                "month": r.item,
+                "deliveries": int(r.needs),
+                "households_reached": int(r.reached),
+                "delivered": int(r.delivered),
+            }
+            for r in sorted(found, key=lambda r: r.item)
+        ]
     d = DELIVERY_CELLS.c
     month = func.substr(d.span, 1, 7)
     stmt = (
@@ -567,6 +683,21 @@ def assistance_link(f: Filters) -> list[dict[str, Any]]:
     households, their monthly assistance (per household the largest amount it
     reported for that type, summed), how many were reached and the charity
     delivered to them (all their needs in the selection)."""
+    scope = _scope(f)
+    if scope is not None:
+        found = _scope_rows("r", "a", *scope)
+        rows: list[dict[str, Any]] = [
+            {
+                "type": json.loads(r.item) if r.item else "none",
+                "households": int(r.households),
+                "monthly": int(r.requested),
+                "reached": int(r.reached),
+                "delivered": int(r.delivered),
+            }
+            for r in found
+        ]
+        rows.sort(key=lambda r: (r["type"] == "none", -r["households"], str(r["type"])))
+        return rows
     households: dict[str, tuple[int, bool]] = {}
     for hk, delivered, assisted in db.session.execute(
         select(H.household_key, func.sum(H.delivered), func.sum(H.assisted))
