@@ -48,6 +48,12 @@ def main() -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--parts", action="store_true", help="time each function too")
+    ap.add_argument(
+        "--once",
+        action="store_true",
+        help="each cut once (the first call) instead of scale.py's first + "
+        "median of five: for a state where a cut takes minutes",
+    )
     args = ap.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     scale = _scale()
@@ -57,29 +63,38 @@ def main() -> None:
 
         from charitylink.core.timeutil import today
         from charitylink.extensions import db
-        from charitylink.reports import figures, transparency
+        from charitylink.reports import dashboard, figures, transparency
         from charitylink.reports.queries import Filters
 
         print(f"load average before: {os.getloadavg()}")
-        scale.dashboard_cuts()
-        db.session.rollback()
-        ms = _median_ms(transparency.figures, args.runs)
-        print(f"  transparency.figures (page, API)  then {ms:7.1f} ms")
-        print(f"load average after: {os.getloadavg()}")
-        if not args.parts:
-            return
         day = today()
         cuts = {
             "country by province": Filters(level="province"),
             "province 22 by city": Filters(prefix="22", level="city"),
             "city 2201 by county": Filters(prefix="2201", level="county"),
             "province 22, last 90 days": Filters(
-                prefix="22", date_from=day - timedelta(days=90), date_to=day
+                prefix="22",
+                date_from=day - timedelta(days=90),
+                date_to=day,
+                level="city",
             ),
             "country, this year": Filters(
                 date_from=day.replace(month=1, day=1), date_to=day, level="province"
             ),
         }
+        if args.once:
+            for name, f in cuts.items():
+                db.session.rollback()
+                ms = _median_ms(lambda f=f: dashboard.build(f, day), 1)
+                print(f"  dashboard {name:35} once {ms:8.1f} ms", flush=True)
+        else:
+            scale.dashboard_cuts()
+        db.session.rollback()
+        ms = _median_ms(transparency.figures, 1 if args.once else args.runs)
+        print(f"  transparency.figures (page, API)  {ms:7.1f} ms")
+        print(f"load average after: {os.getloadavg()}")
+        if not args.parts:
+            return
         parts = {
             "totals": lambda f: figures.totals(f),
             "matrix_and_months": lambda f: figures.matrix_and_months(f),
@@ -94,10 +109,11 @@ def main() -> None:
         for name, f in cuts.items():
             cells = []
             for part, fn in parts.items():
-                ms = _median_ms(lambda fn=fn, f=f: fn(f), max(1, args.runs // 2))
+                runs = 1 if args.once else max(1, args.runs // 2)
+                ms = _median_ms(lambda fn=fn, f=f: fn(f), runs)
                 cells.append(f"{part} {ms:.0f}")
                 db.session.rollback()
-            print(f"  {name}: " + ", ".join(cells))
+            print(f"  {name}: " + ", ".join(cells), flush=True)
         print(f"load average at the end: {os.getloadavg()}")
 
 

@@ -44,6 +44,7 @@ def test_all_time_cuts_equal_the_cells(app, seeded):  # type: ignore[no-untyped-
         )
         assert figures.delivered_by_month(now) == figures.delivered_by_month(ever)
         assert figures.assistance_link(now) == figures.assistance_link(ever)
+        assert figures.time_to_full_claim(now) == figures.time_to_full_claim(ever)
         assert figures.matrix_and_months(now)[1] == figures.matrix_and_months(ever)[1]
     everywhere, ever = Filters(), Filters(**EVER)
     assert figures.by_need_type(everywhere) == figures.by_need_type(ever)

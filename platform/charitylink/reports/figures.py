@@ -38,12 +38,14 @@ from charitylink.reports.queries import (
     utc_naive,
 )
 from charitylink.reports.summary import (
+    ALL_TYPES,
     ASSISTANCE_CELLS,
     CLAIM_CELLS,
     DELIVERY_CELLS,
     HOUSEHOLD_CELLS,
     NEED_CELLS,
     ORG_HOUSEHOLDS,
+    SCOPE_DURATIONS,
     SCOPE_SUMS,
 )
 
@@ -631,9 +633,94 @@ def _time(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
+def _ranked(
+    depth: int, code: str, kind: str, buckets: list[tuple[int, int]], ranks: set[int]
+) -> dict[int, float]:
+    """The values (days) at the 0-based ``ranks`` of one scope and type:
+    the day counts say which day each rank falls in; only those days'
+    values are read."""
+    d = SCOPE_DURATIONS.c
+    wanted: dict[int, list[tuple[int, int]]] = {}  # day -> (rank, rank within)
+    seen = 0
+    for bucket, n in buckets:
+        for r in ranks:
+            if seen <= r < seen + n:
+                wanted.setdefault(bucket, []).append((r, r - seen))
+        seen += n
+    out: dict[int, float] = {}
+    for bucket, asked in wanted.items():
+        values = db.session.execute(
+            select(d.micros, d.needs)
+            .where(
+                d.depth == depth,
+                d.code == code,
+                d.need_type == kind,
+                d.bucket == bucket,
+                d.needs > 0,
+            )
+            .order_by(d.micros)
+        )
+        pending = sorted(asked, key=lambda a: a[1])
+        seen = 0
+        for micros, n in values:
+            while pending and pending[0][1] < seen + int(n):
+                out[pending.pop(0)[0]] = int(micros) / _DAY_US
+            seen += int(n)
+            if not pending:
+                break
+    return out
+
+
+def _scope_speed(depth: int, code: str) -> dict[str, Any]:
+    """``time_to_full_claim`` of an all-time cut from the duration rows."""
+    d = SCOPE_DURATIONS.c
+    buckets: dict[str, list[tuple[int, int]]] = {}
+    for kind, bucket, n in db.session.execute(
+        select(d.need_type, d.bucket, func.sum(d.needs))
+        .where(d.depth == depth, d.code == code, d.needs > 0)
+        .group_by(d.need_type, d.bucket)
+        .order_by(d.need_type, d.bucket)
+    ):
+        buckets.setdefault(str(kind), []).append((int(bucket), int(n)))
+
+    def summary(kind: str) -> dict[str, Any]:
+        counts = buckets.get(kind, [])
+        total = sum(n for _b, n in counts)
+        if not total:
+            return {"count": 0, "median": None, "p90": None}
+        ranks = {}
+        for p in (0.5, 0.9):
+            pos = p * (total - 1)
+            lo = int(pos)
+            ranks[p] = (pos, lo, min(lo + 1, total - 1))
+        values = _ranked(
+            depth,
+            code,
+            kind,
+            counts,
+            {r for _p, lo, hi in ranks.values() for r in (lo, hi)},
+        )
+        out: dict[str, Any] = {"count": total}
+        for name, p in (("median", 0.5), ("p90", 0.9)):
+            pos, lo, hi = ranks[p]
+            # As _percentile: linear between the closest ranks.
+            out[name] = values[lo] + (values[hi] - values[lo]) * (pos - lo)
+        return out
+
+    return {
+        "overall": summary(ALL_TYPES),
+        "by_need_type": [
+            {"need_type": t, **summary(t)} for t in sorted(buckets) if t != ALL_TYPES
+        ],
+    }
+
+
 def time_to_full_claim(f: Filters) -> dict[str, Any]:
     """Days from publication to full claim: median and 90th percentile, overall
     and per need type."""
+    scope = _scope(f)
+    if scope is not None:
+        return _scope_speed(*scope)
     start, end = f.bounds()
     # SQLite hands the times over as text: parsed here with fromisoformat (C),
     # not by the column type's slower parser.

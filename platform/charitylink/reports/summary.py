@@ -221,6 +221,23 @@ SCOPE_ASSISTANCE = sa.Table(
     _n("entries"),
     **_CLUSTERED,
 )
+# The days from publication to full claim of each need, per true-region scope
+# and need type ('*': every type), exact to the microsecond and bucketed by
+# whole days: a median reads the day counts of its scope (a few hundred rows)
+# and then the values of the one or two days its rank falls in.
+SCOPE_DURATIONS = sa.Table(
+    "report_scope_durations",
+    _meta,
+    sa.Column("depth", sa.Integer, primary_key=True),
+    _key("code", 12),
+    _key("need_type", 16),
+    sa.Column("bucket", sa.Integer, primary_key=True),  # whole days
+    sa.Column("micros", sa.BigInteger, primary_key=True),
+    _n("needs"),
+    **_CLUSTERED,
+)
+ALL_TYPES = "*"
+DAY_US = 86_400_000_000
 # Order matters: deltas are applied table by table in this order (the
 # membership rows before the scope sums their transitions move).
 TABLES: dict[str, sa.Table] = {
@@ -235,9 +252,10 @@ TABLES: dict[str, sa.Table] = {
         SCOPE_MEMBERS,
         SCOPE_ASSISTANCE,
         SCOPE_SUMS,
+        SCOPE_DURATIONS,
     )
 }
-SCOPE_TABLES = (SCOPE_MEMBERS, SCOPE_ASSISTANCE, SCOPE_SUMS)
+SCOPE_TABLES = (SCOPE_MEMBERS, SCOPE_ASSISTANCE, SCOPE_SUMS, SCOPE_DURATIONS)
 CELL_TABLES = [t for t in TABLES.values() if t not in SCOPE_TABLES]
 _REGIONAL = [t for t in TABLES.values() if "region" in t.c]
 DEPTHS = (0, 2, 4, 6)
@@ -268,6 +286,7 @@ NEED_FIELDS = (
     "delivered_fen",
     "household_key",
     "gov_assistance",
+    "fully_claimed_at",
 )
 CLAIM_FIELDS = (
     "need_id",
@@ -314,6 +333,21 @@ def _add(out: Cells, table: sa.Table, key: tuple[Any, ...], values: list[int]) -
     else:
         for i, v in enumerate(values):
             acc[i] += v
+
+
+def time_to_full_claim(published: Any, full: Any) -> int | None:
+    """Microseconds from publication to full claim (None: not both, or the
+    claim before the publication), as the dashboard has always measured."""
+    if published is None or full is None:
+        return None
+    if isinstance(published, str):
+        published = datetime.fromisoformat(published)
+    if isinstance(full, str):
+        full = datetime.fromisoformat(full)
+    if full < published:
+        return None
+    delta = full - published
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _grains(day: str) -> tuple[tuple[str, str], tuple[str, str]]:
@@ -363,6 +397,15 @@ def contribution(need: Any, claims: Iterable[Any], scopes: bool = True) -> Cells
     return out
 
 
+def _duration_cells(out: Cells, need: Any, region: str) -> None:
+    micros = time_to_full_claim(need.published_at, need.fully_claimed_at)
+    if micros is not None:
+        for depth in DEPTHS:
+            for kind in (str(need.need_type), ALL_TYPES):
+                key = (depth, region[:depth], kind, micros // DAY_US, micros)
+                _add(out, SCOPE_DURATIONS, key, [1])
+
+
 def _scope_cells(out: Cells, need: Any, claims: list[Any], figures: list[int]) -> None:
     """The need's scope rows: sums (households left at 0: ``apply`` moves them
     from the membership transitions) and membership rows."""
@@ -397,6 +440,7 @@ def _scope_cells(out: Cells, need: Any, claims: list[Any], figures: list[int]) -
             _add(out, SCOPE_SUMS, ("p", depth, "", public[:depth], ""), sums)
             key = ("p", depth, "", public[:depth], "", hk)
             _add(out, SCOPE_MEMBERS, key, member)
+    _duration_cells(out, need, region)
     for c in claims:
         if str(c.status) in DONE and c.delivered_on is not None:
             month = c.delivered_on.isoformat()[:7]
@@ -1070,10 +1114,54 @@ def _sums_sql() -> str:
     )
 
 
+def _county_durations(conn: Connection) -> Cells:
+    """The duration rows of depth 6 per need type, from the needs."""
+    t = NEEDS
+    out: Cells = {}
+    stmt = select(
+        t.c.region_code, t.c.need_type, t.c.published_at, t.c.fully_claimed_at
+    )
+    stmt = stmt.where(t.c.published_at.is_not(None), t.c.fully_claimed_at.is_not(None))
+    for region, kind, pub, full in conn.execute(stmt):
+        micros = time_to_full_claim(pub, full)
+        if micros is not None:
+            key = (6, (region or "")[:6], str(kind), micros // DAY_US, micros)
+            _add(out, SCOPE_DURATIONS, key, [1])
+    return out
+
+
+def _durations_sql() -> str:
+    """Every other duration row, from the stored rows of depth 6 per type."""
+    typed = (
+        "SELECT {depth} AS depth, substr(code, 1, {depth}) AS code, need_type,"
+        " bucket, micros, needs FROM report_scope_durations"
+        f" WHERE depth = 6 AND need_type <> '{ALL_TYPES}'"
+    )
+    parts = [typed.format(depth=d) for d in DEPTHS if d != 6]
+    levels = " UNION ALL ".join([*parts, typed.format(depth=6)])
+    return (
+        f"SELECT depth, code, need_type, bucket, micros, needs FROM ({' UNION ALL '.join(parts)}) AS t"
+        f" UNION ALL SELECT depth, code, '{ALL_TYPES}', bucket, micros, SUM(needs)"
+        f" FROM ({levels}) AS a GROUP BY depth, code, bucket, micros"
+    )
+
+
+def _derive_durations(conn: Connection) -> None:
+    _insert_rows(conn, _county_durations(conn))
+    cols = ", ".join(c.name for c in SCOPE_DURATIONS.columns)
+    derived = (
+        f"SELECT depth, code, need_type, bucket, micros, SUM(needs) FROM ({_durations_sql()})"
+        " AS d GROUP BY depth, code, need_type, bucket, micros"
+    )
+    conn.execute(sa.text(f"INSERT INTO report_scope_durations ({cols}) {derived}"))
+
+
 def derive_scopes(conn: Connection) -> None:
-    """Fill the scope tables from the cell tables (which must be right)."""
+    """Fill the scope tables from the cell tables (which must be right) and,
+    for the durations, from the needs."""
     for table in SCOPE_TABLES:
         conn.execute(table.delete())
+    _derive_durations(conn)
     members = ", ".join((*SCOPE_KEYS, "household_key", *_measures(SCOPE_MEMBERS)))
     conn.execute(
         sa.text(f"INSERT INTO report_scope_members ({members}) {_members_sql()}")
@@ -1185,18 +1273,45 @@ def verify_on(conn: Connection, progress: bool = False, limit: int = 100) -> lis
         _compare_scopes(conn, SCOPE_MEMBERS, _members_sql(), limit, out)
     if not out:
         _compare_scopes(conn, SCOPE_ASSISTANCE, _assistance_sql(), limit, out)
+    d = SCOPE_DURATIONS.c
+    county = (d.depth == 6) & (d.need_type != ALL_TYPES)
+    _compare(
+        _stored(conn, SCOPE_DURATIONS, county), _county_durations(conn), limit, out
+    )
+    if not out:
+        derived = (
+            "SELECT depth, code, need_type, bucket, micros, SUM(needs) AS needs"
+            f" FROM ({_durations_sql()}) AS d"
+            " GROUP BY depth, code, need_type, bucket, micros"
+        )
+        _compare_scopes(
+            conn,
+            SCOPE_DURATIONS,
+            derived,
+            limit,
+            out,
+            f"NOT (depth = 6 AND need_type <> '{ALL_TYPES}')",
+        )
     if not out:
         _compare_scopes(conn, SCOPE_SUMS, _sums_sql(), limit, out)
     return out[:limit]
 
 
 def _compare_scopes(
-    conn: Connection, table: sa.Table, derived: str, limit: int, out: list[str]
+    conn: Connection,
+    table: sa.Table,
+    derived: str,
+    limit: int,
+    out: list[str],
+    where: str = "",
 ) -> None:
     keys, measures = _keys(table), _measures(table)
     cols = ", ".join((*keys, *measures))
-    stored = f"SELECT {cols} FROM {table.name} WHERE " + " OR ".join(
-        f"{m} <> 0" for m in measures
+    stored = (
+        f"SELECT {cols} FROM {table.name} WHERE ("
+        + " OR ".join(f"{m} <> 0" for m in measures)
+        + ")"
+        + (f" AND {where}" if where else "")
     )
     for label, a, b in (("多出", stored, derived), ("缺少", derived, stored)):
         if len(out) >= limit:

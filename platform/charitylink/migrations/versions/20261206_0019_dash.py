@@ -1,7 +1,8 @@
 """Scope rows for the reports (reports/summary.py): the cells added up per
 region level over all time, one membership row per scope and household for
-exact household counts, and each household's assistance entries per scope;
-filled from the cell tables.
+exact household counts, each household's assistance entries per scope, and
+the days to full claim per scope; filled from the cell tables (the days: from
+the needs).
 
 Revision ID: 0019_dash
 Revises: 0018_offer_search
@@ -56,6 +57,17 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_table(
+        "report_scope_durations",
+        sa.Column("depth", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(12), nullable=False),
+        sa.Column("need_type", sa.String(16), nullable=False),
+        sa.Column("bucket", sa.Integer(), nullable=False),
+        sa.Column("micros", sa.BigInteger(), nullable=False),
+        _n("needs"),
+        sa.PrimaryKeyConstraint("depth", "code", "need_type", "bucket", "micros"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
         "report_scope_sums",
         *_keys(),
         *(
@@ -84,4 +96,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("report_scope_sums")
     op.drop_table("report_scope_assistance")
+    op.drop_table("report_scope_durations")
     op.drop_table("report_scope_members")
