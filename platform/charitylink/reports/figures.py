@@ -673,15 +673,12 @@ def _ranked(
 
 def _scope_speed(depth: int, code: str) -> dict[str, Any]:
     """``time_to_full_claim`` of an all-time cut from the duration rows."""
-    d = SCOPE_DURATIONS.c
     buckets: dict[str, list[tuple[int, int]]] = {}
-    for kind, bucket, n in db.session.execute(
-        select(d.need_type, d.bucket, func.sum(d.needs))
-        .where(d.depth == depth, d.code == code, d.needs > 0)
-        .group_by(d.need_type, d.bucket)
-        .order_by(d.need_type, d.bucket)
-    ):
-        buckets.setdefault(str(kind), []).append((int(bucket), int(n)))
+    for r in _scope_rows("r", "x", depth, code):
+        kind, day = r.item.rsplit("|", 1)
+        buckets.setdefault(kind, []).append((int(day), int(r.needs)))
+    for counts in buckets.values():
+        counts.sort()
 
     def summary(kind: str) -> dict[str, Any]:
         counts = buckets.get(kind, [])

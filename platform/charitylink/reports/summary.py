@@ -165,6 +165,7 @@ ORG_HOUSEHOLDS = sa.Table(
 #   't' need type          (every region only)
 #   'd' China month of delivery: needs = deliveries, households = households
 #                          with a delivery that month
+#   'x' need type|whole days to full claim (type '*': all): the needs
 #   'a' assistance type (JSON, as the cells; '' for households listing none):
 #       needs = households = the households, requested = the sum over them of
 #       the largest monthly amount each reported for the type, reached and
@@ -400,10 +401,14 @@ def contribution(need: Any, claims: Iterable[Any], scopes: bool = True) -> Cells
 def _duration_cells(out: Cells, need: Any, region: str) -> None:
     micros = time_to_full_claim(need.published_at, need.fully_claimed_at)
     if micros is not None:
+        day = micros // DAY_US
         for depth in DEPTHS:
             for kind in (str(need.need_type), ALL_TYPES):
-                key = (depth, region[:depth], kind, micros // DAY_US, micros)
+                key = (depth, region[:depth], kind, day, micros)
                 _add(out, SCOPE_DURATIONS, key, [1])
+                # The day's count, beside the other rows of the scope.
+                count = ("r", depth, "x", region[:depth], f"{kind}|{day}")
+                _add(out, SCOPE_SUMS, count, [1, 0, 0, 0, 0, 0, 0, 0])
 
 
 def _scope_cells(out: Cells, need: Any, claims: list[Any], figures: list[int]) -> None:
@@ -1096,6 +1101,10 @@ def _sums_sql() -> str:
             " delivered, 0, 0, 0 FROM report_delivery_cells WHERE grain = 'm'"
         )
     parts.append(f"SELECT 'r', 0, 't', '', need_type, {sums} {cells} = 'm'")
+    parts.append(
+        "SELECT 'r', depth, 'x', code, need_type || '|' || CAST(bucket AS VARCHAR),"
+        " needs, 0, 0, 0, 0, 0, 0, 0 FROM report_scope_durations"
+    )
     parts.append(_ASSISTED_SQL)
     parts.append(_UNASSISTED_SQL)
     parts.append(
