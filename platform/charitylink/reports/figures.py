@@ -560,27 +560,39 @@ def repeated_help(f: Filters, today: date) -> dict[str, Any]:
     end_day = f.date_to or today
     start = utc_naive(datetime.combine(end_day - timedelta(days=365), dtime(), CHINA))
     end = utc_naive(datetime.combine(end_day + timedelta(days=1), dtime(), CHINA))
-    stmt = (
+    # The claims of the twelve months first (by their creation-time index),
+    # then their needs by id: joined in one statement, PostgreSQL read every
+    # need of the region to find a few claims.
+    claims = db.session.execute(
         select(
-            Need.household_key,
             Claim.need_id,
             Claim.org_id,
             Claim.status,
             Claim.amount_fen,
             Claim.delivered_fen,
-        )
-        .join(Need, Need.id == Claim.need_id)
-        .where(
+        ).where(
             Claim.status.in_(OPEN + DONE),
             Claim.created_at >= start,
             Claim.created_at < end,
-            _need_under(f.prefix),
         )
-    )
+    ).all()
+    household: dict[int, str] = {}
+    unique = sorted({r.need_id for r in claims})
+    for k in range(0, len(unique), 500):
+        household.update(
+            db.session.execute(
+                select(Need.id, Need.household_key).where(
+                    Need.id.in_(unique[k : k + 500]), _need_under(f.prefix)
+                )
+            ).all()
+        )
     per: dict[str, dict[str, Any]] = {}
-    for r in db.session.execute(stmt):
+    for r in claims:
+        if r.need_id not in household:
+            continue
         acc = per.setdefault(
-            r.household_key, {"orgs": set(), "needs": set(), "claims": 0, "amount": 0}
+            household[r.need_id],
+            {"orgs": set(), "needs": set(), "claims": 0, "amount": 0},
         )
         acc["orgs"].add(r.org_id)
         acc["needs"].add(r.need_id)
