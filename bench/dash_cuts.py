@@ -4,8 +4,9 @@ database, with the time of each report function inside a cut.
     PYTHONPATH=$PWD/platform .venv/bin/python bench/dash_cuts.py \\
         --db postgresql+psycopg://postgres@127.0.0.1:55444/million_dash [--runs 5]
 
-The cuts and their timing are bench/scale.py's own (``dashboard_cuts``: the
-first call, then the median of five); the load average is printed with them.
+The cuts and their timing are bench/scale.py's (``dashboard_cuts``: the first
+call, then the median of five; ``--once``/``--periods-once``: one call, for
+cuts that take seconds); the load average is printed with them.
 Then, for each cut, the median time of each function ``dashboard.build``
 calls, and of ``transparency.figures`` (``/transparency``, ``GET /api/v1/stats``).
 Read-only: nothing is written to the database.
@@ -54,6 +55,11 @@ def main() -> None:
         help="each cut once (the first call) instead of scale.py's first + "
         "median of five: for a state where a cut takes minutes",
     )
+    ap.add_argument(
+        "--periods-once",
+        action="store_true",
+        help="the cuts with a period once, the others as scale.py times them",
+    )
     args = ap.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     scale = _scale()
@@ -82,13 +88,18 @@ def main() -> None:
                 date_from=day.replace(month=1, day=1), date_to=day, level="province"
             ),
         }
-        if args.once:
-            for name, f in cuts.items():
-                db.session.rollback()
+        for name, f in cuts.items():
+            db.session.rollback()
+            if args.once or (args.periods_once and f.date_from is not None):
                 ms = _median_ms(lambda f=f: dashboard.build(f, day), 1)
                 print(f"  dashboard {name:35} once {ms:8.1f} ms", flush=True)
-        else:
-            scale.dashboard_cuts()
+                continue
+            # As scale.dashboard_cuts: the first call, then the median of 5.
+            t0 = time.perf_counter()
+            dashboard.build(f, day)
+            first = (time.perf_counter() - t0) * 1000
+            p50, _p95 = scale.timed(lambda f=f: dashboard.build(f, day), 5)
+            print(f"  dashboard {name:35} first {first:8.1f} ms, then {p50:7.1f} ms")
         db.session.rollback()
         ms = _median_ms(transparency.figures, 1 if args.once else args.runs)
         print(f"  transparency.figures (page, API)  {ms:7.1f} ms")
@@ -109,7 +120,8 @@ def main() -> None:
         for name, f in cuts.items():
             cells = []
             for part, fn in parts.items():
-                runs = 1 if args.once else max(1, args.runs // 2)
+                slow = args.once or (args.periods_once and f.date_from is not None)
+                runs = 1 if slow else args.runs
                 ms = _median_ms(lambda fn=fn, f=f: fn(f), runs)
                 cells.append(f"{part} {ms:.0f}")
                 db.session.rollback()
