@@ -38,15 +38,64 @@ from charitylink.reports.queries import (
     utc_naive,
 )
 from charitylink.reports.summary import (
+    ALL_TYPES,
     ASSISTANCE_CELLS,
     CLAIM_CELLS,
     DELIVERY_CELLS,
     HOUSEHOLD_CELLS,
     NEED_CELLS,
     ORG_HOUSEHOLDS,
+    SCOPE_DURATIONS,
+    SCOPE_SUMS,
 )
 
-N, H = NEED_CELLS.c, HOUSEHOLD_CELLS.c
+N, H, S = NEED_CELLS.c, HOUSEHOLD_CELLS.c, SCOPE_SUMS.c
+
+
+# --- all-time cuts: the scope rows ------------------------------------------------
+#
+# A cut without a period whose region is every region, a province, a city or a
+# county reads the rows of its own scope (summary.SCOPE_SUMS): a few hundred
+# at most, whatever the number of needs. Any other cut (a period) reads the
+# cells below.
+
+
+def _scope(f: Filters) -> tuple[int, str] | None:
+    """The scope (depth, code) an all-time cut reads, or None."""
+    if f.date_from is not None or f.date_to is not None:
+        return None
+    prefix = f.prefix or ""
+    if len(prefix) not in (0, 2, 4, 6):
+        return None
+    return len(prefix), prefix
+
+
+_SUMS = ("needs", "fully_claimed", "requested", "claimed", "delivered")
+
+
+def _scope_rows(
+    basis: str, facet: str, depth: int, code: str | None = None, under: str = ""
+) -> list[Any]:
+    """Scope rows of one facet: one scope (``code``) or every scope of
+    ``depth`` under the prefix ``under``."""
+    stmt = select(SCOPE_SUMS).where(
+        S.basis == basis, S.depth == depth, S.facet == facet, S.needs > 0
+    )
+    if code is not None:
+        stmt = stmt.where(S.code == code)
+    elif under:
+        # A range on the key, so the rows are one index range on both
+        # databases (digits only: "~" sorts after them).
+        stmt = stmt.where(S.code >= under, S.code < under + "~")
+    return list(db.session.execute(stmt))
+
+
+def _values(r: Any, households: bool = False) -> dict[str, int]:
+    out = {m: int(getattr(r, m)) for m in _SUMS}
+    if households:
+        out["households"] = int(r.households)
+        out["households_reached"] = int(r.reached)
+    return out
 
 
 def _month_end(d: date) -> date:
@@ -174,6 +223,14 @@ def _grouped(
 
 
 def totals(f: Filters) -> dict[str, int]:
+    scope = _scope(f)
+    if scope is not None:
+        found = _scope_rows("r", "", scope[0], scope[1])
+        if found:
+            return _values(found[0], True) | {"confirmed": int(found[0].confirmed)}
+        return {
+            m: 0 for m in (*_MEASURES, "households", "households_reached", "confirmed")
+        }
     one = sa.literal(1)
     row = _grouped(f, one, True, group_hh=one, confirmed=True).get(1)
     if row is None:
@@ -186,6 +243,16 @@ def totals(f: Filters) -> dict[str, int]:
 def matrix_and_months(f: Filters) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Category × need type × status (without a period including needs never
     published), and the published needs by month of publication."""
+    scope = _scope(f)
+    if scope is not None:
+        rows = []
+        for r in _scope_rows("r", "c", scope[0], scope[1]):
+            category, need_type, status = r.item.split("|")
+            names = {"category": category, "need_type": need_type, "status": status}
+            rows.append(names | _values(r))
+        rows.sort(key=lambda r: (r["category"], r["need_type"], r["status"]))
+        by_month = {r.item: _values(r) for r in _scope_rows("r", "m", *scope)}
+        return rows, [{"month": m} | by_month[m] for m in sorted(by_month)]
     has_period = f.date_from is not None or f.date_to is not None
     stmt = select(N.category, N.need_type, N.status, *_NEED_SUMS).where(
         _need_where(f, NEED_CELLS, unpublished=not has_period)
@@ -209,6 +276,9 @@ def by_region(
     """Per province, city or county (``level``): the true region, or the public
     one (the county, or its city where the needs library coarsened it)."""
     length = LEVEL_LENGTH[level or f.level]
+    scope = _scope(f)
+    if scope is not None:
+        return _scope_regions(scope, length, public)
     need_col = N.public_region if public else N.region
     hh_col = H.public_region if public else H.region
     rows = _grouped(
@@ -221,11 +291,33 @@ def by_region(
     return [{"region": c} | rows[c] for c in sorted(rows)]
 
 
+def _scope_regions(
+    scope: tuple[int, str], length: int, public: bool
+) -> list[dict[str, Any]]:
+    """``by_region`` of an all-time cut: the scope rows one level down (or the
+    cut's own row, named by its code at ``length``, when that is not below)."""
+    depth, code = scope
+    basis = "p" if public and depth else "r"
+    if length <= depth:
+        found = _scope_rows(basis, "", depth, code)
+        return [{"region": code[:length]} | _values(r, True) for r in found]
+    basis = "p" if public else "r"
+    found = _scope_rows(basis, "", length, under=code)
+    return [{"region": r.code} | _values(r, True) for r in sorted(found, key=_code)]
+
+
+def _code(r: Any) -> str:
+    return str(r.code)
+
+
 def by_region_levels(
     f: Filters, levels: tuple[str, ...], public: bool = False
 ) -> dict[str, list[dict[str, Any]]]:
     """``by_region`` at several levels in two statements: the sums of the
     counties added up, and the distinct households of every level at once."""
+    scope = _scope(f)
+    if scope is not None:
+        return {lvl: _scope_regions(scope, LEVEL_LENGTH[lvl], public) for lvl in levels}
     need_col = N.public_region if public else N.region
     county = func.substr(need_col, 1, LEVEL_LENGTH["county"])
     per_county = _grouped(f, county, False, public=public)
@@ -271,11 +363,25 @@ def by_region_levels(
 
 
 def by_need_type(f: Filters) -> list[dict[str, Any]]:
+    # The households per type are kept for every region only.
+    if _scope(f) == (0, ""):
+        found = _scope_rows("r", "t", 0, "")
+        return [
+            {"need_type": r.item} | _values(r, True)
+            for r in sorted(found, key=lambda r: r.item)
+        ]
     rows = _grouped(f, N.need_type, True, group_hh=H.need_type)
     return [{"need_type": t} | rows[t] for t in sorted(rows)]
 
 
 def published_by_month(f: Filters) -> list[dict[str, Any]]:
+    # The households per month are kept for every region only.
+    if _scope(f) == (0, ""):
+        found = _scope_rows("r", "m", 0, "")
+        return [
+            {"month": r.item} | _values(r, True)
+            for r in sorted(found, key=lambda r: r.item)
+        ]
     rows = _grouped(f, N.month, True, group_hh=H.month)
     return [{"month": m} | rows[m] for m in sorted(rows)]
 
@@ -283,6 +389,18 @@ def published_by_month(f: Filters) -> list[dict[str, Any]]:
 def delivered_by_month(f: Filters) -> list[dict[str, Any]]:
     """Deliveries by the month they were made; the period selects deliveries by
     that date, the region by the need's region."""
+    scope = _scope(f)
+    if scope is not None:
+        found = _scope_rows("r", "d", *scope)
+        return [
+            {
+                "month": r.item,
+                "deliveries": int(r.needs),
+                "households_reached": int(r.reached),
+                "delivered": int(r.delivered),
+            }
+            for r in sorted(found, key=lambda r: r.item)
+        ]
     d = DELIVERY_CELLS.c
     month = func.substr(d.span, 1, 7)
     stmt = (
@@ -442,27 +560,39 @@ def repeated_help(f: Filters, today: date) -> dict[str, Any]:
     end_day = f.date_to or today
     start = utc_naive(datetime.combine(end_day - timedelta(days=365), dtime(), CHINA))
     end = utc_naive(datetime.combine(end_day + timedelta(days=1), dtime(), CHINA))
-    stmt = (
+    # The claims of the twelve months first (by their creation-time index),
+    # then their needs by id: joined in one statement, PostgreSQL read every
+    # need of the region to find a few claims.
+    claims = db.session.execute(
         select(
-            Need.household_key,
             Claim.need_id,
             Claim.org_id,
             Claim.status,
             Claim.amount_fen,
             Claim.delivered_fen,
-        )
-        .join(Need, Need.id == Claim.need_id)
-        .where(
+        ).where(
             Claim.status.in_(OPEN + DONE),
             Claim.created_at >= start,
             Claim.created_at < end,
-            _need_under(f.prefix),
         )
-    )
+    ).all()
+    household: dict[int, str] = {}
+    unique = sorted({r.need_id for r in claims})
+    for k in range(0, len(unique), 500):
+        household.update(
+            db.session.execute(
+                select(Need.id, Need.household_key).where(
+                    Need.id.in_(unique[k : k + 500]), _need_under(f.prefix)
+                )
+            ).all()
+        )
     per: dict[str, dict[str, Any]] = {}
-    for r in db.session.execute(stmt):
+    for r in claims:
+        if r.need_id not in household:
+            continue
         acc = per.setdefault(
-            r.household_key, {"orgs": set(), "needs": set(), "claims": 0, "amount": 0}
+            household[r.need_id],
+            {"orgs": set(), "needs": set(), "claims": 0, "amount": 0},
         )
         acc["orgs"].add(r.org_id)
         acc["needs"].add(r.need_id)
@@ -515,9 +645,91 @@ def _time(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
+def _ranked(
+    depth: int, code: str, kind: str, buckets: list[tuple[int, int]], ranks: set[int]
+) -> dict[int, float]:
+    """The values (days) at the 0-based ``ranks`` of one scope and type:
+    the day counts say which day each rank falls in; only those days'
+    values are read."""
+    d = SCOPE_DURATIONS.c
+    wanted: dict[int, list[tuple[int, int]]] = {}  # day -> (rank, rank within)
+    seen = 0
+    for bucket, n in buckets:
+        for r in ranks:
+            if seen <= r < seen + n:
+                wanted.setdefault(bucket, []).append((r, r - seen))
+        seen += n
+    out: dict[int, float] = {}
+    for bucket, asked in wanted.items():
+        values = db.session.execute(
+            select(d.micros, d.needs)
+            .where(
+                d.depth == depth,
+                d.code == code,
+                d.need_type == kind,
+                d.bucket == bucket,
+                d.needs > 0,
+            )
+            .order_by(d.micros)
+        )
+        pending = sorted(asked, key=lambda a: a[1])
+        seen = 0
+        for micros, n in values:
+            while pending and pending[0][1] < seen + int(n):
+                out[pending.pop(0)[0]] = int(micros) / _DAY_US
+            seen += int(n)
+            if not pending:
+                break
+    return out
+
+
+def _scope_speed(depth: int, code: str) -> dict[str, Any]:
+    """``time_to_full_claim`` of an all-time cut from the duration rows."""
+    buckets: dict[str, list[tuple[int, int]]] = {}
+    for r in _scope_rows("r", "x", depth, code):
+        kind, day = r.item.rsplit("|", 1)
+        buckets.setdefault(kind, []).append((int(day), int(r.needs)))
+    for counts in buckets.values():
+        counts.sort()
+
+    def summary(kind: str) -> dict[str, Any]:
+        counts = buckets.get(kind, [])
+        total = sum(n for _b, n in counts)
+        if not total:
+            return {"count": 0, "median": None, "p90": None}
+        ranks = {}
+        for p in (0.5, 0.9):
+            pos = p * (total - 1)
+            lo = int(pos)
+            ranks[p] = (pos, lo, min(lo + 1, total - 1))
+        values = _ranked(
+            depth,
+            code,
+            kind,
+            counts,
+            {r for _p, lo, hi in ranks.values() for r in (lo, hi)},
+        )
+        out: dict[str, Any] = {"count": total}
+        for name, p in (("median", 0.5), ("p90", 0.9)):
+            pos, lo, hi = ranks[p]
+            # As _percentile: linear between the closest ranks.
+            out[name] = values[lo] + (values[hi] - values[lo]) * (pos - lo)
+        return out
+
+    return {
+        "overall": summary(ALL_TYPES),
+        "by_need_type": [
+            {"need_type": t, **summary(t)} for t in sorted(buckets) if t != ALL_TYPES
+        ],
+    }
+
+
 def time_to_full_claim(f: Filters) -> dict[str, Any]:
     """Days from publication to full claim: median and 90th percentile, overall
     and per need type."""
+    scope = _scope(f)
+    if scope is not None:
+        return _scope_speed(*scope)
     start, end = f.bounds()
     # SQLite hands the times over as text: parsed here with fromisoformat (C),
     # not by the column type's slower parser.
@@ -567,6 +779,21 @@ def assistance_link(f: Filters) -> list[dict[str, Any]]:
     households, their monthly assistance (per household the largest amount it
     reported for that type, summed), how many were reached and the charity
     delivered to them (all their needs in the selection)."""
+    scope = _scope(f)
+    if scope is not None:
+        found = _scope_rows("r", "a", *scope)
+        rows: list[dict[str, Any]] = [
+            {
+                "type": json.loads(r.item) if r.item else "none",
+                "households": int(r.households),
+                "monthly": int(r.requested),
+                "reached": int(r.reached),
+                "delivered": int(r.delivered),
+            }
+            for r in found
+        ]
+        rows.sort(key=lambda r: (r["type"] == "none", -r["households"], str(r["type"])))
+        return rows
     households: dict[str, tuple[int, bool]] = {}
     for hk, delivered, assisted in db.session.execute(
         select(H.household_key, func.sum(H.delivered), func.sum(H.assisted))

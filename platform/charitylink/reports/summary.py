@@ -54,6 +54,7 @@ from charitylink.extensions import db
 from charitylink.needs.models import Need
 
 DONE = ("delivered", "confirmed")
+FULL_STATUSES = ("fully_claimed", "delivered", "confirmed")
 CONFIRMED = "confirmed"
 
 _meta = db.metadata
@@ -152,7 +153,94 @@ ORG_HOUSEHOLDS = sa.Table(
     _n("claims"),  # delivered or confirmed claims on published needs
     **_CLUSTERED,
 )
-# Order matters: deltas are applied table by table in this order.
+# Scope rows: the cells above added up per region *scope* over all time, so
+# an all-time cut reads its own scope's rows (a few hundred) instead of one
+# row per cell or per household of the cut. A scope is a basis (``r`` the
+# need's true region, ``p`` its public region), a depth (0 every region, 2
+# province, 4 city, 6 county) and the region prefix of that length (``code``).
+# ``facet``/``item`` name what a row counts within the scope:
+#   ''  ''                 the published needs (households: distinct)
+#   'c' category|type|status   every need, published or not (the matrix)
+#   'm' UTC month of publication
+#   't' need type          (every region only)
+#   'd' China month of delivery: needs = deliveries, households = households
+#                          with a delivery that month
+#   'x' need type|whole days to full claim (type '*': all): the needs
+#   'a' assistance type (JSON, as the cells; '' for households listing none):
+#       needs = households = the households, requested = the sum over them of
+#       the largest monthly amount each reported for the type, reached and
+#       delivered = theirs in the scope (true region only)
+SCOPE_KEYS = ("basis", "depth", "facet", "code", "item")
+SCOPE_SUMS = sa.Table(
+    "report_scope_sums",
+    _meta,
+    _key("basis", 1),
+    sa.Column("depth", sa.Integer, primary_key=True),
+    _key("facet", 1),
+    _key("code", 12),
+    _key("item", 64),
+    _n("needs"),
+    _n("fully_claimed"),
+    _n("requested"),
+    _n("claimed"),
+    _n("delivered"),
+    _n("confirmed"),
+    # Distinct households: moved only by the 0 <-> 1 transitions of the
+    # membership rows below, never summed from cells.
+    _n("households"),
+    _n("reached"),
+    **_CLUSTERED,
+)
+# Membership: per scope row and household, how many of its needs (and needs
+# reached) count there. A household count changes exactly when one of these
+# goes from 0 to positive or back (``apply`` reads the new value back).
+SCOPE_MEMBERS = sa.Table(
+    "report_scope_members",
+    _meta,
+    _key("basis", 1),
+    sa.Column("depth", sa.Integer, primary_key=True),
+    _key("facet", 1),
+    _key("code", 12),
+    _key("item", 64),
+    _key("household_key", 64),
+    _n("needs"),
+    _n("reached"),
+    _n("delivered"),
+    **_CLUSTERED,
+)
+# The assistance entries of each household per true-region scope: read (a
+# few rows) under the lock of the household's membership row to move the
+# 'a' facet, whose largest amounts cannot be kept by adding alone.
+SCOPE_ASSISTANCE = sa.Table(
+    "report_scope_assistance",
+    _meta,
+    sa.Column("depth", sa.Integer, primary_key=True),
+    _key("code", 12),
+    _key("household_key", 64),
+    _key("kind", 64),
+    sa.Column("monthly", sa.BigInteger, primary_key=True),
+    _n("entries"),
+    **_CLUSTERED,
+)
+# The days from publication to full claim of each need, per true-region scope
+# and need type ('*': every type), exact to the microsecond and bucketed by
+# whole days: a median reads the day counts of its scope (a few hundred rows)
+# and then the values of the one or two days its rank falls in.
+SCOPE_DURATIONS = sa.Table(
+    "report_scope_durations",
+    _meta,
+    sa.Column("depth", sa.Integer, primary_key=True),
+    _key("code", 12),
+    _key("need_type", 16),
+    sa.Column("bucket", sa.Integer, primary_key=True),  # whole days
+    sa.Column("micros", sa.BigInteger, primary_key=True),
+    _n("needs"),
+    **_CLUSTERED,
+)
+ALL_TYPES = "*"
+DAY_US = 86_400_000_000
+# Order matters: deltas are applied table by table in this order (the
+# membership rows before the scope sums their transitions move).
 TABLES: dict[str, sa.Table] = {
     t.name: t
     for t in (
@@ -162,9 +250,16 @@ TABLES: dict[str, sa.Table] = {
         CLAIM_CELLS,
         DELIVERY_CELLS,
         ORG_HOUSEHOLDS,
+        SCOPE_MEMBERS,
+        SCOPE_ASSISTANCE,
+        SCOPE_SUMS,
+        SCOPE_DURATIONS,
     )
 }
+SCOPE_TABLES = (SCOPE_MEMBERS, SCOPE_ASSISTANCE, SCOPE_SUMS, SCOPE_DURATIONS)
+CELL_TABLES = [t for t in TABLES.values() if t not in SCOPE_TABLES]
 _REGIONAL = [t for t in TABLES.values() if "region" in t.c]
+DEPTHS = (0, 2, 4, 6)
 
 
 def _keys(table: sa.Table) -> list[str]:
@@ -192,6 +287,7 @@ NEED_FIELDS = (
     "delivered_fen",
     "household_key",
     "gov_assistance",
+    "fully_claimed_at",
 )
 CLAIM_FIELDS = (
     "need_id",
@@ -240,13 +336,29 @@ def _add(out: Cells, table: sa.Table, key: tuple[Any, ...], values: list[int]) -
             acc[i] += v
 
 
+def time_to_full_claim(published: Any, full: Any) -> int | None:
+    """Microseconds from publication to full claim (None: not both, or the
+    claim before the publication), as the dashboard has always measured."""
+    if published is None or full is None:
+        return None
+    if isinstance(published, str):
+        published = datetime.fromisoformat(published)
+    if isinstance(full, str):
+        full = datetime.fromisoformat(full)
+    if full < published:
+        return None
+    delta = full - published
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def _grains(day: str) -> tuple[tuple[str, str], tuple[str, str]]:
     return (("m", day[:7]), ("d", day))
 
 
-def contribution(need: Any, claims: Iterable[Any]) -> Cells:
+def contribution(need: Any, claims: Iterable[Any], scopes: bool = True) -> Cells:
     """The cells one need (a row with ``NEED_FIELDS``) and its claims (rows
-    with ``CLAIM_FIELDS``) add to the summary tables."""
+    with ``CLAIM_FIELDS``) add to the summary tables (without the scope rows
+    unless ``scopes``)."""
     out: Cells = {}
     if need is None:
         return out
@@ -281,7 +393,68 @@ def contribution(need: Any, claims: Iterable[Any]) -> Cells:
                 _add(out, ASSISTANCE_CELLS, entry, [1])
     for c in claims:
         _claim_cells(out, c, region, hk, pub is not None)
+    if scopes:
+        _scope_cells(out, need, claims, figures)
     return out
+
+
+def _duration_cells(out: Cells, need: Any, region: str) -> None:
+    micros = time_to_full_claim(need.published_at, need.fully_claimed_at)
+    if micros is not None:
+        day = micros // DAY_US
+        for depth in DEPTHS:
+            for kind in (str(need.need_type), ALL_TYPES):
+                key = (depth, region[:depth], kind, day, micros)
+                _add(out, SCOPE_DURATIONS, key, [1])
+                # The day's count, beside the other rows of the scope.
+                count = ("r", depth, "x", region[:depth], f"{kind}|{day}")
+                _add(out, SCOPE_SUMS, count, [1, 0, 0, 0, 0, 0, 0, 0])
+
+
+def _scope_cells(out: Cells, need: Any, claims: list[Any], figures: list[int]) -> None:
+    """The need's scope rows: sums (households left at 0: ``apply`` moves them
+    from the membership transitions) and membership rows."""
+    region, public = need.region_code or "", need.public_region_code or ""
+    hk = need.household_key or ""
+    status = str(need.status)
+    full = int(status in FULL_STATUSES)
+    sums = [figures[0], full, *figures[1:], 0, 0]
+    matrix = f"{need.category}|{need.need_type}|{status}"
+    published = need.published_at is not None
+    delivered = need.delivered_fen or 0
+    reached = int(delivered > 0)
+    member = [1, reached, delivered]
+    entries = parse_assistance(need.gov_assistance) if published else ()
+    for depth in DEPTHS:
+        code = region[:depth]
+        _add(out, SCOPE_SUMS, ("r", depth, "c", code, matrix), sums)
+        if not published:
+            continue
+        month = need.published_at.strftime("%Y-%m")
+        _add(out, SCOPE_SUMS, ("r", depth, "", code, ""), sums)
+        _add(out, SCOPE_SUMS, ("r", depth, "m", code, month), sums)
+        _add(out, SCOPE_MEMBERS, ("r", depth, "", code, "", hk), member)
+        for t, monthly in entries:
+            _add(out, SCOPE_ASSISTANCE, (depth, code, hk, json.dumps(t), monthly), [1])
+        if depth == 0:
+            kind = str(need.need_type)
+            _add(out, SCOPE_SUMS, ("r", 0, "t", "", kind), sums)
+            _add(out, SCOPE_MEMBERS, ("r", 0, "t", "", kind, hk), member)
+            _add(out, SCOPE_MEMBERS, ("r", 0, "m", "", month, hk), member)
+        else:
+            _add(out, SCOPE_SUMS, ("p", depth, "", public[:depth], ""), sums)
+            key = ("p", depth, "", public[:depth], "", hk)
+            _add(out, SCOPE_MEMBERS, key, member)
+    _duration_cells(out, need, region)
+    for c in claims:
+        if str(c.status) in DONE and c.delivered_on is not None:
+            month = c.delivered_on.isoformat()[:7]
+            d = [1, 0, 0, 0, c.delivered_fen or 0, 0, 0, 0]
+            for depth in DEPTHS:
+                code = region[:depth]
+                _add(out, SCOPE_SUMS, ("r", depth, "d", code, month), d)
+                key = ("r", depth, "d", code, month, hk)
+                _add(out, SCOPE_MEMBERS, key, [1, 1, c.delivered_fen or 0])
 
 
 def _claim_cells(out: Cells, c: Any, region: str, hk: str, published: bool) -> None:
@@ -352,15 +525,38 @@ def difference(old: Cells, new: Cells) -> Cells:
     return out
 
 
+Rows = list[tuple[tuple[Any, ...], list[int]]]
+
+
 def apply(conn: Connection, deltas: Cells) -> None:
     """Add ``deltas`` to the tables: one upsert per changed row, in a fixed
     order (table, then key), so concurrent transactions lock the counter rows
-    in the same order."""
-    by_table: dict[str, list[tuple[tuple[Any, ...], list[int]]]] = defaultdict(list)
+    in the same order. The scope sums' household figures are not in
+    ``deltas``: they follow from the membership rows as written here."""
+    by_table: dict[str, Rows] = defaultdict(list)
     for (name, key), values in deltas.items():
         by_table[name].append((key, values))
+    _lock_households(by_table)
+    after: dict[tuple[Any, ...], list[int]] = {}
+    before: dict[tuple[Any, ...], dict[str, dict[int, int]]] = {}
     for name, table in TABLES.items():
         rows = by_table.get(name)
+        if table is SCOPE_ASSISTANCE:
+            changed = _changed_households(
+                by_table.get(SCOPE_MEMBERS.name), by_table.get(name)
+            )
+            before = _assistance_of(conn, set(changed))
+        if table is SCOPE_SUMS:
+            rows = _with_transitions(
+                rows or [], by_table.get(SCOPE_MEMBERS.name), after
+            )
+            rows = _with_assistance(
+                rows,
+                by_table.get(SCOPE_MEMBERS.name),
+                by_table.get(SCOPE_ASSISTANCE.name),
+                after,
+                before,
+            )
         if not rows:
             continue
         rows.sort(key=lambda r: tuple(str(k) for k in r[0]))
@@ -370,20 +566,29 @@ def apply(conn: Connection, deltas: Cells) -> None:
             index_elements=keys,
             set_={m: table.c[m] + stmt.excluded[m] for m in measures},
         )
-        conn.execute(
-            stmt,
-            [
-                {
-                    **dict(zip(keys, key, strict=True)),
-                    **dict(zip(measures, v, strict=True)),
-                }
-                for key, v in rows
-            ],
-        )
+        params = [
+            {**dict(zip(keys, key, strict=True)), **dict(zip(measures, v, strict=True))}
+            for key, v in rows
+        ]
+        if table is SCOPE_MEMBERS:
+            # The new counts, read back from the upsert that holds the row's
+            # lock: another transaction's change to the same household and
+            # scope waits here, so each 0 <-> positive transition is seen
+            # exactly once, and the household's assistance rows (read next)
+            # are not changing under us.
+            returned = conn.execute(
+                stmt.returning(*(table.c[k] for k in (*keys, *measures))), params
+            )
+            after = {
+                tuple(r[: len(keys)]): [int(x) for x in r[len(keys) :]]
+                for r in returned
+            }
+        else:
+            conn.execute(stmt, params)
         # A row whose counters all went back to zero is removed, not kept at
         # zero: a household key that no need carries any more (a retired key,
         # a need moved out of the cell) must not stay readable in the tables.
-        emptied = [key for key, v in rows if any(d < 0 for d in v)]
+        emptied = [key for key, v in rows if not any(d > 0 for d in v)]
         if emptied:
             conn.execute(
                 table.delete().where(
@@ -395,6 +600,132 @@ def apply(conn: Connection, deltas: Cells) -> None:
                     for key in emptied
                 ],
             )
+
+
+def _household_key(depth: int, code: str, hk: str) -> tuple[Any, ...]:
+    return ("r", depth, "", code, "", hk)
+
+
+def _changed_households(
+    members: Rows | None, assistance: Rows | None
+) -> dict[tuple[Any, ...], list[int]]:
+    """(depth, code, household) whose 'a' figures may move: its needs or
+    delivered amount in the scope, or its assistance entries, change. Each
+    with its membership delta."""
+    out: dict[tuple[Any, ...], list[int]] = {}
+    for key, v in members or ():
+        basis, depth, facet, code, _item, hk = key
+        if basis == "r" and facet == "" and (v[0] or v[2]):
+            out[(depth, code, hk)] = v
+    for key, _v in assistance or ():
+        out.setdefault(key[:3], [0, 0, 0])
+    return out
+
+
+def _lock_households(by_table: dict[str, Rows]) -> None:
+    """A household whose assistance rows change in a scope has its membership
+    row written too (a zero delta if nothing else changes): that upsert is
+    the lock every such change takes first."""
+    rows = by_table.get(SCOPE_ASSISTANCE.name)
+    if not rows:
+        return
+    members = by_table[SCOPE_MEMBERS.name]
+    have = {key for key, _v in members}
+    for key, _v in rows:
+        member = _household_key(*key[:3])
+        if member not in have:
+            have.add(member)
+            members.append((member, [0, 0, 0]))
+
+
+def _assistance_of(
+    conn: Connection, households: set[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], dict[str, dict[int, int]]]:
+    """The assistance rows of these (depth, code, household) as stored:
+    {household: {kind: {monthly: entries}}}."""
+    a = SCOPE_ASSISTANCE.c
+    out: dict[tuple[Any, ...], dict[str, dict[int, int]]] = {}
+    wanted = sorted(households, key=lambda k: tuple(str(x) for x in k))
+    for k in range(0, len(wanted), 200):
+        chunk = wanted[k : k + 200]
+        stmt = select(
+            a.depth, a.code, a.household_key, a.kind, a.monthly, a.entries
+        ).where(sa.tuple_(a.depth, a.code, a.household_key).in_(chunk))
+        for depth, code, hk, kind, monthly, entries in conn.execute(stmt):
+            kinds = out.setdefault((depth, code, hk), {})
+            kinds.setdefault(kind, {})[int(monthly)] = int(entries)
+    return out
+
+
+def _assistance_figures(
+    needs: int, delivered: int, kinds: dict[str, dict[int, int]]
+) -> dict[str, list[int]]:
+    """What one household adds to its scope's 'a' rows: {item: values}."""
+    if needs <= 0:
+        return {}
+    reached = int(delivered > 0)
+    out = {}
+    for kind, amounts in kinds.items():
+        present = [m for m, e in amounts.items() if e > 0]
+        if present:
+            out[kind] = [1, 0, max(present), 0, delivered, 0, 1, reached]
+    if not out:
+        out[""] = [1, 0, 0, 0, delivered, 0, 1, reached]
+    return out
+
+
+def _with_assistance(
+    sums: Rows,
+    members: Rows | None,
+    assistance: Rows | None,
+    after: dict[tuple[Any, ...], list[int]],
+    before: dict[tuple[Any, ...], dict[str, dict[int, int]]],
+) -> Rows:
+    """The sums' deltas plus the 'a' rows of each household whose figures in
+    a scope changed (its needs, delivered amount or assistance entries)."""
+    changed = _changed_households(members, assistance)
+    touched: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], int]]] = defaultdict(
+        list
+    )
+    for key, v in assistance or ():
+        touched[key[:3]].append((key[3:], v[0]))
+    acc = {key: list(v) for key, v in sums}
+    for household, delta in changed.items():
+        depth, code, hk = household
+        now = after[_household_key(depth, code, hk)]
+        old_kinds = before.get(household, {})
+        new_kinds = {k: dict(m) for k, m in old_kinds.items()}
+        for (kind, monthly), d in touched.get(household, ()):
+            amounts = new_kinds.setdefault(kind, {})
+            amounts[monthly] = amounts.get(monthly, 0) + d
+        old = _assistance_figures(now[0] - delta[0], now[2] - delta[2], old_kinds)
+        new = _assistance_figures(now[0], now[2], new_kinds)
+        for item in old.keys() | new.keys():
+            o, n = old.get(item, [0] * 8), new.get(item, [0] * 8)
+            row = acc.setdefault(("r", depth, "a", code, item), [0] * 8)
+            for i in range(8):
+                row[i] += n[i] - o[i]
+    return [(key, v) for key, v in acc.items() if any(v)]
+
+
+def _with_transitions(
+    sums: Rows, members: Rows | None, after: dict[tuple[Any, ...], list[int]]
+) -> Rows:
+    """The scope sums' deltas plus the household counts moved by the
+    membership rows just written (their deltas; ``after`` their new values)."""
+    acc = {key: list(v) for key, v in sums}
+    for key, v in members or ():
+        d_needs, d_reached = v[0], v[1]
+        needs, reached = after[key][0], after[key][1]
+        moved = [
+            int(needs > 0) - int(needs - d_needs > 0),
+            int(reached > 0) - int(reached - d_reached > 0),
+        ]
+        if any(moved):
+            row = acc.setdefault(key[:-1], [0] * 8)
+            row[6] += moved[0]
+            row[7] += moved[1]
+    return [(key, v) for key, v in acc.items() if any(v)]
 
 
 # --- the choke point -------------------------------------------------------------
@@ -628,7 +959,8 @@ def _computed(
             ):
                 claims[c.need_id].append(c)
             for n in chunk:
-                for cell, values in contribution(n, claims.get(n.id, ())).items():
+                made = contribution(n, claims.get(n.id, ()), scopes=False)
+                for cell, values in made.items():
                     _add(cells, TABLES[cell[0]], cell[1], values)
             step(len(chunk))
         yield region, cells
@@ -650,10 +982,219 @@ def _progress(show: bool, total: int, label: str) -> Any:
     return contextlib.nullcontext(_Quiet())
 
 
-def rebuild_on(conn: Connection, progress: bool = False) -> int:
+# The scope rows are the cells added up: rebuild derives them from the cell
+# tables in SQL (one pass, nothing held in memory), verify compares them with
+# the same derivation. The upserts of each change reach the same rows by
+# another road (``_scope_cells`` and the membership transitions), so verify
+# after every step of the state machine checks one against the other.
+_FULL_SQL = "CASE WHEN status IN ('fully_claimed', 'delivered', 'confirmed') THEN needs ELSE 0 END"
+
+
+def _members_sql() -> str:
+    parts = []
+    for depth in DEPTHS:
+        code = f"substr(region, 1, {depth})" if depth else "''"
+        parts.append(
+            f"SELECT 'r' AS basis, {depth} AS depth, '' AS facet, {code} AS code,"
+            " '' AS item, household_key, needs, reached, delivered"
+            " FROM report_household_cells WHERE grain = 'm'"
+        )
+        parts.append(
+            f"SELECT 'r', {depth}, 'd', {code}, span, household_key,"
+            " deliveries, deliveries, delivered"
+            " FROM report_delivery_cells WHERE grain = 'm'"
+        )
+        if depth:
+            parts.append(
+                f"SELECT 'p', {depth}, '', substr(public_region, 1, {depth}), '',"
+                " household_key, needs, reached, delivered"
+                " FROM report_household_cells WHERE grain = 'm'"
+            )
+    for facet, value in (("t", "need_type"), ("m", "month")):
+        parts.append(
+            f"SELECT 'r', 0, '{facet}', '', {value}, household_key, needs,"
+            " reached, delivered FROM report_household_cells WHERE grain = 'm'"
+        )
+    return (
+        "SELECT basis, depth, facet, code, item, household_key,"
+        " SUM(needs) AS needs, SUM(reached) AS reached,"
+        " SUM(delivered) AS delivered FROM ("
+        + " UNION ALL ".join(parts)
+        + ") AS m GROUP BY basis, depth, facet, code, item, household_key"
+        " HAVING SUM(needs) <> 0 OR SUM(reached) <> 0 OR SUM(delivered) <> 0"
+    )
+
+
+def _assistance_sql() -> str:
+    parts = []
+    for depth in DEPTHS:
+        code = f"substr(region, 1, {depth})" if depth else "''"
+        first = depth == 0
+        parts.append(
+            f"SELECT {depth}{' AS depth' if first else ''},"
+            f" {code}{' AS code' if first else ''}, household_key, kind, monthly,"
+            " entries FROM report_assistance_cells WHERE grain = 'm'"
+        )
+    return (
+        "SELECT depth, code, household_key, kind, monthly, SUM(entries) AS entries"
+        " FROM (" + " UNION ALL ".join(parts) + ") AS a"
+        " GROUP BY depth, code, household_key, kind, monthly HAVING SUM(entries) <> 0"
+    )
+
+
+# The 'a' rows from the stored membership and assistance rows: per household
+# of a scope, its largest amount of each type (or, listing none, a row '').
+_ASSISTED_SQL = (
+    "SELECT 'r', m.depth, 'a', m.code, a.kind, 1, 0, a.best, 0, m.delivered, 0, 1,"
+    " CASE WHEN m.delivered > 0 THEN 1 ELSE 0 END"
+    " FROM (SELECT depth, code, household_key, kind, MAX(monthly) AS best"
+    " FROM report_scope_assistance WHERE entries > 0"
+    " GROUP BY depth, code, household_key, kind) AS a"
+    " JOIN report_scope_members AS m ON m.basis = 'r' AND m.depth = a.depth"
+    " AND m.facet = '' AND m.code = a.code AND m.item = ''"
+    " AND m.household_key = a.household_key WHERE m.needs > 0"
+)
+_UNASSISTED_SQL = (
+    "SELECT 'r', m.depth, 'a', m.code, '', 1, 0, 0, 0, m.delivered, 0, 1,"
+    " CASE WHEN m.delivered > 0 THEN 1 ELSE 0 END"
+    " FROM report_scope_members AS m WHERE m.basis = 'r' AND m.facet = ''"
+    " AND m.needs > 0 AND NOT EXISTS (SELECT 1 FROM report_scope_assistance AS x"
+    " WHERE x.depth = m.depth AND x.code = m.code"
+    " AND x.household_key = m.household_key AND x.entries > 0)"
+)
+
+
+def _sums_sql() -> str:
+    cell = (
+        "needs",
+        _FULL_SQL,
+        "requested",
+        "claimed",
+        "delivered",
+        "confirmed",
+        "0",
+        "0",
+    )
+    named = ", ".join(f"{e} AS n{i}" for i, e in enumerate(cell))
+    sums = ", ".join(cell)
+    cells = "FROM report_need_cells WHERE grain"
+    parts = [
+        "SELECT 'r' AS basis, 0 AS depth, '' AS facet, '' AS code, '' AS item,"
+        f" {named} {cells} = 'm'"
+    ]
+    for depth in DEPTHS:
+        code = f"substr(region, 1, {depth})" if depth else "''"
+        if depth:
+            parts.append(f"SELECT 'r', {depth}, '', {code}, '', {sums} {cells} = 'm'")
+            parts.append(
+                f"SELECT 'p', {depth}, '', substr(public_region, 1, {depth}), '',"
+                f" {sums} {cells} = 'm'"
+            )
+        parts.append(
+            f"SELECT 'r', {depth}, 'c', {code},"
+            f" category || '|' || need_type || '|' || status, {sums}"
+            f" {cells} IN ('m', 'u')"
+        )
+        parts.append(f"SELECT 'r', {depth}, 'm', {code}, month, {sums} {cells} = 'm'")
+        parts.append(
+            f"SELECT 'r', {depth}, 'd', {code}, span, deliveries, 0, 0, 0,"
+            " delivered, 0, 0, 0 FROM report_delivery_cells WHERE grain = 'm'"
+        )
+    parts.append(f"SELECT 'r', 0, 't', '', need_type, {sums} {cells} = 'm'")
+    parts.append(
+        "SELECT 'r', depth, 'x', code, need_type || '|' || CAST(bucket AS VARCHAR),"
+        " needs, 0, 0, 0, 0, 0, 0, 0 FROM report_scope_durations"
+    )
+    parts.append(_ASSISTED_SQL)
+    parts.append(_UNASSISTED_SQL)
+    parts.append(
+        "SELECT basis, depth, facet, code, item, 0, 0, 0, 0, 0, 0,"
+        " CASE WHEN needs > 0 THEN 1 ELSE 0 END,"
+        " CASE WHEN reached > 0 THEN 1 ELSE 0 END FROM report_scope_members"
+    )
+    measures = ", ".join(
+        f"SUM(n{i}) AS {m}" for i, m in enumerate(_measures(SCOPE_SUMS))
+    )
+    return (
+        f"SELECT basis, depth, facet, code, item, {measures} FROM ("
+        + " UNION ALL ".join(parts)
+        + ") AS s GROUP BY basis, depth, facet, code, item HAVING "
+        + " OR ".join(f"SUM(n{i}) <> 0" for i in range(len(cell)))
+    )
+
+
+def _county_durations(conn: Connection) -> Cells:
+    """The duration rows of depth 6 per need type, from the needs."""
+    t = NEEDS
+    out: Cells = {}
+    stmt = select(
+        t.c.region_code, t.c.need_type, t.c.published_at, t.c.fully_claimed_at
+    )
+    stmt = stmt.where(t.c.published_at.is_not(None), t.c.fully_claimed_at.is_not(None))
+    for region, kind, pub, full in conn.execute(stmt):
+        micros = time_to_full_claim(pub, full)
+        if micros is not None:
+            key = (6, (region or "")[:6], str(kind), micros // DAY_US, micros)
+            _add(out, SCOPE_DURATIONS, key, [1])
+    return out
+
+
+def _durations_sql() -> str:
+    """Every other duration row, from the stored rows of depth 6 per type."""
+    typed = (
+        "SELECT {depth} AS depth, substr(code, 1, {depth}) AS code, need_type,"
+        " bucket, micros, needs FROM report_scope_durations"
+        f" WHERE depth = 6 AND need_type <> '{ALL_TYPES}'"
+    )
+    parts = [typed.format(depth=d) for d in DEPTHS if d != 6]
+    levels = " UNION ALL ".join([*parts, typed.format(depth=6)])
+    return (
+        f"SELECT depth, code, need_type, bucket, micros, needs FROM ({' UNION ALL '.join(parts)}) AS t"
+        f" UNION ALL SELECT depth, code, '{ALL_TYPES}', bucket, micros, SUM(needs)"
+        f" FROM ({levels}) AS a GROUP BY depth, code, bucket, micros"
+    )
+
+
+def _derive_durations(conn: Connection) -> None:
+    _insert_rows(conn, _county_durations(conn))
+    cols = ", ".join(c.name for c in SCOPE_DURATIONS.columns)
+    derived = (
+        f"SELECT depth, code, need_type, bucket, micros, SUM(needs) FROM ({_durations_sql()})"
+        " AS d GROUP BY depth, code, need_type, bucket, micros"
+    )
+    conn.execute(sa.text(f"INSERT INTO report_scope_durations ({cols}) {derived}"))
+
+
+def derive_scopes(conn: Connection) -> None:
+    """Fill the scope tables from the cell tables (which must be right) and,
+    for the durations, from the needs."""
+    if conn.dialect.name == "postgresql":
+        # Millions of membership rows are grouped in one statement: memory
+        # for this transaction's sorts, not the default 4 MB spilled to disk.
+        conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+    for table in SCOPE_TABLES:
+        conn.execute(table.delete())
+    _derive_durations(conn)
+    members = ", ".join((*SCOPE_KEYS, "household_key", *_measures(SCOPE_MEMBERS)))
+    conn.execute(
+        sa.text(f"INSERT INTO report_scope_members ({members}) {_members_sql()}")
+    )
+    assistance = ", ".join(c.name for c in SCOPE_ASSISTANCE.columns)
+    conn.execute(
+        sa.text(
+            f"INSERT INTO report_scope_assistance ({assistance}) {_assistance_sql()}"
+        )
+    )
+    sums = ", ".join((*SCOPE_KEYS, *_measures(SCOPE_SUMS)))
+    conn.execute(sa.text(f"INSERT INTO report_scope_sums ({sums}) {_sums_sql()}"))
+
+
+def rebuild_on(conn: Connection, progress: bool = False, scopes: bool = True) -> int:
     """Recompute every summary table from the needs and claims (on ``conn``,
-    inside its transaction). Returns the number of needs read."""
-    for table in TABLES.values():
+    inside its transaction). Returns the number of needs read. ``scopes``
+    False: the cell tables only (the migration that made them, before the
+    scope tables existed)."""
+    for table in CELL_TABLES:
         conn.execute(table.delete())
     orgs: Cells = {}
     total = _count_needs(conn)
@@ -666,6 +1207,8 @@ def rebuild_on(conn: Connection, progress: bool = False) -> int:
                 conn, {c: v for c, v in cells.items() if c[0] != ORG_HOUSEHOLDS.name}
             )
     _insert_rows(conn, orgs)
+    if scopes:
+        derive_scopes(conn)
     return total
 
 
@@ -737,7 +1280,59 @@ def verify_on(conn: Connection, progress: bool = False, limit: int = 100) -> lis
         stray = _stored(conn, table, table.c.region.not_in(known) if known else None)
         _compare(stray, {}, limit, out)
     _compare(_stored(conn, ORG_HOUSEHOLDS), orgs, limit, out)
+    # The scope rows against the cells, once those agree with the rows (a
+    # wrong cell would show again in every scope above it).
+    if not out:
+        _compare_scopes(conn, SCOPE_MEMBERS, _members_sql(), limit, out)
+    if not out:
+        _compare_scopes(conn, SCOPE_ASSISTANCE, _assistance_sql(), limit, out)
+    d = SCOPE_DURATIONS.c
+    county = (d.depth == 6) & (d.need_type != ALL_TYPES)
+    _compare(
+        _stored(conn, SCOPE_DURATIONS, county), _county_durations(conn), limit, out
+    )
+    if not out:
+        derived = (
+            "SELECT depth, code, need_type, bucket, micros, SUM(needs) AS needs"
+            f" FROM ({_durations_sql()}) AS d"
+            " GROUP BY depth, code, need_type, bucket, micros"
+        )
+        _compare_scopes(
+            conn,
+            SCOPE_DURATIONS,
+            derived,
+            limit,
+            out,
+            f"NOT (depth = 6 AND need_type <> '{ALL_TYPES}')",
+        )
+    if not out:
+        _compare_scopes(conn, SCOPE_SUMS, _sums_sql(), limit, out)
     return out[:limit]
+
+
+def _compare_scopes(
+    conn: Connection,
+    table: sa.Table,
+    derived: str,
+    limit: int,
+    out: list[str],
+    where: str = "",
+) -> None:
+    keys, measures = _keys(table), _measures(table)
+    cols = ", ".join((*keys, *measures))
+    stored = (
+        f"SELECT {cols} FROM {table.name} WHERE ("
+        + " OR ".join(f"{m} <> 0" for m in measures)
+        + ")"
+        + (f" AND {where}" if where else "")
+    )
+    for label, a, b in (("多出", stored, derived), ("缺少", derived, stored)):
+        if len(out) >= limit:
+            return
+        sql = f"SELECT {cols} FROM ({a}) AS a EXCEPT SELECT {cols} FROM ({b}) AS b"
+        for row in conn.execute(sa.text(sql + f" LIMIT {limit - len(out)}")):
+            key, values = row[: len(keys)], [int(v) for v in row[len(keys) :]]
+            out.append(f"{table.name} {tuple(key)}: {label} {values}")
 
 
 def verify(progress: bool = False) -> list[str]:

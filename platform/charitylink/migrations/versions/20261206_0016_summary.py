@@ -124,7 +124,7 @@ def upgrade() -> None:
     # needs and claims already there (the same code as `reports rebuild`).
     from charitylink.reports.summary import rebuild_on
 
-    rebuild_on(op.get_bind())
+    rebuild_on(op.get_bind(), scopes=False)
 
 
 def downgrade() -> None:

@@ -1,0 +1,137 @@
+"""The scope rows (reports/summary.py) give an all-time cut exactly the
+figures the cells give: every all-time reader is compared with the same reader
+over a period that covers every day (which reads the cells), for every region
+level; and a household's counts move only on its 0 <-> 1 transitions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select, text
+
+from charitylink.extensions import db
+from charitylink.reports import figures, summary
+from charitylink.reports.queries import Filters
+
+EVER = {"date_from": date(2000, 1, 1), "date_to": date(2100, 12, 31)}
+
+
+def _cuts() -> list[tuple[str | None, str]]:
+    return [
+        (None, "province"),
+        (None, "county"),
+        ("22", "city"),
+        ("22", "province"),
+        ("2201", "county"),
+        ("220102", "county"),
+        ("220102", "city"),
+        ("99", "city"),  # nothing there
+    ]
+
+
+def test_all_time_cuts_equal_the_cells(app, seeded):  # type: ignore[no-untyped-def]
+    for prefix, level in _cuts():
+        now, ever = Filters(prefix, level=level), Filters(prefix, level=level, **EVER)
+        assert figures._scope(now) is not None and figures._scope(ever) is None
+        assert figures.totals(now) == figures.totals(ever), prefix
+        for public in (False, True):
+            assert figures.by_region(now, public=public) == figures.by_region(
+                ever, public=public
+            ), (prefix, level, public)
+        levels = ("province", "city", "county")
+        assert figures.by_region_levels(now, levels, True) == (
+            figures.by_region_levels(ever, levels, True)
+        )
+        assert figures.delivered_by_month(now) == figures.delivered_by_month(ever)
+        assert figures.assistance_link(now) == figures.assistance_link(ever)
+        assert figures.time_to_full_claim(now) == figures.time_to_full_claim(ever)
+        assert figures.matrix_and_months(now)[1] == figures.matrix_and_months(ever)[1]
+    everywhere, ever = Filters(), Filters(**EVER)
+    assert figures.by_need_type(everywhere) == figures.by_need_type(ever)
+    assert figures.published_by_month(everywhere) == figures.published_by_month(ever)
+    # Without a period the matrix also counts needs never published.
+    matrix = figures.matrix_and_months(everywhere)[0]
+    published = figures.matrix_and_months(ever)[0]
+    assert [
+        r for r in matrix if r["status"] not in ("draft", "submitted", "rejected")
+    ] == [r for r in published if r["status"] not in ("draft", "submitted", "rejected")]
+
+
+def test_a_household_counts_once_however_many_needs(app, seeded):  # type: ignore[no-untyped-def]
+    """Moving a household's needs one by one to another household moves the
+    counts only when the first arrives and the last leaves."""
+    from charitylink.needs.models import Need
+
+    s = summary.SCOPE_SUMS.c
+
+    def households() -> int:
+        return int(
+            db.session.scalar(
+                select(s.households).where(
+                    s.basis == "r", s.depth == 0, s.facet == "", s.code == ""
+                )
+            )
+            or 0
+        )
+
+    start = households()
+    mine = list(
+        db.session.scalars(
+            select(Need)
+            .where(Need.published_at.is_not(None))
+            .order_by(Need.household_key, Need.id)
+        )
+    )
+    by_key: dict[str, list[Need]] = {}
+    for n in mine:
+        by_key.setdefault(n.household_key, []).append(n)
+    same = max(by_key.values(), key=len)
+    assert len(same) >= 2, "the seed gives some household two needs"
+    for i, need in enumerate(same):
+        need.household_key = "scope-test-household"
+        db.session.commit()
+        # The new household appears with the first need, the old one goes
+        # with the last.
+        assert households() == start + (1 if i < len(same) - 1 else 0)
+    assert summary.verify() == []
+
+
+def test_a_planted_scope_difference_is_found(app, seeded):  # type: ignore[no-untyped-def]
+    db.session.execute(
+        text(
+            "UPDATE report_scope_sums SET households = households + 1"
+            " WHERE basis = 'r' AND depth = 2 AND facet = ''"
+        )
+    )
+    db.session.commit()
+    problems = summary.verify()
+    assert problems and all("report_scope_sums" in p for p in problems)
+    summary.rebuild()
+    assert summary.verify() == []
+
+
+def test_assistance_changes_keep_the_largest_amounts(app, seeded):  # type: ignore[no-untyped-def]
+    """The largest monthly amount of a type is not a sum: raising, lowering
+    and removing a need's entries keeps the all-time figures equal to the
+    cells'."""
+    from charitylink.needs.models import Need
+
+    need = db.session.scalar(
+        select(Need)
+        .where(Need.published_at.is_not(None), Need.region_code.startswith("2201"))
+        .order_by(Need.id)
+    )
+    ever = Filters(**EVER)
+    for entries in (
+        [{"type": "dibao", "monthly_amount": 999_999}],
+        [{"type": "dibao", "monthly_amount": 1}, {"type": "medical"}],
+        [],
+    ):
+        need.gov_assistance = entries
+        db.session.commit()
+        assert summary.verify() == []
+        assert figures.assistance_link(Filters()) == figures.assistance_link(ever)
+        for prefix in ("22", "2201", need.region_code[:6]):
+            assert figures.assistance_link(Filters(prefix)) == (
+                figures.assistance_link(Filters(prefix, **EVER))
+            )
