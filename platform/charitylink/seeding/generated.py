@@ -420,11 +420,13 @@ def _after_bulk_needs(search_index: bool = True) -> None:
     except ImportError:  # pragma: no cover - reports read their frame instead
         pass
     else:
-        summary.rebuild()
+        summary.rebuild(progress=True)
     if not search_index:
         return
     try:
-        from charitylink.search.indexer import rebuild
+        from charitylink.search import indexer
     except ImportError:  # pragma: no cover - feature not present
         return
-    rebuild()
+    total = indexer.public_count()
+    with click.progressbar(length=total, label="重建搜索索引", show_pos=True) as bar:
+        indexer.rebuild(progress=bar.update)
