@@ -22,12 +22,16 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 
-def bench_app(db_url: str, prefix: str) -> tuple[Any, Path]:
-    """An app on ``db_url`` with its instance folder in a new temporary one."""
+def bench_app(
+    db_url: str, prefix: str, tmp: Path | None = None, **settings: Any
+) -> tuple[Any, Path]:
+    """An app on ``db_url`` with its instance folder in ``tmp`` (a new
+    temporary folder named ``prefix…`` if not given); ``settings`` add to or
+    replace the defaults below."""
     from charitylink import create_app
     from charitylink.core.crypto import generate_data_key
 
-    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    tmp = tmp or Path(tempfile.mkdtemp(prefix=prefix))
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": db_url,
@@ -36,6 +40,7 @@ def bench_app(db_url: str, prefix: str) -> tuple[Any, Path]:
             "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
             "DATA_KEY": generate_data_key(),
             "SEARCH_DRAIN_AFTER_REQUEST": False,
+            **settings,
         }
     )
     return app, tmp

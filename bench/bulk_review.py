@@ -27,7 +27,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,11 +34,7 @@ os.environ.setdefault("CHARITYLINK_FAST_HASH", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from charitylink import create_app  # noqa: E402
-from charitylink.core.crypto import generate_data_key  # noqa: E402
+from _timing import bench_app, pg_database  # noqa: E402
 
 COUNTIES = ["220102", "220103", "220104", "220105", "220106", "220112"]
 BATCH = 500
@@ -82,16 +77,12 @@ def run(db_url: str, needs: int, single: int, label: str) -> None:
     from charitylink.needs.models import Need
     from charitylink.regions.services import load_regions
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-bulk-"))
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "SEARCH_INDEX_DIR": str(tmp / "instance" / "search"),
-            "SECRET_KEY": "bench-secret-key-long-enough-0123456789",
-            "DATA_KEY": generate_data_key(),
-            "RATELIMIT_ENABLED": False,
-        }
+    # the request's own search drain stays on, as in development
+    app, _tmp = bench_app(
+        db_url,
+        "bench-bulk-",
+        RATELIMIT_ENABLED=False,
+        SEARCH_DRAIN_AFTER_REQUEST=True,
     )
     with app.app_context():
         upgrade()
@@ -152,22 +143,13 @@ def main() -> None:
     run(f"sqlite:///{tmp / 'bench.db'}", args.needs, args.single, "SQLite")
     pg = os.environ.get("TEST_DATABASE_URL", "")
     if pg.startswith("postgres"):
-        url = make_url(pg.replace("postgresql://", "postgresql+psycopg://", 1))
-        name = f"bench_bulk_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        db_url, drop = pg_database(
+            pg.replace("postgresql://", "postgresql+psycopg://", 1)
+        )
         try:
-            run(
-                url.set(database=name).render_as_string(hide_password=False),
-                args.needs,
-                args.single,
-                "PostgreSQL",
-            )
+            run(db_url, args.needs, args.single, "PostgreSQL")
         finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            drop()
 
 
 if __name__ == "__main__":

@@ -56,23 +56,10 @@ os.environ.setdefault("CHARITYLINK_FAST_HASH", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 
+from _timing import timed  # noqa: E402
+
 QUERY_RUNS = 50
 PAGE_SECONDS = 1.5
-
-
-def pct(times: list[float]) -> tuple[float, float]:
-    times = sorted(times)
-    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))]
-
-
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
-    fn()  # warm
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return pct(times)
 
 
 def ensure_database(url: str, size: int, reuse: bool) -> None:
@@ -173,7 +160,7 @@ def search_classes(
             db.session.rollback()
             last[:] = [fn()]
 
-        p50, p95 = timed(run, runs)
+        p50, p95, _ = timed(run, runs)
         out[name] = (p50, p95, int(last[0].total))
         print(f"  search {name:38} {p50:7.1f} {p95:7.1f} ms  hits {last[0].total}")
     return out
@@ -256,7 +243,7 @@ def dashboard_cuts() -> dict[str, tuple[float, float]]:
         t0 = time.perf_counter()
         dashboard.build(f, day)
         first = (time.perf_counter() - t0) * 1000
-        p50, _p95 = timed(lambda f=f: dashboard.build(f, day), 5)
+        p50, _p95, _ = timed(lambda f=f: dashboard.build(f, day), 5)
         out[name] = (first, p50)
         print(f"  dashboard {name:35} first {first:8.1f} ms, then {p50:7.1f} ms")
     return out

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -42,10 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _timing import bench_app, pg_database, timed  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
-
-from charitylink import create_app  # noqa: E402
-from charitylink.core.crypto import generate_data_key  # noqa: E402
 
 BATCH = 2000
 STATUSES = (
@@ -79,31 +76,14 @@ def populate(n: int) -> None:
         db.session.commit()
 
 
-def timed(fn: Callable[[], Any], runs: int) -> float:
-    fn()  # warm
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
-
-
 def run(label: str, db_url: str, n: int, runs: int) -> dict[str, Any]:
     from flask_migrate import upgrade
 
-    tmp = Path(tempfile.mkdtemp(prefix="charitylink-bench-worklists-"))
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "SEARCH_INDEX_DIR": str(tmp / "instance" / "search"),
-            "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
-            "DATA_KEY": generate_data_key(),
-            "SEARCH_DRAIN_AFTER_REQUEST": False,
-            "PAGE_CACHE_TTL": 0,
-            "RATELIMIT_ENABLED": False,
-        }
+    app, _tmp = bench_app(
+        db_url,
+        "charitylink-bench-worklists-",
+        PAGE_CACHE_TTL=0,
+        RATELIMIT_ENABLED=False,
     )
     out: dict[str, Any] = {"label": label, "rows": []}
     with app.app_context():
@@ -182,13 +162,13 @@ def run(label: str, db_url: str, n: int, runs: int) -> dict[str, Any]:
     ]
     base = None
     for name, fn in pages:
-        p50 = timed(fn, runs)
+        p50 = timed(fn, runs)[0]
         base = base or p50
         out["rows"].append((name, p50, p50 / base))
     with app.app_context():
         user = db.session.get(User, mod_pk)
         day = work.today()
-        out["counts_ms"] = timed(lambda: work._mod_counts(user, day), runs)
+        out["counts_ms"] = timed(lambda: work._mod_counts(user, day), runs)[0]
         db.session.remove()
         db.engine.dispose()
     return out
@@ -208,8 +188,6 @@ def main() -> None:
     print(f"SQLite: {args.needs} needs in {path} …", flush=True)
     results.append(run("SQLite", f"sqlite:///{path}", args.needs, args.runs))
     if args.database_url and args.database_url.startswith("postgres"):
-        from search import pg_database  # bench/search.py: a throwaway database
-
         url = args.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
         db_url, drop = pg_database(url)
         print(f"PostgreSQL: {args.needs} needs …", flush=True)
