@@ -218,3 +218,29 @@ def test_anonymous_complaint_refuses_a_malformed_key(client) -> None:
     )
     assert good.status_code == 201, good.json
     assert _records() == 0
+
+
+def test_request_hash_is_keyed_so_an_id_number_cannot_be_guessed_from_it(
+    app, client, create_user, api_token
+) -> None:
+    """The stored hash is not a plain SHA-256 of the body (which holds the
+    household's ID number): it changes with SECRET_KEY."""
+    import hashlib
+
+    headers = {**api_token(create_user("moderator")), "Idempotency-Key": "k-hash"}
+    body = [need_row(1)]
+    assert client.post(URL, json=body, headers=headers).status_code == 200
+    stored = db.session.scalars(
+        select(IdempotencyRecord.request_hash).where(IdempotencyRecord.key == "k-hash")
+    ).one()
+    canonical = json.dumps(
+        body, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    ).encode()
+    plain = hashlib.sha256(f"POST {URL}?{b''!r}".encode() + b"\0" + canonical)
+    assert stored != plain.hexdigest()
+    with app.test_request_context(URL, method="POST", json=body):
+        from charitylink.core import idempotency
+
+        assert idempotency._request_hash() == stored  # the same request, same key
+        app.config["SECRET_KEY"] = "another-secret-key-long-enough-0123456789ab"
+        assert idempotency._request_hash() != stored
