@@ -91,6 +91,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # log file lives outside the database so a restore can re-apply it.
         "PRIVATE_RETENTION_DAYS": int(os.environ.get("PRIVATE_RETENTION_DAYS", 1095)),
         "PRIVACY_REQUEST_DAYS": int(os.environ.get("PRIVACY_REQUEST_DAYS", 15)),
+        # A complainant's contact serves the handling of the complaint: kept
+        # this many days after it is resolved, then `privacy purge` erases it.
+        "COMPLAINT_CONTACT_RETENTION_DAYS": int(
+            os.environ.get("COMPLAINT_CONTACT_RETENTION_DAYS", 180)
+        ),
         "PURGE_LOG_FILE": os.environ.get(
             "PURGE_LOG_FILE", str(instance / "purge-log.jsonl")
         ),

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from charitylink.complaints import services
 from charitylink.complaints.models import Complaint
@@ -242,3 +242,78 @@ def test_transparency_figures(client, submit, create_user, api_token) -> None:
     assert "举报受理" in page and "办结用时中位数" in page
     csv = client.get("/transparency/export/complaints.csv")
     assert csv.status_code == 200 and "经核查属实" in csv.get_data(as_text=True)
+
+
+# --------------------------------------------------------------- retention
+
+
+def test_contact_is_erased_by_the_purge_after_its_retention(
+    app, client, submit, create_user, api_token, login_as, runner
+) -> None:
+    """``privacy purge`` erases a resolved complaint's contact once
+    COMPLAINT_CONTACT_RETENTION_DAYS have passed since its resolution; the
+    open ones and the recent ones keep theirs."""
+    from charitylink.complaints.models import CONTACT_PURGED
+    from charitylink.core.audit import AuditEvent
+
+    admin_user = create_user("admin")
+    admin = api_token(admin_user)
+    codes = [
+        submit(subject_type="platform").get_json()["tracking_code"] for _ in range(3)
+    ]
+    old, recent, still_open = (_complaint(code) for code in codes)
+    for complaint in (old, recent):
+        client.post(f"/api/v1/complaints/{complaint.id}/accept", headers=admin)
+        client.post(
+            f"/api/v1/complaints/{complaint.id}/resolve",
+            json={"outcome": "unfounded", "note": "已核查"},
+            headers=admin,
+        )
+    days = app.config["COMPLAINT_CONTACT_RETENTION_DAYS"]
+    assert days == 180
+    old.resolved_at = utcnow() - timedelta(days=days + 1)
+    recent.resolved_at = utcnow() - timedelta(days=days - 1)
+    still_open.created_at = utcnow() - timedelta(days=days * 3)
+    db.session.commit()
+    kept = {c.id: c.contact_ciphertext for c in (old, recent, still_open)}
+
+    dry = runner.invoke(args=["privacy", "purge", "--dry-run"])
+    assert dry.exit_code == 0 and "将清除 1 件举报的举报人联系方式" in dry.output
+    db.session.expire_all()
+    assert old.contact_ciphertext == kept[old.id]
+
+    result = runner.invoke(args=["privacy", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "清除举报人联系方式 1 件" in result.output
+    db.session.expire_all()
+    assert old.contact_ciphertext == CONTACT_PURGED
+    assert recent.contact_ciphertext == kept[recent.id]
+    assert still_open.contact_ciphertext == kept[still_open.id]
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "complaint.purge_contact")
+    ).all()
+    assert [(e.object_id, e.actor_id) for e in events] == [(str(old.id), None)]
+    # Run again: nothing more goes.
+    again = runner.invoke(args=["privacy", "purge"])
+    assert "清除举报人联系方式 0 件" in again.output
+
+    login_as(admin_user)
+    page = client.get(f"/mod/complaints/{old.id}").text
+    assert "已按保存期限清除" in page and "显示联系方式" not in page
+    views = db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "complaint.contact_view")
+    )
+    shown = client.post(f"/mod/complaints/{old.id}/contact")
+    assert shown.status_code == 200 and CONTACT not in shown.text
+    assert "已按保存期限清除" in shown.text
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "complaint.contact_view")
+        )
+        == views
+    )  # nothing was shown, so nothing is on record as seen
+    assert CONTACT in client.post(f"/mod/complaints/{recent.id}/contact").text

@@ -47,6 +47,10 @@ class ComplaintOutcome(enum.StrEnum):
     FOUNDED = "founded"
 
 
+# What ``contact_ciphertext`` holds once the purge erased it: not a cipher
+# token, so nothing tries to decrypt it, and the page can say why it is gone.
+CONTACT_PURGED = "purged"
+
 COMPLAINT_SUBJECT_LABELS = {
     SubjectType.NEED: N_("求助需求"),
     SubjectType.PROJECT: N_("帮扶项目"),
@@ -105,6 +109,7 @@ class Complaint(Model):
     # The kinds of personal data the privacy guard found in ``text`` (comma
     # separated; "" when clean): the text is shown to moderators only, flagged.
     text_findings: Mapped[str] = mapped_column(String(200), default="")
+    # CONTACT_PURGED once `privacy purge` erased it (retention after resolution).
     contact_ciphertext: Mapped[str | None] = mapped_column(Text)
     # A complainant who was signed in is told of the outcome in the inbox.
     complainant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

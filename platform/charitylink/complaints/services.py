@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import Select, select
 
 from charitylink.complaints.models import (
+    CONTACT_PURGED,
     Complaint,
     ComplaintCategory,
     ComplaintOutcome,
@@ -230,18 +231,25 @@ def queue(user: User, status: str | None = None) -> Select[Any]:
     return stmt.order_by(Complaint.resolve_due_at.asc(), Complaint.id.asc())
 
 
+def has_contact(complaint: Complaint) -> bool:
+    """A contact is kept (not left out, not erased by the purge)."""
+    return complaint.contact_ciphertext not in (None, "", CONTACT_PURGED)
+
+
 def reveal_contact(complaint: Complaint, moderator: User) -> str:
     """The complainant's contact for a handling moderator, audited: who learnt
     how to reach a complainant is on record (it identifies them)."""
     _require(moderator, complaint)
-    audit.record(moderator, "complaint.contact_view", complaint)
+    if has_contact(complaint):
+        audit.record(moderator, "complaint.contact_view", complaint)
     return contact_of(complaint)
 
 
 def contact_of(complaint: Complaint) -> str:
     """The complainant's contact (no check, no audit: callers do that)."""
-    if not complaint.contact_ciphertext:
+    if not has_contact(complaint):
         return ""
+    assert complaint.contact_ciphertext is not None
     try:
         return privacy.cipher().decrypt(complaint.contact_ciphertext)
     except ValueError:

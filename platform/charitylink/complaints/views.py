@@ -15,6 +15,7 @@ from charitylink.complaints import services
 from charitylink.complaints.forms import ComplaintForm, ResolveForm
 from charitylink.complaints.models import (
     COMPLAINT_STATUS_LABELS,
+    CONTACT_PURGED,
     Complaint,
     ComplaintStatus,
     SubjectType,
@@ -135,7 +136,8 @@ def _detail(complaint: Complaint, form: ResolveForm, contact: str | None = None)
         "complaints/detail.html",
         complaint=complaint,
         form=form,
-        has_contact=bool(complaint.contact_ciphertext),
+        has_contact=services.has_contact(complaint),
+        contact_purged=complaint.contact_ciphertext == CONTACT_PURGED,
         contact=contact,
         overdue=services.overdue(complaint),
         actions=services.follow_up_links(complaint),

@@ -106,6 +106,7 @@ AUDIT_ACTION_LABELS = {
     "complaint.accept": N_("受理举报"),
     "complaint.resolve": N_("办结举报"),
     "complaint.contact_view": N_("查看举报人联系方式"),
+    "complaint.purge_contact": N_("清除举报人联系方式（保存期限届满）"),
     # live cases
     "need.extend": N_("延长需求截止日期"),
     # integrity signals

@@ -81,7 +81,8 @@ def purge(
             click.echo(f"{code}\t暂缓：仍有未完结的认领或争议")
         click.echo(
             f"演练：将清除 {len(result.purged)} 条需求的隐私信息；"
-            f"暂缓 {len(result.held)} 条。未做任何修改。"
+            f"暂缓 {len(result.held)} 条；"
+            f"将清除 {result.complaint_contacts} 件举报的举报人联系方式。未做任何修改。"
         )
         return
     due, _held = purging.due_needs(now or datetime.now(UTC))
@@ -99,5 +100,6 @@ def purge(
         f"已清除 {len(result.purged)} 条需求的隐私信息；"
         f"释放家庭标识 {result.keys_released} 个；"
         f"暂缓 {len(result.held)} 条（仍有未完结的认领或争议）；"
+        f"清除举报人联系方式 {result.complaint_contacts} 件；"
         f"删除过期或已下载的导出文件 {swept} 个。"
     )

@@ -17,6 +17,11 @@ and, once no need of the household is within retention, replaces the
 household key on all of them by one random placeholder (so figures counting
 distinct households stay the same, but nothing links back to the ID number).
 
+It also erases the contact a complainant left, ``COMPLAINT_CONTACT_RETENTION_DAYS``
+after the complaint was resolved (:func:`erase_complaint_contacts`; the rule
+is read from the complaint's own row, so a run after a restore erases them
+again without a log).
+
 Public halves, claims, money, the ledger and audit rows stay. Every erasure
 writes a :class:`PurgeLog` row and a line in the purge log file, both holding
 the need code and the kinds erased, never the data; ``replay_log`` re-applies
@@ -61,6 +66,7 @@ TOUCHED_TABLES = (
     "claims",
     "consents",
     "privacy_requests",
+    "complaints",
     # The report tables keyed by household (charitylink.reports.summary).
     "report_household_cells",
     "report_assistance_cells",
@@ -312,11 +318,58 @@ def release_household_keys(
     return released
 
 
+def _due_complaint_ids(now: datetime) -> list[int]:
+    from charitylink.complaints.models import (
+        CONTACT_PURGED,
+        Complaint,
+        ComplaintStatus,
+    )
+
+    days = int(current_app.config.get("COMPLAINT_CONTACT_RETENTION_DAYS", 180))
+    cutoff = _naive(now) - timedelta(days=days)
+    return list(
+        db.session.scalars(
+            select(Complaint.id)
+            .where(
+                Complaint.status == ComplaintStatus.RESOLVED,
+                Complaint.resolved_at <= cutoff,
+                Complaint.contact_ciphertext.is_not(None),
+                Complaint.contact_ciphertext != "",
+                Complaint.contact_ciphertext != CONTACT_PURGED,
+            )
+            .order_by(Complaint.id)
+        )
+    )
+
+
+def erase_complaint_contacts(now: datetime, *, dry_run: bool = False) -> int:
+    """Erase the contact of every complaint resolved more than
+    ``COMPLAINT_CONTACT_RETENTION_DAYS`` before ``now`` (audited, one row
+    each). Flushes; never commits. Returns how many went (would go)."""
+    from charitylink.complaints.models import CONTACT_PURGED, Complaint
+
+    ids = _due_complaint_ids(now)
+    if dry_run:
+        return len(ids)
+    for complaint_id in ids:
+        complaint = db.session.get_one(Complaint, complaint_id)
+        complaint.contact_ciphertext = CONTACT_PURGED
+        audit.record(
+            None,
+            "complaint.purge_contact",
+            complaint,
+            reason="保存期限届满，举报人联系方式已清除",
+        )
+    db.session.flush()
+    return len(ids)
+
+
 @dataclass
 class PurgeResult:
     purged: list[tuple[str, list[str]]] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     keys_released: int = 0
+    complaint_contacts: int = 0
 
 
 def purge_due(
@@ -337,6 +390,7 @@ def purge_due(
     result = PurgeResult(held=[n.code for n in held])
     if dry_run:
         result.purged = [(n.code, _what_would_go(n)) for n in due]
+        result.complaint_contacts = erase_complaint_contacts(moment, dry_run=True)
         return result
     keys = []
     for need in due:
@@ -359,6 +413,7 @@ def purge_due(
     )
     keys.extend(leftovers)
     result.keys_released = release_household_keys(keys, now=moment)
+    result.complaint_contacts = erase_complaint_contacts(moment)
     if on_each:
         on_each()
     return result
