@@ -87,6 +87,7 @@ NOT_HTML = {
     "portals.projects_feed",
     "portals.robots",
     "portals.sitemap",
+    "portals.sitemap_page",
     "reports.mod_export",
     "reports.transparency_export",
     "api_v1.list_offers",

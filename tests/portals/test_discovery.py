@@ -140,3 +140,46 @@ def test_public_lists_link_their_feeds(client):
     assert "need_type=medical" in link.group(0) and "region=22" in link.group(0)
     page = client.get("/projects?status=closed").get_data(as_text=True)
     assert 'href="/feeds/projects.atom?status=closed"' in page
+
+
+def test_sitemap_becomes_an_index_past_its_limit(app, client, create_need, create_user):
+    """Past SITEMAP_MAX addresses (the protocol's 50,000; a nation's needs
+    library has a million) /sitemap.xml names numbered files, each within the
+    limit: page 1 the fixed pages, then the public needs in the order entered,
+    every one exactly once."""
+    from charitylink.needs import services
+
+    app.config["SITEMAP_MAX"] = 10
+    needs = [create_need(status="published") for _ in range(23)]
+    hidden = create_need(status="draft")
+    resp = client.get("/sitemap.xml")
+    assert resp.status_code == 200
+    root = ET.fromstring(resp.data)
+    assert root.tag == f"{NS}sitemapindex"
+    files = [el.text or "" for el in root.iter(f"{NS}loc")]
+    assert files == [f"{BASE}/sitemap-{n}.xml" for n in range(1, 5)]  # 1 + 23/10
+    pages = []
+    for url in files:
+        page = client.get(url.removeprefix(BASE))
+        assert page.status_code == 200
+        assert page.content_type.startswith("application/xml")
+        tree = ET.fromstring(page.data)
+        assert tree.tag == f"{NS}urlset"
+        locs = [el.text or "" for el in tree.iter(f"{NS}loc")]
+        assert 0 < len(locs) <= 10
+        pages.append(locs)
+    assert f"{BASE}/needs" in pages[0] and f"{BASE}/" in pages[0]
+    listed = [u for page in pages[1:] for u in page]
+    assert listed == [f"{BASE}/needs/{n.code}" for n in needs]  # in order, once
+    assert f"{BASE}/needs/{hidden.code}" not in listed
+    for missing in ("/sitemap-0.xml", "/sitemap-5.xml"):
+        assert client.get(missing).status_code == 404
+    # A withdrawn need leaves its file (the data changed: nothing stale kept).
+    services.withdraw_need(needs[12], create_user("moderator"), "家庭情况已改善")
+    db.session.commit()
+    third = client.get("/sitemap-3.xml").get_data(as_text=True)
+    assert f"/needs/{needs[12].code}<" not in third
+    assert f"/needs/{needs[13].code}<" in third
+    # Under the limit it is one file again.
+    app.config["SITEMAP_MAX"] = 50_000
+    assert f"{BASE}/needs/{needs[0].code}" in _sitemap(client)

@@ -237,6 +237,7 @@ EXPECT: dict[str, dict[str, frozenset[str]]] = {
     "portals.needs_feed": {"GET": ALL},
     "portals.projects_feed": {"GET": ALL},
     "portals.sitemap": {"GET": ALL},
+    "portals.sitemap_page": {"GET": ALL},
     "portals.robots": {"GET": ALL},
     "portals.embed_needs": {"GET": ALL},
     "portals.embed_projects": {"GET": ALL},

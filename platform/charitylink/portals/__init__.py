@@ -32,7 +32,7 @@ PUBLIC_API_READS = frozenset(
 FEEDS = frozenset({"portals.needs_feed", "portals.projects_feed"})
 CORS_ENDPOINTS = PUBLIC_API_READS | FEEDS
 # Answers with an ETag and a 304 to a matching If-None-Match.
-CONDITIONAL_ENDPOINTS = CORS_ENDPOINTS | {"portals.sitemap"}
+CONDITIONAL_ENDPOINTS = CORS_ENDPOINTS | {"portals.sitemap", "portals.sitemap_page"}
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 _CORS_HEADERS = (

@@ -12,9 +12,17 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from charitylink.core import cache, page_cache
 from charitylink.core.formatting import yuan
@@ -24,7 +32,7 @@ from charitylink.extensions import db
 from charitylink.mail.render import absolute_url
 from charitylink.needs import queries as need_queries
 from charitylink.needs.models import NEED_TYPE_LABELS, PUBLIC_CONDITION, Need
-from charitylink.portals.xmlout import Entry, atom_feed, tag_uri, urlset
+from charitylink.portals.xmlout import Entry, atom_feed, sitemap_index, tag_uri, urlset
 from charitylink.projects import queries as project_queries
 from charitylink.projects.models import Project
 from charitylink.regions import services as regions
@@ -34,7 +42,7 @@ bp = Blueprint("portals", __name__)
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 FEED_SIZE = 20  # entries per feed (a list page's worth) unless ?per_page= (at most 100)
 EMBED_SIZE = 10  # cards per widget unless ?per_page= (at most 20)
-SITEMAP_MAX = 50_000  # the sitemap protocol's limit for one file
+SITEMAP_MAX = 50_000  # the sitemap protocol's limit for one file (SITEMAP_MAX)
 
 NEED_FILTERS = (
     "q",
@@ -236,27 +244,29 @@ STATIC_PAGES = (
 )
 
 
-def sitemap_urls() -> list[tuple[str, datetime | None]]:
-    """Every public page: the lists, then verified orgs, their funds, public
-    projects and public needs (newest first), up to the protocol's 50,000."""
+def _sitemap_max() -> int:
+    return int(current_app.config.get("SITEMAP_MAX", SITEMAP_MAX))
+
+
+def _base(endpoint: str, **values: Any) -> str:
+    # One url_for per kind, not per row: the address up to its last part,
+    # which is an id or a need code (digits, letters, "-": nothing to quote).
+    return absolute_url(url_for(endpoint, **values)).rsplit("/", 1)[0] + "/"
+
+
+def _fixed_urls() -> list[tuple[str, datetime | None]]:
+    """The lists, verified orgs, their funds and the public projects."""
     from charitylink.funds.models import Fund
     from charitylink.orgs.models import Organization, OrgStatus
 
     urls: list[tuple[str, datetime | None]] = [
         (absolute_url(url_for(e)), None) for e in STATIC_PAGES
     ]
-
-    def base(endpoint: str, **values: Any) -> str:
-        # One url_for per kind, not per row: the address up to its last part,
-        # which is an id or a need code (digits, letters, "-": nothing to quote).
-        return absolute_url(url_for(endpoint, **values)).rsplit("/", 1)[0] + "/"
-
     org_url, fund_url = (
-        base("orgs.detail", org_id=1),
-        base("funds.public_detail", fund_id=1),
+        _base("orgs.detail", org_id=1),
+        _base("funds.public_detail", fund_id=1),
     )
-    project_url = base("projects.public_detail", project_id=1)
-    need_url = base("needs.detail", code="XQ-00-000000")
+    project_url = _base("projects.public_detail", project_id=1)
     verified = Organization.status == OrgStatus.VERIFIED
     for (org_id,) in db.session.execute(
         select(Organization.id).where(verified).order_by(Organization.id)
@@ -276,23 +286,91 @@ def sitemap_urls() -> list[tuple[str, datetime | None]]:
         )
     ):
         urls.append((f"{project_url}{project_id}", updated))
-    room = max(0, SITEMAP_MAX - len(urls))
-    for code, updated in db.session.execute(
+    return urls
+
+
+def _need_urls(
+    order: tuple[Any, ...], limit: int, offset: int = 0
+) -> list[tuple[str, datetime | None]]:
+    need_url = _base("needs.detail", code="XQ-00-000000")
+    rows = db.session.execute(
         select(Need.code, Need.updated_at)
         .where(PUBLIC_CONDITION)
-        .order_by(Need.published_at.desc(), Need.id.desc())
-        .limit(room)
-    ):
-        urls.append((f"{need_url}{code}", updated))
-    return urls[:SITEMAP_MAX]
+        .order_by(*order)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(f"{need_url}{code}", updated) for code, updated in rows]
+
+
+def _public_need_count() -> int:
+    return int(
+        db.session.scalar(
+            select(func.count()).select_from(Need).where(PUBLIC_CONDITION)
+        )
+        or 0
+    )
+
+
+def sitemap_urls() -> list[tuple[str, datetime | None]]:
+    """Every public page in one file: the lists, then verified orgs, their
+    funds, public projects and public needs (newest first), up to the
+    protocol's 50,000."""
+    most = _sitemap_max()
+    urls = _fixed_urls()
+    room = max(0, most - len(urls))
+    newest = (Need.published_at.desc(), Need.id.desc())
+    return (urls + _need_urls(newest, room))[:most]
+
+
+def sitemap_pages() -> int:
+    """How many files the site's pages need: 1 while they fit in one;
+    beyond that page 1 holds the fixed pages and each further page up to
+    SITEMAP_MAX public needs in the order they were entered, so a page's
+    contents stay put as needs are added (a crawler re-reads only the last)."""
+    most = _sitemap_max()
+    fixed = len(_fixed_urls())
+    needs = _public_need_count()
+    if fixed + needs <= most:
+        return 1
+    return 1 + -(-needs // most)
+
+
+def sitemap_page_urls(page: int) -> list[tuple[str, datetime | None]]:
+    most = _sitemap_max()
+    if page == 1:
+        return _fixed_urls()[:most]
+    return _need_urls((Need.id.asc(),), most, offset=(page - 2) * most)
 
 
 @bp.get("/sitemap.xml")
 @page_cache.cacheable
 def sitemap() -> ResponseReturnValue:
+    """One file of every public page, or past SITEMAP_MAX addresses (a
+    nation's needs library) an index of the numbered files."""
+
     # Megabytes at a province's scale: more than the page cache keeps, and a
     # second of work. Kept per worker until the data changes (core/cache.py).
-    body = cache.get_or_set("portals.sitemap", lambda: urlset(sitemap_urls()))
+    def build() -> bytes:
+        pages = sitemap_pages()
+        if pages == 1:
+            return urlset(sitemap_urls())
+        base = _base("portals.sitemap_page", page=1)
+        return sitemap_index([f"{base}sitemap-{n}.xml" for n in range(1, pages + 1)])
+
+    body = cache.get_or_set("portals.sitemap", build)
+    return Response(body, content_type="application/xml; charset=utf-8")
+
+
+@bp.get("/sitemap-<int:page>.xml")
+@page_cache.cacheable
+def sitemap_page(page: int) -> ResponseReturnValue:
+    """One file of the index (/sitemap.xml names them when it is one)."""
+    if page < 1 or page > sitemap_pages():
+        abort(404)
+    body = cache.get_or_set(
+        f"portals.sitemap.{page}", lambda: urlset(sitemap_page_urls(page))
+    )
     return Response(body, content_type="application/xml; charset=utf-8")
 
 

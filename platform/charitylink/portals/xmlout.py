@@ -134,3 +134,11 @@ def urlset(urls: list[tuple[str, datetime | None]]) -> bytes:
         if lastmod is not None:
             ET.SubElement(url, "lastmod").text = rfc3339(lastmod)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def sitemap_index(locations: list[str]) -> bytes:
+    """A ``sitemapindex`` naming each file (the protocol's limit is 50,000)."""
+    root = ET.Element("sitemapindex", {"xmlns": SITEMAP})
+    for loc in locations:
+        ET.SubElement(ET.SubElement(root, "sitemap"), "loc").text = clean(loc)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
