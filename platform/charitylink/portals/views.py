@@ -290,26 +290,16 @@ def _fixed_urls() -> list[tuple[str, datetime | None]]:
 
 
 def _need_urls(
-    order: tuple[Any, ...], limit: int, offset: int = 0
+    order: tuple[Any, ...], limit: int, *where: Any
 ) -> list[tuple[str, datetime | None]]:
     need_url = _base("needs.detail", code="XQ-00-000000")
     rows = db.session.execute(
         select(Need.code, Need.updated_at)
-        .where(PUBLIC_CONDITION)
+        .where(PUBLIC_CONDITION, *where)
         .order_by(*order)
-        .offset(offset)
         .limit(limit)
     )
     return [(f"{need_url}{code}", updated) for code, updated in rows]
-
-
-def _public_need_count() -> int:
-    return int(
-        db.session.scalar(
-            select(func.count()).select_from(Need).where(PUBLIC_CONDITION)
-        )
-        or 0
-    )
 
 
 def sitemap_urls() -> list[tuple[str, datetime | None]]:
@@ -323,24 +313,43 @@ def sitemap_urls() -> list[tuple[str, datetime | None]]:
     return (urls + _need_urls(newest, room))[:most]
 
 
-def sitemap_pages() -> int:
-    """How many files the site's pages need: 1 while they fit in one;
-    beyond that page 1 holds the fixed pages and each further page up to
-    SITEMAP_MAX public needs in the order they were entered, so a page's
-    contents stay put as needs are added (a crawler re-reads only the last)."""
+def _id_range(page: int) -> tuple[Any, ...]:
+    most = _sitemap_max()
+    return (Need.id > (page - 2) * most, Need.id <= (page - 1) * most)
+
+
+def sitemap_pages() -> list[int]:
+    """The files the site's pages need: [1] while they fit in one. Beyond
+    that, file 1 holds the fixed pages and file n ≥ 2 the public needs whose
+    id falls in the n-1st run of SITEMAP_MAX ids, so a file's contents stay
+    put as needs are added (a crawler re-reads only the files that changed)
+    and each is read by a range of the primary key; runs with no public need
+    are left out."""
     most = _sitemap_max()
     fixed = len(_fixed_urls())
-    needs = _public_need_count()
-    if fixed + needs <= most:
-        return 1
-    return 1 + -(-needs // most)
+    # Counted no further than what decides it: not every need of a nation.
+    some = select(Need.id).where(PUBLIC_CONDITION).limit(max(0, most - fixed) + 1)
+    counted = db.session.scalar(select(func.count()).select_from(some.subquery()))
+    if fixed + int(counted or 0) <= most:
+        return [1]
+    top = int(db.session.scalar(select(func.max(Need.id))) or 0)
+    pages = [1]
+    for page in range(2, 2 + -(-top // most)):
+        if db.session.scalar(
+            select(Need.id).where(PUBLIC_CONDITION, *_id_range(page)).limit(1)
+        ):
+            pages.append(page)
+    return pages
 
 
 def sitemap_page_urls(page: int) -> list[tuple[str, datetime | None]]:
-    most = _sitemap_max()
     if page == 1:
-        return _fixed_urls()[:most]
-    return _need_urls((Need.id.asc(),), most, offset=(page - 2) * most)
+        return _fixed_urls()[: _sitemap_max()]
+    return _need_urls((Need.id.asc(),), _sitemap_max(), *_id_range(page))
+
+
+def _pages() -> list[int]:
+    return cache.get_or_set("portals.sitemap.pages", sitemap_pages)
 
 
 @bp.get("/sitemap.xml")
@@ -352,11 +361,11 @@ def sitemap() -> ResponseReturnValue:
     # Megabytes at a province's scale: more than the page cache keeps, and a
     # second of work. Kept per worker until the data changes (core/cache.py).
     def build() -> bytes:
-        pages = sitemap_pages()
-        if pages == 1:
+        pages = _pages()
+        if pages == [1]:
             return urlset(sitemap_urls())
         base = _base("portals.sitemap_page", page=1)
-        return sitemap_index([f"{base}sitemap-{n}.xml" for n in range(1, pages + 1)])
+        return sitemap_index([f"{base}sitemap-{n}.xml" for n in pages])
 
     body = cache.get_or_set("portals.sitemap", build)
     return Response(body, content_type="application/xml; charset=utf-8")
@@ -366,7 +375,7 @@ def sitemap() -> ResponseReturnValue:
 @page_cache.cacheable
 def sitemap_page(page: int) -> ResponseReturnValue:
     """One file of the index (/sitemap.xml names them when it is one)."""
-    if page < 1 or page > sitemap_pages():
+    if page not in _pages():
         abort(404)
     body = cache.get_or_set(
         f"portals.sitemap.{page}", lambda: urlset(sitemap_page_urls(page))
