@@ -62,3 +62,47 @@ def test_preview_can_be_reviewed(client, login_as, create_user):
     # No private data of the household on the preview.
     assert good["household"]["name"] not in html
     assert good["household"]["id_number"] not in html
+
+
+def test_a_long_preview_is_paged_refused_rows_first(client, login_as, create_user):
+    """A file of hundreds of rows: 100 outcomes a page, the refused ones first,
+    a tab per outcome with its count; a bad page number gives a page."""
+    login_as(create_user("moderator", region_prefix="22"))
+    rows = [need_row(n) for n in range(1, 251)]
+    for n in (7, 180, 249):  # rows 8, 181, 250 of the file: a bad phone
+        rows[n]["household"] = {**rows[n]["household"], "phone": "12"}
+    resp = client.post(
+        "/mod/needs/import",
+        data={"file": (io.BytesIO(_csv(rows)), "需求.csv")},
+        content_type="multipart/form-data",
+    )
+    url = resp.headers["Location"]
+
+    def shown(html: str) -> list[int]:
+        return [int(n) for n in re.findall(r'<td data-label="行号">(\d+)</td>', html)]
+
+    first = client.get(url).get_data(as_text=True)
+    listed = shown(first)
+    assert len(listed) == 100
+    refused_rows = listed[:3]
+    assert all(n not in listed[3:] for n in refused_rows)
+    assert listed[3:] == sorted(listed[3:])
+    assert "第 1 / 3 页" in first and 'rel="next"' in first
+    assert re.search(r"拒绝 <span class=\"badge warn\">3</span>", first)
+    assert re.search(r"新建 <span class=\"badge\">247</span>", first)
+    assert "确认导入（247 条）" in first  # the confirm button counts every row
+    third = shown(client.get(f"{url}?page=3").get_data(as_text=True))
+    assert len(third) == 50
+    every = listed + shown(client.get(f"{url}?page=2").get_data(as_text=True)) + third
+    assert sorted(every) == sorted(set(every)) and len(every) == 250
+    refused = client.get(f"{url}?status=refused").get_data(as_text=True)
+    assert sorted(shown(refused)) == sorted(refused_rows)
+    assert 'aria-current="true" class="current">拒绝' in refused
+    for bad in ("page=0", "page=99", "page=x", "status=nope", "page=-1"):
+        resp = client.get(f"{url}?{bad}")
+        assert resp.status_code == 200 and len(shown(resp.get_data(as_text=True))) > 0
+    # Applied: the result page shows the first 100 (refused first) and says so.
+    done = client.post(f"{url}/confirm").get_data(as_text=True)
+    assert "导入完成：新建 247 条" in done
+    assert len(shown(done)) == 100 and shown(done)[:3] == refused_rows
+    assert "仅显示前 100 行（拒绝的行在前），共 250 行。" in done

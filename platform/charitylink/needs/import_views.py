@@ -12,11 +12,13 @@ refused → a confirm POST applies it in committed batches.
 from __future__ import annotations
 
 import io
+import math
 import re
 import secrets
 import time
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from flask import (
     Response,
@@ -51,6 +53,25 @@ STATUS_LABELS = {
     "unchanged": N_("未变化"),
     "refused": N_("拒绝"),
 }
+
+
+# Rows of outcomes per page: a 5,000-row file must stay readable on a phone.
+PAGE_SIZE = 100
+
+
+def _page_of(
+    outcomes: list[dict[str, Any]], status: str | None, page: int
+) -> tuple[list[dict[str, Any]], int, int]:
+    """The outcomes to show (refused first, then in row order; one status
+    only if asked), the page number kept within range, and the pages."""
+    ordered = [o for o in outcomes if o["status"] == "refused"] + [
+        o for o in outcomes if o["status"] != "refused"
+    ]
+    if status:
+        ordered = [o for o in ordered if o["status"] == status]
+    pages = max(1, math.ceil(len(ordered) / PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    return ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], page, pages
 
 
 def column_of(key: str) -> str:
@@ -179,12 +200,28 @@ def import_preview(token: str) -> ResponseReturnValue:
     counts = {k: 0 for k in STATUS_LABELS}
     for o in outcomes:
         counts[o["status"]] += 1
+    status = request.args.get("status")
+    status = status if status in STATUS_LABELS else None
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    shown, page, pages = _page_of(outcomes, status, page)
+
+    def page_args(n: int) -> str:
+        return urlencode({**({"status": status} if status else {}), "page": n})
+
     return render_template(
         "imports/preview.html",
         token=token,
         filename=payload["filename"],
         unknown_columns=payload.get("unknown_columns") or [],
-        outcomes=outcomes,
+        shown=shown,
+        total=len(outcomes),
+        status=status,
+        page=page,
+        pages=pages,
+        page_args=page_args,
         counts=counts,
         labels=TranslatedLabels(STATUS_LABELS),
         summaries=_summaries(payload["rows"]),
@@ -206,6 +243,8 @@ def import_confirm(token: str) -> ResponseReturnValue:
         return redirect(url_for(".import_preview", token=token))
     (_folder() / f"{token}.enc").unlink(missing_ok=True)
     counts = result.counts
+    outcomes = [o.as_dict() for o in result.outcomes]
+    shown, _page, _pages = _page_of(outcomes, None, 1)
     flash(
         _(
             "导入完成：新建 %(c)s 条，更新 %(u)s 条，未变化 %(n)s 条，拒绝 %(r)s 条。",
@@ -221,7 +260,11 @@ def import_confirm(token: str) -> ResponseReturnValue:
         token=None,
         filename=payload["filename"],
         unknown_columns=[],
-        outcomes=[o.as_dict() for o in result.outcomes],
+        shown=shown,
+        total=len(outcomes),
+        status=None,
+        page=1,
+        pages=1,
         counts={k: counts[k] for k in STATUS_LABELS},
         labels=TranslatedLabels(STATUS_LABELS),
         summaries=_summaries(payload["rows"]),
