@@ -85,6 +85,12 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "COMPLAINT_ACCEPT_DAYS": int(os.environ.get("COMPLAINT_ACCEPT_DAYS", 3)),
         "COMPLAINT_RESOLVE_DAYS": int(os.environ.get("COMPLAINT_RESOLVE_DAYS", 15)),
         "DISPUTE_ANSWER_DAYS": int(os.environ.get("DISPUTE_ANSWER_DAYS", 14)),
+        # An Idempotency-Key whose request never committed anything is taken
+        # over after this long (its worker died): well past any request's
+        # life under gunicorn's timeout.
+        "IDEMPOTENCY_STALE_SECONDS": int(
+            os.environ.get("IDEMPOTENCY_STALE_SECONDS", 600)
+        ),
         # Personal information (docs/privacy.md): the private half is kept this
         # many days after a need ends, then `privacy purge` erases it; a
         # person's request is answered within PRIVACY_REQUEST_DAYS. The purge

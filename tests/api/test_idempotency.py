@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -244,3 +245,110 @@ def test_request_hash_is_keyed_so_an_id_number_cannot_be_guessed_from_it(
         assert idempotency._request_hash() == stored  # the same request, same key
         app.config["SECRET_KEY"] = "another-secret-key-long-enough-0123456789ab"
         assert idempotency._request_hash() != stored
+
+
+def test_the_endpoints_commit_marks_the_record_in_the_same_transaction(
+    client, create_user, api_token
+) -> None:
+    """What another connection sees right after the endpoint's first commit:
+    the record already says something was committed (so a node dying before
+    the answer is stored never lets a retry do it twice)."""
+    from flask import g
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    seen: list[int | None] = []
+
+    def after_commit(session: Session) -> None:
+        from flask import has_request_context
+
+        if not has_request_context() or g.get("idempotency_record_id") is None:
+            return
+        if session.in_nested_transaction():
+            return  # a savepoint released: nothing is committed yet
+        with db.engine.connect() as other:
+            seen.append(
+                other.scalar(
+                    select(IdempotencyRecord.status_code).where(
+                        IdempotencyRecord.id == g.idempotency_record_id
+                    )
+                )
+            )
+
+    event.listen(Session, "after_commit", after_commit)
+    try:
+        headers = {**api_token(create_user("moderator")), "Idempotency-Key": "k-mark"}
+        resp = client.post(URL, json=[need_row(1)], headers=headers)
+    finally:
+        event.remove(Session, "after_commit", after_commit)
+    assert resp.status_code == 200
+    assert seen and seen[0] == 0  # marked by the endpoint's own commit
+    stored = db.session.scalars(
+        select(IdempotencyRecord.status_code).where(IdempotencyRecord.key == "k-mark")
+    ).one()
+    assert stored == 200
+
+
+def test_a_dead_workers_key_is_taken_over_only_if_it_changed_nothing(
+    app, client, create_user, api_token
+) -> None:
+    """A record left pending by a worker that died: if its request never
+    committed, the key is free again after IDEMPOTENCY_STALE_SECONDS; if it
+    committed, the key keeps answering 409 (the change is saved, not its
+    answer), however old."""
+    from datetime import timedelta
+
+    from charitylink.core.timeutil import utcnow
+
+    user = create_user("moderator")
+    headers = api_token(user)
+    body = [need_row(1)]
+    stale = utcnow() - timedelta(seconds=app.config["IDEMPOTENCY_STALE_SECONDS"] + 5)
+
+    def digest(rows: list[dict]) -> str:
+        from charitylink.core import idempotency
+
+        with app.test_request_context(URL, method="POST", json=rows):
+            return idempotency._request_hash()
+
+    def left_behind(key: str, status: int | None, at: Any) -> None:
+        db.session.add(
+            IdempotencyRecord(
+                user_key=f"user:{user.id}",
+                key=key,
+                request_hash=digest(body if key != "k-lost" else [need_row(2)]),
+                status_code=status,
+                user_id=user.id,
+                created_at=at,
+            )
+        )
+        db.session.commit()
+
+    # Pending, young: still "in progress" (its worker may be alive).
+    left_behind("k-young", None, utcnow())
+    before = _counts()
+    resp = client.post(
+        URL, json=body, headers={**headers, "Idempotency-Key": "k-young"}
+    )
+    assert resp.status_code == 409
+    assert resp.json["error"]["code"] == "idempotency_in_progress"
+    assert _counts() == before
+    # Pending, stale, never marked: taken over and run.
+    left_behind("k-dead", None, stale)
+    resp = client.post(URL, json=body, headers={**headers, "Idempotency-Key": "k-dead"})
+    assert resp.status_code == 200 and resp.json["summary"]["created"] == 1
+    assert "Idempotent-Replayed" not in resp.headers
+    again = client.post(
+        URL, json=body, headers={**headers, "Idempotency-Key": "k-dead"}
+    )
+    assert again.headers["Idempotent-Replayed"] == "true"
+    # Marked (it committed), answer lost: 409 for good, nothing runs again.
+    left_behind("k-lost", 0, stale)
+    before = _counts()
+    resp = client.post(
+        URL, json=[need_row(2)], headers={**headers, "Idempotency-Key": "k-lost"}
+    )
+    assert resp.status_code == 409
+    assert resp.json["error"]["code"] == "idempotency_in_progress"
+    assert "新的 Idempotency-Key" in resp.json["error"]["message"]
+    assert _counts() == before

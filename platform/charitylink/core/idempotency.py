@@ -15,8 +15,19 @@ Semantics (draft-ietf-httpapi-idempotency-key-header, as Stripe does it):
 The key is claimed by inserting a *pending* record in its own committed
 transaction before the endpoint runs (so two concurrent requests cannot both
 run: the second hits the unique constraint), and the response is stored when
-the endpoint returns. A 5xx answer deletes the record, so the client may retry
-with the same key. Keys are scoped per caller (``user:<id>``). Only an
+the endpoint returns. The endpoint's first commit also marks the record
+(``status_code`` 0, in that same transaction), so the record always tells
+whether the request changed anything:
+
+- a 5xx answer or an escaped exception before any commit deletes the record,
+  so the client may retry with the same key;
+- a record still pending (never marked) after ``IDEMPOTENCY_STALE_SECONDS``
+  belongs to a worker or node that died before changing anything: the next
+  request with the key takes it over and runs;
+- a marked record whose response was never stored (the worker died, or the
+  endpoint failed, after committing) answers 409 for good: the change is
+  saved, its answer is not, so the client checks the object and uses a new
+  key rather than risk doing it twice. Keys are scoped per caller (``user:<id>``). Only an
 authenticated caller gets a record: an anonymous POST ignores the header, so
 nobody can fill the table without a token, and authentication is answered
 before anything about the key (a 401 comes before a 400 or 422). ``POST
@@ -40,11 +51,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    event,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from charitylink.core import jsonbody
 from charitylink.core.i18n import _
@@ -64,6 +76,8 @@ class IdempotencyRecord(Model):
     user_key: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
+    # None: pending, nothing committed; COMMITTED: the endpoint committed, its
+    # answer not stored yet; else the answer's status.
     status_code: Mapped[int | None]
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -71,6 +85,7 @@ class IdempotencyRecord(Model):
 
 
 HEADER = "Idempotency-Key"
+COMMITTED = 0
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 # Their answers hold a secret shown once (a token, a webhook's signing key):
 # never kept in an idempotency record.
@@ -129,17 +144,62 @@ def before_request() -> Response | None:
         return None
     user_key = f"user:{user.id}"
     digest = _request_hash()
-    record = IdempotencyRecord(
-        user_key=user_key, key=key, request_hash=digest, user_id=user.id
-    )
-    db.session.add(record)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return _existing(user_key, key, digest)
+    for attempt in (1, 2):
+        record = IdempotencyRecord(
+            user_key=user_key, key=key, request_hash=digest, user_id=user.id
+        )
+        db.session.add(record)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == 1 and _take_over_stale(user_key, key):
+                continue
+            return _existing(user_key, key, digest)
+        break
     g.idempotency_record_id = record.id
     return None
+
+
+def _take_over_stale(user_key: str, key: str) -> bool:
+    """Delete the key's record if it is still pending, unmarked, after
+    IDEMPOTENCY_STALE_SECONDS: its request died before committing anything
+    (a live request's first commit marks it). True if one went."""
+    from datetime import timedelta
+
+    seconds = int(current_app.config.get("IDEMPOTENCY_STALE_SECONDS", 600))
+    result: Any = db.session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.user_key == user_key,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.status_code.is_(None),
+            IdempotencyRecord.created_at < utcnow() - timedelta(seconds=seconds),
+        )
+    )
+    db.session.commit()
+    return bool(result.rowcount)
+
+
+def _mark_committed(session: Session) -> None:
+    """``before_commit`` of every session: inside a request that holds a key,
+    each commit also marks the record, in the same transaction. Not a
+    savepoint's release (its outer transaction may still roll back), and
+    every commit, not the first only: a commit that fails takes its mark
+    with it, and the statement changes nothing once the mark is there."""
+    from flask import has_request_context
+
+    if not has_request_context() or session.in_nested_transaction():
+        return
+    record_id = g.get("idempotency_record_id")
+    if record_id is None:
+        return
+    session.execute(
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.id == record_id, IdempotencyRecord.status_code.is_(None)
+        )
+        .values(status_code=COMMITTED)
+    )
 
 
 def _existing(user_key: str, key: str, digest: str) -> Response:
@@ -164,6 +224,15 @@ def _existing(user_key: str, key: str, digest: str) -> Response:
             "idempotency_in_progress",
             _("相同 Idempotency-Key 的请求仍在处理中，请稍后重试。"),
         )
+    if record.status_code == COMMITTED:
+        return _error(
+            409,
+            "idempotency_in_progress",
+            _(
+                "相同 Idempotency-Key 的请求已保存了更改，但未能保存应答："
+                "请先查询相关对象的状态，再用新的 Idempotency-Key 重试。"
+            ),
+        )
     resp = Response(
         record.response_body or "",
         status=record.status_code,
@@ -180,9 +249,7 @@ def after_request(response: Response) -> Response:
     # Whatever the endpoint left in the session is settled; this is a new txn.
     db.session.rollback()
     if response.status_code >= 500:
-        db.session.execute(
-            delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
-        )
+        _free_unless_committed(record_id)
     else:
         db.session.execute(
             update(IdempotencyRecord)
@@ -202,10 +269,18 @@ def teardown(exc: BaseException | None) -> None:
     if record_id is None or exc is None:
         return
     db.session.rollback()
-    db.session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
-    )
+    _free_unless_committed(record_id)
     db.session.commit()
+
+
+def _free_unless_committed(record_id: int) -> None:
+    # A request that committed something keeps its mark: a retry must not
+    # do it again.
+    db.session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.id == record_id, IdempotencyRecord.status_code.is_(None)
+        )
+    )
 
 
 def register(bp: Blueprint) -> None:
@@ -213,6 +288,8 @@ def register(bp: Blueprint) -> None:
     bp.before_request(before_request)
     bp.after_request(after_request)
     bp.teardown_request(teardown)
+    if not event.contains(Session, "before_commit", _mark_committed):
+        event.listen(Session, "before_commit", _mark_committed)
 
 
 def prune(older_than_days: int = 30) -> int:
