@@ -28,6 +28,7 @@ FILTERS: list[dict[str, Any]] = [
     {"region": "22"},
     {"region": "2202", "need_type": "medical"},
     {"status": "published", "urgency": "high"},
+    {"region": "220202"},
 ]
 
 
@@ -139,7 +140,7 @@ def test_several_words_exact_totals_facets_and_order(  # type: ignore[no-untyped
     if engine != "pg":
         return
     assert all(u is not None for u in used)
-    # The same answers as the GIN path (ts_rank orders differently: sets).
+    # The same matches as the GIN path (which ranks by ts_rank).
     with monkeypatch.context() as m:
         m.setattr(pg_backend, "_words_answer", lambda query: False)
         check(engine, ordered=False)

@@ -157,10 +157,9 @@ class SearchPacked(Model):
     by_amount: Mapped[list[int] | None] = mapped_column(_array(Integer), nullable=True)
     # The same postings as bytes, for searches of several words (read whole
     # and intersected in the application): ``postings`` one big-endian int32
-    # per posting, need id × 8 + fields, ascending; ``attrs`` six bytes per
-    # posting in the same order — city (first four digits of the public
-    # region code, int16), then category, need type, status and urgency
-    # codes. NULL in a pack by older code (several words then use GIN).
+    # per posting, need id × 8 + fields, ascending; ``attrs`` eight bytes
+    # per posting in the same order — the public region code (int32), then
+    # category, need type, status and urgency codes. NULL in a pack by older code (several words then use GIN).
     postings: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     attrs: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 

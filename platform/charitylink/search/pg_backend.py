@@ -176,8 +176,8 @@ _PACK_SQL = text(
 # The packed postings again as bytes, for searches of several words (read
 # whole and intersected in the application, ``_search_words``): ``postings``
 # one big-endian int32 per posting, need id × 8 + fields, ascending; ``attrs``
-# six bytes per posting in the same order: the city (first four digits of
-# the public region code) as int16, then the category, need type, status and
+# eight bytes per posting in the same order: the public region code (a
+# county: six digits) as int32, then the category, need type, status and
 # urgency codes. A byte string is sent as it is stored; an array is converted
 # element by element on the way out. (The migration 0022 keeps a copy.)
 _BYTES_SQL = text(
@@ -186,7 +186,7 @@ _BYTES_SQL = text(
         postings = (SELECT string_agg(int4send(u.i * 8 + u.f), ''::bytea ORDER BY u.i)
                     FROM unnest(p.ids, p.fields) AS u(i, f)),
         attrs = (SELECT string_agg(
-                        int2send(coalesce(left(u.r::text, 4), '0')::smallint)
+                        int4send(coalesce(left(u.r::text, 6), '0')::integer)
                         || set_byte(set_byte(set_byte(set_byte(
                                '\\x00000000'::bytea, 0, u.c), 1, u.t), 2, u.s), 3, u.g),
                         ''::bytea ORDER BY u.i)
@@ -616,10 +616,12 @@ _WORDS_SQL = """
            NULL, NULL, array_agg(object_id)
     FROM search_stale
 """
-# Six bytes per posting in ``search_packed.attrs``.
+# Eight bytes per posting in ``search_packed.attrs``; public region codes
+# are counties (six digits).
+COUNTY = 6
 _ATTRS = np.dtype(
     [
-        ("city", ">i2"),
+        ("region", ">i4"),
         ("category", "u1"),
         ("need_type", "u1"),
         ("status", "u1"),
@@ -631,16 +633,15 @@ _LABELLED = ("category", "need_type", "status", "urgency")
 
 def _words_answer(query: NeedQuery) -> bool:
     """Whether ``_search_words`` can answer: relevance order, filters on
-    region (up to a city), category, need type, status and urgency, facets at
-    province or city level."""
+    region, category, need type, status and urgency, any facets."""
     f = query.filters
     if query.page.sort != "relevance":
         return False
     if f.min_amount is not None or f.max_amount is not None:
         return False
-    if f.region and (len(f.region) > CELL_REGION or f.region.startswith("0")):
+    if f.region and (len(f.region) > COUNTY or f.region.startswith("0")):
         return False
-    return not (query.facets and query.region_facet_length > CELL_REGION)
+    return not (query.facets and query.region_facet_length > COUNTY)
 
 
 @dataclass
@@ -825,17 +826,17 @@ def _filter_packed(
     """The packed matches passing the filters (from the attrs of the
     word with the fewest postings, ``columns``; ``sel``: the matches'
     positions in them), counted into ``facets``; None if a region code is
-    shorter than a city's."""
+    not a county's (six digits)."""
     f = query.filters
     hit, score, sel = found
     if len(sel) == 0:
         return hit, score
-    city = columns["city"][sel]
-    if city.min() < 1000:
+    region = columns["region"][sel]
+    if region.min() < 10 ** (COUNTY - 1):
         return None
     keep = None
     if f.region:
-        keep = city // 10 ** (CELL_REGION - len(f.region)) == int(f.region)
+        keep = region // 10 ** (COUNTY - len(f.region)) == int(f.region)
     for name in _LABELLED:
         value = getattr(f, name)
         if value:
@@ -843,9 +844,9 @@ def _filter_packed(
             same = columns[name][sel] == code
             keep = same if keep is None else keep & same
     if keep is not None:
-        hit, score, sel, city = hit[keep], score[keep], sel[keep], city[keep]
+        hit, score, sel, region = hit[keep], score[keep], sel[keep], region[keep]
     if query.facets and len(sel):
-        _count_facets(query, labels, columns, sel, city, facets)
+        _count_facets(query, labels, columns, sel, region, facets)
     return hit, score
 
 
@@ -854,10 +855,10 @@ def _count_facets(
     labels: list[str],
     columns: dict[str, Any],
     sel: Any,
-    city: Any,
+    region: Any,
     facets: Any,
 ) -> None:
-    counted = np.bincount(city // 10 ** (CELL_REGION - query.region_facet_length))
+    counted = np.bincount(region // 10 ** (COUNTY - query.region_facet_length))
     for v in np.flatnonzero(counted):
         facets["region"][str(v)] = int(counted[v])
     for name in ("category", "need_type"):
@@ -902,7 +903,7 @@ def _search_words(session: Session, query: NeedQuery) -> Hits | None:
     exact. Relevance is the sum over the words of ``fields`` (4 title, 2
     body, 1 labels: the one-word order, added up), ties newest first. None:
     not answerable this way (a pack by older code, a region code that is not
-    a 4-digit city prefix)."""
+    a county's six digits)."""
     f = query.filters
     want = bool(query.facets or f.region or any(getattr(f, n) for n in _LABELLED))
     data = _read_words(session, query, want)
@@ -1056,6 +1057,9 @@ class PgBackend:
             d.tsv.op("@@")(tsq),
             *_filters(d, query.filters),
         ]
+        # Relevance here stays ts_rank: the sum of the words' places that
+        # ``_search_words`` ranks by, computed from each matching tsvector,
+        # cost 5-10 times as much at 1,000,000 needs (docs/search.md).
         rank = func.ts_rank(d.tsv, tsq)
         key, descending = _sort_key(d, query.page.sort, rank)
         # One pass over the matches: a MATERIALIZED CTE holds (id, sort key,

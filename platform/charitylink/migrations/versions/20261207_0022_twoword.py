@@ -1,7 +1,8 @@
 """Several words at a million needs: each packed word's postings as bytes
 (``search_packed.postings``: need id × 8 + fields, ascending, big-endian
 int32) and the public columns of the same needs (``search_packed.attrs``:
-city as int16, category, need type, status, urgency as one byte each), so a
+the public region code as int32, category, need type, status, urgency as
+one byte each), so a
 search of several words reads a few hundred KB per word and intersects,
 ranks and counts them in the application (docs/search.md, "Several words").
 
@@ -28,7 +29,7 @@ FILL = """
         postings = (SELECT string_agg(int4send(u.i * 8 + u.f), ''::bytea ORDER BY u.i)
                     FROM unnest(p.ids, p.fields) AS u(i, f)),
         attrs = (SELECT string_agg(
-                        int2send(coalesce(left(u.r::text, 4), '0')::smallint)
+                        int4send(coalesce(left(u.r::text, 6), '0')::integer)
                         || set_byte(set_byte(set_byte(set_byte(
                                '\\x00000000'::bytea, 0, u.c), 1, u.t), 2, u.s), 3, u.g),
                         ''::bytea ORDER BY u.i)
