@@ -152,10 +152,11 @@ def test_several_words_exact_totals_facets_and_order(  # type: ignore[no-untyped
     assert used and all(u is not None for u in used)
 
 
-def test_words_the_packed_path_does_not_answer(  # type: ignore[no-untyped-def]
+def test_several_words_by_amount_and_county(  # type: ignore[no-untyped-def]
     app, need, index_now, engine
 ) -> None:
-    """Sorted by amount, an amount filter, county facets: still exact."""
+    """Sorted by amount and an amount filter (the GIN path on PostgreSQL),
+    county facets: exact."""
     for i in range(4):
         need(f"{A}{B}求助{i}", amount_fen=100_000 * (i + 1), region_code="220102")
     need(f"{A}求助", amount_fen=900_000)
