@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -154,6 +155,13 @@ class SearchPacked(Model):
     # The same word's need ids ordered by amount (largest first, then newest):
     # the first page of a search sorted by amount is their first elements.
     by_amount: Mapped[list[int] | None] = mapped_column(_array(Integer), nullable=True)
+    # The same postings as bytes, for searches of several words (read whole
+    # and intersected in the application): ``postings`` one big-endian int32
+    # per posting, need id × 8 + fields, ascending; ``attrs`` eight bytes
+    # per posting in the same order — the public region code (int32), then
+    # category, need type, status and urgency codes. NULL in a pack by older code (several words then use GIN).
+    postings: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    attrs: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class SearchCells(Model):

@@ -21,10 +21,14 @@ listed in ``search_stale`` so their packed elements are skipped).
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -167,6 +171,27 @@ _PACK_SQL = text(
         ORDER BY 1, 3 DESC, 2 DESC
     ) AS p
     GROUP BY word
+    """
+)
+# The packed postings again as bytes, for searches of several words (read
+# whole and intersected in the application, ``_search_words``): ``postings``
+# one big-endian int32 per posting, need id × 8 + fields, ascending; ``attrs``
+# eight bytes per posting in the same order: the public region code (a
+# county: six digits) as int32, then the category, need type, status and
+# urgency codes. A byte string is sent as it is stored; an array is converted
+# element by element on the way out. (The migration 0022 keeps a copy.)
+_BYTES_SQL = text(
+    """
+    UPDATE search_packed AS p SET
+        postings = (SELECT string_agg(int4send(u.i * 8 + u.f), ''::bytea ORDER BY u.i)
+                    FROM unnest(p.ids, p.fields) AS u(i, f)),
+        attrs = (SELECT string_agg(
+                        int4send(coalesce(left(u.r::text, 6), '0')::integer)
+                        || set_byte(set_byte(set_byte(set_byte(
+                               '\\x00000000'::bytea, 0, u.c), 1, u.t), 2, u.s), 3, u.g),
+                        ''::bytea ORDER BY u.i)
+                 FROM unnest(p.ids, p.region, p.category, p.need_type, p.status,
+                             p.urgency) AS u(i, r, c, t, s, g))
     """
 )
 # Per word, the packed needs per city × category × need type × status; the
@@ -543,6 +568,382 @@ def _ranked_page(session: Session, query: NeedQuery, word: str) -> list[int] | N
     return [int(i) for i in session.scalars(text(sql), params)]
 
 
+# Several words (``_search_words``), in one statement so that the packed
+# postings, the rows changed since the pack and the list of those needs come
+# from one snapshot: g = 0 the query's lexemes and the label codes; g = 1
+# each packed word's postings, with ``attrs`` for the word with the fewest
+# postings (every match is among them) when filters or facets need them
+# (b'' if not needed or held here; NULL for the other words);
+# g = 2 the rows of the needs changed since the pack; g = 3 those needs.
+# A word's bytes are not sent again when this process holds them decoded
+# (``_Decoded``; its key: the word, the row's version and the bytes' size).
+# Run on the driver's cursor in binary: a byte string then arrives as it is
+# stored (as text it is sent in hex and decoded again: ~6× slower).
+_WORDS_SQL = """
+    WITH w AS (
+        SELECT tsvector_to_array(to_tsvector('simple', CAST(%(q)s AS text))) AS words)
+    SELECT 0 AS g, NULL::text AS word, NULL::bytea AS postings,
+           NULL::bytea AS attrs, (SELECT words FROM w) AS words,
+           (SELECT array_agg(value ORDER BY code) FROM search_vocab) AS labels,
+           NULL::integer AS object_id, NULL::integer AS fields,
+           NULL::text AS region, NULL::text AS category, NULL::text AS need_type,
+           NULL::text AS status, NULL::text AS urgency, NULL::text AS version,
+           NULL::integer[] AS ids
+    UNION ALL
+    SELECT 1, p.word,
+           CASE WHEN p.postings IS NULL THEN NULL::bytea
+                WHEN p.word || ' ' || p.xmin::text || ' '
+                     || octet_length(p.postings)::text
+                     = ANY(CAST(%(cached)s AS text[])) THEN ''::bytea
+                ELSE p.postings END,
+           CASE WHEN p.word <> (
+                    SELECT q.word FROM search_packed AS q
+                    WHERE q.word IN (SELECT unnest(words) FROM w)
+                    ORDER BY octet_length(q.postings), q.word LIMIT 1) THEN NULL
+                WHEN CAST(%(attrs)s AS boolean) AND NOT p.word || ' ' || p.xmin::text
+                     || ' ' || octet_length(p.postings)::text
+                     = ANY(CAST(%(cached_attrs)s AS text[])) THEN p.attrs
+                ELSE ''::bytea END,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           p.xmin::text || ' ' || octet_length(p.postings)::text, NULL
+    FROM search_packed AS p WHERE p.word IN (SELECT unnest(words) FROM w)
+    UNION ALL
+    SELECT 2, word, NULL, NULL, NULL, NULL, object_id, fields, region, category,
+           need_type, status, urgency, NULL, NULL
+    FROM search_postings WHERE word IN (SELECT unnest(words) FROM w)
+    UNION ALL
+    SELECT 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, array_agg(object_id)
+    FROM search_stale
+"""
+# Eight bytes per posting in ``search_packed.attrs``; public region codes
+# are counties (six digits).
+COUNTY = 6
+_ATTRS = np.dtype(
+    [
+        ("region", ">i4"),
+        ("category", "u1"),
+        ("need_type", "u1"),
+        ("status", "u1"),
+        ("urgency", "u1"),
+    ]
+)
+_LABELLED = ("category", "need_type", "status", "urgency")
+
+
+def _words_answer(query: NeedQuery) -> bool:
+    """Whether ``_search_words`` can answer: relevance order, filters on
+    region, category, need type, status and urgency, any facets."""
+    f = query.filters
+    if query.page.sort != "relevance":
+        return False
+    if f.min_amount is not None or f.max_amount is not None:
+        return False
+    if f.region and (len(f.region) > COUNTY or f.region.startswith("0")):
+        return False
+    return not (query.facets and query.region_facet_length > COUNTY)
+
+
+@dataclass
+class _Decoded:
+    """A packed word's postings as arrays: need ids (ascending) and fields;
+    ``dense``, made when first needed, has the fields at each need id (0: the
+    need lacks the word; one zero past the largest id, for lookups of larger
+    ids with ``mode="clip"``)."""
+
+    ids: Any
+    fields: Any
+    dense: Any = None
+    attrs: bytes | None = None  # read when a search first needs them
+    decoded: dict[str, Any] | None = None  # attrs as one array per column
+
+    @property
+    def nbytes(self) -> int:
+        dense = 0 if self.dense is None else self.dense.nbytes
+        attrs = 3 * len(self.attrs or b"")  # the bytes and their columns
+        return int(self.ids.nbytes + self.fields.nbytes + dense + attrs)
+
+    def columns(self) -> dict[str, Any]:
+        """The attrs as native arrays, one per column (decoded once)."""
+        if self.decoded is None:
+            rec = np.frombuffer(self.attrs or b"", dtype=_ATTRS)
+            self.decoded = {n: rec[n].astype(np.intp) for n in _ATTRS.names or ()}
+            _DECODED.grew()
+        return self.decoded
+
+    def spread(self) -> Any:
+        if self.dense is None:
+            dense = np.zeros(int(self.ids[-1]) + 2 if len(self.ids) else 1, np.uint8)
+            dense[self.ids] = self.fields  # fields ≥ 1
+            self.dense = dense
+            _DECODED.grew()
+        return self.dense
+
+
+class _DecodedCache:
+    """Per process, the decoded postings of the words searched last, up to
+    ``limit`` bytes (least recently used first out). An entry is valid while
+    its row is: the key holds the row's version (``xmin``, new with every
+    pack) and the bytes' size, and the statement sends the bytes only for
+    the words whose current key this process does not hold."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.entries: OrderedDict[str, _Decoded] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def held(self) -> dict[str, _Decoded]:
+        """The entries now, marked as just used (the caller keeps them,
+        whatever is evicted meanwhile)."""
+        with self.lock:
+            return dict(self.entries)
+
+    def used(self, key: str) -> None:
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+
+    def put(self, key: str, postings: bytes) -> _Decoded:
+        # As the platform's index type: numpy converts any other index
+        # array on every scatter or gather.
+        v = np.frombuffer(postings, dtype=">i4").astype(np.intp)
+        found = _Decoded(v >> 3, (v & 7).astype(np.uint8))
+        with self.lock:
+            self.entries[key] = found
+        self.grew()
+        return found
+
+    def grew(self) -> None:
+        with self.lock:
+            total = sum(d.nbytes for d in self.entries.values())
+            while len(self.entries) > 1 and total > self.limit:
+                _key, old = self.entries.popitem(last=False)
+                total -= old.nbytes
+
+
+# ~5 MB per word in a tenth of a million needs (ids, fields and the dense
+# array): the commonest words of a search box fit.
+_DECODED = _DecodedCache(96 << 20)
+
+
+@dataclass
+class _Words:
+    """What ``_WORDS_SQL`` read for one search."""
+
+    words: list[str]
+    labels: list[str]  # code i is labels[i - 1]; 0 = none
+    packed: dict[str, _Decoded] = field(default_factory=dict)
+    first: str | None = None  # the word whose attrs were read
+    attrs: dict[str, Any] | None = None  # columns of ``first``'s attrs
+    live: dict[str, dict[int, int]] = field(default_factory=dict)  # word: id: fields
+    live_attrs: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    stale: list[int] = field(default_factory=list)
+    old_pack: bool = False  # a pack by older code: no bytes
+
+
+def _read_words(session: Session, query: NeedQuery, want: bool) -> _Words:
+    from psycopg.rows import namedtuple_row
+
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    held = _DECODED.held()
+    with driver.cursor(binary=True, row_factory=namedtuple_row) as cur:
+        cur.execute(
+            _WORDS_SQL,
+            {
+                "q": " ".join(query.tokens),
+                "attrs": want,
+                "cached": list(held),
+                "cached_attrs": [k for k, d in held.items() if d.attrs is not None],
+            },
+        )
+        rows = cur.fetchall()
+    words = sorted(set(rows[0].words or []))
+    data = _Words(words, list(rows[0].labels or []), live={w: {} for w in words})
+    for r in rows[1:]:
+        if r.g == 1:
+            if r.postings is None:
+                data.old_pack = True
+                continue
+            key = f"{r.word} {r.version}"
+            if r.postings:
+                data.packed[r.word] = _DECODED.put(key, bytes(r.postings))
+            else:  # this process holds them (the statement sent b'')
+                data.packed[r.word] = held[key]
+                _DECODED.used(key)
+            if r.attrs is not None:  # the word with the fewest postings
+                data.first = r.word
+                if r.attrs:
+                    data.packed[r.word].attrs = bytes(r.attrs)
+                if want and data.packed[r.word].attrs is not None:
+                    data.attrs = data.packed[r.word].columns()
+        elif r.g == 2:
+            data.live[r.word][r.object_id] = r.fields
+            data.live_attrs[r.object_id] = (
+                r.region,
+                r.category,
+                r.need_type,
+                r.status,
+                r.urgency,
+            )
+        elif r.g == 3:
+            data.stale = list(r.ids or [])
+    return data
+
+
+def _intersect(data: _Words, want: bool) -> tuple[Any, Any, Any]:
+    """The packed needs unchanged since the pack having every word: ids,
+    summed fields and (``want``) their attrs records."""
+    packed, stale, words = data.packed, data.stale, data.words
+    # Driven by the word with the fewest postings (the one whose attrs were
+    # read): each other word's fields are looked up by need id.
+    first = data.first or min(words, key=lambda w: (len(packed[w].ids), w))
+    hit, fields = packed[first].ids, packed[first].fields
+    sel = np.arange(len(hit)) if want else hit  # positions in ``attrs``
+    if stale:
+        # Their packed postings are out of date (their rows count instead).
+        gone = np.zeros(max(stale) + 2, dtype=bool)
+        gone[stale] = True
+        keep = ~np.take(gone, hit, mode="clip")
+        hit, fields, sel = hit[keep], fields[keep], sel[keep]
+    score = fields.astype(np.int32)
+    for w in words:
+        if w == first:
+            continue
+        got = np.take(packed[w].spread(), hit, mode="clip")
+        keep = got > 0
+        hit, sel, score = hit[keep], sel[keep], score[keep] + got[keep]
+    return hit, score, sel
+
+
+def _filter_packed(
+    query: NeedQuery,
+    labels: list[str],
+    columns: dict[str, Any],
+    found: tuple[Any, Any, Any],
+    facets: Any,
+) -> tuple[Any, Any] | None:
+    """The packed matches passing the filters (from the attrs of the
+    word with the fewest postings, ``columns``; ``sel``: the matches'
+    positions in them), counted into ``facets``; None if a region code is
+    not a county's (six digits)."""
+    f = query.filters
+    hit, score, sel = found
+    if len(sel) == 0:
+        return hit, score
+    region = columns["region"][sel]
+    if region.min() < 10 ** (COUNTY - 1):
+        return None
+    keep = None
+    if f.region:
+        keep = region // 10 ** (COUNTY - len(f.region)) == int(f.region)
+    for name in _LABELLED:
+        value = getattr(f, name)
+        if value:
+            code = labels.index(value) + 1 if value in labels else -1
+            same = columns[name][sel] == code
+            keep = same if keep is None else keep & same
+    if keep is not None:
+        hit, score, sel, region = hit[keep], score[keep], sel[keep], region[keep]
+    if query.facets and len(sel):
+        _count_facets(query, labels, columns, sel, region, facets)
+    return hit, score
+
+
+def _count_facets(
+    query: NeedQuery,
+    labels: list[str],
+    columns: dict[str, Any],
+    sel: Any,
+    region: Any,
+    facets: Any,
+) -> None:
+    counted = np.bincount(region // 10 ** (COUNTY - query.region_facet_length))
+    for v in np.flatnonzero(counted):
+        facets["region"][str(v)] = int(counted[v])
+    for name in ("category", "need_type"):
+        counted = np.bincount(columns[name][sel], minlength=len(labels) + 1)
+        for code in np.flatnonzero(counted):
+            facets[name][labels[code - 1] if code else None] = int(counted[code])
+
+
+def _filter_rows(
+    query: NeedQuery, data: _Words, row_hits: list[tuple[int, int]], facets: Any
+) -> list[tuple[int, int]]:
+    """The matches among the needs changed since the pack passing the
+    filters, counted into ``facets``."""
+    f = query.filters
+    kept = []
+    for points, i in row_hits:
+        region, category, need_type, status, urgency = data.live_attrs[i]
+        current = dict(
+            zip(_LABELLED, (category, need_type, status, urgency), strict=True)
+        )
+        if f.region and not (region or "").startswith(f.region):
+            continue
+        if any(getattr(f, n) and current[n] != getattr(f, n) for n in _LABELLED):
+            continue
+        kept.append((points, i))
+        if query.facets:
+            r = region[: query.region_facet_length] if region else region
+            for name, value in (
+                ("region", r),
+                ("category", category),
+                ("need_type", need_type),
+            ):
+                facets[name][value] = facets[name].get(value, 0) + 1
+    return kept
+
+
+def _search_words(session: Session, query: NeedQuery) -> Hits | None:
+    """Several words (or one word the parser splits into several lexemes)
+    without a pass over the documents: each word's postings are read as bytes
+    (the packed ones of needs unchanged since the pack, plus the rows of the
+    needs changed since) and intersected here, exactly, so the total is
+    exact. Relevance is the sum over the words of ``fields`` (4 title, 2
+    body, 1 labels: the one-word order, added up), ties newest first. None:
+    not answerable this way (a pack by older code, a region code that is not
+    a county's six digits)."""
+    f = query.filters
+    want = bool(query.facets or f.region or any(getattr(f, n) for n in _LABELLED))
+    data = _read_words(session, query, want)
+    if not data.words or data.old_pack:
+        return None
+    words, live = data.words, data.live
+    # The needs changed since the pack (or all, without a pack): their rows.
+    in_rows = set.intersection(*(set(live[w]) for w in words))
+    row_hits = [(sum(live[w][i] for w in words), i) for i in in_rows]
+    found = None
+    if all(w in data.packed for w in words):  # else only changed needs match
+        if want and data.attrs is None:
+            return None
+        found = _intersect(data, want)
+    facets: dict[str, dict[str, int]] = {"region": {}, "category": {}, "need_type": {}}
+    if want:
+        if found is not None:
+            assert data.attrs is not None
+            kept = _filter_packed(query, data.labels, data.attrs, found, facets)
+            if kept is None:
+                return None
+            found = (*kept, None)
+        row_hits = _filter_rows(query, data, row_hits, facets)
+    # The page: highest score first, ties newest first — one key per match
+    # (score × 2^32 + id), the top of which is found without sorting them all.
+    keys = np.array([(p << 32) + i for p, i in row_hits], dtype=np.int64)
+    if found is not None:
+        hit, score, _sel = found
+        keys = np.concatenate([keys, (score.astype(np.int64) << 32) + hit])
+    total, end = len(keys), query.page.offset + query.page.per_page
+    if total > end:
+        keys = keys[np.argpartition(keys, total - end)[total - end :]]
+    page = np.sort(keys)[::-1][query.page.offset : end] & 0xFFFFFFFF
+    return Hits(
+        ids=[int(i) for i in page],
+        total=total,
+        facets=facets if query.facets else {},
+    )
+
+
 def _tsquery(tokens: list[str]) -> Any:
     # plainto_tsquery takes any text (no syntax): the words AND-ed, nothing parsed.
     return func.plainto_tsquery("simple", " ".join(tokens))
@@ -598,6 +999,7 @@ def _pack(conn: Connection) -> int:
     conn.execute(text("SET LOCAL enable_hashagg = off"))
     conn.execute(text("SET LOCAL work_mem = '256MB'"))
     words = conn.execute(_PACK_SQL).rowcount
+    conn.execute(_BYTES_SQL)
     conn.execute(delete(SearchCells))
     conn.execute(_CELLS_SQL)
     conn.execute(text("RESET enable_hashagg"))
@@ -638,6 +1040,10 @@ class PgBackend:
             hits, lexemes = self._search_word(session, query, query.tokens[0])
             if lexemes <= 1:  # 0: nothing to search for, nothing found
                 return hits
+        if _words_answer(query):
+            words = _search_words(session, query)
+            if words is not None:
+                return words
         # One table: the words (GIN) and copies of the public columns, so a
         # common word costs no join of every match to ``needs``. The tsquery is
         # computed once per statement (a scalar subquery): in a prepared
@@ -651,6 +1057,9 @@ class PgBackend:
             d.tsv.op("@@")(tsq),
             *_filters(d, query.filters),
         ]
+        # Relevance here stays ts_rank: the sum of the words' places that
+        # ``_search_words`` ranks by, computed from each matching tsvector,
+        # cost 5-10 times as much at 1,000,000 needs (docs/search.md).
         rank = func.ts_rank(d.tsv, tsq)
         key, descending = _sort_key(d, query.page.sort, rank)
         # One pass over the matches: a MATERIALIZED CTE holds (id, sort key,
