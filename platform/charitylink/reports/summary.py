@@ -170,6 +170,19 @@ ORG_HOUSEHOLDS = sa.Table(
 #       needs = households = the households, requested = the sum over them of
 #       the largest monthly amount each reported for the type, reached and
 #       delivered = theirs in the scope (true region only)
+# Per China day of publication (true region only), for the cuts with a
+# period, which add up the days they cover:
+#   'D' day                the published needs
+#   'C' day|category|type|status   the same (the matrix of a period)
+#   'M' day|UTC month      the same (the months of a period)
+#   'F' day|previous day   households = how many of the scope's households
+#                          have a published need that day whose previous
+#                          one (the latest earlier day) is that previous day
+#                          ('' for none); reached = the same over the days of
+#                          their needs reached. The households with a need in
+#                          [a, b] are those whose first day in [a, b] has its
+#                          previous day before a: the 'F' rows of the days in
+#                          [a, b] whose previous day is before a (or '').
 SCOPE_KEYS = ("basis", "depth", "facet", "code", "item")
 SCOPE_SUMS = sa.Table(
     "report_scope_sums",
@@ -236,6 +249,25 @@ SCOPE_DURATIONS = sa.Table(
     sa.Column("micros", sa.BigInteger, primary_key=True),
     _n("needs"),
     **_CLUSTERED,
+)
+# A household's days, read under its lock to move the 'F' rows; and the
+# cells of a region prefix, for the assistance figures of a period.
+sa.Index(
+    "ix_report_household_cells_household",
+    HOUSEHOLD_CELLS.c.household_key,
+    HOUSEHOLD_CELLS.c.grain,
+)
+sa.Index(
+    "ix_report_household_cells_region",
+    HOUSEHOLD_CELLS.c.region,
+    HOUSEHOLD_CELLS.c.grain,
+    HOUSEHOLD_CELLS.c.span,
+)
+sa.Index(
+    "ix_report_assistance_cells_region",
+    ASSISTANCE_CELLS.c.region,
+    ASSISTANCE_CELLS.c.grain,
+    ASSISTANCE_CELLS.c.span,
 )
 ALL_TYPES = "*"
 DAY_US = 86_400_000_000
@@ -425,6 +457,7 @@ def _scope_cells(out: Cells, need: Any, claims: list[Any], figures: list[int]) -
     reached = int(delivered > 0)
     member = [1, reached, delivered]
     entries = parse_assistance(need.gov_assistance) if published else ()
+    day = china_day(need.published_at) if published else ""
     for depth in DEPTHS:
         code = region[:depth]
         _add(out, SCOPE_SUMS, ("r", depth, "c", code, matrix), sums)
@@ -433,6 +466,9 @@ def _scope_cells(out: Cells, need: Any, claims: list[Any], figures: list[int]) -
         month = need.published_at.strftime("%Y-%m")
         _add(out, SCOPE_SUMS, ("r", depth, "", code, ""), sums)
         _add(out, SCOPE_SUMS, ("r", depth, "m", code, month), sums)
+        _add(out, SCOPE_SUMS, ("r", depth, "D", code, day), sums)
+        _add(out, SCOPE_SUMS, ("r", depth, "C", code, f"{day}|{matrix}"), sums)
+        _add(out, SCOPE_SUMS, ("r", depth, "M", code, f"{day}|{month}"), sums)
         _add(out, SCOPE_MEMBERS, ("r", depth, "", code, "", hk), member)
         for t, monthly in entries:
             _add(out, SCOPE_ASSISTANCE, (depth, code, hk, json.dumps(t), monthly), [1])
@@ -537,6 +573,7 @@ def apply(conn: Connection, deltas: Cells) -> None:
     for (name, key), values in deltas.items():
         by_table[name].append((key, values))
     _lock_households(by_table)
+    moved_days = _moved_days(by_table)
     after: dict[tuple[Any, ...], list[int]] = {}
     before: dict[tuple[Any, ...], dict[str, dict[int, int]]] = {}
     for name, table in TABLES.items():
@@ -557,6 +594,7 @@ def apply(conn: Connection, deltas: Cells) -> None:
                 after,
                 before,
             )
+            rows = _with_firsts(conn, rows, moved_days)
         if not rows:
             continue
         rows.sort(key=lambda r: tuple(str(k) for k in r[0]))
@@ -636,6 +674,105 @@ def _lock_households(by_table: dict[str, Rows]) -> None:
         if member not in have:
             have.add(member)
             members.append((member, [0, 0, 0]))
+
+
+Days = dict[tuple[str, str], list[int]]  # (county, China day) -> [needs, reached]
+
+
+def _moved_days(by_table: dict[str, Rows]) -> dict[str, Days]:
+    """Households whose days (published needs, needs reached per county and
+    day) change, with the change; each has its membership row of every
+    region written too (a zero change if nothing else moves): the lock under
+    which its days are read for the 'F' rows."""
+    out: dict[str, Days] = {}
+    for key, v in by_table.get(HOUSEHOLD_CELLS.name) or ():
+        grain, span, _month, region, _public, _kind, hk = key
+        if grain != "d" or not (v[0] or v[1]):
+            continue
+        acc = out.setdefault(hk, {}).setdefault((region, span), [0, 0])
+        acc[0] += v[0]
+        acc[1] += v[1]
+    out = {
+        hk: days for hk, days in out.items() if any(d[0] or d[1] for d in days.values())
+    }
+    if out:
+        members = by_table[SCOPE_MEMBERS.name]
+        have = {key for key, _v in members}
+        for hk in out:
+            member = _household_key(0, "", hk)
+            if member not in have:
+                members.append((member, [0, 0, 0]))
+    return out
+
+
+def _days_of(conn: Connection, households: list[str]) -> dict[str, Days]:
+    """The days of these households as stored (per county and day)."""
+    h = HOUSEHOLD_CELLS.c
+    out: dict[str, Days] = {}
+    for k in range(0, len(households), 200):
+        stmt = (
+            select(
+                h.household_key,
+                h.region,
+                h.span,
+                sa.func.sum(h.needs),
+                sa.func.sum(h.reached),
+            )
+            .where(h.grain == "d", h.household_key.in_(households[k : k + 200]))
+            .group_by(h.household_key, h.region, h.span)
+        )
+        for hk, region, day, needs, reached in conn.execute(stmt):
+            out.setdefault(hk, {})[(region, day)] = [int(needs or 0), int(reached or 0)]
+    return out
+
+
+def firsts(days: Days) -> dict[tuple[int, str, str], list[int]]:
+    """The 'F' rows one household's days make: {(depth, code, item): [households,
+    reached]}: in each scope, each day it has a need (a need reached) with the
+    day before it in that chain."""
+    out: dict[tuple[int, str, str], list[int]] = {}
+    for depth in DEPTHS:
+        chains: dict[str, tuple[set[str], set[str]]] = {}
+        for (region, day), (needs, reached) in days.items():
+            sets = chains.setdefault(region[:depth], (set(), set()))
+            if needs > 0:
+                sets[0].add(day)
+            if reached > 0:
+                sets[1].add(day)
+        for code, sets in chains.items():
+            for i, chain in enumerate(sets):
+                prev = ""
+                for day in sorted(chain):
+                    acc = out.setdefault((depth, code, f"{day}|{prev}"), [0, 0])
+                    acc[i] += 1
+                    prev = day
+    return out
+
+
+def _with_firsts(conn: Connection, sums: Rows, moved: dict[str, Days]) -> Rows:
+    """The sums' deltas plus the 'F' rows of each household whose days move:
+    its days read now (under its membership row's lock, this transaction's
+    own changes included) and as they were (less those changes)."""
+    if not moved:
+        return sums
+    acc = {key: list(v) for key, v in sums}
+    stored = _days_of(conn, sorted(moved))
+    for hk, delta in moved.items():
+        now = stored.get(hk, {})
+        was = {k: list(v) for k, v in now.items()}
+        for k, (d_needs, d_reached) in delta.items():
+            v = was.setdefault(k, [0, 0])
+            v[0] -= d_needs
+            v[1] -= d_reached
+        old, new = firsts(was), firsts(now)
+        for cell in old.keys() | new.keys():
+            o, n = old.get(cell, [0, 0]), new.get(cell, [0, 0])
+            if o != n:
+                depth, code, item = cell
+                row = acc.setdefault(("r", depth, "F", code, item), [0] * 8)
+                row[6] += n[0] - o[0]
+                row[7] += n[1] - o[1]
+    return [(key, v) for key, v in acc.items() if any(v)]
 
 
 def _assistance_of(
@@ -1064,7 +1201,34 @@ _UNASSISTED_SQL = (
 )
 
 
-def _sums_sql() -> str:
+def _firsts_sql() -> list[str]:
+    """The 'F' rows from the household cells' day rows: per scope and
+    household its days (with a need, with a need reached), each with the
+    one before it."""
+    days = " UNION ALL ".join(
+        f"SELECT {depth} AS depth, {f'substr(region, 1, {depth})' if depth else chr(39) * 2}"
+        " AS code, household_key, span AS day, needs, reached"
+        " FROM report_household_cells WHERE grain = 'd'"
+        for depth in DEPTHS
+    )
+    grouped = (
+        "SELECT depth, code, household_key, day, SUM(needs) AS needs,"
+        f" SUM(reached) AS reached FROM ({days}) AS u"
+        " GROUP BY depth, code, household_key, day"
+    )
+    out = []
+    for measure, values in (("needs", "1, 0"), ("reached", "0, 1")):
+        out.append(
+            "SELECT 'r', depth, 'F', code, day || '|' || COALESCE(LAG(day)"
+            " OVER (PARTITION BY depth, code, household_key ORDER BY day), ''),"
+            f" 0, 0, 0, 0, 0, 0, {values} FROM ({grouped}) AS g WHERE {measure} > 0"
+        )
+    return out
+
+
+def _sums_sql(periods_only: bool = False) -> str:
+    """The scope sums derived from the cells (``periods_only``: the rows per
+    day, facets D, C, M and F, alone)."""
     cell = (
         "needs",
         _FULL_SQL,
@@ -1101,6 +1265,21 @@ def _sums_sql() -> str:
             " delivered, 0, 0, 0 FROM report_delivery_cells WHERE grain = 'm'"
         )
     parts.append(f"SELECT 'r', 0, 't', '', need_type, {sums} {cells} = 'm'")
+    if periods_only:  # the first part names the columns and adds nothing
+        parts = [parts[0] + " AND 1 = 0"]
+    for depth in DEPTHS:
+        code = f"substr(region, 1, {depth})" if depth else "''"
+        for facet, item in (
+            ("D", "span"),
+            ("C", "span || '|' || category || '|' || need_type || '|' || status"),
+            ("M", "span || '|' || month"),
+        ):
+            parts.append(
+                f"SELECT 'r', {depth}, '{facet}', {code}, {item}, {sums} {cells} = 'd'"
+            )
+    parts.extend(_firsts_sql())
+    if periods_only:
+        return _grouped_sums(parts, len(cell))
     parts.append(
         "SELECT 'r', depth, 'x', code, need_type || '|' || CAST(bucket AS VARCHAR),"
         " needs, 0, 0, 0, 0, 0, 0, 0 FROM report_scope_durations"
@@ -1112,6 +1291,10 @@ def _sums_sql() -> str:
         " CASE WHEN needs > 0 THEN 1 ELSE 0 END,"
         " CASE WHEN reached > 0 THEN 1 ELSE 0 END FROM report_scope_members"
     )
+    return _grouped_sums(parts, len(cell))
+
+
+def _grouped_sums(parts: list[str], width: int) -> str:
     measures = ", ".join(
         f"SUM(n{i}) AS {m}" for i, m in enumerate(_measures(SCOPE_SUMS))
     )
@@ -1119,8 +1302,17 @@ def _sums_sql() -> str:
         f"SELECT basis, depth, facet, code, item, {measures} FROM ("
         + " UNION ALL ".join(parts)
         + ") AS s GROUP BY basis, depth, facet, code, item HAVING "
-        + " OR ".join(f"SUM(n{i}) <> 0" for i in range(len(cell)))
+        + " OR ".join(f"SUM(n{i}) <> 0" for i in range(width))
     )
+
+
+def derive_periods(conn: Connection) -> None:
+    """Add the scope sums per day (facets D, C, M, F) from the cells, to a
+    table without them (the migration that introduced them)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+    sums = ", ".join((*SCOPE_KEYS, *_measures(SCOPE_SUMS)))
+    conn.execute(sa.text(f"INSERT INTO report_scope_sums ({sums}) {_sums_sql(True)}"))
 
 
 def _county_durations(conn: Connection) -> Cells:
