@@ -166,6 +166,7 @@ def _same_periods(monkeypatch, cuts, periods=PERIODS):  # type: ignore[no-untype
                 figures.by_region,
                 figures.matrix_and_months,
                 figures.time_to_full_claim,
+                figures.assistance_link,
             ):
                 want = _with_cells(monkeypatch, lambda fn=fn, f=f: fn(f))
                 assert fn(f) == want, (fn.__name__, prefix, level, lo, hi)
@@ -209,6 +210,19 @@ def test_a_households_days_move_its_chain(app, seeded, monkeypatch):  # type: ig
         lambda: setattr(
             second, "published_at", second.published_at - timedelta(days=40)
         ),
+        lambda: setattr(
+            first, "gov_assistance", [{"type": "dibao", "monthly_amount": 500}]
+        ),
+        lambda: setattr(
+            second,
+            "gov_assistance",
+            [{"type": "dibao", "monthly_amount": 900}, {"type": "medical"}],
+        ),
+        lambda: setattr(first, "delivered_fen", (first.delivered_fen or 0) + 7),
+        lambda: setattr(
+            first, "gov_assistance", [{"type": "dibao", "monthly_amount": 900}]
+        ),
+        lambda: setattr(second, "gov_assistance", []),
         lambda: setattr(second, "delivered_fen", 0),
         lambda: setattr(second, "household_key", first.household_key),
     ]

@@ -2,13 +2,17 @@
 
 Definitions are those of ``queries`` (which see). A cut is a region prefix (the
 need's true county, or for the public figures the public region) and a period
-of China days: whole months are read from the month rows, the days of a
-partly covered month from the day rows. Household counts are exact distinct
-counts over the household cells of the cut.
+of China days. A cut whose region is every region, a province, a city or a
+county reads its own scope's rows: over all time the scope rows, with a period
+the scope rows per day (distinct households from each household's chain of
+days). Any other cut reads the cells: whole months from the month rows, the
+days of a partly covered month from the day rows, households as exact
+distinct counts over the household cells.
 
 Three lists read the base rows instead, each bounded by its own selection: the
 claims due within a week (the current state), repeated help (claims of twelve
-months) and the days to full claim (medians need every value).
+months) and the days to full claim of a period (medians need every value; on
+PostgreSQL only the values at the ranks wanted leave the database).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from charitylink.reports.summary import (
     HOUSEHOLD_CELLS,
     NEED_CELLS,
     ORG_HOUSEHOLDS,
+    PERIOD_ASSISTANCE,
     SCOPE_DURATIONS,
     SCOPE_SUMS,
 )
@@ -1014,6 +1019,71 @@ def _pg_speed(
     }
 
 
+def _period_assistance(
+    depth: int, code: str, lo: str, hi: str | None
+) -> list[dict[str, Any]]:
+    """``assistance_link`` of a cut with a period from the rows per day
+    (summary.PERIOD_ASSISTANCE, whose comment says what each part counts)."""
+    if hi is not None and lo > hi:
+        return []
+    p = PERIOD_ASSISTANCE.c
+    first = p.prev < lo if lo else p.prev == ""  # nothing earlier in [lo, hi]
+    none_after = p.next == "" if hi is None else sa.or_(p.next == "", p.next > hi)
+    # A day of the type in [lo, hi] at or before the day, or at or after it.
+    later = p.next != "" if hi is None else sa.and_(p.next != "", p.next <= hi)
+    present = sa.or_(sa.and_(p.prev != "", p.prev >= lo), later)
+    where = [p.depth == depth, p.code == code, p.day >= lo]
+    if hi is not None:
+        where.append(p.day <= hi)
+    sums: dict[tuple[str, str], int] = {}
+    for kind, part, n in db.session.execute(
+        select(p.kind, p.part, func.sum(p.n))
+        .where(
+            *where,
+            sa.or_(
+                sa.and_(p.part.in_(("E", "R", "U")), first),
+                sa.and_(p.part == "X", first, none_after),
+                sa.and_(p.part == "Y", present),
+            ),
+        )
+        .group_by(p.kind, p.part)
+    ):
+        sums[(kind, part)] = int(n or 0)
+    cut = _day_figures(depth, code, "", lo, hi).get(code)
+    if cut is None:
+        return []
+    out: list[dict[str, Any]] = []
+    for kind in sorted({k for k, _p in sums if k}):
+        households = sums.get((kind, "E"), 0)
+        if households:
+            out.append(
+                {
+                    "type": json.loads(kind),
+                    "households": households,
+                    "monthly": sums.get((kind, "X"), 0),
+                    # reached with the type: |A| + |B| - |A or B|
+                    "reached": households
+                    + sums.get((kind, "R"), 0)
+                    - sums.get((kind, "U"), 0),
+                    "delivered": sums.get((kind, "Y"), 0),
+                }
+            )
+    assisted = sums.get(("", "E"), 0)
+    if cut["households"] > assisted:
+        out.append(
+            {
+                "type": "none",
+                "households": cut["households"] - assisted,
+                "monthly": 0,
+                "reached": cut["households_reached"]
+                - (assisted + sums.get(("", "R"), 0) - sums.get(("", "U"), 0)),
+                "delivered": cut["delivered"] - sums.get(("", "Y"), 0),
+            }
+        )
+    out.sort(key=lambda r: (r["type"] == "none", -r["households"], str(r["type"])))
+    return out
+
+
 def assistance_link(f: Filters) -> list[dict[str, Any]]:
     """The link to government assistance, per assistance type (and "none"):
     households, their monthly assistance (per household the largest amount it
@@ -1034,6 +1104,9 @@ def assistance_link(f: Filters) -> list[dict[str, Any]]:
         ]
         rows.sort(key=lambda r: (r["type"] == "none", -r["households"], str(r["type"])))
         return rows
+    days = _period_scope(f)
+    if days is not None:
+        return _period_assistance(*days)
     # Added up in the database, one statement: per household its delivered
     # amount and whether it listed any assistance, per household and type its
     # largest amount, then per type. Shipping one row per household to Python

@@ -2,13 +2,15 @@
 the scope sums per day of publication (facets D, C, M) and each household's
 days with the day before them (facet F), so a period's distinct households
 are a sum of a few hundred rows; indexes for a household's days and for the
-cells of a region prefix. Filled from the cell tables.
+cells of a region prefix; the assistance figures of a period per day
+(report_period_assistance). Filled from the cell tables.
 
 Revision ID: 0022_period
 Revises: 0021_dash
 Create Date: 2026-12-07
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0022_period"
@@ -33,14 +35,35 @@ def upgrade() -> None:
         "report_assistance_cells",
         ["region", "grain", "span"],
     )
+    op.create_index(
+        "ix_report_assistance_cells_household",
+        "report_assistance_cells",
+        ["household_key", "grain"],
+    )
+    op.create_table(
+        "report_period_assistance",
+        sa.Column("depth", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(12), nullable=False),
+        sa.Column("day", sa.String(10), nullable=False),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("part", sa.String(1), nullable=False),
+        sa.Column("prev", sa.String(10), nullable=False),
+        sa.Column("next", sa.String(10), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("depth", "code", "day", "kind", "part", "prev", "next"),
+        sqlite_with_rowid=False,
+    )
     # Correct at once: derived from the cell tables already there (the same
     # code as `reports rebuild`).
-    from charitylink.reports.summary import derive_periods
+    from charitylink.reports.summary import derive_periods, fill_period_assistance
 
     derive_periods(op.get_bind())
+    fill_period_assistance(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_table("report_period_assistance")
+    op.drop_index("ix_report_assistance_cells_household", "report_assistance_cells")
     op.execute("DELETE FROM report_scope_sums WHERE facet IN ('D', 'C', 'M', 'F')")
     op.drop_index("ix_report_assistance_cells_region", "report_assistance_cells")
     op.drop_index("ix_report_household_cells_region", "report_household_cells")
