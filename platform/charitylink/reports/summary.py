@@ -621,6 +621,7 @@ def apply(conn: Connection, deltas: Cells) -> None:
     _lock_households(by_table)
     moved_days = _moved_days(by_table)
     moved_households = _moved_households(by_table)
+    stored: dict[str, HouseholdDays] = {}
     after: dict[tuple[Any, ...], list[int]] = {}
     before: dict[tuple[Any, ...], dict[str, dict[int, int]]] = {}
     for name, table in TABLES.items():
@@ -641,9 +642,12 @@ def apply(conn: Connection, deltas: Cells) -> None:
                 after,
                 before,
             )
-            rows = _with_firsts(conn, rows, moved_days)
+            # The moved households' day rows, read once under their locks
+            # (taken by the membership upsert above) for both tables.
+            stored = _household_days(conn, moved_households)
+            rows = _with_firsts(rows, moved_days, stored)
         if table is PERIOD_ASSISTANCE:
-            rows = _period_assistance_deltas(conn, moved_households, by_table)
+            rows = _period_assistance_deltas(stored, moved_households, by_table)
         if not rows:
             continue
         rows.sort(key=lambda r: tuple(str(k) for k in r[0]))
@@ -927,14 +931,13 @@ def _less(now: HouseholdDays, change: HouseholdDays) -> HouseholdDays:
 
 
 def _period_assistance_deltas(
-    conn: Connection, households: list[str], by_table: dict[str, Rows]
+    stored: dict[str, HouseholdDays], households: list[str], by_table: dict[str, Rows]
 ) -> Rows:
     """PERIOD_ASSISTANCE's deltas: each moved household's rows from its day
     rows now (read under its lock) less those from its day rows before this
     transaction's changes."""
     if not households:
         return []
-    stored = _household_days(conn, households)
     own = _own_changes(by_table)
     acc: dict[tuple[Any, ...], int] = {}
     for hk in households:
@@ -945,27 +948,6 @@ def _period_assistance_deltas(
         for key, n in period_assistance(was).items():
             acc[key] = acc.get(key, 0) - n
     return [(key, [n]) for key, n in acc.items() if n]
-
-
-def _days_of(conn: Connection, households: list[str]) -> dict[str, Days]:
-    """The days of these households as stored (per county and day)."""
-    h = HOUSEHOLD_CELLS.c
-    out: dict[str, Days] = {}
-    for k in range(0, len(households), 200):
-        stmt = (
-            select(
-                h.household_key,
-                h.region,
-                h.span,
-                sa.func.sum(h.needs),
-                sa.func.sum(h.reached),
-            )
-            .where(h.grain == "d", h.household_key.in_(households[k : k + 200]))
-            .group_by(h.household_key, h.region, h.span)
-        )
-        for hk, region, day, needs, reached in conn.execute(stmt):
-            out.setdefault(hk, {})[(region, day)] = [int(needs or 0), int(reached or 0)]
-    return out
 
 
 def firsts(days: Days) -> dict[tuple[int, str, str], list[int]]:
@@ -991,16 +973,18 @@ def firsts(days: Days) -> dict[tuple[int, str, str], list[int]]:
     return out
 
 
-def _with_firsts(conn: Connection, sums: Rows, moved: dict[str, Days]) -> Rows:
+def _with_firsts(
+    sums: Rows, moved: dict[str, Days], stored: dict[str, HouseholdDays]
+) -> Rows:
     """The sums' deltas plus the 'F' rows of each household whose days move:
     its days read now (under its membership row's lock, this transaction's
     own changes included) and as they were (less those changes)."""
     if not moved:
         return sums
     acc = {key: list(v) for key, v in sums}
-    stored = _days_of(conn, sorted(moved))
     for hk, delta in moved.items():
-        now = stored.get(hk, {})
+        days = stored.get(hk, ({}, {}))[0]
+        now = {k: v[:2] for k, v in days.items()}
         was = {k: list(v) for k, v in now.items()}
         for k, (d_needs, d_reached) in delta.items():
             v = was.setdefault(k, [0, 0])
