@@ -1669,12 +1669,14 @@ def derived_period_assistance(
     conn: Connection, flush: Callable[[dict[tuple[Any, ...], int]], None] | None = None
 ) -> dict[tuple[Any, ...], int]:
     """PERIOD_ASSISTANCE derived from the cells, household by household; with
-    ``flush``, handed over every 200,000 rows (and the rest returned)."""
+    ``flush``, handed over every 2,000,000 rows (and the rest returned). The
+    rows are far fewer than the households' (they add up per scope and day):
+    a small batch would upsert the same rows again and again."""
     out: dict[tuple[Any, ...], int] = {}
     for _hk, data in _households_days(conn):
         for key, n in period_assistance(data).items():
             out[key] = out.get(key, 0) + n
-        if flush is not None and len(out) >= 200_000:
+        if flush is not None and len(out) >= 2_000_000:
             flush(out)
             out = {}
     return out
