@@ -107,7 +107,8 @@ def _day_where(
     of every scope of ``depth`` under ``under``."""
     where = [S.basis == "r", S.depth == depth, S.facet == facet, S.item >= lo]
     if hi is not None:
-        # Items are the day, or the day then "|…": "~" sorts after "|".
+        # Items are the day (month), or the day (month) then "|…": "~" sorts
+        # after "|".
         where.append(S.item <= hi if facet == "D" else S.item < hi + "~")
     if code is not None:
         where.append(S.code == code)
@@ -167,20 +168,54 @@ def _day_figures(
 
 
 def _day_items(facet: str, depth: int, code: str, lo: str, hi: str | None) -> Any:
-    """The need sums of ``facet`` (C or M) per item after the day."""
+    """The need sums of ``facet`` (C or M) per item after the day. The
+    matrix (C) takes the months a period covers whole from its month rows
+    (B) and only the days of the months it cuts from the day rows."""
     if hi is not None and lo > hi:
         return {}
-    item = func.substr(S.item, 12)
-    out = {}
-    for r in db.session.execute(
-        select(item.label("g"), *_DAY_SUMS)
-        .where(*_day_where(facet, depth, code, "", lo, hi))
-        .group_by(item)
-    ):
-        values = {m: int(getattr(r, m) or 0) for m in _SUMS}
-        if values["needs"]:
-            out[r.g] = values
-    return out
+    parts = [(facet, lo, hi)]
+    if facet == "C":
+        parts = _matrix_parts(lo, hi)
+    out: dict[str, dict[str, int]] = {}
+    for part, first, last in parts:
+        start = 9 if part == "B" else 12  # after "YYYY-MM|" / "YYYY-MM-DD|"
+        item = func.substr(S.item, start)
+        for r in db.session.execute(
+            select(item.label("g"), *_DAY_SUMS)
+            .where(*_day_where(part, depth, code, "", first, last))
+            .group_by(item)
+        ):
+            acc = out.setdefault(r.g, dict.fromkeys(_SUMS, 0))
+            for m in _SUMS:
+                acc[m] += int(getattr(r, m) or 0)
+    return {g: v for g, v in out.items() if v["needs"]}
+
+
+def _matrix_parts(lo: str, hi: str | None) -> list[tuple[str, str, str | None]]:
+    """[lo, hi] as whole months (facet B, bounds "YYYY-MM") and the days of
+    the months it cuts (facet C)."""
+    start = date.fromisoformat(lo) if lo else None
+    end = date.fromisoformat(hi) if hi else None
+    first_full = (
+        ""
+        if start is None
+        else _month(start if start.day == 1 else _month_end(start) + timedelta(1))
+    )
+    last_full = (
+        None
+        if end is None
+        else _month(
+            end if end == _month_end(end) else end.replace(day=1) - timedelta(1)
+        )
+    )
+    if last_full is not None and first_full > last_full:
+        return [("C", lo, hi)]  # inside one month, or two partial ones
+    parts: list[tuple[str, str, str | None]] = [("B", first_full, last_full)]
+    if start is not None and start.day != 1:
+        parts.append(("C", lo, _month_end(start).isoformat()))
+    if end is not None and end != _month_end(end):
+        parts.append(("C", end.replace(day=1).isoformat(), hi))
+    return parts
 
 
 def _scope_rows(

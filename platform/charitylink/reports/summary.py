@@ -174,6 +174,9 @@ ORG_HOUSEHOLDS = sa.Table(
 # period, which add up the days they cover:
 #   'D' day                the published needs
 #   'C' day|category|type|status   the same (the matrix of a period)
+#   'B' China month|category|type|status   the same, for the months a period
+#                          covers whole (a year reads twelve months of matrix
+#                          cells, not 365 days of them)
 #   'M' day|UTC month      the same (the months of a period)
 #   'F' day|previous day   households = how many of the scope's households
 #                          have a published need that day whose previous
@@ -514,6 +517,7 @@ def _scope_cells(out: Cells, need: Any, claims: list[Any], figures: list[int]) -
         _add(out, SCOPE_SUMS, ("r", depth, "m", code, month), sums)
         _add(out, SCOPE_SUMS, ("r", depth, "D", code, day), sums)
         _add(out, SCOPE_SUMS, ("r", depth, "C", code, f"{day}|{matrix}"), sums)
+        _add(out, SCOPE_SUMS, ("r", depth, "B", code, f"{day[:7]}|{matrix}"), sums)
         _add(out, SCOPE_SUMS, ("r", depth, "M", code, f"{day}|{month}"), sums)
         _add(out, SCOPE_MEMBERS, ("r", depth, "", code, "", hk), member)
         for t, monthly in entries:
@@ -1454,7 +1458,7 @@ def _firsts_sql() -> list[str]:
 
 def _sums_sql(periods_only: bool = False, periods: bool = True) -> str:
     """The scope sums derived from the cells (``periods_only``: the rows per
-    day, facets D, C, M and F, alone; ``periods`` False: without them)."""
+    day, facets D, C, B, M and F, alone; ``periods`` False: without them)."""
     cell = (
         "needs",
         _FULL_SQL,
@@ -1498,6 +1502,11 @@ def _sums_sql(periods_only: bool = False, periods: bool = True) -> str:
         for facet, item in (
             ("D", "span"),
             ("C", "span || '|' || category || '|' || need_type || '|' || status"),
+            (
+                "B",
+                "substr(span, 1, 7) || '|' || category || '|' || need_type"
+                " || '|' || status",
+            ),
             ("M", "span || '|' || month"),
         ):
             parts.append(
