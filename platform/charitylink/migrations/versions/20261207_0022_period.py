@@ -2,7 +2,8 @@
 the scope sums per day of publication (facets D, C, M) and each household's
 days with the day before them (facet F), so a period's distinct households
 are a sum of a few hundred rows; indexes for a household's days and for the
-cells of a region prefix; the assistance figures of a period per day
+cells of a region prefix; the fully claimed needs by region and publication
+time (PostgreSQL); the assistance figures of a period per day
 (report_period_assistance). Filled from the cell tables.
 
 Revision ID: 0022_period
@@ -42,12 +43,13 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name == "postgresql":
         # The days to full claim of a period (figures._pg_speed): the fully
-        # claimed needs by publication time, read from the index alone.
+        # claimed needs of a region prefix by publication time, read from the
+        # index alone.
         op.create_index(
             "ix_needs_full_claim",
             "needs",
-            ["published_at"],
-            postgresql_include=["region_code", "need_type", "fully_claimed_at"],
+            ["region_code", "published_at"],
+            postgresql_include=["need_type", "fully_claimed_at"],
             postgresql_where=sa.text("fully_claimed_at IS NOT NULL"),
             if_not_exists=True,
         )
