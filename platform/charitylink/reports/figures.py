@@ -80,7 +80,7 @@ _SUMS = ("needs", "fully_claimed", "requested", "claimed", "delivered")
 # --- cuts with a period: the scope rows per day ------------------------------------
 #
 # A cut with a period whose region is a scope adds up the rows of the days it
-# covers (facets D, C, M) and counts its distinct households from the F rows
+# covers (facets D, C, B, M) and counts its distinct households from the F rows
 # (summary.py): a few hundred to a few thousand rows, whatever the number of
 # needs. ``DAY_ROWS`` False reads the cells instead, and the days to full
 # claim of a period on PostgreSQL as on SQLite (the tests compare both).

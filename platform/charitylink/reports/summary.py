@@ -1543,7 +1543,7 @@ def _grouped_sums(parts: list[str], width: int) -> str:
 
 
 def derive_periods(conn: Connection) -> None:
-    """Add the scope sums per day (facets D, C, M, F) from the cells, to a
+    """Add the scope sums per day (facets D, C, B, M, F) from the cells, to a
     table without them (the migration that introduced them)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))

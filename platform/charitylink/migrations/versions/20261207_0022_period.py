@@ -1,5 +1,5 @@
 """Report rows per China day for the cuts with a period (reports/summary.py):
-the scope sums per day of publication (facets D, C, M) and each household's
+the scope sums per day of publication (facets D, C, B, M) and each household's
 days with the day before them (facet F), so a period's distinct households
 are a sum of a few hundred rows; indexes for a household's days and for the
 cells of a region prefix; the fully claimed needs by region and publication
