@@ -135,3 +135,108 @@ def test_assistance_changes_keep_the_largest_amounts(app, seeded):  # type: igno
             assert figures.assistance_link(Filters(prefix)) == (
                 figures.assistance_link(Filters(prefix, **EVER))
             )
+
+
+PERIODS = [
+    (date(2026, 3, 1), date(2026, 6, 30)),  # whole months
+    (date(2026, 3, 14), date(2026, 5, 2)),  # cuts two months
+    (date(2026, 4, 5), date(2026, 4, 20)),  # inside one month
+    (date(2026, 4, 7), date(2026, 4, 7)),  # one day
+    (None, date(2026, 4, 10)),
+    (date(2026, 2, 20), None),
+    (date(2026, 6, 1), date(2026, 5, 1)),  # empty
+    (date(2000, 1, 1), date(2100, 12, 31)),
+]
+
+
+def _with_cells(monkeypatch, fn):  # type: ignore[no-untyped-def]
+    """``fn()`` as the cells give it (the day rows set aside)."""
+    with monkeypatch.context() as m:
+        m.setattr(figures, "DAY_ROWS", False)
+        return fn()
+
+
+def _same_periods(monkeypatch, cuts, periods=PERIODS):  # type: ignore[no-untyped-def]
+    for prefix, level in cuts:
+        for lo, hi in periods:
+            f = Filters(prefix, level=level, date_from=lo, date_to=hi)
+            assert figures._period_scope(f) is not None
+            for fn in (
+                figures.totals,
+                figures.by_region,
+                figures.matrix_and_months,
+                figures.time_to_full_claim,
+                figures.assistance_link,
+            ):
+                want = _with_cells(monkeypatch, lambda fn=fn, f=f: fn(f))
+                assert fn(f) == want, (fn.__name__, prefix, level, lo, hi)
+
+
+def test_period_cuts_equal_the_cells(app, seeded, monkeypatch):  # type: ignore[no-untyped-def]
+    """A cut with a period adds up its days' rows and counts households from
+    each household's chain of days: exactly the figures of the cells."""
+    _same_periods(monkeypatch, _cuts())
+
+
+def test_a_households_days_move_its_chain(app, seeded, monkeypatch):  # type: ignore[no-untyped-def]
+    """Moving a household's needs between days, regions and households, and
+    reaching them or not, keeps every period's households exact."""
+    from datetime import datetime, timedelta
+
+    from charitylink.needs.models import Need
+
+    mine = list(
+        db.session.scalars(
+            select(Need)
+            .where(Need.published_at.is_not(None))
+            .order_by(Need.household_key, Need.id)
+        )
+    )
+    by_key: dict[str, list[Need]] = {}
+    for n in mine:
+        by_key.setdefault(n.household_key, []).append(n)
+    same = max(by_key.values(), key=len)
+    assert len(same) >= 2
+    first, second = same[0], same[1]
+    cuts = [(None, "province"), (first.region_code[:4], "county")]
+    periods = [PERIODS[1], PERIODS[4], PERIODS[5]]
+    steps = [
+        # Both on one China day (20:00 UTC is the next day in China).
+        lambda: (
+            setattr(first, "published_at", datetime(2026, 4, 6, 20)),
+            setattr(second, "published_at", datetime(2026, 4, 7, 3)),
+        ),
+        lambda: setattr(second, "delivered_fen", (second.delivered_fen or 0) + 100),
+        lambda: setattr(first, "published_at", datetime(2026, 3, 14, 1)),
+        lambda: setattr(first, "region_code", second.region_code),
+        lambda: setattr(second, "household_key", "chain-test-household"),
+        lambda: setattr(
+            second, "published_at", second.published_at - timedelta(days=40)
+        ),
+        lambda: (
+            setattr(
+                first, "gov_assistance", [{"type": "dibao", "monthly_amount": 500}]
+            ),
+            setattr(
+                second,
+                "gov_assistance",
+                [{"type": "dibao", "monthly_amount": 900}, {"type": "medical"}],
+            ),
+        ),
+        lambda: (
+            setattr(first, "delivered_fen", (first.delivered_fen or 0) + 7),
+            setattr(
+                first, "gov_assistance", [{"type": "dibao", "monthly_amount": 900}]
+            ),
+        ),
+        lambda: (
+            setattr(second, "gov_assistance", []),
+            setattr(second, "delivered_fen", 0),
+        ),
+        lambda: setattr(second, "household_key", first.household_key),
+    ]
+    for step in steps:
+        step()
+        db.session.commit()
+        assert summary.verify() == []
+        _same_periods(monkeypatch, cuts, periods)

@@ -2,13 +2,17 @@
 
 Definitions are those of ``queries`` (which see). A cut is a region prefix (the
 need's true county, or for the public figures the public region) and a period
-of China days: whole months are read from the month rows, the days of a
-partly covered month from the day rows. Household counts are exact distinct
-counts over the household cells of the cut.
+of China days. A cut whose region is every region, a province, a city or a
+county reads its own scope's rows: over all time the scope rows, with a period
+the scope rows per day (distinct households from each household's chain of
+days). Any other cut reads the cells: whole months from the month rows, the
+days of a partly covered month from the day rows, households as exact
+distinct counts over the household cells.
 
 Three lists read the base rows instead, each bounded by its own selection: the
 claims due within a week (the current state), repeated help (claims of twelve
-months) and the days to full claim (medians need every value).
+months) and the days to full claim of a period (medians need every value; on
+PostgreSQL only the values at the ranks wanted leave the database).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from charitylink.reports.summary import (
     HOUSEHOLD_CELLS,
     NEED_CELLS,
     ORG_HOUSEHOLDS,
+    PERIOD_ASSISTANCE,
     SCOPE_DURATIONS,
     SCOPE_SUMS,
 )
@@ -71,6 +76,146 @@ def _scope(f: Filters) -> tuple[int, str] | None:
 
 
 _SUMS = ("needs", "fully_claimed", "requested", "claimed", "delivered")
+
+# --- cuts with a period: the scope rows per day ------------------------------------
+#
+# A cut with a period whose region is a scope adds up the rows of the days it
+# covers (facets D, C, B, M) and counts its distinct households from the F rows
+# (summary.py): a few hundred to a few thousand rows, whatever the number of
+# needs. ``DAY_ROWS`` False reads the cells instead, and the days to full
+# claim of a period on PostgreSQL as on SQLite (the tests compare both).
+DAY_ROWS = True
+
+
+def _period_scope(f: Filters) -> tuple[int, str, str, str | None] | None:
+    """(depth, code, first day, last day) of a cut with a period read from
+    the day rows, or None."""
+    if not DAY_ROWS or (f.date_from is None and f.date_to is None):
+        return None
+    prefix = f.prefix or ""
+    if len(prefix) not in (0, 2, 4, 6):
+        return None
+    lo = f.date_from.isoformat() if f.date_from is not None else ""
+    hi = f.date_to.isoformat() if f.date_to is not None else None
+    return len(prefix), prefix, lo, hi
+
+
+def _day_where(
+    facet: str, depth: int, code: str | None, under: str, lo: str, hi: str | None
+) -> list[Any]:
+    """The rows of ``facet`` for the days [lo, hi]: of the scope ``code``, or
+    of every scope of ``depth`` under ``under``."""
+    where = [S.basis == "r", S.depth == depth, S.facet == facet, S.item >= lo]
+    if hi is not None:
+        # Items are the day (month), or the day (month) then "|…": "~" sorts
+        # after "|".
+        where.append(S.item <= hi if facet == "D" else S.item < hi + "~")
+    if code is not None:
+        where.append(S.code == code)
+    elif under:
+        where.extend((S.code >= under, S.code < under + "~"))
+    if facet == "F":
+        # The household's previous day is before the period (or none).
+        prev = func.substr(S.item, 12)
+        where.append(prev < lo if lo else prev == "")
+    return where
+
+
+_DAY_SUMS = tuple(
+    func.sum(S[m]).label(m)
+    for m in (
+        "needs",
+        "fully_claimed",
+        "requested",
+        "claimed",
+        "delivered",
+        "confirmed",
+    )
+)
+
+
+def _day_figures(
+    depth: int, code: str | None, under: str, lo: str, hi: str | None
+) -> dict[str, dict[str, int]]:
+    """Per scope (code): the need sums and distinct households of the days
+    [lo, hi]; only scopes with needs."""
+    out: dict[str, dict[str, int]] = {}
+    if hi is not None and lo > hi:
+        return out
+    for r in db.session.execute(
+        select(S.code, *_DAY_SUMS)
+        .where(*_day_where("D", depth, code, under, lo, hi))
+        .group_by(S.code)
+    ):
+        if int(r.needs or 0):
+            out[r.code] = {m: int(getattr(r, m) or 0) for m in (*_SUMS, "confirmed")}
+    for r in db.session.execute(
+        select(
+            S.code,
+            func.sum(S.households).label("households"),
+            func.sum(S.reached).label("reached"),
+        )
+        .where(*_day_where("F", depth, code, under, lo, hi))
+        .group_by(S.code)
+    ):
+        if r.code in out:
+            out[r.code]["households"] = int(r.households or 0)
+            out[r.code]["households_reached"] = int(r.reached or 0)
+    for values in out.values():
+        values.setdefault("households", 0)
+        values.setdefault("households_reached", 0)
+    return out
+
+
+def _day_items(facet: str, depth: int, code: str, lo: str, hi: str | None) -> Any:
+    """The need sums of ``facet`` (C or M) per item after the day. The
+    matrix (C) takes the months a period covers whole from its month rows
+    (B) and only the days of the months it cuts from the day rows."""
+    if hi is not None and lo > hi:
+        return {}
+    parts = [(facet, lo, hi)]
+    if facet == "C":
+        parts = _matrix_parts(lo, hi)
+    out: dict[str, dict[str, int]] = {}
+    for part, first, last in parts:
+        start = 9 if part == "B" else 12  # after "YYYY-MM|" / "YYYY-MM-DD|"
+        item = func.substr(S.item, start)
+        for r in db.session.execute(
+            select(item.label("g"), *_DAY_SUMS)
+            .where(*_day_where(part, depth, code, "", first, last))
+            .group_by(item)
+        ):
+            acc = out.setdefault(r.g, dict.fromkeys(_SUMS, 0))
+            for m in _SUMS:
+                acc[m] += int(getattr(r, m) or 0)
+    return {g: v for g, v in out.items() if v["needs"]}
+
+
+def _matrix_parts(lo: str, hi: str | None) -> list[tuple[str, str, str | None]]:
+    """[lo, hi] as whole months (facet B, bounds "YYYY-MM") and the days of
+    the months it cuts (facet C)."""
+    start = date.fromisoformat(lo) if lo else None
+    end = date.fromisoformat(hi) if hi else None
+    first_full = (
+        ""
+        if start is None
+        else _month(start if start.day == 1 else _month_end(start) + timedelta(1))
+    )
+    last_full = (
+        None
+        if end is None
+        else _month(
+            end if end == _month_end(end) else end.replace(day=1) - timedelta(1)
+        )
+    )
+    if last_full is not None and first_full > last_full:
+        return [("C", lo, hi)]  # inside one month, or two partial ones
+    parts: list[tuple[str, str, str | None]] = [("B", first_full, last_full)]
+    if start is not None and start.day != 1:
+        parts.append(("C", lo, _month_end(start).isoformat()))
+    if end is not None and end != _month_end(end):
+        parts.append(("C", end.replace(day=1).isoformat(), hi))
+    return parts
 
 
 def _scope_rows(
@@ -155,7 +300,10 @@ def period(table: sa.Table, lo: date | None, hi: date | None) -> Any:
 def _under(column: Any, prefix: str | None) -> Any:
     if not prefix:
         return sa.true()
-    return func.substr(column, 1, len(prefix)) == prefix
+    # A range on the column (region codes are digits: "~" sorts after them),
+    # not substr(): the cells' and the needs' region indexes then read only
+    # the cut's own rows.
+    return sa.and_(column >= prefix, column < prefix + "~")
 
 
 def _need_where(
@@ -231,6 +379,15 @@ def totals(f: Filters) -> dict[str, int]:
         return {
             m: 0 for m in (*_MEASURES, "households", "households_reached", "confirmed")
         }
+    days = _period_scope(f)
+    if days is not None:
+        depth, code, lo, hi = days
+        mine = _day_figures(depth, code, "", lo, hi).get(code)
+        if mine is not None:
+            return mine
+        return {
+            m: 0 for m in (*_MEASURES, "households", "households_reached", "confirmed")
+        }
     one = sa.literal(1)
     row = _grouped(f, one, True, group_hh=one, confirmed=True).get(1)
     if row is None:
@@ -253,6 +410,18 @@ def matrix_and_months(f: Filters) -> tuple[list[dict[str, Any]], list[dict[str, 
         rows.sort(key=lambda r: (r["category"], r["need_type"], r["status"]))
         by_month = {r.item: _values(r) for r in _scope_rows("r", "m", *scope)}
         return rows, [{"month": m} | by_month[m] for m in sorted(by_month)]
+    days = _period_scope(f)
+    if days is not None:
+        depth, code, lo, hi = days
+        cells = _day_items("C", depth, code, lo, hi)
+        matrix = []
+        for item in sorted(cells):
+            category, need_type, status = item.split("|")
+            names = {"category": category, "need_type": need_type, "status": status}
+            matrix.append(names | cells[item])
+        matrix.sort(key=lambda r: (r["category"], r["need_type"], r["status"]))
+        by_month = _day_items("M", depth, code, lo, hi)
+        return matrix, [{"month": m} | by_month[m] for m in sorted(by_month)]
     has_period = f.date_from is not None or f.date_to is not None
     stmt = select(N.category, N.need_type, N.status, *_NEED_SUMS).where(
         _need_where(f, NEED_CELLS, unpublished=not has_period)
@@ -279,6 +448,19 @@ def by_region(
     scope = _scope(f)
     if scope is not None:
         return _scope_regions(scope, length, public)
+    days = _period_scope(f)
+    if days is not None and not public:
+        depth, code, lo, hi = days
+        if length <= depth:
+            per = _day_figures(depth, code, "", lo, hi)
+            named = {code[:length]: per[code]} if code in per else {}
+        else:
+            named = _day_figures(length, None, code, lo, hi)
+        out: list[dict[str, Any]] = []
+        for c in sorted(named):
+            named[c].pop("confirmed")
+            out.append({"region": c} | named[c])
+        return out
     need_col = N.public_region if public else N.region
     hh_col = H.public_region if public else H.region
     rows = _grouped(
@@ -731,6 +913,8 @@ def time_to_full_claim(f: Filters) -> dict[str, Any]:
     if scope is not None:
         return _scope_speed(*scope)
     start, end = f.bounds()
+    if DAY_ROWS and db.session.get_bind().dialect.name == "postgresql":
+        return _pg_speed(f.prefix, start, end)
     # SQLite hands the times over as text: parsed here with fromisoformat (C),
     # not by the column type's slower parser.
     stmt = select(
@@ -774,6 +958,168 @@ def time_to_full_claim(f: Filters) -> dict[str, Any]:
     }
 
 
+def _speed_where(
+    prefix: str | None, start: datetime | None, end: datetime | None
+) -> tuple[str, dict[str, Any]]:
+    where = [
+        "published_at IS NOT NULL",
+        "fully_claimed_at IS NOT NULL",
+        "fully_claimed_at >= published_at",
+    ]
+    params: dict[str, Any] = {}
+    if prefix:
+        where.append("region_code >= :r_lo AND region_code < :r_hi")
+        params.update(r_lo=prefix, r_hi=prefix + "~")
+    if start is not None:
+        where.append("published_at >= :start")
+        params["start"] = start
+    if end is not None:
+        where.append("published_at < :end")
+        params["end"] = end
+    return " AND ".join(where), params
+
+
+def _ranks(n: int) -> list[tuple[float, int, int]]:
+    """(position, rank below, rank above) of the median and the 90th
+    percentile among ``n`` values, as ``_percentile``."""
+    out = []
+    for p in (0.5, 0.9):
+        pos = p * (n - 1)
+        lo = int(pos)
+        out.append((pos, lo, min(lo + 1, n - 1)))
+    return out
+
+
+def _pg_speed(
+    prefix: str | None, start: datetime | None, end: datetime | None
+) -> dict[str, Any]:
+    """``time_to_full_claim`` of a period on PostgreSQL: the needs counted per
+    type, then only the values at the ranks a median and a 90th percentile
+    need, picked in the database (``percentile_disc`` at a fraction inside
+    each rank: exact, whatever the rounding), instead of every value shipped
+    to Python and sorted there. Both statements read the partial index of the
+    fully claimed needs by region and publication time (0022_period) alone."""
+    clause, params = _speed_where(prefix, start, end)
+    counts = {
+        str(kind): int(n)
+        for kind, n in db.session.execute(
+            sa.text(f"SELECT need_type, COUNT(*) FROM needs WHERE {clause} GROUP BY 1"),
+            params,
+        )
+    }
+    kinds = sorted(counts)
+    groups = [(ALL_TYPES, sum(counts.values())), *((k, counts[k]) for k in kinds)]
+
+    wanted = {}
+    aggregates = []
+    for i, (kind, n) in enumerate(groups):
+        if not n:
+            continue
+        picked = sorted({r for _p, lo, hi in _ranks(n) for r in (lo, hi)})
+        wanted[kind] = picked
+        # 0-based rank k is row ceil(fraction * n) = k + 1 for any fraction
+        # in (k/n, (k+1)/n]: the middle one is safe from rounding.
+        fractions = ", ".join(repr((k + 0.5) / n) for k in picked)
+        only = "" if kind == ALL_TYPES else f" FILTER (WHERE need_type = :t{i})"
+        params[f"t{i}"] = kind
+        aggregates.append(
+            f"percentile_disc(ARRAY[{fractions}]::float8[]) WITHIN GROUP"
+            f" (ORDER BY fully_claimed_at - published_at){only}"
+        )
+    values: dict[str, dict[int, float]] = {}
+    if aggregates:
+        row = db.session.execute(
+            sa.text(f"SELECT {', '.join(aggregates)} FROM needs WHERE {clause}"),
+            params,
+        ).one()
+        for (kind, picked), found in zip(wanted.items(), row, strict=True):
+            values[kind] = {
+                k: ((d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds)
+                / _DAY_US
+                for k, d in zip(picked, found, strict=True)
+            }
+
+    def summary(kind: str, n: int) -> dict[str, Any]:
+        if not n:
+            return {"count": 0, "median": None, "p90": None}
+        out: dict[str, Any] = {"count": n}
+        for name, (pos, lo, hi) in zip(("median", "p90"), _ranks(n), strict=True):
+            got = values[kind]
+            # As _percentile: linear between the closest ranks.
+            out[name] = got[lo] + (got[hi] - got[lo]) * (pos - lo)
+        return out
+
+    return {
+        "overall": summary(ALL_TYPES, groups[0][1]),
+        "by_need_type": [{"need_type": k, **summary(k, counts[k])} for k in kinds],
+    }
+
+
+def _period_assistance(
+    depth: int, code: str, lo: str, hi: str | None
+) -> list[dict[str, Any]]:
+    """``assistance_link`` of a cut with a period from the rows per day
+    (summary.PERIOD_ASSISTANCE, whose comment says what each part counts)."""
+    if hi is not None and lo > hi:
+        return []
+    p = PERIOD_ASSISTANCE.c
+    first = p.prev < lo if lo else p.prev == ""  # nothing earlier in [lo, hi]
+    none_after = p.next == "" if hi is None else sa.or_(p.next == "", p.next > hi)
+    # A day of the type in [lo, hi] at or before the day, or at or after it.
+    later = p.next != "" if hi is None else sa.and_(p.next != "", p.next <= hi)
+    present = sa.or_(sa.and_(p.prev != "", p.prev >= lo), later)
+    where = [p.depth == depth, p.code == code, p.day >= lo]
+    if hi is not None:
+        where.append(p.day <= hi)
+    sums: dict[tuple[str, str], int] = {}
+    for kind, part, n in db.session.execute(
+        select(p.kind, p.part, func.sum(p.n))
+        .where(
+            *where,
+            sa.or_(
+                sa.and_(p.part.in_(("E", "R", "U")), first),
+                sa.and_(p.part == "X", first, none_after),
+                sa.and_(p.part == "Y", present),
+            ),
+        )
+        .group_by(p.kind, p.part)
+    ):
+        sums[(kind, part)] = int(n or 0)
+    cut = _day_figures(depth, code, "", lo, hi).get(code)
+    if cut is None:
+        return []
+    out: list[dict[str, Any]] = []
+    for kind in sorted({k for k, _p in sums if k}):
+        households = sums.get((kind, "E"), 0)
+        if households:
+            out.append(
+                {
+                    "type": json.loads(kind),
+                    "households": households,
+                    "monthly": sums.get((kind, "X"), 0),
+                    # reached with the type: |A| + |B| - |A or B|
+                    "reached": households
+                    + sums.get((kind, "R"), 0)
+                    - sums.get((kind, "U"), 0),
+                    "delivered": sums.get((kind, "Y"), 0),
+                }
+            )
+    assisted = sums.get(("", "E"), 0)
+    if cut["households"] > assisted:
+        out.append(
+            {
+                "type": "none",
+                "households": cut["households"] - assisted,
+                "monthly": 0,
+                "reached": cut["households_reached"]
+                - (assisted + sums.get(("", "R"), 0) - sums.get(("", "U"), 0)),
+                "delivered": cut["delivered"] - sums.get(("", "Y"), 0),
+            }
+        )
+    out.sort(key=lambda r: (r["type"] == "none", -r["households"], str(r["type"])))
+    return out
+
+
 def assistance_link(f: Filters) -> list[dict[str, Any]]:
     """The link to government assistance, per assistance type (and "none"):
     households, their monthly assistance (per household the largest amount it
@@ -794,40 +1140,66 @@ def assistance_link(f: Filters) -> list[dict[str, Any]]:
         ]
         rows.sort(key=lambda r: (r["type"] == "none", -r["households"], str(r["type"])))
         return rows
-    households: dict[str, tuple[int, bool]] = {}
-    for hk, delivered, assisted in db.session.execute(
-        select(H.household_key, func.sum(H.delivered), func.sum(H.assisted))
+    days = _period_scope(f)
+    if days is not None:
+        return _period_assistance(*days)
+    # Added up in the database, one statement: per household its delivered
+    # amount and whether it listed any assistance, per household and type its
+    # largest amount, then per type. Shipping one row per household to Python
+    # cost more than the grouping itself.
+    per_household = (
+        select(
+            H.household_key.label("hk"),
+            func.sum(H.delivered).label("delivered"),
+            func.sum(H.assisted).label("assisted"),
+        )
         .where(_need_where(f, HOUSEHOLD_CELLS), H.needs > 0)
         .group_by(H.household_key)
-    ):
-        households[hk] = (int(delivered or 0), bool(assisted))
+        .cte("per_household")
+    )
     a = ASSISTANCE_CELLS.c
-    per_type: dict[str, dict[str, int]] = {}
-    for hk, kind, best in db.session.execute(
-        select(a.household_key, a.kind, func.max(a.monthly))
+    best = (
+        select(
+            a.household_key.label("hk"),
+            a.kind.label("kind"),
+            func.max(a.monthly).label("best"),
+        )
         .where(_need_where(f, ASSISTANCE_CELLS), a.entries > 0)
         .group_by(a.household_key, a.kind)
-    ):
-        delivered = households.get(hk, (0, True))[0]
-        acc = per_type.setdefault(
-            kind, {"households": 0, "monthly": 0, "reached": 0, "delivered": 0}
+        .cte("best")
+    )
+    h, b = per_household.c, best.c
+    delivered = func.coalesce(h.delivered, 0)
+    reached = func.sum(sa.case((delivered > 0, 1), else_=0))
+    typed = (
+        select(
+            b.kind,
+            func.count().label("households"),
+            func.sum(b.best).label("monthly"),
+            reached.label("reached"),
+            func.sum(delivered).label("delivered"),
         )
-        acc["households"] += 1
-        acc["monthly"] += int(best)
-        acc["reached"] += int(delivered > 0)
-        acc["delivered"] += delivered
-    out: list[dict[str, Any]] = [
-        {"type": json.loads(kind), **v} for kind, v in per_type.items()
-    ]
-    without = [d for d, has in households.values() if not has]
-    if without:
+        .select_from(best.outerjoin(per_household, h.hk == b.hk))
+        .group_by(b.kind)
+    )
+    untyped = select(
+        sa.null().label("kind"),
+        func.count().label("households"),
+        sa.literal(0).label("monthly"),
+        reached.label("reached"),
+        func.sum(delivered).label("delivered"),
+    ).where(h.assisted == 0)
+    out: list[dict[str, Any]] = []
+    for r in db.session.execute(sa.union_all(typed, untyped)):
+        if not r.households:
+            continue
         out.append(
             {
-                "type": "none",
-                "households": len(without),
-                "monthly": 0,
-                "reached": sum(1 for d in without if d > 0),
-                "delivered": sum(without),
+                "type": "none" if r.kind is None else json.loads(r.kind),
+                "households": int(r.households),
+                "monthly": int(r.monthly or 0),
+                "reached": int(r.reached or 0),
+                "delivered": int(r.delivered or 0),
             }
         )
     out.sort(key=lambda r: (r["type"] == "none", -r["households"], str(r["type"])))

@@ -170,6 +170,22 @@ ORG_HOUSEHOLDS = sa.Table(
 #       needs = households = the households, requested = the sum over them of
 #       the largest monthly amount each reported for the type, reached and
 #       delivered = theirs in the scope (true region only)
+# Per China day of publication (true region only), for the cuts with a
+# period, which add up the days they cover:
+#   'D' day                the published needs
+#   'C' day|category|type|status   the same (the matrix of a period)
+#   'B' China month|category|type|status   the same, for the months a period
+#                          covers whole (a year reads twelve months of matrix
+#                          cells, not 365 days of them)
+#   'M' day|UTC month      the same (the months of a period)
+#   'F' day|previous day   households = how many of the scope's households
+#                          have a published need that day whose previous
+#                          one (the latest earlier day) is that previous day
+#                          ('' for none); reached = the same over the days of
+#                          their needs reached. The households with a need in
+#                          [a, b] are those whose first day in [a, b] has its
+#                          previous day before a: the 'F' rows of the days in
+#                          [a, b] whose previous day is before a (or '').
 SCOPE_KEYS = ("basis", "depth", "facet", "code", "item")
 SCOPE_SUMS = sa.Table(
     "report_scope_sums",
@@ -237,6 +253,64 @@ SCOPE_DURATIONS = sa.Table(
     _n("needs"),
     **_CLUSTERED,
 )
+# The assistance figures of a period, per true-region scope, assistance type
+# (JSON as the cells; '' for "listed any") and China day, from each
+# household's days in the scope (``period_assistance``). ``part``:
+#   E  the days with an entry of the type, each with the one before it
+#      (``prev``; '' none): households with the type in [a, b] are the rows
+#      of days in [a, b] with prev before a (as the F rows)
+#   R  the same over the days with a need reached, for the households with
+#      the type on any day
+#   U  the same over the days with an entry of the type or a need reached:
+#      reached households with the type in [a, b] = E + R - U (|A and B| =
+#      |A| + |B| - |A or B|, B the reached households that have the type
+#      on some day)
+#   X  per day its largest monthly amount of the type (``n``), with the
+#      nearest earlier day of an amount at least as large (``prev``) and the
+#      nearest later day of a larger one (``next``; '' none): the household's
+#      largest amount in [a, b] is the one row of [a, b] with prev before a
+#      and next after b
+#   Y  per day with an amount delivered (``n``), the nearest day of the type
+#      at or before it (``prev``) and at or after it (``next``): delivered to
+#      the households with the type in [a, b] = the rows of [a, b] with prev
+#      at or after a or next at or before b
+PERIOD_ASSISTANCE = sa.Table(
+    "report_period_assistance",
+    _meta,
+    sa.Column("depth", sa.Integer, primary_key=True),
+    _key("code", 12),
+    _key("day", 10),
+    _key("kind", 64),
+    _key("part", 1),
+    _key("prev", 10),
+    _key("next", 10),
+    _n("n"),
+    **_CLUSTERED,
+)
+# A household's days, read under its lock to move the 'F' rows; and the
+# cells of a region prefix, for the assistance figures of a period.
+sa.Index(
+    "ix_report_household_cells_household",
+    HOUSEHOLD_CELLS.c.household_key,
+    HOUSEHOLD_CELLS.c.grain,
+)
+sa.Index(
+    "ix_report_household_cells_region",
+    HOUSEHOLD_CELLS.c.region,
+    HOUSEHOLD_CELLS.c.grain,
+    HOUSEHOLD_CELLS.c.span,
+)
+sa.Index(
+    "ix_report_assistance_cells_household",
+    ASSISTANCE_CELLS.c.household_key,
+    ASSISTANCE_CELLS.c.grain,
+)
+sa.Index(
+    "ix_report_assistance_cells_region",
+    ASSISTANCE_CELLS.c.region,
+    ASSISTANCE_CELLS.c.grain,
+    ASSISTANCE_CELLS.c.span,
+)
 ALL_TYPES = "*"
 DAY_US = 86_400_000_000
 # Order matters: deltas are applied table by table in this order (the
@@ -253,10 +327,17 @@ TABLES: dict[str, sa.Table] = {
         SCOPE_MEMBERS,
         SCOPE_ASSISTANCE,
         SCOPE_SUMS,
+        PERIOD_ASSISTANCE,
         SCOPE_DURATIONS,
     )
 }
-SCOPE_TABLES = (SCOPE_MEMBERS, SCOPE_ASSISTANCE, SCOPE_SUMS, SCOPE_DURATIONS)
+SCOPE_TABLES = (
+    SCOPE_MEMBERS,
+    SCOPE_ASSISTANCE,
+    SCOPE_SUMS,
+    PERIOD_ASSISTANCE,
+    SCOPE_DURATIONS,
+)
 CELL_TABLES = [t for t in TABLES.values() if t not in SCOPE_TABLES]
 _REGIONAL = [t for t in TABLES.values() if "region" in t.c]
 DEPTHS = (0, 2, 4, 6)
@@ -425,6 +506,7 @@ def _scope_cells(out: Cells, need: Any, claims: list[Any], figures: list[int]) -
     reached = int(delivered > 0)
     member = [1, reached, delivered]
     entries = parse_assistance(need.gov_assistance) if published else ()
+    day = china_day(need.published_at) if published else ""
     for depth in DEPTHS:
         code = region[:depth]
         _add(out, SCOPE_SUMS, ("r", depth, "c", code, matrix), sums)
@@ -433,6 +515,10 @@ def _scope_cells(out: Cells, need: Any, claims: list[Any], figures: list[int]) -
         month = need.published_at.strftime("%Y-%m")
         _add(out, SCOPE_SUMS, ("r", depth, "", code, ""), sums)
         _add(out, SCOPE_SUMS, ("r", depth, "m", code, month), sums)
+        _add(out, SCOPE_SUMS, ("r", depth, "D", code, day), sums)
+        _add(out, SCOPE_SUMS, ("r", depth, "C", code, f"{day}|{matrix}"), sums)
+        _add(out, SCOPE_SUMS, ("r", depth, "B", code, f"{day[:7]}|{matrix}"), sums)
+        _add(out, SCOPE_SUMS, ("r", depth, "M", code, f"{day}|{month}"), sums)
         _add(out, SCOPE_MEMBERS, ("r", depth, "", code, "", hk), member)
         for t, monthly in entries:
             _add(out, SCOPE_ASSISTANCE, (depth, code, hk, json.dumps(t), monthly), [1])
@@ -537,6 +623,9 @@ def apply(conn: Connection, deltas: Cells) -> None:
     for (name, key), values in deltas.items():
         by_table[name].append((key, values))
     _lock_households(by_table)
+    moved_days = _moved_days(by_table)
+    moved_households = _moved_households(by_table)
+    stored: dict[str, HouseholdDays] = {}
     after: dict[tuple[Any, ...], list[int]] = {}
     before: dict[tuple[Any, ...], dict[str, dict[int, int]]] = {}
     for name, table in TABLES.items():
@@ -557,6 +646,12 @@ def apply(conn: Connection, deltas: Cells) -> None:
                 after,
                 before,
             )
+            # The moved households' day rows, read once under their locks
+            # (taken by the membership upsert above) for both tables.
+            stored = _household_days(conn, moved_households)
+            rows = _with_firsts(rows, moved_days, stored)
+        if table is PERIOD_ASSISTANCE:
+            rows = _period_assistance_deltas(stored, moved_households, by_table)
         if not rows:
             continue
         rows.sort(key=lambda r: tuple(str(k) for k in r[0]))
@@ -636,6 +731,278 @@ def _lock_households(by_table: dict[str, Rows]) -> None:
         if member not in have:
             have.add(member)
             members.append((member, [0, 0, 0]))
+
+
+Days = dict[tuple[str, str], list[int]]  # (county, China day) -> [needs, reached]
+
+
+def _moved_days(by_table: dict[str, Rows]) -> dict[str, Days]:
+    """Households whose days (published needs, needs reached per county and
+    day) change, with the change; each has its membership row of every
+    region written too (a zero change if nothing else moves): the lock under
+    which its days are read for the 'F' rows."""
+    out: dict[str, Days] = {}
+    for key, v in by_table.get(HOUSEHOLD_CELLS.name) or ():
+        grain, span, _month, region, _public, _kind, hk = key
+        if grain != "d" or not (v[0] or v[1]):
+            continue
+        acc = out.setdefault(hk, {}).setdefault((region, span), [0, 0])
+        acc[0] += v[0]
+        acc[1] += v[1]
+    out = {
+        hk: days for hk, days in out.items() if any(d[0] or d[1] for d in days.values())
+    }
+    if out:
+        members = by_table[SCOPE_MEMBERS.name]
+        have = {key for key, _v in members}
+        for hk in out:
+            member = _household_key(0, "", hk)
+            if member not in have:
+                members.append((member, [0, 0, 0]))
+    return out
+
+
+def _moved_households(by_table: dict[str, Rows]) -> list[str]:
+    """Households whose day rows (needs, delivered, assistance) change: their
+    'period assistance' rows are recomputed, under the same lock as the F
+    rows (their membership row of every region)."""
+    out: set[str] = set()
+    for key, v in by_table.get(HOUSEHOLD_CELLS.name) or ():
+        if key[0] == "d" and any(v):
+            out.add(key[-1])
+    for key, v in by_table.get(ASSISTANCE_CELLS.name) or ():
+        if key[0] == "d" and any(v):
+            out.add(key[3])
+    if out:
+        members = by_table[SCOPE_MEMBERS.name]
+        have = {key for key, _v in members}
+        for hk in out:
+            member = _household_key(0, "", hk)
+            if member not in have:
+                have.add(member)
+                members.append((member, [0, 0, 0]))
+    return sorted(out)
+
+
+HouseholdDays = tuple[
+    dict[
+        tuple[str, str], list[int]
+    ],  # (county, day) -> needs, reached, delivered, assisted
+    dict[tuple[str, str, str, int], int],  # (county, day, kind, monthly) -> entries
+]
+
+
+def _household_days(
+    conn: Connection, households: list[str]
+) -> dict[str, HouseholdDays]:
+    """The day rows of the household and assistance cells of these households."""
+    h, a = HOUSEHOLD_CELLS.c, ASSISTANCE_CELLS.c
+    out: dict[str, HouseholdDays] = {}
+    for k in range(0, len(households), 200):
+        chunk = households[k : k + 200]
+        for hk, region, day, *v in conn.execute(
+            select(
+                h.household_key,
+                h.region,
+                h.span,
+                sa.func.sum(h.needs),
+                sa.func.sum(h.reached),
+                sa.func.sum(h.delivered),
+                sa.func.sum(h.assisted),
+            )
+            .where(h.grain == "d", h.household_key.in_(chunk))
+            .group_by(h.household_key, h.region, h.span)
+        ):
+            days = out.setdefault(hk, ({}, {}))[0]
+            days[(region, day)] = [int(x or 0) for x in v]
+        for hk, region, day, kind, monthly, entries in conn.execute(
+            select(
+                a.household_key, a.region, a.span, a.kind, a.monthly, a.entries
+            ).where(a.grain == "d", a.household_key.in_(chunk))
+        ):
+            entry = out.setdefault(hk, ({}, {}))[1]
+            entry[(region, day, kind, int(monthly))] = int(entries)
+    return out
+
+
+def _chain(days: list[str]) -> list[tuple[str, str]]:
+    out, prev = [], ""
+    for day in days:
+        out.append((day, prev))
+        prev = day
+    return out
+
+
+def _per_scope(
+    data: HouseholdDays, depth: int
+) -> dict[str, tuple[dict[str, list[int]], dict[str, dict[str, int]]]]:
+    """Per scope code of ``depth``: the household's days (needs, reached,
+    delivered, assisted) and per assistance type its largest amount per day
+    ('' for "listed any": the days it listed assistance, amount 0)."""
+    days_in, entries_in = data
+    out: dict[str, tuple[dict[str, list[int]], dict[str, dict[str, int]]]] = {}
+    for (region, day), v in days_in.items():
+        acc = out.setdefault(region[:depth], ({}, {}))[0].setdefault(day, [0] * 4)
+        for i in range(4):
+            acc[i] += v[i]
+    entries: dict[tuple[str, str, str, int], int] = {}
+    for (region, day, kind, monthly), n in entries_in.items():
+        key = (region[:depth], kind, day, monthly)
+        entries[key] = entries.get(key, 0) + n
+    for days in out.values():
+        days[1][""] = {d: 0 for d, v in days[0].items() if v[0] > 0 and v[3] > 0}
+    for (code, kind, day, monthly), n in entries.items():
+        if n > 0 and code in out:
+            best = out[code][1].setdefault(kind, {})
+            best[day] = max(best.get(day, monthly), monthly)
+    return out
+
+
+def _type_rows(
+    add: Callable[[tuple[Any, ...], int], None],
+    scope: tuple[int, str, str],
+    best: dict[str, int],
+    reached: set[str],
+    delivered: list[tuple[str, int]],
+) -> None:
+    """The E, U, Y (and but for '' X) rows of one household, scope and type."""
+    ordered = sorted(best)
+    for day, prev in _chain(ordered):
+        add((*scope[:2], day, scope[2], "E", prev, ""), 1)
+    for day, prev in _chain(sorted(set(ordered) | reached)):
+        add((*scope[:2], day, scope[2], "U", prev, ""), 1)
+    for day, prev in _chain(sorted(reached)):
+        add((*scope[:2], day, scope[2], "R", prev, ""), 1)
+    for day, amount in delivered:
+        prev = max((d for d in ordered if d <= day), default="")
+        nxt = min((d for d in ordered if d >= day), default="")
+        add((*scope[:2], day, scope[2], "Y", prev, nxt), amount)
+    if scope[2] == "":
+        return
+    for i, day in enumerate(ordered):
+        v = best[day]
+        prev = next((d for d in reversed(ordered[:i]) if best[d] >= v), "")
+        nxt = next((d for d in ordered[i + 1 :] if best[d] > v), "")
+        add((*scope[:2], day, scope[2], "X", prev, nxt), v)
+
+
+def period_assistance(data: HouseholdDays) -> dict[tuple[Any, ...], int]:
+    """The rows of PERIOD_ASSISTANCE one household makes (see there)."""
+    out: dict[tuple[Any, ...], int] = {}
+
+    def add(key: tuple[Any, ...], n: int) -> None:
+        if n:
+            out[key] = out.get(key, 0) + n
+
+    for depth in DEPTHS:
+        for code, (days, kinds) in _per_scope(data, depth).items():
+            reached = {d for d, v in days.items() if v[0] > 0 and v[1] > 0}
+            delivered = sorted((d, v[2]) for d, v in days.items() if v[0] > 0 and v[2])
+            for kind, best in kinds.items():
+                if best:
+                    _type_rows(add, (depth, code, kind), best, reached, delivered)
+    return out
+
+
+def _own_changes(by_table: dict[str, Rows]) -> dict[str, HouseholdDays]:
+    """This transaction's changes to the households' day rows, as
+    ``HouseholdDays`` of deltas."""
+    out: dict[str, HouseholdDays] = {}
+    for key, v in by_table.get(HOUSEHOLD_CELLS.name) or ():
+        if key[0] == "d":
+            days = out.setdefault(key[-1], ({}, {}))[0]
+            acc = days.setdefault((key[3], key[1]), [0, 0, 0, 0])
+            for i in range(4):
+                acc[i] += v[i]
+    for key, v in by_table.get(ASSISTANCE_CELLS.name) or ():
+        if key[0] == "d":
+            entries = out.setdefault(key[3], ({}, {}))[1]
+            entry = (key[2], key[1], key[4], int(key[5]))
+            entries[entry] = entries.get(entry, 0) + v[0]
+    return out
+
+
+def _less(now: HouseholdDays, change: HouseholdDays) -> HouseholdDays:
+    days = {k: list(v) for k, v in now[0].items()}
+    for k, d in change[0].items():
+        v = days.setdefault(k, [0, 0, 0, 0])
+        for i in range(4):
+            v[i] -= d[i]
+    entries = dict(now[1])
+    for entry, n in change[1].items():
+        entries[entry] = entries.get(entry, 0) - n
+    return days, entries
+
+
+def _period_assistance_deltas(
+    stored: dict[str, HouseholdDays], households: list[str], by_table: dict[str, Rows]
+) -> Rows:
+    """PERIOD_ASSISTANCE's deltas: each moved household's rows from its day
+    rows now (read under its lock) less those from its day rows before this
+    transaction's changes."""
+    if not households:
+        return []
+    own = _own_changes(by_table)
+    acc: dict[tuple[Any, ...], int] = {}
+    for hk in households:
+        now = stored.get(hk, ({}, {}))
+        for key, n in period_assistance(now).items():
+            acc[key] = acc.get(key, 0) + n
+        was = _less(now, own.get(hk, ({}, {})))
+        for key, n in period_assistance(was).items():
+            acc[key] = acc.get(key, 0) - n
+    return [(key, [n]) for key, n in acc.items() if n]
+
+
+def firsts(days: Days) -> dict[tuple[int, str, str], list[int]]:
+    """The 'F' rows one household's days make: {(depth, code, item): [households,
+    reached]}: in each scope, each day it has a need (a need reached) with the
+    day before it in that chain."""
+    out: dict[tuple[int, str, str], list[int]] = {}
+    for depth in DEPTHS:
+        chains: dict[str, tuple[set[str], set[str]]] = {}
+        for (region, day), (needs, reached) in days.items():
+            sets = chains.setdefault(region[:depth], (set(), set()))
+            if needs > 0:
+                sets[0].add(day)
+            if reached > 0:
+                sets[1].add(day)
+        for code, sets in chains.items():
+            for i, chain in enumerate(sets):
+                prev = ""
+                for day in sorted(chain):
+                    acc = out.setdefault((depth, code, f"{day}|{prev}"), [0, 0])
+                    acc[i] += 1
+                    prev = day
+    return out
+
+
+def _with_firsts(
+    sums: Rows, moved: dict[str, Days], stored: dict[str, HouseholdDays]
+) -> Rows:
+    """The sums' deltas plus the 'F' rows of each household whose days move:
+    its days read now (under its membership row's lock, this transaction's
+    own changes included) and as they were (less those changes)."""
+    if not moved:
+        return sums
+    acc = {key: list(v) for key, v in sums}
+    for hk, delta in moved.items():
+        days = stored.get(hk, ({}, {}))[0]
+        now = {k: v[:2] for k, v in days.items()}
+        was = {k: list(v) for k, v in now.items()}
+        for k, (d_needs, d_reached) in delta.items():
+            v = was.setdefault(k, [0, 0])
+            v[0] -= d_needs
+            v[1] -= d_reached
+        old, new = firsts(was), firsts(now)
+        for cell in old.keys() | new.keys():
+            o, n = old.get(cell, [0, 0]), new.get(cell, [0, 0])
+            if o != n:
+                depth, code, item = cell
+                row = acc.setdefault(("r", depth, "F", code, item), [0] * 8)
+                row[6] += n[0] - o[0]
+                row[7] += n[1] - o[1]
+    return [(key, v) for key, v in acc.items() if any(v)]
 
 
 def _assistance_of(
@@ -1064,7 +1431,34 @@ _UNASSISTED_SQL = (
 )
 
 
-def _sums_sql() -> str:
+def _firsts_sql() -> list[str]:
+    """The 'F' rows from the household cells' day rows: per scope and
+    household its days (with a need, with a need reached), each with the
+    one before it."""
+    days = " UNION ALL ".join(
+        f"SELECT {depth} AS depth, {f'substr(region, 1, {depth})' if depth else chr(39) * 2}"
+        " AS code, household_key, span AS day, needs, reached"
+        " FROM report_household_cells WHERE grain = 'd'"
+        for depth in DEPTHS
+    )
+    grouped = (
+        "SELECT depth, code, household_key, day, SUM(needs) AS needs,"
+        f" SUM(reached) AS reached FROM ({days}) AS u"
+        " GROUP BY depth, code, household_key, day"
+    )
+    out = []
+    for measure, values in (("needs", "1, 0"), ("reached", "0, 1")):
+        out.append(
+            "SELECT 'r', depth, 'F', code, day || '|' || COALESCE(LAG(day)"
+            " OVER (PARTITION BY depth, code, household_key ORDER BY day), ''),"
+            f" 0, 0, 0, 0, 0, 0, {values} FROM ({grouped}) AS g WHERE {measure} > 0"
+        )
+    return out
+
+
+def _sums_sql(periods_only: bool = False, periods: bool = True) -> str:
+    """The scope sums derived from the cells (``periods_only``: the rows per
+    day, facets D, C, B, M and F, alone; ``periods`` False: without them)."""
     cell = (
         "needs",
         _FULL_SQL,
@@ -1101,6 +1495,27 @@ def _sums_sql() -> str:
             " delivered, 0, 0, 0 FROM report_delivery_cells WHERE grain = 'm'"
         )
     parts.append(f"SELECT 'r', 0, 't', '', need_type, {sums} {cells} = 'm'")
+    if periods_only:  # the first part names the columns and adds nothing
+        parts = [parts[0] + " AND 1 = 0"]
+    for depth in DEPTHS if periods else ():
+        code = f"substr(region, 1, {depth})" if depth else "''"
+        for facet, item in (
+            ("D", "span"),
+            ("C", "span || '|' || category || '|' || need_type || '|' || status"),
+            (
+                "B",
+                "substr(span, 1, 7) || '|' || category || '|' || need_type"
+                " || '|' || status",
+            ),
+            ("M", "span || '|' || month"),
+        ):
+            parts.append(
+                f"SELECT 'r', {depth}, '{facet}', {code}, {item}, {sums} {cells} = 'd'"
+            )
+    if periods:
+        parts.extend(_firsts_sql())
+    if periods_only:
+        return _grouped_sums(parts, len(cell))
     parts.append(
         "SELECT 'r', depth, 'x', code, need_type || '|' || CAST(bucket AS VARCHAR),"
         " needs, 0, 0, 0, 0, 0, 0, 0 FROM report_scope_durations"
@@ -1112,6 +1527,10 @@ def _sums_sql() -> str:
         " CASE WHEN needs > 0 THEN 1 ELSE 0 END,"
         " CASE WHEN reached > 0 THEN 1 ELSE 0 END FROM report_scope_members"
     )
+    return _grouped_sums(parts, len(cell))
+
+
+def _grouped_sums(parts: list[str], width: int) -> str:
     measures = ", ".join(
         f"SUM(n{i}) AS {m}" for i, m in enumerate(_measures(SCOPE_SUMS))
     )
@@ -1119,8 +1538,17 @@ def _sums_sql() -> str:
         f"SELECT basis, depth, facet, code, item, {measures} FROM ("
         + " UNION ALL ".join(parts)
         + ") AS s GROUP BY basis, depth, facet, code, item HAVING "
-        + " OR ".join(f"SUM(n{i}) <> 0" for i in range(len(cell)))
+        + " OR ".join(f"SUM(n{i}) <> 0" for i in range(width))
     )
+
+
+def derive_periods(conn: Connection) -> None:
+    """Add the scope sums per day (facets D, C, B, M, F) from the cells, to a
+    table without them (the migration that introduced them)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+    sums = ", ".join((*SCOPE_KEYS, *_measures(SCOPE_SUMS)))
+    conn.execute(sa.text(f"INSERT INTO report_scope_sums ({sums}) {_sums_sql(True)}"))
 
 
 def _county_durations(conn: Connection) -> Cells:
@@ -1165,15 +1593,17 @@ def _derive_durations(conn: Connection) -> None:
     conn.execute(sa.text(f"INSERT INTO report_scope_durations ({cols}) {derived}"))
 
 
-def derive_scopes(conn: Connection) -> None:
+def derive_scopes(conn: Connection, periods: bool = True) -> None:
     """Fill the scope tables from the cell tables (which must be right) and,
-    for the durations, from the needs."""
+    for the durations, from the needs. ``periods`` False: without the rows
+    per day (the migration 0021_dash, before those existed)."""
     if conn.dialect.name == "postgresql":
         # Millions of membership rows are grouped in one statement: memory
         # for this transaction's sorts, not the default 4 MB spilled to disk.
         conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
     for table in SCOPE_TABLES:
-        conn.execute(table.delete())
+        if periods or table is not PERIOD_ASSISTANCE:
+            conn.execute(table.delete())
     _derive_durations(conn)
     members = ", ".join((*SCOPE_KEYS, "household_key", *_measures(SCOPE_MEMBERS)))
     conn.execute(
@@ -1186,7 +1616,100 @@ def derive_scopes(conn: Connection) -> None:
         )
     )
     sums = ", ".join((*SCOPE_KEYS, *_measures(SCOPE_SUMS)))
-    conn.execute(sa.text(f"INSERT INTO report_scope_sums ({sums}) {_sums_sql()}"))
+    derived = _sums_sql(periods=periods)
+    conn.execute(sa.text(f"INSERT INTO report_scope_sums ({sums}) {derived}"))
+    if periods:
+        fill_period_assistance(conn)
+
+
+def _households_days(conn: Connection) -> Iterator[tuple[str, HouseholdDays]]:
+    """Every household's day rows (household and assistance cells), one
+    household at a time, streamed in the database's order of the keys."""
+    h = HOUSEHOLD_CELLS.c
+    # Streamed (the statement's own option: set on the connection, it would
+    # stay for every later statement of the transaction).
+    days = conn.execute(
+        select(
+            h.household_key,
+            h.region,
+            h.span,
+            sa.func.sum(h.needs),
+            sa.func.sum(h.reached),
+            sa.func.sum(h.delivered),
+            sa.func.sum(h.assisted),
+        )
+        .where(h.grain == "d")
+        .group_by(h.household_key, h.region, h.span)
+        .order_by(h.household_key, h.region, h.span)
+        .execution_options(stream_results=True, yield_per=5000)
+    )
+    batch: list[tuple[str, HouseholdDays]] = []
+    current: str | None = None
+    for hk, region, day, *v in days:
+        if hk != current:
+            if len(batch) >= 2000:
+                yield from _with_entries(conn, batch)
+                batch = []
+            current = hk
+            batch.append((hk, ({}, {})))
+        batch[-1][1][0][(region, day)] = [int(x or 0) for x in v]
+    yield from _with_entries(conn, batch)
+
+
+def _with_entries(
+    conn: Connection, batch: list[tuple[str, HouseholdDays]]
+) -> Iterator[tuple[str, HouseholdDays]]:
+    """The households of ``batch`` with their assistance entries added (one
+    read on the household index; the stream of day rows stays open)."""
+    a = ASSISTANCE_CELLS.c
+    found = {hk: data for hk, data in batch}
+    for hk, region, day, kind, monthly, n in conn.execute(
+        select(a.household_key, a.region, a.span, a.kind, a.monthly, a.entries).where(
+            a.grain == "d", a.household_key.in_(list(found))
+        )
+    ):
+        entries = found[hk][1]
+        key = (region, day, kind, int(monthly))
+        entries[key] = entries.get(key, 0) + int(n)
+    yield from batch
+
+
+def derived_period_assistance(
+    conn: Connection, flush: Callable[[dict[tuple[Any, ...], int]], None] | None = None
+) -> dict[tuple[Any, ...], int]:
+    """PERIOD_ASSISTANCE derived from the cells, household by household; with
+    ``flush``, handed over every 2,000,000 rows (and the rest returned). The
+    rows are far fewer than the households' (they add up per scope and day):
+    a small batch would upsert the same rows again and again."""
+    out: dict[tuple[Any, ...], int] = {}
+    for _hk, data in _households_days(conn):
+        for key, n in period_assistance(data).items():
+            out[key] = out.get(key, 0) + n
+        if flush is not None and len(out) >= 2_000_000:
+            flush(out)
+            out = {}
+    return out
+
+
+def fill_period_assistance(conn: Connection) -> None:
+    """Fill PERIOD_ASSISTANCE (emptied first) from the cells, in batches
+    added up by upsert, so memory stays bounded."""
+    conn.execute(PERIOD_ASSISTANCE.delete())
+    table = PERIOD_ASSISTANCE
+    keys = _keys(table)
+
+    def flush(rows: dict[tuple[Any, ...], int]) -> None:
+        stmt = _insert(conn, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={"n": table.c.n + stmt.excluded.n}
+        )
+        params = [
+            {**dict(zip(keys, k, strict=True)), "n": n} for k, n in rows.items() if n
+        ]
+        for i in range(0, len(params), 5000):
+            conn.execute(stmt, params[i : i + 5000])
+
+    flush(derived_period_assistance(conn, flush))
 
 
 def rebuild_on(conn: Connection, progress: bool = False, scopes: bool = True) -> int:
@@ -1307,7 +1830,18 @@ def verify_on(conn: Connection, progress: bool = False, limit: int = 100) -> lis
         )
     if not out:
         _compare_scopes(conn, SCOPE_SUMS, _sums_sql(), limit, out)
+    _compare_period_assistance(conn, limit, out)
     return out[:limit]
+
+
+def _compare_period_assistance(conn: Connection, limit: int, out: list[str]) -> None:
+    if out:  # the cells first: a wrong cell would show here again
+        return
+    wanted = {
+        (PERIOD_ASSISTANCE.name, k): [n]
+        for k, n in derived_period_assistance(conn).items()
+    }
+    _compare(_stored(conn, PERIOD_ASSISTANCE), wanted, limit, out)
 
 
 def _compare_scopes(
