@@ -98,7 +98,7 @@ def main() -> None:
             t0 = time.perf_counter()
             dashboard.build(f, day)
             first = (time.perf_counter() - t0) * 1000
-            p50, _p95 = scale.timed(lambda f=f: dashboard.build(f, day), 5)
+            p50, _p95, _ = scale.timed(lambda f=f: dashboard.build(f, day), 5)
             print(f"  dashboard {name:35} first {first:8.1f} ms, then {p50:7.1f} ms")
         db.session.rollback()
         ms = _median_ms(transparency.figures, 1 if args.once else args.runs)

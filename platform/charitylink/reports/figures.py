@@ -998,7 +998,7 @@ def _pg_speed(
     need, picked in the database (``percentile_disc`` at a fraction inside
     each rank: exact, whatever the rounding), instead of every value shipped
     to Python and sorted there. Both statements read the partial index of the
-    fully claimed needs by region and publication time (0022_period) alone."""
+    fully claimed needs by region and publication time (0023_period) alone."""
     clause, params = _speed_where(prefix, start, end)
     counts = {
         str(kind): int(n)

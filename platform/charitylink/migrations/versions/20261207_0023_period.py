@@ -6,16 +6,16 @@ cells of a region prefix; the fully claimed needs by region and publication
 time (PostgreSQL); the assistance figures of a period per day
 (report_period_assistance). Filled from the cell tables.
 
-Revision ID: 0022_period
-Revises: 0021_dash
+Revision ID: 0023_period
+Revises: 0022_twoword
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022_period"
-down_revision = "0021_dash"
+revision = "0023_period"
+down_revision = "0022_twoword"
 branch_labels = None
 depends_on = None
 
