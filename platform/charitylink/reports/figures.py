@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from calendar import monthrange
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
@@ -52,7 +53,9 @@ from charitylink.reports.summary import (
     PERIOD_ASSISTANCE,
     SCOPE_DURATIONS,
     SCOPE_SUMS,
+    SPEED_DEPTHS,
 )
+from charitylink.reports.summary import time_to_full_claim as duration_micros
 
 N, H, S = NEED_CELLS.c, HOUSEHOLD_CELLS.c, SCOPE_SUMS.c
 
@@ -827,13 +830,15 @@ def _time(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def _ranked(
-    depth: int, code: str, kind: str, buckets: list[tuple[int, int]], ranks: set[int]
+def _pick(
+    buckets: list[tuple[int, int]],
+    ranks: set[int],
+    values: Callable[[int], list[tuple[int, int]]],
 ) -> dict[int, float]:
-    """The values (days) at the 0-based ``ranks`` of one scope and type:
-    the day counts say which day each rank falls in; only those days'
-    values are read."""
-    d = SCOPE_DURATIONS.c
+    """The values (days) at the 0-based ``ranks``: the day counts
+    (``buckets``, ascending) say which day each rank falls in; only those
+    days' values are read (``values(day)``: (microseconds, how many),
+    ascending)."""
     wanted: dict[int, list[tuple[int, int]]] = {}  # day -> (rank, rank within)
     seen = 0
     for bucket, n in buckets:
@@ -843,20 +848,9 @@ def _ranked(
         seen += n
     out: dict[int, float] = {}
     for bucket, asked in wanted.items():
-        values = db.session.execute(
-            select(d.micros, d.needs)
-            .where(
-                d.depth == depth,
-                d.code == code,
-                d.need_type == kind,
-                d.bucket == bucket,
-                d.needs > 0,
-            )
-            .order_by(d.micros)
-        )
         pending = sorted(asked, key=lambda a: a[1])
         seen = 0
-        for micros, n in values:
+        for micros, n in values(bucket):
             while pending and pending[0][1] < seen + int(n):
                 out[pending.pop(0)[0]] = int(micros) / _DAY_US
             seen += int(n)
@@ -865,45 +859,167 @@ def _ranked(
     return out
 
 
-def _scope_speed(depth: int, code: str) -> dict[str, Any]:
-    """``time_to_full_claim`` of an all-time cut from the duration rows."""
-    buckets: dict[str, list[tuple[int, int]]] = {}
-    for r in _scope_rows("r", "x", depth, code):
-        kind, day = r.item.rsplit("|", 1)
-        buckets.setdefault(kind, []).append((int(day), int(r.needs)))
-    for counts in buckets.values():
-        counts.sort()
+def _ranks(n: int) -> list[tuple[float, int, int]]:
+    """(position, rank below, rank above) of the median and the 90th
+    percentile among ``n`` values, as ``_percentile``."""
+    out = []
+    for p in (0.5, 0.9):
+        pos = p * (n - 1)
+        lo = int(pos)
+        out.append((pos, lo, min(lo + 1, n - 1)))
+    return out
+
+
+def _speed(
+    buckets: dict[str, dict[int, int]],
+    values: Callable[[str, int], list[tuple[int, int]]],
+) -> dict[str, Any]:
+    """``time_to_full_claim`` from the day counts per type (ALL_TYPES: every
+    type) and the values of a type's day (``values(type, day)``)."""
 
     def summary(kind: str) -> dict[str, Any]:
-        counts = buckets.get(kind, [])
+        counts = sorted((b, n) for b, n in buckets.get(kind, {}).items() if n)
         total = sum(n for _b, n in counts)
         if not total:
             return {"count": 0, "median": None, "p90": None}
-        ranks = {}
-        for p in (0.5, 0.9):
-            pos = p * (total - 1)
-            lo = int(pos)
-            ranks[p] = (pos, lo, min(lo + 1, total - 1))
-        values = _ranked(
-            depth,
-            code,
-            kind,
+        ranks = _ranks(total)
+        got = _pick(
             counts,
-            {r for _p, lo, hi in ranks.values() for r in (lo, hi)},
+            {r for _p, lo, hi in ranks for r in (lo, hi)},
+            lambda day: values(kind, day),
         )
         out: dict[str, Any] = {"count": total}
-        for name, p in (("median", 0.5), ("p90", 0.9)):
-            pos, lo, hi = ranks[p]
+        for name, (pos, lo, hi) in zip(("median", "p90"), ranks, strict=True):
             # As _percentile: linear between the closest ranks.
-            out[name] = values[lo] + (values[hi] - values[lo]) * (pos - lo)
+            out[name] = got[lo] + (got[hi] - got[lo]) * (pos - lo)
         return out
 
+    kinds = sorted(k for k, c in buckets.items() if k != ALL_TYPES and any(c.values()))
     return {
         "overall": summary(ALL_TYPES),
-        "by_need_type": [
-            {"need_type": t, **summary(t)} for t in sorted(buckets) if t != ALL_TYPES
-        ],
+        "by_need_type": [{"need_type": t, **summary(t)} for t in kinds],
     }
+
+
+def _duration_values(
+    depth: int,
+    code: str,
+    kind: str,
+    bucket: int,
+    months: tuple[str, str | None] | None = None,
+) -> list[tuple[int, int]]:
+    """A scope's values of one type and day (all time, or the China months
+    [first, last] of ``months``), ascending."""
+    d = SCOPE_DURATIONS.c
+    where = [
+        d.depth == depth,
+        d.code == code,
+        d.need_type == kind,
+        d.bucket == bucket,
+        d.needs > 0,
+    ]
+    if months is not None:
+        first, last = months
+        if first:
+            where.append(d.month >= first)
+        if last is not None:
+            where.append(d.month <= last)
+    stmt = select(d.micros, d.needs).where(*where).order_by(d.micros)
+    return [(int(m), int(n)) for m, n in db.session.execute(stmt)]
+
+
+def _scope_speed(depth: int, code: str) -> dict[str, Any]:
+    """``time_to_full_claim`` of an all-time cut from the duration rows."""
+    buckets: dict[str, dict[int, int]] = {}
+    for r in _scope_rows("r", "x", depth, code):
+        kind, day = r.item.rsplit("|", 1)
+        buckets.setdefault(kind, {})[int(day)] = int(r.needs)
+    return _speed(buckets, lambda kind, day: _duration_values(depth, code, kind, day))
+
+
+def _month_buckets(
+    depth: int, code: str, first: str, last: str | None
+) -> dict[str, dict[int, int]]:
+    """The day counts per type of a scope's needs published in the China
+    months [first, last]: the X rows of every region and the provinces,
+    below them the scope's own duration rows added up."""
+    out: dict[str, dict[int, int]] = {}
+    if depth in SPEED_DEPTHS:
+        where = [S.basis == "r", S.depth == depth, S.facet == "X", S.code == code]
+        where.append(S.item >= first)
+        if last is not None:
+            where.append(S.item < last + "~")  # "YYYY-MM|…": "~" after "|"
+        for item, n in db.session.execute(select(S.item, S.needs).where(*where)):
+            _month, kind, day = item.split("|")
+            acc = out.setdefault(kind, {})
+            acc[int(day)] = acc.get(int(day), 0) + int(n)
+        return out
+    d = SCOPE_DURATIONS.c
+    where = [d.depth == depth, d.code == code, d.month >= first]
+    if last is not None:
+        where.append(d.month <= last)
+    for kind, day, n in db.session.execute(
+        select(d.need_type, d.bucket, func.sum(d.needs))
+        .where(*where)
+        .group_by(d.need_type, d.bucket)
+    ):
+        out.setdefault(str(kind), {})[int(day)] = int(n or 0)
+    return out
+
+
+def _edge_durations(code: str, first: str, last: str) -> list[tuple[str, int]]:
+    """(type, microseconds) of the fully claimed needs of a region prefix
+    published on the China days [first, last] (a few weeks at most)."""
+    start, end = Filters(
+        date_from=date.fromisoformat(first), date_to=date.fromisoformat(last)
+    ).bounds()
+    stmt = select(Need.need_type, Need.published_at, Need.fully_claimed_at).where(
+        Need.fully_claimed_at.is_not(None),
+        Need.published_at >= start,
+        Need.published_at < end,
+        Need.fully_claimed_at >= Need.published_at,
+        _need_under(code or None),
+    )
+    out = []
+    for kind, pub, full in db.session.execute(stmt):
+        micros = duration_micros(pub, full)
+        if micros is not None:
+            out.append((str(kind), micros))
+    return out
+
+
+def _period_speed(depth: int, code: str, lo: str, hi: str | None) -> dict[str, Any]:
+    """``time_to_full_claim`` of a cut with a period: the months it covers
+    whole from the day counts per month (their values from the duration
+    rows of those months), the days of the months it cuts from the needs
+    published on them; exact, whatever the number of needs."""
+    buckets: dict[str, dict[int, int]] = {}
+    edges: dict[tuple[str, int], list[int]] = {}  # (type, day) -> values
+    months: tuple[str, str | None] | None = None
+    if hi is None or lo <= hi:
+        for part, first, last in _matrix_parts(lo, hi):
+            if part == "B":
+                months = (first, last)
+                for kind, counts in _month_buckets(depth, code, first, last).items():
+                    acc = buckets.setdefault(kind, {})
+                    for day, n in counts.items():
+                        acc[day] = acc.get(day, 0) + n
+                continue
+            for kind, micros in _edge_durations(code, first, str(last)):
+                day = micros // _DAY_US
+                for k in (kind, ALL_TYPES):
+                    acc = buckets.setdefault(k, {})
+                    acc[day] = acc.get(day, 0) + 1
+                    edges.setdefault((k, day), []).append(micros)
+
+    def values(kind: str, day: int) -> list[tuple[int, int]]:
+        rows = (
+            [] if months is None else _duration_values(depth, code, kind, day, months)
+        )
+        rows.extend((m, 1) for m in edges.get((kind, day), ()))
+        return sorted(rows)
+
+    return _speed(buckets, values)
 
 
 def time_to_full_claim(f: Filters) -> dict[str, Any]:
@@ -912,9 +1028,10 @@ def time_to_full_claim(f: Filters) -> dict[str, Any]:
     scope = _scope(f)
     if scope is not None:
         return _scope_speed(*scope)
+    period = _period_scope(f)
+    if period is not None:
+        return _period_speed(*period)
     start, end = f.bounds()
-    if DAY_ROWS and db.session.get_bind().dialect.name == "postgresql":
-        return _pg_speed(f.prefix, start, end)
     # SQLite hands the times over as text: parsed here with fromisoformat (C),
     # not by the column type's slower parser.
     stmt = select(
@@ -955,103 +1072,6 @@ def time_to_full_claim(f: Filters) -> dict[str, Any]:
         "by_need_type": [
             {"need_type": t, **summary(by_type[t])} for t in sorted(by_type)
         ],
-    }
-
-
-def _speed_where(
-    prefix: str | None, start: datetime | None, end: datetime | None
-) -> tuple[str, dict[str, Any]]:
-    where = [
-        "published_at IS NOT NULL",
-        "fully_claimed_at IS NOT NULL",
-        "fully_claimed_at >= published_at",
-    ]
-    params: dict[str, Any] = {}
-    if prefix:
-        where.append("region_code >= :r_lo AND region_code < :r_hi")
-        params.update(r_lo=prefix, r_hi=prefix + "~")
-    if start is not None:
-        where.append("published_at >= :start")
-        params["start"] = start
-    if end is not None:
-        where.append("published_at < :end")
-        params["end"] = end
-    return " AND ".join(where), params
-
-
-def _ranks(n: int) -> list[tuple[float, int, int]]:
-    """(position, rank below, rank above) of the median and the 90th
-    percentile among ``n`` values, as ``_percentile``."""
-    out = []
-    for p in (0.5, 0.9):
-        pos = p * (n - 1)
-        lo = int(pos)
-        out.append((pos, lo, min(lo + 1, n - 1)))
-    return out
-
-
-def _pg_speed(
-    prefix: str | None, start: datetime | None, end: datetime | None
-) -> dict[str, Any]:
-    """``time_to_full_claim`` of a period on PostgreSQL: the needs counted per
-    type, then only the values at the ranks a median and a 90th percentile
-    need, picked in the database (``percentile_disc`` at a fraction inside
-    each rank: exact, whatever the rounding), instead of every value shipped
-    to Python and sorted there. Both statements read the partial index of the
-    fully claimed needs by region and publication time (0023_period) alone."""
-    clause, params = _speed_where(prefix, start, end)
-    counts = {
-        str(kind): int(n)
-        for kind, n in db.session.execute(
-            sa.text(f"SELECT need_type, COUNT(*) FROM needs WHERE {clause} GROUP BY 1"),
-            params,
-        )
-    }
-    kinds = sorted(counts)
-    groups = [(ALL_TYPES, sum(counts.values())), *((k, counts[k]) for k in kinds)]
-
-    wanted = {}
-    aggregates = []
-    for i, (kind, n) in enumerate(groups):
-        if not n:
-            continue
-        picked = sorted({r for _p, lo, hi in _ranks(n) for r in (lo, hi)})
-        wanted[kind] = picked
-        # 0-based rank k is row ceil(fraction * n) = k + 1 for any fraction
-        # in (k/n, (k+1)/n]: the middle one is safe from rounding.
-        fractions = ", ".join(repr((k + 0.5) / n) for k in picked)
-        only = "" if kind == ALL_TYPES else f" FILTER (WHERE need_type = :t{i})"
-        params[f"t{i}"] = kind
-        aggregates.append(
-            f"percentile_disc(ARRAY[{fractions}]::float8[]) WITHIN GROUP"
-            f" (ORDER BY fully_claimed_at - published_at){only}"
-        )
-    values: dict[str, dict[int, float]] = {}
-    if aggregates:
-        row = db.session.execute(
-            sa.text(f"SELECT {', '.join(aggregates)} FROM needs WHERE {clause}"),
-            params,
-        ).one()
-        for (kind, picked), found in zip(wanted.items(), row, strict=True):
-            values[kind] = {
-                k: ((d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds)
-                / _DAY_US
-                for k, d in zip(picked, found, strict=True)
-            }
-
-    def summary(kind: str, n: int) -> dict[str, Any]:
-        if not n:
-            return {"count": 0, "median": None, "p90": None}
-        out: dict[str, Any] = {"count": n}
-        for name, (pos, lo, hi) in zip(("median", "p90"), _ranks(n), strict=True):
-            got = values[kind]
-            # As _percentile: linear between the closest ranks.
-            out[name] = got[lo] + (got[hi] - got[lo]) * (pos - lo)
-        return out
-
-    return {
-        "overall": summary(ALL_TYPES, groups[0][1]),
-        "by_need_type": [{"need_type": k, **summary(k, counts[k])} for k in kinds],
     }
 
 

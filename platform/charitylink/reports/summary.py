@@ -166,6 +166,9 @@ ORG_HOUSEHOLDS = sa.Table(
 #   'd' China month of delivery: needs = deliveries, households = households
 #                          with a delivery that month
 #   'x' need type|whole days to full claim (type '*': all): the needs
+#   'X' China month of publication|need type|whole days to full claim, as
+#       'x' per month (every region and the provinces only: below them a
+#       scope's own duration rows are few enough to add up)
 #   'a' assistance type (JSON, as the cells; '' for households listing none):
 #       needs = households = the households, requested = the sum over them of
 #       the largest monthly amount each reported for the type, reached and
@@ -239,9 +242,12 @@ SCOPE_ASSISTANCE = sa.Table(
     **_CLUSTERED,
 )
 # The days from publication to full claim of each need, per true-region scope
-# and need type ('*': every type), exact to the microsecond and bucketed by
-# whole days: a median reads the day counts of its scope (a few hundred rows)
-# and then the values of the one or two days its rank falls in.
+# and need type ('*': every type), exact to the microsecond, bucketed by
+# whole days and by the China month of publication: a median reads the day
+# counts of its scope (a few hundred rows: facet x over all time, X for the
+# months of a period) and then the values of the one or two days its rank
+# falls in (of the months a period covers whole; the days of the months it
+# cuts come from the needs).
 SCOPE_DURATIONS = sa.Table(
     "report_scope_durations",
     _meta,
@@ -249,6 +255,7 @@ SCOPE_DURATIONS = sa.Table(
     _key("code", 12),
     _key("need_type", 16),
     sa.Column("bucket", sa.Integer, primary_key=True),  # whole days
+    _key("month", 7),  # China month of publication
     sa.Column("micros", sa.BigInteger, primary_key=True),
     _n("needs"),
     **_CLUSTERED,
@@ -341,6 +348,8 @@ SCOPE_TABLES = (
 CELL_TABLES = [t for t in TABLES.values() if t not in SCOPE_TABLES]
 _REGIONAL = [t for t in TABLES.values() if "region" in t.c]
 DEPTHS = (0, 2, 4, 6)
+# The depths with the 'X' rows (the days to full claim per month).
+SPEED_DEPTHS = (0, 2)
 
 
 def _keys(table: sa.Table) -> list[str]:
@@ -482,14 +491,18 @@ def contribution(need: Any, claims: Iterable[Any], scopes: bool = True) -> Cells
 def _duration_cells(out: Cells, need: Any, region: str) -> None:
     micros = time_to_full_claim(need.published_at, need.fully_claimed_at)
     if micros is not None:
-        day = micros // DAY_US
+        day, month = micros // DAY_US, china_day(need.published_at)[:7]
+        one = [1, 0, 0, 0, 0, 0, 0, 0]
         for depth in DEPTHS:
+            code = region[:depth]
             for kind in (str(need.need_type), ALL_TYPES):
-                key = (depth, region[:depth], kind, day, micros)
+                key = (depth, code, kind, day, month, micros)
                 _add(out, SCOPE_DURATIONS, key, [1])
                 # The day's count, beside the other rows of the scope.
-                count = ("r", depth, "x", region[:depth], f"{kind}|{day}")
-                _add(out, SCOPE_SUMS, count, [1, 0, 0, 0, 0, 0, 0, 0])
+                _add(out, SCOPE_SUMS, ("r", depth, "x", code, f"{kind}|{day}"), one)
+                if depth in SPEED_DEPTHS:
+                    item = f"{month}|{kind}|{day}"
+                    _add(out, SCOPE_SUMS, ("r", depth, "X", code, item), one)
 
 
 def _scope_cells(out: Cells, need: Any, claims: list[Any], figures: list[int]) -> None:
@@ -1456,9 +1469,12 @@ def _firsts_sql() -> list[str]:
     return out
 
 
-def _sums_sql(periods_only: bool = False, periods: bool = True) -> str:
+def _sums_sql(
+    periods_only: bool = False, periods: bool = True, durations: bool = True
+) -> str:
     """The scope sums derived from the cells (``periods_only``: the rows per
-    day, facets D, C, B, M and F, alone; ``periods`` False: without them)."""
+    day, facets D, C, B, M and F, alone; ``periods`` False: without them;
+    ``durations`` False: without those counted from the duration rows)."""
     cell = (
         "needs",
         _FULL_SQL,
@@ -1516,10 +1532,8 @@ def _sums_sql(periods_only: bool = False, periods: bool = True) -> str:
         parts.extend(_firsts_sql())
     if periods_only:
         return _grouped_sums(parts, len(cell))
-    parts.append(
-        "SELECT 'r', depth, 'x', code, need_type || '|' || CAST(bucket AS VARCHAR),"
-        " needs, 0, 0, 0, 0, 0, 0, 0 FROM report_scope_durations"
-    )
+    if durations:
+        parts.extend(_speed_sums_sql())
     parts.append(_ASSISTED_SQL)
     parts.append(_UNASSISTED_SQL)
     parts.append(
@@ -1562,24 +1576,32 @@ def _county_durations(conn: Connection) -> Cells:
     for region, kind, pub, full in conn.execute(stmt):
         micros = time_to_full_claim(pub, full)
         if micros is not None:
-            key = (6, (region or "")[:6], str(kind), micros // DAY_US, micros)
+            month = china_day(_as_time(pub))[:7]
+            key = (6, (region or "")[:6], str(kind), micros // DAY_US, month, micros)
             _add(out, SCOPE_DURATIONS, key, [1])
     return out
+
+
+def _as_time(value: Any) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+_DURATION_KEYS = "depth, code, need_type, bucket, month, micros"
 
 
 def _durations_sql() -> str:
     """Every other duration row, from the stored rows of depth 6 per type."""
     typed = (
         "SELECT {depth} AS depth, substr(code, 1, {depth}) AS code, need_type,"
-        " bucket, micros, needs FROM report_scope_durations"
+        " bucket, month, micros, needs FROM report_scope_durations"
         f" WHERE depth = 6 AND need_type <> '{ALL_TYPES}'"
     )
     parts = [typed.format(depth=d) for d in DEPTHS if d != 6]
     levels = " UNION ALL ".join([*parts, typed.format(depth=6)])
     return (
-        f"SELECT depth, code, need_type, bucket, micros, needs FROM ({' UNION ALL '.join(parts)}) AS t"
-        f" UNION ALL SELECT depth, code, '{ALL_TYPES}', bucket, micros, SUM(needs)"
-        f" FROM ({levels}) AS a GROUP BY depth, code, bucket, micros"
+        f"SELECT {_DURATION_KEYS}, needs FROM ({' UNION ALL '.join(parts)}) AS t"
+        f" UNION ALL SELECT depth, code, '{ALL_TYPES}', bucket, month, micros,"
+        f" SUM(needs) FROM ({levels}) AS a GROUP BY depth, code, bucket, month, micros"
     )
 
 
@@ -1587,16 +1609,48 @@ def _derive_durations(conn: Connection) -> None:
     _insert_rows(conn, _county_durations(conn))
     cols = ", ".join(c.name for c in SCOPE_DURATIONS.columns)
     derived = (
-        f"SELECT depth, code, need_type, bucket, micros, SUM(needs) FROM ({_durations_sql()})"
-        " AS d GROUP BY depth, code, need_type, bucket, micros"
+        f"SELECT {_DURATION_KEYS}, SUM(needs) FROM ({_durations_sql()})"
+        f" AS d GROUP BY {_DURATION_KEYS}"
     )
     conn.execute(sa.text(f"INSERT INTO report_scope_durations ({cols}) {derived}"))
 
 
-def derive_scopes(conn: Connection, periods: bool = True) -> None:
+def _speed_sums_sql() -> list[str]:
+    """The scope sums counted from the duration rows: facets x and X."""
+    zeros = ", ".join(f"0 AS n{i}" for i in range(1, 8))
+    depths = ", ".join(str(d) for d in SPEED_DEPTHS)
+    return [
+        "SELECT 'r' AS basis, depth, 'x' AS facet, code,"
+        " need_type || '|' || CAST(bucket AS VARCHAR) AS item, needs AS n0,"
+        f" {zeros} FROM report_scope_durations",
+        "SELECT 'r', depth, 'X', code, month || '|' || need_type || '|'"
+        " || CAST(bucket AS VARCHAR), needs, 0, 0, 0, 0, 0, 0, 0"
+        f" FROM report_scope_durations WHERE depth IN ({depths})",
+    ]
+
+
+def derive_speed(conn: Connection) -> None:
+    """Refill the duration rows (from the needs) and the scope sums counted
+    from them (facets x and X): the migration that added their month."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+    conn.execute(SCOPE_DURATIONS.delete())
+    conn.execute(SCOPE_SUMS.delete().where(SCOPE_SUMS.c.facet.in_(("x", "X"))))
+    _derive_durations(conn)
+    sums = ", ".join((*SCOPE_KEYS, *_measures(SCOPE_SUMS)))
+    derived = _grouped_sums(_speed_sums_sql(), 8)
+    conn.execute(sa.text(f"INSERT INTO report_scope_sums ({sums}) {derived}"))
+
+
+def derive_scopes(
+    conn: Connection, periods: bool = True, durations: bool = True
+) -> None:
     """Fill the scope tables from the cell tables (which must be right) and,
     for the durations, from the needs. ``periods`` False: without the rows
-    per day (the migration 0021_dash, before those existed)."""
+    per day (the migration 0021_dash, before those existed); ``durations``
+    False: without the duration rows and the sums counted from them (the
+    same migration, whose duration table had no month yet: 0024_speed fills
+    them)."""
     if conn.dialect.name == "postgresql":
         # Millions of membership rows are grouped in one statement: memory
         # for this transaction's sorts, not the default 4 MB spilled to disk.
@@ -1604,7 +1658,8 @@ def derive_scopes(conn: Connection, periods: bool = True) -> None:
     for table in SCOPE_TABLES:
         if periods or table is not PERIOD_ASSISTANCE:
             conn.execute(table.delete())
-    _derive_durations(conn)
+    if durations:
+        _derive_durations(conn)
     members = ", ".join((*SCOPE_KEYS, "household_key", *_measures(SCOPE_MEMBERS)))
     conn.execute(
         sa.text(f"INSERT INTO report_scope_members ({members}) {_members_sql()}")
@@ -1616,7 +1671,7 @@ def derive_scopes(conn: Connection, periods: bool = True) -> None:
         )
     )
     sums = ", ".join((*SCOPE_KEYS, *_measures(SCOPE_SUMS)))
-    derived = _sums_sql(periods=periods)
+    derived = _sums_sql(periods=periods, durations=durations)
     conn.execute(sa.text(f"INSERT INTO report_scope_sums ({sums}) {derived}"))
     if periods:
         fill_period_assistance(conn)
@@ -1816,9 +1871,8 @@ def verify_on(conn: Connection, progress: bool = False, limit: int = 100) -> lis
     )
     if not out:
         derived = (
-            "SELECT depth, code, need_type, bucket, micros, SUM(needs) AS needs"
-            f" FROM ({_durations_sql()}) AS d"
-            " GROUP BY depth, code, need_type, bucket, micros"
+            f"SELECT {_DURATION_KEYS}, SUM(needs) AS needs"
+            f" FROM ({_durations_sql()}) AS d GROUP BY {_DURATION_KEYS}"
         )
         _compare_scopes(
             conn,

@@ -90,7 +90,7 @@ def upgrade() -> None:
     # code as `reports rebuild` after it has refilled the cells).
     from charitylink.reports.summary import derive_scopes
 
-    derive_scopes(op.get_bind(), periods=False)
+    derive_scopes(op.get_bind(), periods=False, durations=False)
 
 
 def downgrade() -> None:
