@@ -9,10 +9,12 @@ days). Any other cut reads the cells: whole months from the month rows, the
 days of a partly covered month from the day rows, households as exact
 distinct counts over the household cells.
 
-Three lists read the base rows instead, each bounded by its own selection: the
-claims due within a week (the current state), repeated help (claims of twelve
-months) and the days to full claim of a period (medians need every value; on
-PostgreSQL only the values at the ranks wanted leave the database).
+Two lists read the base rows instead, each bounded by its own selection: the
+claims due within a week (the current state) and repeated help (claims of
+twelve months). The days to full claim (a median needs values, not sums) count
+per whole day from the scope rows and then read the values of the one or two
+days each rank falls in; a period's cut months add the needs published on
+their days.
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ _SUMS = ("needs", "fully_claimed", "requested", "claimed", "delivered")
 # covers (facets D, C, B, M) and counts its distinct households from the F rows
 # (summary.py): a few hundred to a few thousand rows, whatever the number of
 # needs. ``DAY_ROWS`` False reads the cells instead, and the days to full
-# claim of a period on PostgreSQL as on SQLite (the tests compare both).
+# claim of a period from every fully claimed need of the period (the tests
+# compare both).
 DAY_ROWS = True
 
 
