@@ -99,3 +99,24 @@ def load_line(before: tuple[float, float, float]) -> str:
         + "; at end: "
         + ", ".join(f"{x:.2f}" for x in os.getloadavg())
     )
+
+
+def pk_baseline() -> Callable[[], Any]:
+    """The floor each query class is read against: 20 published needs by
+    primary key, the session emptied first (inside an app context)."""
+    from sqlalchemy import select
+
+    from charitylink.extensions import db
+    from charitylink.needs.models import Need
+
+    ids = db.session.scalars(
+        select(Need.id).where(Need.status == "published").limit(20)
+    ).all()
+
+    def baseline() -> Any:
+        db.session.expunge_all()
+        for i in ids:
+            db.session.get(Need, i)
+        return type("R", (), {"total": len(ids)})
+
+    return baseline

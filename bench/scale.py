@@ -56,7 +56,7 @@ os.environ.setdefault("CHARITYLINK_FAST_HASH", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 
-from _timing import timed  # noqa: E402
+from _timing import pk_baseline, timed  # noqa: E402
 
 QUERY_RUNS = 50
 PAGE_SECONDS = 1.5
@@ -127,18 +127,9 @@ def search_classes(
     common = common or sorted(df, key=lambda w: -df[w])[:10]
     rare = rare or sorted(df, key=lambda w: df[w])[:10]
     out: dict[str, tuple[float, float, int]] = {}
-    page_ids = db.session.scalars(
-        select(Need.id).where(Need.status == "published").limit(20)
-    ).all()
-
-    def baseline() -> Any:
-        db.session.expunge_all()
-        for i in page_ids:
-            db.session.get(Need, i)
-        return type("R", (), {"total": len(page_ids)})
 
     classes: dict[str, Callable[[], Any]] = {
-        "baseline: 20 needs by primary key": baseline,
+        "baseline: 20 needs by primary key": pk_baseline(),
         "rare word": lambda: search_needs(rng.choice(rare)),
         "common word": lambda: search_needs(rng.choice(common)),
         "common word + province + category": lambda: search_needs(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import time
 from collections import Counter
@@ -29,16 +28,7 @@ os.environ.setdefault("CHARITYLINK_FAST_HASH", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "platform"))
 
-
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float, Any]:
-    last = fn()  # warm
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        last = fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(runs - 1, int(runs * 0.95))], last
+from _timing import pk_baseline, timed  # noqa: E402
 
 
 def main() -> None:
@@ -79,9 +69,6 @@ def main() -> None:
             pair for d in docs for pair in combinations(sorted(d & set(common)), 2)
         )
         pairs = [" ".join(p) for p, _n in together.most_common(args.pairs)]
-        page_ids = db.session.scalars(
-            select(Need.id).where(Need.status == "published").limit(20)
-        ).all()
 
         def forget() -> None:
             # The decoded postings a worker keeps (PostgreSQL): as after a
@@ -90,14 +77,8 @@ def main() -> None:
 
             pg_backend._DECODED.entries.clear()
 
-        def baseline() -> Any:
-            db.session.expunge_all()
-            for i in page_ids:
-                db.session.get(Need, i)
-            return type("R", (), {"total": len(page_ids)})
-
         classes: dict[str, Callable[[], Any]] = {
-            "baseline: 20 needs by primary key": baseline,
+            "baseline: 20 needs by primary key": pk_baseline(),
             "two words that meet, words only": lambda: search_needs(
                 rng.choice(pairs), facets=False
             ),

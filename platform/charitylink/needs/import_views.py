@@ -86,11 +86,16 @@ def column_of(key: str) -> str:
     return key
 
 
-def _summaries(rows: list[dict[str, Any]]) -> dict[int, dict[str, str]]:
-    """What each row is about, from its public columns only (title, need
-    type, county, amount): enough to recognise a row before confirming."""
+def _summaries(
+    rows: list[dict[str, Any]], shown: list[dict[str, Any]]
+) -> dict[int, dict[str, str]]:
+    """What each shown row is about, from its public columns only (title,
+    need type, county, amount): enough to recognise a row before confirming."""
+    wanted = {int(o["row"]) for o in shown}
     out: dict[int, dict[str, str]] = {}
     for r in rows:
+        if int(r["row"]) not in wanted:
+            continue
         raw = r.get("data")
         data: dict[str, Any] = raw if isinstance(raw, dict) else {}
         amount = data.get("amount")
@@ -224,7 +229,7 @@ def import_preview(token: str) -> ResponseReturnValue:
         page_args=page_args,
         counts=counts,
         labels=TranslatedLabels(STATUS_LABELS),
-        summaries=_summaries(payload["rows"]),
+        summaries=_summaries(payload["rows"], shown),
         column_of=column_of,
         applied=False,
     )
@@ -267,7 +272,7 @@ def import_confirm(token: str) -> ResponseReturnValue:
         pages=1,
         counts={k: counts[k] for k in STATUS_LABELS},
         labels=TranslatedLabels(STATUS_LABELS),
-        summaries=_summaries(payload["rows"]),
+        summaries=_summaries(payload["rows"], shown),
         column_of=column_of,
         applied=True,
     )

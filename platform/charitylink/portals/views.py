@@ -302,12 +302,13 @@ def _need_urls(
     return [(f"{need_url}{code}", updated) for code, updated in rows]
 
 
-def sitemap_urls() -> list[tuple[str, datetime | None]]:
-    """Every public page in one file: the lists, then verified orgs, their
-    funds, public projects and public needs (newest first), up to the
-    protocol's 50,000."""
+def sitemap_urls(
+    urls: list[tuple[str, datetime | None]],
+) -> list[tuple[str, datetime | None]]:
+    """Every public page in one file: the lists, verified orgs, their funds
+    and public projects (``urls``, from ``_fixed_urls``), then public needs
+    (newest first), up to the protocol's 50,000."""
     most = _sitemap_max()
-    urls = _fixed_urls()
     room = max(0, most - len(urls))
     newest = (Need.published_at.desc(), Need.id.desc())
     return (urls + _need_urls(newest, room))[:most]
@@ -318,15 +319,15 @@ def _id_range(page: int) -> tuple[Any, ...]:
     return (Need.id > (page - 2) * most, Need.id <= (page - 1) * most)
 
 
-def sitemap_pages() -> list[int]:
-    """The files the site's pages need: [1] while they fit in one. Beyond
+def sitemap_pages(fixed: int) -> list[int]:
+    """The files the site's pages need (``fixed``: how many addresses
+    ``_fixed_urls`` gives): [1] while they fit in one. Beyond
     that, file 1 holds the fixed pages and file n ≥ 2 the public needs whose
     id falls in the n-1st run of SITEMAP_MAX ids, so a file's contents stay
     put as needs are added (a crawler re-reads only the files that changed)
     and each is read by a range of the primary key; runs with no public need
     are left out."""
     most = _sitemap_max()
-    fixed = len(_fixed_urls())
     # Counted no further than what decides it: not every need of a nation.
     some = select(Need.id).where(PUBLIC_CONDITION).limit(max(0, most - fixed) + 1)
     counted = db.session.scalar(select(func.count()).select_from(some.subquery()))
@@ -348,8 +349,11 @@ def sitemap_page_urls(page: int) -> list[tuple[str, datetime | None]]:
     return _need_urls((Need.id.asc(),), _sitemap_max(), *_id_range(page))
 
 
-def _pages() -> list[int]:
-    return cache.get_or_set("portals.sitemap.pages", sitemap_pages)
+def _pages(fixed: list[tuple[str, datetime | None]] | None = None) -> list[int]:
+    def count() -> list[int]:
+        return sitemap_pages(len(_fixed_urls() if fixed is None else fixed))
+
+    return cache.get_or_set("portals.sitemap.pages", count)
 
 
 @bp.get("/sitemap.xml")
@@ -361,9 +365,10 @@ def sitemap() -> ResponseReturnValue:
     # Megabytes at a province's scale: more than the page cache keeps, and a
     # second of work. Kept per worker until the data changes (core/cache.py).
     def build() -> bytes:
-        pages = _pages()
+        fixed = _fixed_urls()
+        pages = _pages(fixed)
         if pages == [1]:
-            return urlset(sitemap_urls())
+            return urlset(sitemap_urls(fixed))
         base = _base("portals.sitemap_page", page=1)
         return sitemap_index([f"{base}sitemap-{n}.xml" for n in pages])
 

@@ -56,6 +56,7 @@ from charitylink.reports.summary import (
     SCOPE_DURATIONS,
     SCOPE_SUMS,
     SPEED_DEPTHS,
+    _measures,
 )
 from charitylink.reports.summary import time_to_full_claim as duration_micros
 
@@ -127,16 +128,11 @@ def _day_where(
     return where
 
 
+# The need sums of the scope rows (their households are not sums).
 _DAY_SUMS = tuple(
     func.sum(S[m]).label(m)
-    for m in (
-        "needs",
-        "fully_claimed",
-        "requested",
-        "claimed",
-        "delivered",
-        "confirmed",
-    )
+    for m in _measures(SCOPE_SUMS)
+    if m not in ("households", "reached")
 )
 
 

@@ -805,6 +805,25 @@ HouseholdDays = tuple[
 ]
 
 
+def _household_days_select() -> Any:
+    """Per household, county and China day: needs, reached, delivered,
+    assisted (the day rows of the household cells, public regions added up)."""
+    h = HOUSEHOLD_CELLS.c
+    return (
+        select(
+            h.household_key,
+            h.region,
+            h.span,
+            sa.func.sum(h.needs),
+            sa.func.sum(h.reached),
+            sa.func.sum(h.delivered),
+            sa.func.sum(h.assisted),
+        )
+        .where(h.grain == "d")
+        .group_by(h.household_key, h.region, h.span)
+    )
+
+
 def _household_days(
     conn: Connection, households: list[str]
 ) -> dict[str, HouseholdDays]:
@@ -814,17 +833,7 @@ def _household_days(
     for k in range(0, len(households), 200):
         chunk = households[k : k + 200]
         for hk, region, day, *v in conn.execute(
-            select(
-                h.household_key,
-                h.region,
-                h.span,
-                sa.func.sum(h.needs),
-                sa.func.sum(h.reached),
-                sa.func.sum(h.delivered),
-                sa.func.sum(h.assisted),
-            )
-            .where(h.grain == "d", h.household_key.in_(chunk))
-            .group_by(h.household_key, h.region, h.span)
+            _household_days_select().where(h.household_key.in_(chunk))
         ):
             days = out.setdefault(hk, ({}, {}))[0]
             days[(region, day)] = [int(x or 0) for x in v]
@@ -1684,17 +1693,7 @@ def _households_days(conn: Connection) -> Iterator[tuple[str, HouseholdDays]]:
     # Streamed (the statement's own option: set on the connection, it would
     # stay for every later statement of the transaction).
     days = conn.execute(
-        select(
-            h.household_key,
-            h.region,
-            h.span,
-            sa.func.sum(h.needs),
-            sa.func.sum(h.reached),
-            sa.func.sum(h.delivered),
-            sa.func.sum(h.assisted),
-        )
-        .where(h.grain == "d")
-        .group_by(h.household_key, h.region, h.span)
+        _household_days_select()
         .order_by(h.household_key, h.region, h.span)
         .execution_options(stream_results=True, yield_per=5000)
     )
