@@ -829,32 +829,36 @@ def _time(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def _pick(
-    buckets: list[tuple[int, int]],
-    ranks: set[int],
-    values: Callable[[int], list[tuple[int, int]]],
-) -> dict[int, float]:
-    """The values (days) at the 0-based ``ranks``: the day counts
-    (``buckets``, ascending) say which day each rank falls in; only those
-    days' values are read (``values(day)``: (microseconds, how many),
-    ascending)."""
-    wanted: dict[int, list[tuple[int, int]]] = {}  # day -> (rank, rank within)
+Values = dict[tuple[str, int], list[tuple[int, int]]]
+
+
+def _days_of_ranks(
+    counts: list[tuple[int, int]], ranks: set[int]
+) -> dict[int, list[tuple[int, int]]]:
+    """Which day (``counts``: (day, how many), ascending) each 0-based rank
+    falls in: day -> [(rank, rank within the day)]."""
+    wanted: dict[int, list[tuple[int, int]]] = {}
     seen = 0
-    for bucket, n in buckets:
+    for day, n in counts:
         for r in ranks:
             if seen <= r < seen + n:
-                wanted.setdefault(bucket, []).append((r, r - seen))
+                wanted.setdefault(day, []).append((r, r - seen))
         seen += n
+    return wanted
+
+
+def _at(rows: list[tuple[int, int]], asked: list[tuple[int, int]]) -> dict[int, float]:
+    """The values (days) at ranks within one day's ``rows`` ((microseconds,
+    how many), ascending)."""
     out: dict[int, float] = {}
-    for bucket, asked in wanted.items():
-        pending = sorted(asked, key=lambda a: a[1])
-        seen = 0
-        for micros, n in values(bucket):
-            while pending and pending[0][1] < seen + int(n):
-                out[pending.pop(0)[0]] = int(micros) / _DAY_US
-            seen += int(n)
-            if not pending:
-                break
+    pending = sorted(asked, key=lambda a: a[1])
+    seen = 0
+    for micros, n in rows:
+        while pending and pending[0][1] < seen + n:
+            out[pending.pop(0)[0]] = micros / _DAY_US
+        seen += n
+        if not pending:
+            break
     return out
 
 
@@ -871,29 +875,35 @@ def _ranks(n: int) -> list[tuple[float, int, int]]:
 
 def _speed(
     buckets: dict[str, dict[int, int]],
-    values: Callable[[str, int], list[tuple[int, int]]],
+    values: Callable[[set[tuple[str, int]]], Values],
 ) -> dict[str, Any]:
     """``time_to_full_claim`` from the day counts per type (ALL_TYPES: every
-    type) and the values of a type's day (``values(type, day)``)."""
-
-    def summary(kind: str) -> dict[str, Any]:
+    type) and the values of the days the ranks fall in, read at once
+    (``values({(type, day)})``)."""
+    kinds = sorted(k for k, c in buckets.items() if k != ALL_TYPES and any(c.values()))
+    plans = {}
+    for kind in (ALL_TYPES, *kinds):
         counts = sorted((b, n) for b, n in buckets.get(kind, {}).items() if n)
         total = sum(n for _b, n in counts)
-        if not total:
+        if total:
+            ranks = _ranks(total)
+            asked = {r for _p, lo, hi in ranks for r in (lo, hi)}
+            plans[kind] = (total, ranks, _days_of_ranks(counts, asked))
+    read = values({(k, day) for k, p in plans.items() for day in p[2]}) if plans else {}
+
+    def summary(kind: str) -> dict[str, Any]:
+        if kind not in plans:
             return {"count": 0, "median": None, "p90": None}
-        ranks = _ranks(total)
-        got = _pick(
-            counts,
-            {r for _p, lo, hi in ranks for r in (lo, hi)},
-            lambda day: values(kind, day),
-        )
+        total, ranks, wanted = plans[kind]
+        got: dict[int, float] = {}
+        for day, asked in wanted.items():
+            got.update(_at(read.get((kind, day), []), asked))
         out: dict[str, Any] = {"count": total}
         for name, (pos, lo, hi) in zip(("median", "p90"), ranks, strict=True):
             # As _percentile: linear between the closest ranks.
             out[name] = got[lo] + (got[hi] - got[lo]) * (pos - lo)
         return out
 
-    kinds = sorted(k for k, c in buckets.items() if k != ALL_TYPES and any(c.values()))
     return {
         "overall": summary(ALL_TYPES),
         "by_need_type": [{"need_type": t, **summary(t)} for t in kinds],
@@ -903,18 +913,16 @@ def _speed(
 def _duration_values(
     depth: int,
     code: str,
-    kind: str,
-    bucket: int,
+    days: set[tuple[str, int]],
     months: tuple[str, str | None] | None = None,
-) -> list[tuple[int, int]]:
-    """A scope's values of one type and day (all time, or the China months
-    [first, last] of ``months``), ascending."""
+) -> Values:
+    """A scope's values of these (type, day)s, all time or of the China
+    months [first, last] of ``months``; each ascending."""
     d = SCOPE_DURATIONS.c
     where = [
         d.depth == depth,
         d.code == code,
-        d.need_type == kind,
-        d.bucket == bucket,
+        sa.tuple_(d.need_type, d.bucket).in_(sorted(days)),
         d.needs > 0,
     ]
     if months is not None:
@@ -923,8 +931,14 @@ def _duration_values(
             where.append(d.month >= first)
         if last is not None:
             where.append(d.month <= last)
-    stmt = select(d.micros, d.needs).where(*where).order_by(d.micros)
-    return [(int(m), int(n)) for m, n in db.session.execute(stmt)]
+    out: Values = {}
+    for kind, day, micros, n in db.session.execute(
+        select(d.need_type, d.bucket, d.micros, d.needs)
+        .where(*where)
+        .order_by(d.need_type, d.bucket, d.micros)
+    ):
+        out.setdefault((str(kind), int(day)), []).append((int(micros), int(n)))
+    return out
 
 
 def _scope_speed(depth: int, code: str) -> dict[str, Any]:
@@ -933,7 +947,7 @@ def _scope_speed(depth: int, code: str) -> dict[str, Any]:
     for r in _scope_rows("r", "x", depth, code):
         kind, day = r.item.rsplit("|", 1)
         buckets.setdefault(kind, {})[int(day)] = int(r.needs)
-    return _speed(buckets, lambda kind, day: _duration_values(depth, code, kind, day))
+    return _speed(buckets, lambda days: _duration_values(depth, code, days))
 
 
 def _month_buckets(
@@ -948,10 +962,12 @@ def _month_buckets(
         where.append(S.item >= first)
         if last is not None:
             where.append(S.item < last + "~")  # "YYYY-MM|…": "~" after "|"
-        for item, n in db.session.execute(select(S.item, S.needs).where(*where)):
-            _month, kind, day = item.split("|")
-            acc = out.setdefault(kind, {})
-            acc[int(day)] = acc.get(int(day), 0) + int(n)
+        item = func.substr(S.item, 9)  # after "YYYY-MM|": type|day
+        for g, n in db.session.execute(
+            select(item, func.sum(S.needs)).where(*where).group_by(item)
+        ):
+            kind, day = str(g).rsplit("|", 1)
+            out.setdefault(kind, {})[int(day)] = int(n or 0)
         return out
     d = SCOPE_DURATIONS.c
     where = [d.depth == depth, d.code == code, d.month >= first]
@@ -972,18 +988,31 @@ def _edge_durations(code: str, first: str, last: str) -> list[tuple[str, int]]:
     start, end = Filters(
         date_from=date.fromisoformat(first), date_to=date.fromisoformat(last)
     ).bounds()
-    stmt = select(Need.need_type, Need.published_at, Need.fully_claimed_at).where(
+    where = (
         Need.fully_claimed_at.is_not(None),
         Need.published_at >= start,
         Need.published_at < end,
         Need.fully_claimed_at >= Need.published_at,
         _need_under(code or None),
     )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Exact in the database: the epoch of an interval is a numeric with
+        # its microseconds (PostgreSQL 14 and later), as time_to_full_claim.
+        span = sa.extract("epoch", Need.fully_claimed_at - Need.published_at)
+        micros = sa.cast(span * 1_000_000, sa.BigInteger)
+        rows = db.session.execute(select(Need.need_type, micros).where(*where))
+        return [(str(kind), int(m)) for kind, m in rows]
     out = []
-    for kind, pub, full in db.session.execute(stmt):
-        micros = duration_micros(pub, full)
-        if micros is not None:
-            out.append((str(kind), micros))
+    for kind, pub, full in db.session.execute(
+        select(
+            Need.need_type,
+            sa.type_coerce(Need.published_at, sa.String),
+            sa.type_coerce(Need.fully_claimed_at, sa.String),
+        ).where(*where)
+    ):
+        value = duration_micros(pub, full)
+        if value is not None:
+            out.append((str(kind), value))
     return out
 
 
@@ -993,7 +1022,7 @@ def _period_speed(depth: int, code: str, lo: str, hi: str | None) -> dict[str, A
     rows of those months), the days of the months it cuts from the needs
     published on them; exact, whatever the number of needs."""
     buckets: dict[str, dict[int, int]] = {}
-    edges: dict[tuple[str, int], list[int]] = {}  # (type, day) -> values
+    edges: Values = {}  # (type, day) -> (microseconds, 1) of the cut days
     months: tuple[str, str | None] | None = None
     if hi is None or lo <= hi:
         for part, first, last in _matrix_parts(lo, hi):
@@ -1009,14 +1038,11 @@ def _period_speed(depth: int, code: str, lo: str, hi: str | None) -> dict[str, A
                 for k in (kind, ALL_TYPES):
                     acc = buckets.setdefault(k, {})
                     acc[day] = acc.get(day, 0) + 1
-                    edges.setdefault((k, day), []).append(micros)
+                    edges.setdefault((k, day), []).append((micros, 1))
 
-    def values(kind: str, day: int) -> list[tuple[int, int]]:
-        rows = (
-            [] if months is None else _duration_values(depth, code, kind, day, months)
-        )
-        rows.extend((m, 1) for m in edges.get((kind, day), ()))
-        return sorted(rows)
+    def values(days: set[tuple[str, int]]) -> Values:
+        whole = {} if months is None else _duration_values(depth, code, days, months)
+        return {d: sorted(whole.get(d, []) + edges.get(d, [])) for d in days}
 
     return _speed(buckets, values)
 

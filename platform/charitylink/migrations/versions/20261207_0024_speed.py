@@ -1,9 +1,9 @@
 """The days to full claim of a period from the summary tables: the duration
 rows get the China month of publication (report_scope_durations.month), the
 scope sums count them per month for every region and each province (facet
-X), and on PostgreSQL the fully claimed needs are indexed by publication time
-alone (the days of the months a period cuts), replacing the index by region
-first. Filled from the needs.
+X), and on PostgreSQL the fully claimed needs are also indexed by publication
+time alone (the days of the months a period cuts, in every region). Filled
+from the needs.
 
 Revision ID: 0024_speed
 Revises: 0023_period
@@ -45,8 +45,8 @@ def _durations(month: bool) -> None:
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     if postgresql:
-        op.drop_index("ix_needs_full_claim", "needs", if_exists=True)
-        # The needs a period's edge days publish, whatever their region.
+        # The needs published on a period's cut days in every region (a
+        # region prefix reads ix_needs_full_claim, by region first).
         op.create_index(
             "ix_needs_full_claim_time",
             "needs",
@@ -68,13 +68,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_needs_full_claim_time", "needs")
-        op.create_index(
-            "ix_needs_full_claim",
-            "needs",
-            ["region_code", "published_at"],
-            postgresql_include=["need_type", "fully_claimed_at"],
-            postgresql_where=sa.text("fully_claimed_at IS NOT NULL"),
-        )
     op.execute("DELETE FROM report_scope_sums WHERE facet = 'X'")
     op.rename_table("report_scope_durations", "report_scope_durations_by_month")
     _durations(month=False)
