@@ -489,7 +489,13 @@ def show(loaded: list[dict[str, Any]]) -> None:
     }
     for section, title in titles.items():
         keys = ("pages_off", "pages_on") if section == "pages" else (section,)
-        names = [n for k in keys for n in runs[0].get(k, {}) if n != "needs"]
+        # The disk section's "needs" is the count each figure is divided by.
+        names = [
+            n
+            for k in keys
+            for n in runs[0].get(k, {})
+            if not (section == "disk" and n == "needs")
+        ]
         if not names:
             continue
         print(title)
