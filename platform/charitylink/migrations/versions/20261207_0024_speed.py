@@ -70,6 +70,12 @@ def downgrade() -> None:
         op.drop_index("ix_needs_full_claim_time", "needs")
     op.execute("DELETE FROM report_scope_sums WHERE facet = 'X'")
     op.rename_table("report_scope_durations", "report_scope_durations_by_month")
+    if op.get_bind().dialect.name == "postgresql":
+        # Its primary key keeps its name, which the table made next needs.
+        op.execute(
+            "ALTER TABLE report_scope_durations_by_month RENAME CONSTRAINT"
+            " pk_report_scope_durations TO pk_report_scope_durations_by_month"
+        )
     _durations(month=False)
     op.execute(
         "INSERT INTO report_scope_durations"
